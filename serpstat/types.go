@@ -1,0 +1,153 @@
+// Package serpstat is a client for the Serpstat API v4: the request and
+// response types of SerpstatBacklinksProcedure.getNewBacklinks and
+// SerpstatLimitsProcedure.getStats, a Client that sends them, and a typed
+// *Error whose methods classify every failure in one place.
+package serpstat
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// API limits and names.
+const (
+	// DefaultEndpoint is the API's URL.
+	DefaultEndpoint = "https://api.serpstat.com/v4"
+	// MethodNewBacklinks is the method that lists a domain's new backlinks.
+	MethodNewBacklinks = "SerpstatBacklinksProcedure.getNewBacklinks"
+	// MethodStats returns the account's credit balance; it costs 0 credits.
+	MethodStats = "SerpstatLimitsProcedure.getStats"
+	// Wall is the number of rows of one query the API serves at most,
+	// whatever the page size.
+	Wall = 60000
+	// MaxPageSize is the largest `size` the API accepts.
+	MaxPageSize = 1000
+	// DefaultPageSize is the page size the exporter asks for unless told.
+	DefaultPageSize = MaxPageSize
+)
+
+// Columns are the data fields of a backlink row, in the API's order. Every
+// output format uses these names in this order.
+var Columns = []string{
+	"url_from", "url_to", "nofollow", "link_type", "links_ext",
+	"link_text", "first_seen", "last_visited", "domain_rank",
+}
+
+// Backlink is one row of getNewBacklinks.
+type Backlink struct {
+	URLFrom     string `json:"url_from"`
+	URLTo       string `json:"url_to"`
+	Nofollow    string `json:"nofollow"`
+	LinkType    string `json:"link_type"`
+	LinksExt    Int    `json:"links_ext"`
+	LinkText    string `json:"link_text"`
+	FirstSeen   string `json:"first_seen"`   // YYYY-MM-DD
+	LastVisited string `json:"last_visited"` // YYYY-MM-DD hh:mm:ss, no zone
+	DomainRank  Int    `json:"domain_rank"`
+}
+
+// Int is an integer that decodes from a JSON number, a numeric string
+// ("25"), an empty string or null (both 0). The API's schema types
+// domain_rank as a string while its examples send a number.
+type Int int64
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *Int) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		*n = 0
+		return nil
+	}
+	if b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		b = []byte(strings.TrimSpace(s))
+		if len(b) == 0 {
+			*n = 0
+			return nil
+		}
+	}
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(string(b), 64)
+		if ferr != nil {
+			return fmt.Errorf("not an integer: %q", b)
+		}
+		v = int64(f)
+	}
+	*n = Int(v)
+	return nil
+}
+
+// SummaryInfo is the result's summary_info.
+type SummaryInfo struct {
+	// LeftLines is the account's remaining credit balance (not rows left).
+	LeftLines Int    `json:"left_lines"`
+	Page      Int    `json:"page"`
+	Count     Int    `json:"count"`
+	Total     Int    `json:"total"`
+	Sort      string `json:"sort"`
+	Order     string `json:"order"`
+}
+
+// BacklinksPage is one answer of getNewBacklinks.
+type BacklinksPage struct {
+	Data    []Backlink  `json:"data"`
+	Summary SummaryInfo `json:"summary_info"`
+	// NoData is true when the API answered "no data" (codes 32015/32017)
+	// instead of an empty array; such an answer is still billed 1 credit.
+	NoData bool `json:"-"`
+}
+
+// Stats is the answer of getStats.
+type Stats struct {
+	MaxLines  Int `json:"max_lines"`
+	UsedLines Int `json:"used_lines"`
+	LeftLines Int `json:"left_lines"`
+}
+
+// Search types.
+const (
+	SearchDomain               = "domain"
+	SearchDomainWithSubdomains = "domain_with_subdomains"
+)
+
+// Enumerations from the method page and api-notes.md.
+var (
+	SearchTypes  = []string{SearchDomain, SearchDomainWithSubdomains}
+	SortFields   = []string{"url_from", "anchor", "link_nofollow", "links_external", "link_type", "url_to", "check", "add", "domain_rank"}
+	Orders       = []string{"asc", "desc"}
+	FilterFields = []string{"url_from", "anchor", "link_nofollow", "links_external", "link_type", "url_to", "check", "add"}
+	CompareTypes = []string{"gt", "lt", "gte", "lte", "eq", "neq", "between", "contains", "notContains", "startsWith", "endsWith"}
+	// AdditionalFilters are the values of {"additional_filters": X}.
+	AdditionalFilters = []string{"no_subdomains", "only_main_page", "last_week"}
+)
+
+// Filter is a complexFilter: an OR-list of AND-lists of conditions.
+type Filter [][]Condition
+
+// Condition is one element of an AND-list: either a field comparison
+// (Field, CompareType, Value) or an additional filter.
+type Condition struct {
+	Field             string `json:"field,omitempty"`
+	CompareType       string `json:"compareType,omitempty"`
+	Value             []any  `json:"value,omitempty"`
+	AdditionalFilters string `json:"additional_filters,omitempty"`
+}
+
+// NewBacklinksParams are the params of getNewBacklinks.
+type NewBacklinksParams struct {
+	Query         string `json:"query"`
+	SearchType    string `json:"searchType"`
+	Sort          string `json:"sort,omitempty"`
+	Order         string `json:"order,omitempty"`
+	Page          int    `json:"page"`
+	Size          int    `json:"size"`
+	LinkPerDomain int    `json:"linkPerDomain,omitempty"`
+	ComplexFilter Filter `json:"complexFilter,omitempty"`
+}
