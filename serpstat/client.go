@@ -1,0 +1,211 @@
+package serpstat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Client defaults.
+const (
+	// DefaultTimeout bounds one request, answer included.
+	DefaultTimeout = 2 * time.Minute
+	// DefaultMaxBodyBytes caps an answer's body: a 1,000-row page is about
+	// 400 KB, so 64 MiB is only ever reached by a broken or hostile answer.
+	DefaultMaxBodyBytes = 64 << 20
+)
+
+// Client calls the API. Set its fields before the first call; after that it
+// is safe for concurrent use.
+type Client struct {
+	// Endpoint is the API URL; "" means DefaultEndpoint.
+	Endpoint string
+	// Token authenticates every call. It is sent in the "token" header, or
+	// in the query string when TokenInQuery is set, and is redacted from
+	// every error the Client returns.
+	Token        string
+	TokenInQuery bool
+	// HTTPClient sends the requests; nil means a client with DefaultTimeout.
+	HTTPClient *http.Client
+	// UserAgent is sent as User-Agent when not empty.
+	UserAgent string
+	// MaxBodyBytes caps an answer's body; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	seq atomic.Int64
+}
+
+// NewClient returns a Client for the default endpoint.
+func NewClient(token string) *Client {
+	return &Client{Token: token}
+}
+
+var defaultHTTPClient = &http.Client{Timeout: DefaultTimeout}
+
+// NewBacklinks calls getNewBacklinks for one page. A "no data" error answer
+// comes back as an empty page with NoData set, not as an error, since it
+// is billed like one.
+func (c *Client) NewBacklinks(ctx context.Context, p NewBacklinksParams) (*BacklinksPage, error) {
+	var page BacklinksPage
+	err := c.call(ctx, MethodNewBacklinks, p, &page)
+	var ae *Error
+	if errors.As(err, &ae) && ae.Class() == ClassNoData {
+		return &BacklinksPage{NoData: true, Summary: SummaryInfo{Page: Int(p.Page)}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// Stats calls getStats, which costs no credits, and returns the balance.
+func (c *Client) Stats(ctx context.Context) (*Stats, error) {
+	var res struct {
+		Data    Stats       `json:"data"`
+		Summary SummaryInfo `json:"summary_info"`
+	}
+	if err := c.call(ctx, MethodStats, struct{}{}, &res); err != nil {
+		return nil, err
+	}
+	if res.Data.LeftLines == 0 && res.Summary.LeftLines != 0 {
+		res.Data.LeftLines = res.Summary.LeftLines
+	}
+	return &res.Data, nil
+}
+
+// call sends one request and decodes the answer's result into out.
+func (c *Client) call(ctx context.Context, method string, params, out any) error {
+	id := strconv.FormatInt(c.seq.Add(1), 10)
+	body, err := json.Marshal(Request{ID: id, Method: method, Params: params})
+	if err != nil {
+		return fmt.Errorf("serpstat: encode %s: %w", method, err)
+	}
+	endpoint := c.Endpoint
+	if endpoint == "" {
+		endpoint = DefaultEndpoint
+	}
+	if c.TokenInQuery {
+		u, err := url.Parse(endpoint)
+		if err != nil {
+			return fmt.Errorf("serpstat: endpoint: %w", err)
+		}
+		q := u.Query()
+		q.Set("token", c.Token)
+		u.RawQuery = q.Encode()
+		endpoint = u.String()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return c.transportErr(ctx, "build request", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if !c.TokenInQuery {
+		req.Header.Set("token", c.Token)
+	}
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = defaultHTTPClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return c.transportErr(ctx, "send", err)
+	}
+	defer resp.Body.Close()
+
+	limit := c.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		if resp.StatusCode == http.StatusOK {
+			// The answer was produced, so it may have been billed.
+			return &BodyError{Err: c.redactErr(ctx, "read answer", err)}
+		}
+		return c.transportErr(ctx, "read answer", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		snippet := string(raw)
+		if len(snippet) > 200 {
+			snippet = snippet[:200]
+		}
+		return &HTTPError{
+			StatusCode: resp.StatusCode,
+			Status:     resp.Status,
+			RetryAfter: resp.Header.Get("Retry-After"),
+			Body:       c.redact(strings.Join(strings.Fields(snippet), " ")),
+		}
+	}
+	if int64(len(raw)) > limit {
+		return &BodyError{Err: fmt.Errorf("answer larger than %d bytes", limit)}
+	}
+	var env Response
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return &BodyError{Err: fmt.Errorf("decode %s answer (%d bytes): %w", method, len(raw), err)}
+	}
+	if env.Error != nil {
+		e := *env.Error
+		e.Message = c.redact(e.Message)
+		return &e
+	}
+	if len(env.Result) == 0 || string(env.Result) == "null" {
+		return &BodyError{Err: fmt.Errorf("%s answer has neither result nor error", method)}
+	}
+	if err := json.Unmarshal(env.Result, out); err != nil {
+		return &BodyError{Err: fmt.Errorf("decode %s result: %w", method, err)}
+	}
+	return nil
+}
+
+// transportErr turns a failure to exchange the request into a
+// *TransportError, or returns the caller's context error when that is what
+// ended it.
+func (c *Client) transportErr(ctx context.Context, op string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("serpstat: %s: %w", op, ctxErr)
+	}
+	return c.redactErr(ctx, op, err)
+}
+
+func (c *Client) redactErr(_ context.Context, op string, err error) *TransportError {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// *url.Error prints the URL, which holds the token in query form.
+		cp := *ue
+		cp.URL = c.redact(cp.URL)
+		err = &cp
+	}
+	return &TransportError{Err: err, msg: "serpstat: " + op + ": " + c.redact(err.Error())}
+}
+
+// redact removes the token from s, in its plain and URL-escaped forms.
+func (c *Client) redact(s string) string {
+	return Redact(s, c.Token)
+}
+
+// Redact replaces every occurrence of token in s (plain, query-escaped and
+// path-escaped) with "REDACTED".
+func Redact(s, token string) string {
+	if token == "" {
+		return s
+	}
+	for _, t := range []string{token, url.QueryEscape(token), url.PathEscape(token)} {
+		if t != "" {
+			s = strings.ReplaceAll(s, t, "REDACTED")
+		}
+	}
+	return s
+}

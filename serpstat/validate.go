@@ -1,0 +1,211 @@
+package serpstat
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Validate checks p the way the API would, before anything is sent, and
+// returns a *ParamError naming the first bad field and what is allowed.
+// Page 0 and Size 0 mean the API's defaults.
+func (p NewBacklinksParams) Validate() error {
+	if err := ValidateQuery(p.Query); err != nil {
+		return err
+	}
+	if !slices.Contains(SearchTypes, p.SearchType) {
+		return &ParamError{Field: "search-type", Value: strconv.Quote(p.SearchType), Msg: "must be one of " + strings.Join(SearchTypes, ", ")}
+	}
+	if p.Sort != "" && !slices.Contains(SortFields, p.Sort) {
+		return &ParamError{Field: "sort", Value: strconv.Quote(p.Sort), Msg: "must be one of " + strings.Join(SortFields, ", ")}
+	}
+	if p.Order != "" && !slices.Contains(Orders, p.Order) {
+		return &ParamError{Field: "order", Value: strconv.Quote(p.Order), Msg: "must be asc or desc"}
+	}
+	if p.Size < 0 || p.Size > MaxPageSize {
+		return &ParamError{Field: "size", Value: strconv.Itoa(p.Size), Msg: fmt.Sprintf("must be 1..%d", MaxPageSize)}
+	}
+	if p.Page < 0 {
+		return &ParamError{Field: "page", Value: strconv.Itoa(p.Page), Msg: "must be 1 or more"}
+	}
+	if p.LinkPerDomain < 0 {
+		return &ParamError{Field: "link-per-domain", Value: strconv.Itoa(p.LinkPerDomain), Msg: "must be 1 or more (0 leaves it unset)"}
+	}
+	return p.ComplexFilter.Validate()
+}
+
+var reDomain = regexp.MustCompile(`^[\p{L}\p{N}]([\p{L}\p{N}_-]*[\p{L}\p{N}])?(\.[\p{L}\p{N}]([\p{L}\p{N}_-]*[\p{L}\p{N}])?)+\.?$`)
+
+// ValidateQuery checks that q is a bare domain name such as example.com.
+func ValidateQuery(q string) error {
+	if q == "" {
+		return &ParamError{Field: "query", Msg: "is required: the domain to analyse, e.g. --query example.com"}
+	}
+	if reDomain.MatchString(q) {
+		return nil
+	}
+	hint := ""
+	if u := strings.TrimSpace(q); strings.Contains(u, "://") || strings.Contains(u, "/") {
+		s := u
+		if i := strings.Index(s, "://"); i >= 0 {
+			s = s[i+3:]
+		}
+		if i := strings.IndexAny(s, "/?#"); i >= 0 {
+			s = s[:i]
+		}
+		hint = fmt.Sprintf(" (try --query %s)", s)
+	}
+	return &ParamError{Field: "query", Value: strconv.Quote(q), Msg: "must be a bare domain name like example.com, without scheme or path" + hint}
+}
+
+// ParseFilter decodes a complexFilter from JSON and validates it.
+func ParseFilter(data []byte) (Filter, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, nil
+	}
+	var raw [][]map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, &ParamError{Field: "filter", Msg: "must be a JSON array of arrays of conditions, e.g. [[{\"field\":\"url_from\",\"compareType\":\"contains\",\"value\":[\"blog\"]}]]: " + err.Error()}
+	}
+	f := make(Filter, len(raw))
+	for i, group := range raw {
+		f[i] = make([]Condition, len(group))
+		for j, obj := range group {
+			at := fmt.Sprintf("filter[%d][%d]", i, j)
+			var c Condition
+			for k, v := range obj {
+				var err error
+				switch k {
+				case "field":
+					err = json.Unmarshal(v, &c.Field)
+				case "compareType":
+					err = json.Unmarshal(v, &c.CompareType)
+				case "value":
+					err = json.Unmarshal(v, &c.Value)
+				case "additional_filters":
+					err = json.Unmarshal(v, &c.AdditionalFilters)
+				default:
+					return nil, &ParamError{Field: at, Value: strconv.Quote(k), Msg: "has an unknown key: a condition takes field, compareType and value, or additional_filters alone"}
+				}
+				if err != nil {
+					return nil, &ParamError{Field: at + "." + k, Msg: "has the wrong type: " + err.Error()}
+				}
+			}
+			f[i][j] = c
+		}
+	}
+	return f, f.Validate()
+}
+
+var reFilterDate = regexp.MustCompile(`^(\d{1,2})\.(\d{1,2})\.(\d{4})$`)
+
+// ParseFilterDate parses a complexFilter date, written D.M.YYYY.
+func ParseFilterDate(s string) (time.Time, error) {
+	m := reFilterDate.FindStringSubmatch(s)
+	if m == nil {
+		return time.Time{}, fmt.Errorf("date %q must be written D.M.YYYY, e.g. 1.1.2030", s)
+	}
+	d, _ := strconv.Atoi(m[1])
+	mo, _ := strconv.Atoi(m[2])
+	y, _ := strconv.Atoi(m[3])
+	t := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC)
+	if t.Day() != d || int(t.Month()) != mo {
+		return time.Time{}, fmt.Errorf("date %q does not exist", s)
+	}
+	return t, nil
+}
+
+// FormatFilterDate writes t as D.M.YYYY.
+func FormatFilterDate(t time.Time) string {
+	return fmt.Sprintf("%d.%d.%d", t.Day(), int(t.Month()), t.Year())
+}
+
+var (
+	textCompares   = []string{"contains", "notContains", "startsWith", "endsWith"}
+	numberCompares = []string{"gt", "lt", "gte", "lte"}
+	dateFields     = []string{"add", "check"}
+	numberFields   = []string{"links_external"}
+)
+
+// Validate checks the filter's structure, field names, compareTypes and
+// values (api-notes.md, "complexFilter").
+func (f Filter) Validate() error {
+	for i, group := range f {
+		if len(group) == 0 {
+			return &ParamError{Field: fmt.Sprintf("filter[%d]", i), Msg: "is an empty AND-group: remove it or add conditions"}
+		}
+		for j, c := range group {
+			if err := c.validate(fmt.Sprintf("filter[%d][%d]", i, j)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c Condition) validate(at string) error {
+	if c.AdditionalFilters != "" {
+		if c.Field != "" || c.CompareType != "" || c.Value != nil {
+			return &ParamError{Field: at, Msg: "mixes additional_filters with field/compareType/value: put each in its own condition"}
+		}
+		if !slices.Contains(AdditionalFilters, c.AdditionalFilters) {
+			return &ParamError{Field: at + ".additional_filters", Value: strconv.Quote(c.AdditionalFilters), Msg: "must be one of " + strings.Join(AdditionalFilters, ", ")}
+		}
+		return nil
+	}
+	if !slices.Contains(FilterFields, c.Field) {
+		return &ParamError{Field: at + ".field", Value: strconv.Quote(c.Field), Msg: "must be one of " + strings.Join(FilterFields, ", ")}
+	}
+	if !slices.Contains(CompareTypes, c.CompareType) {
+		return &ParamError{Field: at + ".compareType", Value: strconv.Quote(c.CompareType), Msg: "must be one of " + strings.Join(CompareTypes, ", ")}
+	}
+	if len(c.Value) == 0 {
+		return &ParamError{Field: at + ".value", Msg: "must be a non-empty array, e.g. \"value\":[\"blog\"]"}
+	}
+	if c.CompareType == "between" && len(c.Value) != 2 {
+		return &ParamError{Field: at + ".value", Value: strconv.Itoa(len(c.Value)) + " values", Msg: "must hold exactly two values for between"}
+	}
+	isDate := slices.Contains(dateFields, c.Field)
+	isNumber := slices.Contains(numberFields, c.Field)
+	if isDate && slices.Contains(textCompares, c.CompareType) {
+		return &ParamError{Field: at + ".compareType", Value: c.CompareType, Msg: "is not allowed for date field " + c.Field + ": use gt, lt, gte, lte, eq, neq or between"}
+	}
+	if !isDate && !isNumber && (slices.Contains(numberCompares, c.CompareType) || c.CompareType == "between") {
+		return &ParamError{Field: at + ".compareType", Value: c.CompareType, Msg: "compares numbers and dates; field " + c.Field + " is text: use eq, neq, contains, notContains, startsWith or endsWith"}
+	}
+	if isNumber && slices.Contains(textCompares, c.CompareType) {
+		return &ParamError{Field: at + ".compareType", Value: c.CompareType, Msg: "compares text; field " + c.Field + " is a number: use gt, lt, gte, lte, eq, neq or between"}
+	}
+	for k, v := range c.Value {
+		vat := fmt.Sprintf("%s.value[%d]", at, k)
+		switch x := v.(type) {
+		case string:
+			if isDate {
+				if _, err := ParseFilterDate(x); err != nil {
+					return &ParamError{Field: vat, Msg: err.Error()}
+				}
+			}
+			if isNumber {
+				if _, err := strconv.ParseFloat(x, 64); err != nil {
+					return &ParamError{Field: vat, Value: strconv.Quote(x), Msg: "must be a number"}
+				}
+			}
+		case float64, int, int64, json.Number:
+			if isDate {
+				return &ParamError{Field: vat, Value: fmt.Sprint(x), Msg: "must be a date string written D.M.YYYY, e.g. \"1.1.2030\""}
+			}
+			if slices.Contains(textCompares, c.CompareType) {
+				return &ParamError{Field: vat, Value: fmt.Sprint(x), Msg: "must be a string for " + c.CompareType}
+			}
+		default:
+			return &ParamError{Field: vat, Value: fmt.Sprintf("%v", v), Msg: "must be a string or a number"}
+		}
+	}
+	return nil
+}

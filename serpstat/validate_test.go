@@ -1,0 +1,100 @@
+package serpstat_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/serpstat-export/serpstat-export/serpstat"
+)
+
+func TestValidateParams(t *testing.T) {
+	ok := serpstat.NewBacklinksParams{Query: "example.com", SearchType: "domain", Sort: "url_from", Order: "desc", Page: 1, Size: 1000}
+	tests := []struct {
+		name  string
+		edit  func(*serpstat.NewBacklinksParams)
+		field string // "" means valid
+	}{
+		{"valid", func(*serpstat.NewBacklinksParams) {}, ""},
+		{"idn", func(p *serpstat.NewBacklinksParams) { p.Query = "müller.de" }, ""},
+		{"subdomain", func(p *serpstat.NewBacklinksParams) { p.Query = "blog.example.co.uk" }, ""},
+		{"no query", func(p *serpstat.NewBacklinksParams) { p.Query = "" }, "query"},
+		{"url query", func(p *serpstat.NewBacklinksParams) { p.Query = "https://example.com/x" }, "query"},
+		{"spaces", func(p *serpstat.NewBacklinksParams) { p.Query = "exa mple.com" }, "query"},
+		{"search type", func(p *serpstat.NewBacklinksParams) { p.SearchType = "url" }, "search-type"},
+		{"sort", func(p *serpstat.NewBacklinksParams) { p.Sort = "rank" }, "sort"},
+		{"order", func(p *serpstat.NewBacklinksParams) { p.Order = "up" }, "order"},
+		{"size big", func(p *serpstat.NewBacklinksParams) { p.Size = 5000 }, "size"},
+		{"size negative", func(p *serpstat.NewBacklinksParams) { p.Size = -1 }, "size"},
+		{"link per domain", func(p *serpstat.NewBacklinksParams) { p.LinkPerDomain = -3 }, "link-per-domain"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := ok
+			tt.edit(&p)
+			err := p.Validate()
+			if tt.field == "" {
+				require.NoError(t, err)
+				return
+			}
+			var pe *serpstat.ParamError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, tt.field, pe.Field)
+		})
+	}
+}
+
+func TestSizeMessageSaysWhatIsAllowed(t *testing.T) {
+	err := serpstat.NewBacklinksParams{Query: "example.com", SearchType: "domain", Size: 5000}.Validate()
+	require.EqualError(t, err, "size must be 1..1000; got 5000")
+}
+
+func TestParseFilter(t *testing.T) {
+	tests := []struct {
+		name  string
+		json  string
+		field string // "" means valid
+	}{
+		{"method page example", `[[{"field":"url_from","compareType":"notContains","value":["7654765"]},{"field":"anchor","compareType":"notContains","value":["Stat"]},{"field":"check","compareType":"lte","value":["1.1.2030"]}],[{"additional_filters":"no_subdomains"},{"additional_filters":"only_main_page"}]]`, ""},
+		{"between dates", `[[{"field":"add","compareType":"between","value":["1.1.2023","31.12.2023"]}]]`, ""},
+		{"numbers", `[[{"field":"links_external","compareType":"gt","value":[10]}]]`, ""},
+		{"empty", ``, ""},
+		{"not json", `[[{`, "filter"},
+		{"object not array", `{"field":"url_from"}`, "filter"},
+		{"unknown field", `[[{"field":"domain_rank","compareType":"gt","value":[1]}]]`, "filter[0][0].field"},
+		{"unknown compare", `[[{"field":"url_from","compareType":"like","value":["x"]}]]`, "filter[0][0].compareType"},
+		{"no value", `[[{"field":"url_from","compareType":"contains"}]]`, "filter[0][0].value"},
+		{"between one value", `[[{"field":"add","compareType":"between","value":["1.1.2023"]}]]`, "filter[0][0].value"},
+		{"bad date", `[[{"field":"add","compareType":"gte","value":["2023-01-01"]}]]`, "filter[0][0].value[0]"},
+		{"impossible date", `[[{"field":"check","compareType":"gte","value":["31.2.2023"]}]]`, "filter[0][0].value[0]"},
+		{"gt on text", `[[{"field":"url_from","compareType":"gt","value":["a"]}]]`, "filter[0][0].compareType"},
+		{"contains on number", `[[{"field":"links_external","compareType":"contains","value":["1"]}]]`, "filter[0][0].compareType"},
+		{"number for contains", `[[{"field":"anchor","compareType":"contains","value":[5]}]]`, "filter[0][0].value[0]"},
+		{"unknown key", `[[{"field":"url_from","compareType":"contains","value":["x"],"extra":1}]]`, "filter[0][0]"},
+		{"bad additional", `[[{"additional_filters":"no_pages"}]]`, "filter[0][0].additional_filters"},
+		{"empty group", `[[]]`, "filter[0]"},
+		{"object value", `[[{"field":"url_from","compareType":"contains","value":[{}]}]]`, "filter[0][0].value[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := serpstat.ParseFilter([]byte(tt.json))
+			if tt.field == "" {
+				require.NoError(t, err)
+				return
+			}
+			var pe *serpstat.ParamError
+			require.ErrorAs(t, err, &pe, "%v", err)
+			assert.Equal(t, tt.field, pe.Field, "%v", err)
+		})
+	}
+}
+
+func TestFilterDates(t *testing.T) {
+	d, err := serpstat.ParseFilterDate("1.1.2030")
+	require.NoError(t, err)
+	assert.Equal(t, "1.1.2030", serpstat.FormatFilterDate(d))
+	d, err = serpstat.ParseFilterDate("29.2.2024")
+	require.NoError(t, err)
+	assert.Equal(t, 29, d.Day())
+}
