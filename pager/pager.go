@@ -1,0 +1,332 @@
+// Package pager walks every page of a getNewBacklinks query: page 1 reveals
+// the total, a Plan says which pages follow and what each may cost, and
+// every request goes through one shared rate limiter, the credit budget
+// guard and one retry decision.
+package pager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/serpstat-export/serpstat-export/serpstat"
+)
+
+// Fetcher gets one page; *serpstat.Client is one.
+type Fetcher interface {
+	NewBacklinks(ctx context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error)
+}
+
+// ErrWall is returned for a page the API refused as past its row wall.
+var ErrWall = errors.New("past the API's row wall")
+
+// Retry defaults.
+const (
+	DefaultMaxAttempts = 8
+	DefaultBaseDelay   = 500 * time.Millisecond
+	DefaultMaxDelay    = 30 * time.Second
+	DefaultMaxWait     = 5 * time.Minute
+	// maxRateLimitedAttempts bounds retries of over-rate answers, which cost
+	// nothing and are paced by the Throttle.
+	maxRateLimitedAttempts = 100
+)
+
+// RetryPolicy bounds retries of transient failures: exponential backoff
+// with full jitter, capped at MaxDelay, at most MaxAttempts attempts and
+// MaxWait of waiting per page. Zero fields take the defaults.
+type RetryPolicy struct {
+	MaxAttempts int
+	BaseDelay   time.Duration
+	MaxDelay    time.Duration
+	MaxWait     time.Duration
+}
+
+func (r RetryPolicy) withDefaults() RetryPolicy {
+	if r.MaxAttempts <= 0 {
+		r.MaxAttempts = DefaultMaxAttempts
+	}
+	if r.BaseDelay <= 0 {
+		r.BaseDelay = DefaultBaseDelay
+	}
+	if r.MaxDelay <= 0 {
+		r.MaxDelay = DefaultMaxDelay
+	}
+	if r.MaxWait <= 0 {
+		r.MaxWait = DefaultMaxWait
+	}
+	return r
+}
+
+// Plan is what page 1 tells about the whole query.
+type Plan struct {
+	Size        int // rows per page
+	Total       int // rows the query matches
+	Wall        int // rows the API serves at most
+	Reachable   int // min(Total, Wall)
+	Pages       int // pages to fetch, page 1 included
+	Unreachable int // Total - Reachable
+}
+
+// NewPlan plans a query of total rows at size rows per page under wall.
+func NewPlan(total, size, wall int) Plan {
+	reach := min(total, wall)
+	pages := max(1, (reach+size-1)/size)
+	return Plan{Size: size, Total: total, Wall: wall, Reachable: reach, Pages: pages, Unreachable: total - reach}
+}
+
+// Cost is the credits the whole export costs when every page is answered
+// once: a credit a row, and 1 for an empty answer.
+func (p Plan) Cost() int64 { return max(1, int64(p.Reachable)) }
+
+// Request returns the page number and size to ask for page n of the plan,
+// and the most it may cost. The last page before the wall, when size does
+// not divide the wall, is asked with the smallest size that divides its
+// offset and still covers the rows left (offset = (page-1)×size), so the
+// request never reaches past the wall.
+func (p Plan) Request(n int) (page, size int, maxCost int64) {
+	offset := (n - 1) * p.Size
+	left := p.Reachable - offset
+	cost := int64(max(1, min(p.Size, left)))
+	if p.Total > p.Wall && left > 0 && left < p.Size {
+		for s := left; s <= p.Size; s++ {
+			if offset%s == 0 {
+				return offset/s + 1, s, cost
+			}
+		}
+	}
+	return n, p.Size, cost
+}
+
+// Page is one page's answer.
+type Page struct {
+	N       int // the page's number in the plan
+	Rows    []serpstat.Backlink
+	Summary serpstat.SummaryInfo
+	Billed  int64 // credits this answer cost
+}
+
+// Pager fetches pages. Set its fields before the first call; then it is
+// safe for concurrent use.
+type Pager struct {
+	// Fetcher sends the requests. Required.
+	Fetcher Fetcher
+	// Params is the query; Page and Size are set per request. Size 0 means
+	// serpstat.DefaultPageSize.
+	Params serpstat.NewBacklinksParams
+	// Throttle paces every attempt; nil means no pacing.
+	Throttle *Throttle
+	// Budget guards credits; nil means no limit (a Budget still counts).
+	Budget *Budget
+	// Retry bounds retries of transient failures.
+	Retry RetryPolicy
+	// Wall is the API's row wall; 0 means serpstat.Wall.
+	Wall int
+	// Logger gets retries at debug level; nil discards.
+	Logger *slog.Logger
+	// Sleep waits between retries; nil means a timer. Tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	retries     atomic.Int64
+	rateLimited atomic.Int64
+}
+
+// Stats counts what the Pager saw.
+type Stats struct {
+	Retries     int64 // attempts after a failure
+	RateLimited int64 // over-rate answers
+}
+
+// Stats returns the counters.
+func (p *Pager) Stats() Stats {
+	return Stats{Retries: p.retries.Load(), RateLimited: p.rateLimited.Load()}
+}
+
+// Init fills in defaults; call it once before First.
+func (p *Pager) Init() {
+	if p.Params.Size == 0 {
+		p.Params.Size = serpstat.DefaultPageSize
+	}
+	if p.Wall == 0 {
+		p.Wall = serpstat.Wall
+	}
+	if p.Budget == nil {
+		p.Budget = NewBudget(0)
+	}
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
+	if p.Sleep == nil {
+		p.Sleep = sleep
+	}
+	p.Retry = p.Retry.withDefaults()
+}
+
+// First fetches page 1 and plans the rest. Before the total is known page
+// 1 may cost a full page; when the budget holds less, page 1 asks for only
+// as many rows as it can pay for (any size fits offset 0).
+func (p *Pager) First(ctx context.Context) (*Page, Plan, error) {
+	p.Init()
+	size := p.Params.Size
+	if avail := p.Budget.Available(); avail >= 0 && avail < int64(size) {
+		if avail < 1 {
+			return nil, Plan{}, fmt.Errorf("page 1: %w: no credit left for a first request", ErrBudgetExhausted)
+		}
+		size = int(avail)
+	}
+	res, err := p.Budget.Reserve(int64(size))
+	if err != nil {
+		return nil, Plan{}, fmt.Errorf("page 1: %w", err)
+	}
+	pg, err := p.do(ctx, 1, 1, size, res)
+	if err != nil {
+		return nil, Plan{}, err
+	}
+	total := max(int(pg.Summary.Total), len(pg.Rows))
+	return pg, NewPlan(total, p.Params.Size, p.Wall), nil
+}
+
+// Request is a page whose maximum cost is reserved and that is ready to
+// be fetched.
+type Request struct {
+	N          int
+	page, size int
+	res        *Reservation
+}
+
+// Reserve reserves the credits for page n of plan. Call it in page order
+// from one goroutine, so the pages the budget pays for are always a
+// prefix of the plan.
+func (p *Pager) Reserve(plan Plan, n int) (*Request, error) {
+	page, size, cost := plan.Request(n)
+	res, err := p.Budget.Reserve(cost)
+	if err != nil {
+		return nil, fmt.Errorf("page %d: %w", n, err)
+	}
+	return &Request{N: n, page: page, size: size, res: res}, nil
+}
+
+// Fetch sends a reserved request, retrying as the policy allows.
+func (p *Pager) Fetch(ctx context.Context, r *Request) (*Page, error) {
+	return p.do(ctx, r.N, r.page, r.size, r.res)
+}
+
+func (p *Pager) do(ctx context.Context, n, page, size int, res *Reservation) (*Page, error) {
+	params := p.Params
+	params.Page, params.Size = page, size
+	var waited time.Duration
+	for attempt := 1; ; attempt++ {
+		if p.Throttle != nil {
+			if err := p.Throttle.Wait(ctx); err != nil {
+				res.Settle(0)
+				return nil, fmt.Errorf("page %d: %w", n, err)
+			}
+		}
+		ans, err := p.Fetcher.NewBacklinks(ctx, params)
+		if err == nil {
+			if p.Throttle != nil {
+				p.Throttle.Succeeded()
+			}
+			billed := max(1, int64(len(ans.Data)))
+			res.Settle(billed)
+			if billed > res.Cost() {
+				p.Logger.Warn("page billed more than reserved: the data grew while exporting", "page", n, "reserved", res.Cost(), "billed", billed)
+			}
+			return &Page{N: n, Rows: ans.Data, Summary: ans.Summary, Billed: billed}, nil
+		}
+		class := serpstat.Classify(err)
+		var be *serpstat.BodyError
+		if errors.As(err, &be) {
+			// The answer was produced, so it was probably billed: count it,
+			// and pay for the retry from the budget again.
+			res.Settle(res.Cost())
+			if class == serpstat.ClassTransient {
+				var rerr error
+				if res, rerr = p.Budget.Reserve(res.Cost()); rerr != nil {
+					return nil, fmt.Errorf("page %d: retry after %v: %w", n, err, rerr)
+				}
+			}
+		}
+		delay, retry := p.decide(err, class, attempt, waited)
+		if !retry {
+			res.Settle(0)
+			if class == serpstat.ClassWall {
+				return nil, fmt.Errorf("page %d: %w: %w", n, ErrWall, err)
+			}
+			return nil, fmt.Errorf("page %d: %w", n, err)
+		}
+		p.retries.Add(1)
+		p.Logger.Debug("retrying", "page", n, "attempt", attempt+1, "reason", class.String(), "error", err, "delay", delay)
+		if delay > 0 {
+			if err := p.Sleep(ctx, delay); err != nil {
+				res.Settle(0)
+				return nil, fmt.Errorf("page %d: %w", n, err)
+			}
+			waited += delay
+		}
+	}
+}
+
+// decide is the one retry decision: the context first, then the class of
+// the error, then the backoff.
+func (p *Pager) decide(err error, class serpstat.Class, attempt int, waited time.Duration) (time.Duration, bool) {
+	switch class {
+	case serpstat.ClassRateLimited:
+		p.rateLimited.Add(1)
+		if attempt >= maxRateLimitedAttempts {
+			return 0, false
+		}
+		var d time.Duration
+		if p.Throttle != nil {
+			d = p.Throttle.RateLimited()
+		} else {
+			d = time.Second
+		}
+		var he *serpstat.HTTPError
+		if errors.As(err, &he) {
+			if ra := parseRetryAfter(he.RetryAfter); ra > d {
+				d = ra
+			}
+		}
+		return d, true
+	case serpstat.ClassTransient:
+		if attempt >= p.Retry.MaxAttempts {
+			return 0, false
+		}
+		ceiling := min(p.Retry.MaxDelay, p.Retry.BaseDelay<<min(attempt-1, 20))
+		d := time.Duration(rand.Int64N(int64(ceiling) + 1))
+		if waited+d > p.Retry.MaxWait {
+			return 0, false
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+func parseRetryAfter(s string) time.Duration {
+	if s == "" {
+		return 0
+	}
+	var secs int
+	if _, err := fmt.Sscanf(s, "%d", &secs); err == nil && secs >= 0 {
+		return min(time.Duration(secs)*time.Second, 5*time.Minute)
+	}
+	if t, err := time.Parse(time.RFC1123, s); err == nil {
+		return min(max(0, time.Until(t)), 5*time.Minute)
+	}
+	return 0
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
