@@ -1,0 +1,911 @@
+// Package serpstattest provides a real HTTP fake of the Serpstat API v4,
+// like net/http/httptest: NewServer starts one on 127.0.0.1, and a Fake is
+// the http.Handler behind it, for a server of your own.
+//
+// The fake answers SerpstatBacklinksProcedure.getNewBacklinks and
+// SerpstatLimitsProcedure.getStats as the real API is documented to (see
+// api-notes.md): every answer is HTTP 200 with either "result" or "error",
+// the id comes back as a string, the token is read from the "token" header
+// or the ?token= query, the plan's rate limit is enforced, every page is
+// billed (1 credit per row, 1 for an empty page), rows past the 60,000-row
+// wall are never served, and complexFilter is applied for real. Faults (a
+// gateway's 502, a reset connection, a truncated body, an API error, a
+// slow answer) can be injected per request or at random with a seed.
+//
+// Each query has its own data set, computed row by row from (query, i) by
+// Row, so data sets of any size cost no memory. Rows hold awkward text on
+// purpose: quotes, commas, line breaks, tabs, backslashes, non-ASCII text,
+// leading spreadsheet-formula characters and empty strings.
+//
+// complexFilter is an OR-list of AND-lists. "add" compares first_seen and
+// "check" the date of last_visited (values D.M.YYYY, between inclusive);
+// "links_external" compares links_ext as a number; "url_from", "url_to",
+// "anchor" (link_text), "link_type" and "link_nofollow" (nofollow) compare
+// text, case-sensitively. With several values, eq, contains, startsWith
+// and endsWith match any of them, neq and notContains none; the other
+// comparisons use the first value, between the first two. For link_type,
+// eq and neq also accept the filter names "text" (href) and "iframe"
+// (frame). The rows a filter matches, in data-set order, are the result:
+// total counts them and pages walk them. Matches are cached per (query,
+// filter), so a data set is scanned once per filter, not once per page.
+//
+// What the fake does not do: it serves rows in data-set order whatever
+// sort and order say (summary_info echoes them), it accepts
+// additional_filters but ignores them, searchType does not change the data
+// set, and linkPerDomain is ignored.
+package serpstattest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/serpstat-export/serpstat-export/serpstat"
+)
+
+// Defaults of Options.
+const (
+	// DefaultToken is the token a Fake accepts when Options.Token is "".
+	DefaultToken = "test-token"
+	// DefaultRows is how many rows every query matches when Options.Rows
+	// is 0 and there is no RowsFor.
+	DefaultRows = 2500
+	// DefaultBalance is the starting credit balance when Options.Balance is 0.
+	DefaultBalance int64 = 1_000_000_000
+	// DefaultTimeoutDelay is how long a random Timeout fault holds an
+	// answer when FaultRates.TimeoutDelay is 0.
+	DefaultTimeoutDelay = 30 * time.Second
+	// DefaultPageSize is the size the API uses when the request has none.
+	DefaultPageSize = 100
+	// LogSize is how many entries Log keeps: the most recent ones.
+	LogSize = 100_000
+)
+
+// Error codes and messages of the fake's error answers.
+const (
+	CodeSchema         = 400 // MsgSchema; data holds the detail
+	CodeMissingToken   = 400
+	CodeInvalidToken   = 403
+	CodeWall           = 402 // "To get more than <Wall> results use export report methods"
+	CodeRateLimited    = 32000
+	CodeNoCredits      = 32012
+	CodeNoData         = 32015
+	CodeFilter         = 32117 // "Not allowed field: X", "Not allowed method M for field X", "Field value is required", "Invalid crawl date", "Invalid value for field X"
+	CodeMethodNotFound = -32601
+	CodeServer         = -32603 // default of a FaultAPIError
+
+	MsgSchema         = "Json schema validation error"
+	MsgMissingToken   = "Missing token!"
+	MsgInvalidToken   = "Invalid token!"
+	MsgRateLimited    = "You are sending more requests per second then available for your Serpstat plan"
+	MsgNoCredits      = "Not enough credits for this query"
+	MsgNoData         = "No data found for requested domain"
+	MsgMethodNotFound = "Method not found"
+	MsgServer         = "Undefined server error"
+)
+
+// Outcomes recorded in Entry.Outcome and Stats.ByOutcome. An HTTP fault is
+// recorded as "fault-" and its status, e.g. "fault-502".
+const (
+	OutcomeOK            = "ok"             // a page (maybe empty) or getStats
+	OutcomeNoData        = "no-data"        // empty page answered with CodeNoData (billed 1)
+	OutcomeAuth          = "auth"           // missing or wrong token
+	OutcomeRateLimited   = "rate-limited"   // over Options.RPS
+	OutcomeInvalid       = "invalid"        // bad JSON, params or complexFilter
+	OutcomeMethod        = "method"         // unknown method
+	OutcomeWall          = "wall"           // page starts past the wall
+	OutcomeCredits       = "credits"        // balance too low
+	OutcomeCanceled      = "canceled"       // the client went away (or Close) while the fake waited
+	OutcomeHTTPMethod    = "http-method"    // not a POST
+	OutcomeFaultReset    = "fault-reset"    // FaultReset
+	OutcomeFaultTruncate = "fault-truncate" // FaultTruncate (billed)
+	OutcomeFaultAPI      = "fault-api"      // FaultAPIError
+)
+
+// Options configure a Fake. The zero value is a fake with DefaultToken,
+// DefaultRows rows per query, the 60,000-row wall, no rate limit, no
+// latency, DefaultBalance credits and no faults. Options must not change
+// once given to New; RowsFor and Fault may be called concurrently.
+type Options struct {
+	// Token is the accepted token; "" means DefaultToken. It is read from
+	// the HTTP header "token" or else the query string ?token=.
+	Token string
+	// Rows is how many rows every query matches (summary_info.total
+	// without a filter); 0 means DefaultRows, a negative count none.
+	Rows int
+	// RowsFor, if set, gives each query's row count and overrides Rows. It
+	// must always return the same count for the same query.
+	RowsFor func(query string) int
+	// Wall is the number of rows of a query served at most; 0 means
+	// serpstat.Wall. A page starting at or past it is an error.
+	Wall int
+	// RPS is the plan's requests per second; 0 means unlimited. Otherwise
+	// a token bucket of burst max(1, ceil(RPS)) is checked when a request
+	// arrives (after auth, before Latency), and a request finding it empty
+	// is answered with CodeRateLimited and not billed.
+	RPS float64
+	// Latency is added to every answer that passed the rate check. The
+	// wait ends early if the client goes away.
+	Latency time.Duration
+	// Balance is the starting credit balance; 0 means DefaultBalance.
+	Balance int64
+	// NoDataAsError answers an empty page with error CodeNoData ("No data
+	// found for requested domain") instead of "data":[]; it is still
+	// billed 1 credit.
+	NoDataAsError bool
+	// DomainRankAsString writes domain_rank as a JSON string ("25") on
+	// rows whose data-set index is odd, as the API's schema types it; the
+	// other rows keep a number. Off by default: every domain_rank is a
+	// number, as in the API's examples.
+	DomainRankAsString bool
+	// Fault, if set, is asked for every getNewBacklinks or getStats
+	// request that passed auth, the rate check and Latency; a Fault other
+	// than FaultNone is injected. It takes precedence over Faults.
+	Fault func(FaultInfo) Fault
+	// Faults injects random faults into getNewBacklinks requests.
+	Faults FaultRates
+}
+
+// FaultRates are the probabilities of random faults per getNewBacklinks
+// request. Whether request number Seq gets a fault depends only on Seed and
+// Seq, so a run is repeatable when requests arrive in the same order. The
+// probabilities are added up in field order; their sum should be ≤ 1.
+type FaultRates struct {
+	Seed int64
+	// Status502 answers HTTP 502 with an HTML body (a gateway's error).
+	Status502 float64
+	// Reset closes the connection with a TCP reset, without an answer.
+	Reset float64
+	// Truncate bills and produces the answer, then cuts its body short.
+	Truncate float64
+	// RateLimit answers the over-rate error (CodeRateLimited), not billed.
+	RateLimit float64
+	// Timeout holds the answer for TimeoutDelay (DefaultTimeoutDelay when
+	// 0), then answers normally unless the client has gone.
+	Timeout float64
+	// TimeoutDelay is how long a Timeout fault holds the answer.
+	TimeoutDelay time.Duration
+}
+
+// FaultInfo describes a request to Options.Fault.
+type FaultInfo struct {
+	// Seq is the request's number, from 1, counting every request the
+	// fake received (Stats.Requests at its arrival).
+	Seq    int
+	Method string
+	// Params are the getNewBacklinks params as decoded, with page and size
+	// defaulted when absent; zero for getStats.
+	Params serpstat.NewBacklinksParams
+}
+
+// FaultKind is a kind of injected fault.
+type FaultKind int
+
+// The kinds of fault.
+const (
+	// FaultNone injects nothing.
+	FaultNone FaultKind = iota
+	// FaultHTTPStatus answers Fault.Status (502 when 0) with an HTML body,
+	// as a gateway would. Not billed.
+	FaultHTTPStatus
+	// FaultReset closes the connection with a TCP reset (SO_LINGER 0)
+	// without answering. Not billed.
+	FaultReset
+	// FaultTruncate produces and bills the answer, then declares its full
+	// Content-Length, writes half of it and closes the connection.
+	FaultTruncate
+	// FaultAPIError answers HTTP 200 with error{Fault.Code, Fault.Message}
+	// (CodeServer and MsgServer when zero). Not billed.
+	FaultAPIError
+	// FaultDelay waits Fault.Delay, then answers normally.
+	FaultDelay
+)
+
+var faultKindNames = [...]string{"none", "http-status", "reset", "truncate", "api-error", "delay"}
+
+func (k FaultKind) String() string {
+	if k >= 0 && int(k) < len(faultKindNames) {
+		return faultKindNames[k]
+	}
+	return "fault(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Fault is a fault to inject into one request; see FaultKind for which
+// fields each kind uses.
+type Fault struct {
+	Kind    FaultKind
+	Status  int
+	Code    int
+	Message string
+	Delay   time.Duration
+}
+
+// Entry is one request in Log.
+type Entry struct {
+	Seq     int       // request number, from 1
+	Time    time.Time // arrival
+	ID      string    // the request's id, as echoed
+	Method  string
+	Params  serpstat.NewBacklinksParams // as decoded, page and size defaulted
+	Outcome string                      // one of the Outcome constants, or "fault-<status>"
+	Fault   Fault                       // the injected fault, if any
+	Rows    int                         // rows in the answer
+	Credits int64                       // credits billed
+}
+
+// PageKey identifies a billed page in Stats.PagesBilled.
+type PageKey struct {
+	Query string
+	Page  int
+	Size  int
+	// Filter is the canonical JSON of complexFilter, "" without one.
+	Filter string
+}
+
+// Stats is a snapshot of a Fake's counters.
+type Stats struct {
+	Requests      int   // every request received
+	RateLimited   int   // answers of the rate limiter (not injected faults)
+	RowsServed    int   // rows in billed answers, truncated ones included
+	CreditsBilled int64 // credits billed
+	// PagesBilled counts how many times each page was billed.
+	PagesBilled map[PageKey]int
+	// MaxInFlight is the most requests the fake was handling at once.
+	MaxInFlight int
+	// ByOutcome counts requests by Entry.Outcome.
+	ByOutcome map[string]int
+}
+
+// Fake is the fake API: an http.Handler with an account (a credit
+// balance) and counters. Create it with New; it is safe for concurrent use.
+type Fake struct {
+	opts    Options
+	token   string
+	wall    int
+	limiter *rate.Limiter
+	matches matchCache
+
+	done      chan struct{}
+	closeOnce sync.Once
+
+	mu          sync.Mutex
+	balance     int64
+	maxLines    int64
+	billed      int64
+	requests    int
+	rateLimited int
+	rowsServed  int
+	inFlight    int
+	maxInFlight int
+	pages       map[PageKey]int
+	outcomes    map[string]int
+	log         []Entry
+	logNext     int // where the next entry goes once log is full
+}
+
+var _ http.Handler = (*Fake)(nil)
+
+// New returns a Fake with opts, defaults filled in.
+func New(opts Options) *Fake {
+	f := &Fake{
+		opts:     opts,
+		token:    opts.Token,
+		wall:     opts.Wall,
+		balance:  opts.Balance,
+		done:     make(chan struct{}),
+		pages:    make(map[PageKey]int),
+		outcomes: make(map[string]int),
+	}
+	if f.token == "" {
+		f.token = DefaultToken
+	}
+	if f.wall <= 0 {
+		f.wall = serpstat.Wall
+	}
+	if f.opts.Rows == 0 {
+		f.opts.Rows = DefaultRows
+	}
+	if f.balance == 0 {
+		f.balance = DefaultBalance
+	}
+	f.maxLines = f.balance
+	if opts.RPS > 0 {
+		f.limiter = rate.NewLimiter(rate.Limit(opts.RPS), max(1, int(math.Ceil(opts.RPS))))
+	}
+	if f.opts.Faults.TimeoutDelay <= 0 {
+		f.opts.Faults.TimeoutDelay = DefaultTimeoutDelay
+	}
+	return f
+}
+
+// Close ends the fake's waits (Latency, delay faults): requests waiting
+// now, and any that would wait later, are aborted without an answer (the
+// connection is closed). Requests that do not wait are still answered. It
+// lets an http.Server holding the fake shut down at once.
+func (f *Fake) Close() { f.closeOnce.Do(func() { close(f.done) }) }
+
+// Balance returns the account's credit balance.
+func (f *Fake) Balance() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.balance
+}
+
+// SetBalance sets the account's credit balance. getStats' max_lines
+// becomes n plus the credits billed so far.
+func (f *Fake) SetBalance(n int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.balance = n
+	f.maxLines = n + f.billed
+}
+
+// Stats returns a snapshot of the counters.
+func (f *Fake) Stats() Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := Stats{
+		Requests:      f.requests,
+		RateLimited:   f.rateLimited,
+		RowsServed:    f.rowsServed,
+		CreditsBilled: f.billed,
+		PagesBilled:   make(map[PageKey]int, len(f.pages)),
+		MaxInFlight:   f.maxInFlight,
+		ByOutcome:     make(map[string]int, len(f.outcomes)),
+	}
+	for k, v := range f.pages {
+		s.PagesBilled[k] = v
+	}
+	for k, v := range f.outcomes {
+		s.ByOutcome[k] = v
+	}
+	return s
+}
+
+// Log returns the last LogSize requests handled, in order of arrival
+// (Seq). A request is logged when its answer is decided, just before it is
+// written; requests still being handled are not in it yet.
+func (f *Fake) Log() []Entry {
+	f.mu.Lock()
+	out := make([]Entry, 0, len(f.log))
+	out = append(out, f.log[f.logNext:]...)
+	out = append(out, f.log[:f.logNext]...)
+	f.mu.Unlock()
+	slices.SortStableFunc(out, func(a, b Entry) int { return a.Seq - b.Seq })
+	return out
+}
+
+// RowsFor returns the number of rows query matches without a filter.
+func (f *Fake) RowsFor(query string) int {
+	n := f.opts.Rows
+	if f.opts.RowsFor != nil {
+		n = f.opts.RowsFor(query)
+	}
+	return max(n, 0)
+}
+
+// Wall returns the number of rows of a query the fake serves at most.
+func (f *Fake) Wall() int { return f.wall }
+
+func (f *Fake) finish(e *Entry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inFlight--
+	f.outcomes[e.Outcome]++
+	if len(f.log) < LogSize {
+		f.log = append(f.log, *e)
+		return
+	}
+	f.log[f.logNext] = *e
+	f.logNext = (f.logNext + 1) % LogSize
+}
+
+// errClosed is the end of a wait cut short by Close.
+var errClosed = errors.New("serpstattest: fake closed")
+
+// wait sleeps d, or less if ctx ends or the fake is closed.
+func (f *Fake) wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	select {
+	case <-f.done:
+		return errClosed
+	default:
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-f.done:
+		return errClosed
+	}
+}
+
+// envelope is the body of a request.
+type envelope struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+}
+
+// reply writes an answer; nil writes nothing.
+type reply func(w http.ResponseWriter)
+
+func jsonReply(body []byte) reply { return func(w http.ResponseWriter) { writeJSON(w, body) } }
+
+// ServeHTTP answers one request: POST to any path, body
+// {"id","method","params"}. The request is counted and logged before its
+// answer is written, so a client that has its answer (or error) sees it in
+// Stats and Log.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e := Entry{Time: time.Now()}
+	f.mu.Lock()
+	f.requests++
+	e.Seq = f.requests
+	f.inFlight++
+	f.maxInFlight = max(f.maxInFlight, f.inFlight)
+	f.mu.Unlock()
+
+	send, err := f.handle(r, &e)
+	f.finish(&e)
+	switch {
+	case errors.Is(err, errClosed):
+		panic(http.ErrAbortHandler) // close the connection at once
+	case err != nil:
+		return // the client is gone: nobody reads an answer
+	case send != nil:
+		send(w)
+	}
+}
+
+// handle decides the answer to r, filling e. It returns an error only
+// when a wait was cut short.
+func (f *Fake) handle(r *http.Request, e *Entry) (reply, error) {
+	if r.Method != http.MethodPost {
+		e.Outcome = OutcomeHTTPMethod
+		return func(w http.ResponseWriter) {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+		}, nil
+	}
+	body, readErr := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	var env envelope
+	envErr := readErr
+	if envErr == nil {
+		envErr = json.Unmarshal(body, &env)
+	}
+	e.ID = idString(env.ID)
+	e.Method = env.Method
+
+	token := r.Header.Get("token")
+	if token == "" {
+		token = r.URL.Query().Get("token")
+	}
+	switch {
+	case token == "":
+		e.Outcome = OutcomeAuth
+		return jsonReply(errorBody(e.ID, CodeMissingToken, MsgMissingToken, nil)), nil
+	case token != f.token:
+		e.Outcome = OutcomeAuth
+		return jsonReply(errorBody(e.ID, CodeInvalidToken, MsgInvalidToken, nil)), nil
+	}
+	if f.limiter != nil && !f.limiter.Allow() {
+		e.Outcome = OutcomeRateLimited
+		f.mu.Lock()
+		f.rateLimited++
+		f.mu.Unlock()
+		return jsonReply(errorBody(e.ID, CodeRateLimited, MsgRateLimited, nil)), nil
+	}
+	if err := f.wait(r.Context(), f.opts.Latency); err != nil {
+		e.Outcome = OutcomeCanceled
+		return nil, err
+	}
+	if envErr != nil {
+		e.Outcome = OutcomeInvalid
+		return jsonReply(errorBody(e.ID, CodeSchema, MsgSchema, jsonString("body: "+envErr.Error()))), nil
+	}
+
+	var p params
+	var perr *serpstat.Error
+	switch env.Method {
+	case serpstat.MethodNewBacklinks:
+		p, perr = decodeParams(env.Params)
+		e.Params = p.NewBacklinksParams
+	case serpstat.MethodStats:
+	default:
+		e.Outcome = OutcomeMethod
+		return jsonReply(errorBody(e.ID, CodeMethodNotFound, MsgMethodNotFound, jsonString(env.Method))), nil
+	}
+
+	fault := f.faultFor(e.Seq, env.Method, e.Params)
+	e.Fault = fault
+	switch fault.Kind {
+	case FaultHTTPStatus:
+		status := fault.Status
+		if status == 0 {
+			status = http.StatusBadGateway
+		}
+		e.Outcome = "fault-" + strconv.Itoa(status)
+		return func(w http.ResponseWriter) { writeHTML(w, status) }, nil
+	case FaultReset:
+		e.Outcome = OutcomeFaultReset
+		return reset, nil
+	case FaultAPIError:
+		code, msg := fault.Code, fault.Message
+		if code == 0 {
+			code = CodeServer
+		}
+		if msg == "" {
+			msg = MsgServer
+		}
+		e.Outcome = OutcomeFaultAPI
+		return jsonReply(errorBody(e.ID, code, msg, nil)), nil
+	case FaultDelay:
+		if err := f.wait(r.Context(), fault.Delay); err != nil {
+			e.Outcome = OutcomeCanceled
+			return nil, err
+		}
+	}
+
+	var answer []byte
+	if env.Method == serpstat.MethodStats {
+		answer = f.getStats(e)
+	} else {
+		answer = f.getNewBacklinks(e, &p, perr)
+	}
+	if fault.Kind == FaultTruncate {
+		e.Outcome = OutcomeFaultTruncate
+		return func(w http.ResponseWriter) { writeTruncated(w, answer) }, nil
+	}
+	return jsonReply(answer), nil
+}
+
+// faultFor decides the fault of request seq.
+func (f *Fake) faultFor(seq int, method string, p serpstat.NewBacklinksParams) Fault {
+	if f.opts.Fault != nil {
+		if fl := f.opts.Fault(FaultInfo{Seq: seq, Method: method, Params: p}); fl.Kind != FaultNone {
+			return fl
+		}
+	}
+	fr := &f.opts.Faults
+	if method != serpstat.MethodNewBacklinks {
+		return Fault{}
+	}
+	u := float64(mix64(uint64(fr.Seed)^mix64(uint64(seq)))>>11) / (1 << 53)
+	acc := 0.0
+	for _, c := range []struct {
+		p     float64
+		fault Fault
+	}{
+		{fr.Status502, Fault{Kind: FaultHTTPStatus, Status: http.StatusBadGateway}},
+		{fr.Reset, Fault{Kind: FaultReset}},
+		{fr.Truncate, Fault{Kind: FaultTruncate}},
+		{fr.RateLimit, Fault{Kind: FaultAPIError, Code: CodeRateLimited, Message: MsgRateLimited}},
+		{fr.Timeout, Fault{Kind: FaultDelay, Delay: fr.TimeoutDelay}},
+	} {
+		acc += c.p
+		if c.p > 0 && u < acc {
+			return c.fault
+		}
+	}
+	return Fault{}
+}
+
+// params are checked getNewBacklinks params, defaults applied.
+type params struct {
+	serpstat.NewBacklinksParams
+	filter compiled
+	canon  string // canonical JSON of the filter, "" without one
+}
+
+func schemaErr(detail string) *serpstat.Error {
+	return &serpstat.Error{Code: CodeSchema, Message: MsgSchema, Data: jsonString(detail)}
+}
+
+// decodeParams decodes and checks getNewBacklinks params as the API does.
+// The returned params are filled as far as decoding went, even on error.
+func decodeParams(raw json.RawMessage) (params, *serpstat.Error) {
+	var p params
+	var w struct {
+		Query         string          `json:"query"`
+		SearchType    string          `json:"searchType"`
+		Sort          string          `json:"sort"`
+		Order         string          `json:"order"`
+		Page          *int            `json:"page"`
+		Size          *int            `json:"size"`
+		LinkPerDomain int             `json:"linkPerDomain"`
+		ComplexFilter serpstat.Filter `json:"complexFilter"`
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return p, schemaErr("params: required")
+	}
+	err := json.Unmarshal(raw, &w)
+	p.Query, p.SearchType, p.Sort, p.Order = w.Query, w.SearchType, w.Sort, w.Order
+	p.Page, p.Size, p.LinkPerDomain, p.ComplexFilter = 1, DefaultPageSize, w.LinkPerDomain, w.ComplexFilter
+	if w.Page != nil {
+		p.Page = *w.Page
+	}
+	if w.Size != nil {
+		p.Size = *w.Size
+	}
+	if err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return p, schemaErr("params." + te.Field + ": must be " + jsonType(te.Type.Kind().String()))
+		}
+		return p, schemaErr("params: " + err.Error())
+	}
+	switch {
+	case p.Query == "":
+		return p, schemaErr("params.query: required")
+	case p.SearchType == "":
+		return p, schemaErr("params.searchType: required")
+	case !slices.Contains(serpstat.SearchTypes, p.SearchType):
+		return p, schemaErr("params.searchType: must be one of " + strings.Join(serpstat.SearchTypes, ", "))
+	case p.Sort != "" && !slices.Contains(serpstat.SortFields, p.Sort):
+		return p, schemaErr("params.sort: must be one of " + strings.Join(serpstat.SortFields, ", "))
+	case p.Order != "" && !slices.Contains(serpstat.Orders, strings.ToLower(p.Order)):
+		return p, schemaErr("params.order: must be asc or desc")
+	case p.Page < 1:
+		return p, schemaErr("params.page: must be >= 1")
+	case p.Size < 1 || p.Size > serpstat.MaxPageSize:
+		return p, schemaErr("params.size: must be between 1 and " + strconv.Itoa(serpstat.MaxPageSize))
+	}
+	if len(p.ComplexFilter) > 0 {
+		c, ferr := compileFilter(p.ComplexFilter)
+		if ferr != nil {
+			return p, ferr
+		}
+		canon, _ := json.Marshal(p.ComplexFilter)
+		p.filter, p.canon = c, string(canon)
+	}
+	return p, nil
+}
+
+func jsonType(goKind string) string {
+	switch goKind {
+	case "int", "int64":
+		return "an integer"
+	case "string":
+		return "a string"
+	case "slice":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	}
+	return goKind
+}
+
+// getNewBacklinks answers a getNewBacklinks request whose params decoded
+// to p (perr if they were refused), billing it.
+func (f *Fake) getNewBacklinks(e *Entry, p *params, perr *serpstat.Error) []byte {
+	if perr != nil {
+		e.Outcome = OutcomeInvalid
+		return errorBody(e.ID, perr.Code, perr.Message, perr.Data)
+	}
+	total := f.RowsFor(p.Query)
+	var idx []int32 // matching rows, with a filter
+	if p.filter != nil {
+		idx = f.matches.indexes(p.Query, p.canon, total, p.filter)
+		total = len(idx)
+	}
+	if p.Page-1 >= f.wall || (p.Page-1)*p.Size >= f.wall {
+		e.Outcome = OutcomeWall
+		return errorBody(e.ID, CodeWall, "To get more than "+strconv.Itoa(f.wall)+" results use export report methods", nil)
+	}
+	offset := (p.Page - 1) * p.Size
+	n := max(0, min(offset+p.Size, total, f.wall)-offset)
+	cost := int64(max(n, 1))
+
+	f.mu.Lock()
+	if f.balance <= 0 || f.balance < cost {
+		f.mu.Unlock()
+		e.Outcome = OutcomeCredits
+		return errorBody(e.ID, CodeNoCredits, MsgNoCredits, nil)
+	}
+	f.balance -= cost
+	f.billed += cost
+	f.rowsServed += n
+	f.pages[PageKey{Query: p.Query, Page: p.Page, Size: p.Size, Filter: p.canon}]++
+	left := f.balance
+	f.mu.Unlock()
+	e.Rows, e.Credits = n, cost
+
+	if n == 0 && f.opts.NoDataAsError {
+		e.Outcome = OutcomeNoData
+		return errorBody(e.ID, CodeNoData, MsgNoData, nil)
+	}
+	e.Outcome = OutcomeOK
+
+	g := newGen(p.Query)
+	s := make([]byte, 0, 256+n*420)
+	s = append(s, `{"id":`...)
+	s = appendString(s, e.ID)
+	s = append(s, `,"result":{"data":[`...)
+	for k := range n {
+		i := offset + k
+		if idx != nil {
+			i = int(idx[i])
+		}
+		if k > 0 {
+			s = append(s, ',')
+		}
+		r := g.row(i)
+		s = appendRow(s, &r.Backlink, f.opts.DomainRankAsString && i%2 == 1)
+	}
+	sort, order := p.Sort, strings.ToUpper(p.Order)
+	if sort == "" {
+		sort = "check"
+	}
+	if order == "" {
+		order = "DESC"
+	}
+	s = append(s, `],"summary_info":{"left_lines":`...)
+	s = strconv.AppendInt(s, left, 10)
+	s = append(s, `,"page":`...)
+	s = strconv.AppendInt(s, int64(p.Page), 10)
+	s = append(s, `,"count":`...)
+	s = strconv.AppendInt(s, int64(n), 10)
+	s = append(s, `,"total":`...)
+	s = strconv.AppendInt(s, int64(total), 10)
+	s = append(s, `,"sort":`...)
+	s = appendString(s, sort)
+	s = append(s, `,"order":`...)
+	s = appendString(s, order)
+	return append(s, "}}}"...)
+}
+
+// getStats answers getStats: 0 credits.
+func (f *Fake) getStats(e *Entry) []byte {
+	f.mu.Lock()
+	maxLines, used, left := f.maxLines, f.billed, f.balance
+	f.mu.Unlock()
+	e.Outcome = OutcomeOK
+	s := append([]byte(`{"id":`), nil...)
+	s = appendString(s, e.ID)
+	s = append(s, `,"result":{"data":{"max_lines":`...)
+	s = strconv.AppendInt(s, maxLines, 10)
+	s = append(s, `,"used_lines":`...)
+	s = strconv.AppendInt(s, used, 10)
+	s = append(s, `,"left_lines":`...)
+	s = strconv.AppendInt(s, left, 10)
+	s = append(s, `,"user_info":{"email":"demo@example.com"}},"summary_info":{"left_lines":`...)
+	s = strconv.AppendInt(s, left, 10)
+	return append(s, "}}}"...)
+}
+
+// idString is the request's id as the API echoes it: always a string.
+func idString(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) == nil {
+		return b.String()
+	}
+	return string(raw)
+}
+
+// errorBody is an error answer; data, if not nil, is its JSON "data".
+func errorBody(id string, code int, msg string, data []byte) []byte {
+	s := append([]byte(`{"id":`), nil...)
+	s = appendString(s, id)
+	s = append(s, `,"error":{"code":`...)
+	s = strconv.AppendInt(s, int64(code), 10)
+	s = append(s, `,"message":`...)
+	s = appendString(s, msg)
+	if data != nil {
+		s = append(s, `,"data":`...)
+		s = append(s, data...)
+	}
+	return append(s, "}}"...)
+}
+
+// jsonString is v as a JSON string.
+func jsonString(v string) []byte { return appendString(nil, v) }
+
+func writeJSON(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// writeTruncated declares body's full length, writes half of it and
+// returns: net/http closes a connection whose answer is shorter than its
+// Content-Length.
+func writeTruncated(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Connection", "close")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body[:len(body)/2])
+	if fl, ok := w.(http.Flusher); ok {
+		fl.Flush()
+	}
+}
+
+// writeHTML answers status with a gateway's HTML page.
+func writeHTML(w http.ResponseWriter, status int) {
+	text := strconv.Itoa(status) + " " + http.StatusText(status)
+	body := "<html>\r\n<head><title>" + text + "</title></head>\r\n<body>\r\n<center><h1>" + text +
+		"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+// reset closes the connection with a TCP RST and no answer.
+func reset(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// Server is a Fake listening on 127.0.0.1, like httptest.Server.
+type Server struct {
+	*Fake
+	// URL is the endpoint to give a client, e.g. http://127.0.0.1:PORT/v4.
+	URL string
+	ts  *httptest.Server
+}
+
+// NewServer starts a Fake with opts on 127.0.0.1 at a free port. Close it
+// when done.
+func NewServer(opts Options) *Server {
+	f := New(opts)
+	ts := httptest.NewServer(f)
+	return &Server{Fake: f, URL: ts.URL + "/v4", ts: ts}
+}
+
+// Client returns an HTTP client for the server.
+func (s *Server) Client() *http.Client { return s.ts.Client() }
+
+// CloseClientConnections closes every connection to the server at once,
+// like httptest.Server's.
+func (s *Server) CloseClientConnections() { s.ts.CloseClientConnections() }
+
+// Close aborts waiting requests, shuts the server down and waits for its
+// requests to end.
+func (s *Server) Close() {
+	s.Fake.Close()
+	s.ts.Close()
+}
