@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/serpstat"
+)
+
+// settings are every export setting. Defaults come first, then the YAML
+// config file, then flags.
+type settings struct {
+	Query         string        `yaml:"query"`
+	Out           []string      `yaml:"out"`
+	Format        string        `yaml:"format"`
+	SearchType    string        `yaml:"search_type"`
+	Sort          string        `yaml:"sort"`
+	Order         string        `yaml:"order"`
+	Size          int           `yaml:"size"`
+	LinkPerDomain int           `yaml:"link_per_domain"`
+	Filter        yaml.Node     `yaml:"filter"`
+	FilterFile    string        `yaml:"filter_file"`
+	Endpoint      string        `yaml:"endpoint"`
+	TokenFile     string        `yaml:"token_file"`
+	TokenInQuery  bool          `yaml:"token_in_query"`
+	RPS           float64       `yaml:"rps"`
+	Workers       int           `yaml:"workers"`
+	Budget        int64         `yaml:"budget"`
+	Timeout       time.Duration `yaml:"timeout"`
+	Retries       int           `yaml:"retries"`
+	LogLevel      string        `yaml:"log_level"`
+
+	filterJSON string // --filter, or the config's filter as JSON
+}
+
+// Defaults.
+const (
+	defaultSearchType = serpstat.SearchDomainWithSubdomains
+	defaultRPS        = 1.0
+	defaultLogLevel   = "info"
+)
+
+func defaultSettings() settings {
+	return settings{
+		SearchType: defaultSearchType,
+		Size:       serpstat.DefaultPageSize,
+		Endpoint:   serpstat.DefaultEndpoint,
+		RPS:        defaultRPS,
+		Workers:    exporter.DefaultWorkers,
+		Timeout:    serpstat.DefaultTimeout,
+		LogLevel:   defaultLogLevel,
+	}
+}
+
+// usageError is bad input: exit 2, nothing sent.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// exportFlags declares the export flags on fs, bound to a settings value
+// that holds the defaults; apply copies the flags that were given onto the
+// settings loaded from the config.
+func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
+	var f settings
+	var outs multiFlag
+	d := defaultSettings()
+	configPath = fs.String("config", "", "YAML config `file` (see config.example.yaml); flags override it")
+	fs.StringVar(&f.Query, "query", "", "the `domain` to export backlinks of, e.g. example.com (required)")
+	fs.Var(&outs, "out", "output `file`; the extension picks the format (.csv, .ndjson, .jsonl, .parquet); - is stdout; repeat for several formats in one pass")
+	fs.StringVar(&f.Format, "format", "", "`format` for --out - and for files without a known extension: csv, ndjson or parquet")
+	fs.StringVar(&f.SearchType, "search-type", d.SearchType, "domain or domain_with_subdomains")
+	fs.StringVar(&f.Sort, "sort", "", "sort `field`: "+strings.Join(serpstat.SortFields, ", ")+" (API default: check)")
+	fs.StringVar(&f.Order, "order", "", "asc or desc (API default: desc)")
+	fs.IntVar(&f.Size, "size", d.Size, "rows per page, 1..1000")
+	fs.IntVar(&f.LinkPerDomain, "link-per-domain", 0, "at most `N` links per referring domain (0: unset)")
+	fs.StringVar(&f.filterJSON, "filter", "", "complexFilter as `JSON`: an OR-list of AND-lists of conditions")
+	fs.StringVar(&f.FilterFile, "filter-file", "", "read the complexFilter JSON from `path`")
+	fs.StringVar(&f.Endpoint, "endpoint", d.Endpoint, "API `URL`")
+	fs.StringVar(&f.TokenFile, "token-file", "", "read the API token from `path` (default: $SERPSTAT_TOKEN)")
+	fs.BoolVar(&f.TokenInQuery, "token-in-query", false, "send the token as ?token= instead of the token header (it may then reach proxy logs)")
+	fs.Float64Var(&f.RPS, "rps", d.RPS, "requests per second your plan allows (1 on most plans, 10 on top plans)")
+	fs.IntVar(&f.Workers, "workers", d.Workers, "requests in flight at once")
+	fs.Int64Var(&f.Budget, "budget", 0, "spend at most `N` credits (0: no cap); stops with exit 3 before a request that may not fit")
+	fs.DurationVar(&f.Timeout, "timeout", d.Timeout, "time limit of one request")
+	fs.IntVar(&f.Retries, "retries", 0, "attempts per page on transient failures (0: 8)")
+	fs.StringVar(&f.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
+	return configPath, func(s *settings) {
+		fs.Visit(func(fl *flag.Flag) {
+			switch fl.Name {
+			case "query":
+				s.Query = f.Query
+			case "out":
+				s.Out = outs
+			case "format":
+				s.Format = f.Format
+			case "search-type":
+				s.SearchType = f.SearchType
+			case "sort":
+				s.Sort = f.Sort
+			case "order":
+				s.Order = f.Order
+			case "size":
+				s.Size = f.Size
+			case "link-per-domain":
+				s.LinkPerDomain = f.LinkPerDomain
+			case "filter":
+				s.filterJSON, s.FilterFile = f.filterJSON, ""
+			case "filter-file":
+				s.FilterFile, s.filterJSON = f.FilterFile, ""
+			case "endpoint":
+				s.Endpoint = f.Endpoint
+			case "token-file":
+				s.TokenFile = f.TokenFile
+			case "token-in-query":
+				s.TokenInQuery = f.TokenInQuery
+			case "rps":
+				s.RPS = f.RPS
+			case "workers":
+				s.Workers = f.Workers
+			case "budget":
+				s.Budget = f.Budget
+			case "timeout":
+				s.Timeout = f.Timeout
+			case "retries":
+				s.Retries = f.Retries
+			case "log-level":
+				s.LogLevel = f.LogLevel
+			}
+		})
+	}
+}
+
+// loadSettings reads the config file at path (if any) over the defaults.
+func loadSettings(path string) (settings, error) {
+	s := defaultSettings()
+	if path == "" {
+		return s, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return s, usagef("--config: %v", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
+		return s, usagef("--config %s: %v (see config.example.yaml for the keys)", path, err)
+	}
+	if s.Filter.Kind != 0 {
+		var v any
+		if err := s.Filter.Decode(&v); err != nil {
+			return s, usagef("--config %s: filter: %v", path, err)
+		}
+		js, err := json.Marshal(v)
+		if err != nil {
+			return s, usagef("--config %s: filter: %v", path, err)
+		}
+		s.filterJSON = string(js)
+	}
+	return s, nil
+}
+
+// params builds and validates the request params.
+func (s *settings) params() (serpstat.NewBacklinksParams, error) {
+	p := serpstat.NewBacklinksParams{
+		Query:         strings.TrimSpace(s.Query),
+		SearchType:    s.SearchType,
+		Sort:          s.Sort,
+		Order:         s.Order,
+		Size:          s.Size,
+		LinkPerDomain: s.LinkPerDomain,
+	}
+	if s.Size < 1 || s.Size > serpstat.MaxPageSize {
+		return p, &serpstat.ParamError{Field: "size", Value: fmt.Sprint(s.Size), Msg: fmt.Sprintf("must be 1..%d", serpstat.MaxPageSize)}
+	}
+	raw := s.filterJSON
+	if s.FilterFile != "" {
+		data, err := os.ReadFile(s.FilterFile)
+		if err != nil {
+			return p, usagef("--filter-file: %v", err)
+		}
+		raw = string(data)
+	}
+	if strings.TrimSpace(raw) != "" {
+		f, err := serpstat.ParseFilter([]byte(raw))
+		if err != nil {
+			return p, err
+		}
+		p.ComplexFilter = f
+	}
+	return p, p.Validate()
+}
+
+// check validates the settings that are not request params.
+func (s *settings) check() error {
+	switch {
+	case len(s.Out) == 0:
+		return usagef("--out is required: a file such as backlinks.csv, backlinks.ndjson or backlinks.parquet, or - for stdout")
+	case s.RPS <= 0:
+		return usagef("--rps must be more than 0 (your plan's requests per second); got %v", s.RPS)
+	case s.Workers < 1 || s.Workers > 64:
+		return usagef("--workers must be 1..64; got %d", s.Workers)
+	case s.Budget < 0:
+		return usagef("--budget must be 0 (no cap) or more; got %d", s.Budget)
+	case s.Timeout <= 0:
+		return usagef("--timeout must be more than 0; got %v", s.Timeout)
+	case s.Retries < 0:
+		return usagef("--retries must be 0 (default) or more; got %d", s.Retries)
+	case s.Endpoint == "":
+		return usagef("--endpoint must not be empty")
+	}
+	if !strings.HasPrefix(s.Endpoint, "http://") && !strings.HasPrefix(s.Endpoint, "https://") {
+		return usagef("--endpoint must be an http:// or https:// URL; got %q", s.Endpoint)
+	}
+	return nil
+}
+
+// token reads the API token from --token-file or $SERPSTAT_TOKEN.
+func (s *settings) token() (string, error) {
+	if s.TokenFile != "" {
+		data, err := os.ReadFile(s.TokenFile)
+		if err != nil {
+			return "", usagef("--token-file: %v", err)
+		}
+		if t := strings.TrimSpace(string(data)); t != "" {
+			return t, nil
+		}
+		return "", usagef("--token-file %s is empty", s.TokenFile)
+	}
+	if t := strings.TrimSpace(os.Getenv("SERPSTAT_TOKEN")); t != "" {
+		return t, nil
+	}
+	return "", usagef("no API token: set SERPSTAT_TOKEN or pass --token-file PATH")
+}

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/pager"
+	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/sink"
+)
+
+const exportHelp = `Usage: serpstat-export export --query DOMAIN --out FILE [--out FILE ...] [flags]
+
+Exports every new backlink of DOMAIN (getNewBacklinks), page by page up to
+the query's total or the API's 60,000-row wall, into each --out file in one
+pass. The token comes from $SERPSTAT_TOKEN or --token-file.
+
+Examples:
+  serpstat-export export --query example.com --out backlinks.parquet
+  serpstat-export export --query example.com --out links.csv --out links.ndjson --budget 20000
+  serpstat-export export --config nightly.yaml --out - | jq .url_from
+
+Flags:
+`
+
+// output is one --out: where the rows go and in which format.
+type output struct {
+	path   string // "-" is stdout
+	format sink.Format
+	file   *sink.File // nil for stdout
+	w      sink.RowWriter
+}
+
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("export", stderr, exportHelp)
+	configPath, apply := exportFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "serpstat-export export: unexpected argument %q (flags go before it? use --query DOMAIN)\n", fs.Arg(0))
+		return exitUsage
+	}
+	s, err := loadSettings(*configPath)
+	if err == nil {
+		apply(&s)
+	}
+	log := newLogger(stderr, s.LogLevel)
+	rep, outs, err := export(ctx, s, err, stdout, log)
+	code := exitCode(ctx, err)
+	printSummary(stderr, s, rep, outs, err, code)
+	return code
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// export validates everything, opens the outputs, runs the export and
+// commits the outputs. Nothing is sent before all input is valid.
+func export(ctx context.Context, s settings, loadErr error, stdout io.Writer, log *slog.Logger) (*exporter.Report, []*output, error) {
+	if loadErr != nil {
+		return nil, nil, loadErr
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(s.LogLevel)); err != nil {
+		return nil, nil, usagef("--log-level must be debug, info, warn or error; got %q", s.LogLevel)
+	}
+	params, err := s.params()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.check(); err != nil {
+		return nil, nil, err
+	}
+	outs, err := planOutputs(s.Out, s.Format)
+	if err != nil {
+		return nil, nil, err
+	}
+	token, err := s.token()
+	if err != nil {
+		return nil, nil, err
+	}
+
+	if err := openOutputs(outs, stdout); err != nil {
+		return nil, outs, err
+	}
+	client := &serpstat.Client{
+		Endpoint:     s.Endpoint,
+		Token:        token,
+		TokenInQuery: s.TokenInQuery,
+		HTTPClient:   &http.Client{Timeout: s.Timeout},
+		UserAgent:    "serpstat-export/" + version,
+	}
+	p := &pager.Pager{
+		Fetcher:  client,
+		Params:   params,
+		Throttle: pager.NewThrottle(s.RPS),
+		Budget:   pager.NewBudget(s.Budget),
+		Retry:    pager.RetryPolicy{MaxAttempts: s.Retries},
+		Logger:   log,
+	}
+	sinks := make([]exporter.Sink, len(outs))
+	for i, o := range outs {
+		sinks[i] = o.w
+	}
+	e := &exporter.Exporter{Pager: p, Sinks: sinks, Workers: s.Workers, Logger: log}
+	rep, runErr := e.Run(ctx)
+	return rep, outs, finishOutputs(outs, rep, runErr)
+}
+
+// planOutputs picks each output's format and refuses clashes, before
+// anything is opened.
+func planOutputs(paths []string, format string) ([]*output, error) {
+	var override sink.Format
+	if format != "" {
+		f, err := sink.ParseFormat(format)
+		if err != nil {
+			return nil, usagef("--format: %v", err)
+		}
+		override = f
+	}
+	seen := map[string]bool{}
+	outs := make([]*output, 0, len(paths))
+	for _, p := range paths {
+		if p == "" {
+			return nil, usagef("--out must not be empty")
+		}
+		key := p
+		if p != "-" {
+			key = filepath.Clean(p)
+		}
+		if seen[key] {
+			return nil, usagef("--out %s is given twice", p)
+		}
+		seen[key] = true
+		f, err := sink.FormatFor(p)
+		switch {
+		case p == "-" && override != "":
+			f = override
+		case err != nil && override != "":
+			f = override
+		case err != nil:
+			return nil, usagef("--out %s: %v", p, err)
+		}
+		outs = append(outs, &output{path: p, format: f})
+	}
+	return outs, nil
+}
+
+func openOutputs(outs []*output, stdout io.Writer) error {
+	for _, o := range outs {
+		var w io.Writer = stdout
+		if o.path != "-" {
+			f, err := sink.Create(o.path)
+			if err != nil {
+				abortOutputs(outs)
+				return usagef("--out %s: %v", o.path, err)
+			}
+			o.file, w = f, f
+		}
+		rw, err := sink.New(o.format, w)
+		if err != nil {
+			abortOutputs(outs)
+			return err
+		}
+		o.w = rw
+	}
+	return nil
+}
+
+func abortOutputs(outs []*output) {
+	for _, o := range outs {
+		if o.file != nil {
+			_ = o.file.Abort()
+		}
+	}
+}
+
+// finishOutputs flushes every output. A complete export is renamed into
+// place; an incomplete one that holds rows is kept as FILE.partial, so no
+// row already paid for is lost and no file under the final name is ever
+// incomplete.
+func finishOutputs(outs []*output, rep *exporter.Report, runErr error) error {
+	errs := []error{runErr}
+	keep := rep != nil && rep.Rows > 0
+	for _, o := range outs {
+		if o.w == nil {
+			continue
+		}
+		cerr := o.w.Close()
+		if cerr != nil {
+			errs = append(errs, fmt.Errorf("--out %s: %w", o.path, cerr))
+		}
+		if o.file == nil {
+			continue
+		}
+		switch {
+		case runErr == nil && cerr == nil:
+			if err := o.file.Commit(); err != nil {
+				errs = append(errs, fmt.Errorf("--out %s: %w", o.path, err))
+			}
+		case keep && cerr == nil:
+			if err := o.file.CommitAs(o.path + ".partial"); err != nil {
+				errs = append(errs, fmt.Errorf("--out %s: %w", o.path, err))
+			} else {
+				o.path += ".partial"
+			}
+		default:
+			_ = o.file.Abort()
+			o.path = ""
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// printSummary writes the end summary to stderr: what was done, what it
+// cost, and what to do next when it stopped early.
+func printSummary(w io.Writer, s settings, rep *exporter.Report, outs []*output, err error, code int) {
+	if rep != nil && rep.Plan.Pages > 0 {
+		state := "done"
+		if !rep.Complete {
+			state = "stopped"
+		}
+		fmt.Fprintf(w, "serpstat-export: %s: %d rows, %d pages, %d credits billed, %s, %.0f rows/s\n",
+			state, rep.Rows, rep.Pages, rep.Credits, rep.Elapsed.Round(time.Millisecond), rep.RowsPerSecond())
+		fmt.Fprintf(w, "  query %s: total %d, reachable %d of %d planned pages of %d rows\n",
+			rep.Query, rep.Plan.Total, rep.Plan.Reachable, rep.Plan.Pages, rep.Plan.Size)
+		if rep.Retries > 0 || rep.RateLimited > 0 {
+			fmt.Fprintf(w, "  retries: %d (over-rate answers: %d)\n", rep.Retries, rep.RateLimited)
+		}
+		if rep.LeftLines >= 0 {
+			fmt.Fprintf(w, "  account balance after the run: %d credits\n", rep.LeftLines)
+		}
+		if rep.Unreachable > 0 {
+			fmt.Fprintf(w, "  the API's 60,000-row wall: %d matching rows were out of reach (narrow the query with --filter to get them)\n", rep.Unreachable)
+		}
+	}
+	for _, o := range outs {
+		if o.path != "" && o.w != nil {
+			fmt.Fprintf(w, "  wrote %s (%s)\n", o.path, o.format)
+		}
+	}
+	if err == nil {
+		return
+	}
+	switch code {
+	case exitBudget:
+		spent, limit := int64(0), s.Budget
+		if rep != nil {
+			spent = rep.Credits
+		}
+		fmt.Fprintf(w, "serpstat-export: stopped by the budget: %d credits spent of --budget %d", spent, limit)
+		if rep != nil && rep.CreditsTotal > 0 {
+			fmt.Fprintf(w, "; the full export needs %d credits (%d more); raise --budget to at least %d", rep.CreditsTotal, rep.CreditsLeft, rep.CreditsTotal)
+		}
+		fmt.Fprintln(w)
+	case exitRefused:
+		fmt.Fprintf(w, "serpstat-export: the API refused the request: %v\n", err)
+		if serpstat.Classify(err) == serpstat.ClassAuth {
+			fmt.Fprintln(w, "  check the token (SERPSTAT_TOKEN or --token-file) and that your plan includes API access")
+		} else {
+			fmt.Fprintln(w, "  the account is out of credits: rows already paid for were kept")
+		}
+	case exitUsage:
+		fmt.Fprintf(w, "serpstat-export export: %v\n", err)
+		if serpstat.Classify(err) == serpstat.ClassInvalid {
+			fmt.Fprintln(w, "  the API refused the query's params or filter; fix them and run again")
+		} else {
+			fmt.Fprintln(w, "  run 'serpstat-export export -h' for the flags; nothing was sent, no credit spent")
+		}
+	case exitCanceled:
+		fmt.Fprintln(w, "serpstat-export: interrupted; rows already written were kept as *.partial")
+	default:
+		fmt.Fprintf(w, "serpstat-export: %v\n", strings.TrimSpace(err.Error()))
+	}
+}

@@ -1,0 +1,120 @@
+// Command serpstat-export exports every row a Serpstat API query gives,
+// at the rate the plan allows, within a credit budget, into CSV, NDJSON
+// and Parquet files.
+//
+//	serpstat-export export --query example.com --out backlinks.parquet
+//	serpstat-export fake-api --addr 127.0.0.1:8080 --rows 25000
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/serpstat-export/serpstat-export/pager"
+	"github.com/serpstat-export/serpstat-export/serpstat"
+)
+
+// Exit codes: a contract with users' scripts.
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitBudget   = 3
+	exitRefused  = 4
+	exitCanceled = 130
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `serpstat-export exports every new backlink of a domain from the Serpstat API
+into CSV, NDJSON or Parquet, at your plan's rate, within a credit budget.
+
+Usage:
+  serpstat-export export --query DOMAIN --out FILE [--out FILE ...] [flags]
+  serpstat-export fake-api [--addr HOST:PORT] [--rows N] [flags]
+  serpstat-export version
+
+Examples:
+  # every new backlink of example.com, as Parquet and CSV in one pass
+  SERPSTAT_TOKEN=... serpstat-export export --query example.com \
+      --out backlinks.parquet --out backlinks.csv
+
+  # at most 5,000 credits, 10 requests/s (top plans)
+  serpstat-export export --query example.com --out links.ndjson --budget 5000 --rps 10
+
+  # a local fake of the API, for trying it without an account
+  serpstat-export fake-api --addr 127.0.0.1:8080 --rows 25000
+
+Exit codes: 0 done, 1 failure, 2 bad input, 3 stopped by the budget,
+4 refused by the API (token, plan, credits), 130 interrupted.
+Run 'serpstat-export COMMAND -h' for a command's flags.
+`
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "export":
+		return runExport(ctx, args[1:], stdout, stderr)
+	case "fake-api":
+		return runFakeAPI(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "serpstat-export", version)
+		return exitOK
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "serpstat-export: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+// exitCode maps an error to the exit code; it is decided here only.
+func exitCode(ctx context.Context, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	var pe *serpstat.ParamError
+	switch {
+	case errors.As(err, &ue), errors.As(err, &pe):
+		return exitUsage
+	case errors.Is(err, pager.ErrBudgetExhausted):
+		return exitBudget
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		return exitCanceled
+	}
+	switch serpstat.Classify(err) {
+	case serpstat.ClassAuth, serpstat.ClassCredits:
+		return exitRefused
+	case serpstat.ClassInvalid:
+		return exitUsage
+	}
+	return exitFailure
+}
+
+func newFlagSet(name string, stderr io.Writer, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}

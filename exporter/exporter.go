@@ -1,0 +1,268 @@
+// Package exporter runs an export job: it fetches pages with concurrent
+// workers, puts them back in API order through a bounded reorder window,
+// writes the rows to every sink in one pass, and reports what was done and
+// what it cost.
+package exporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/serpstat-export/serpstat-export/pager"
+	"github.com/serpstat-export/serpstat-export/serpstat"
+)
+
+// Sink receives rows in API order. Close is the caller's to call.
+type Sink interface {
+	Write(rows []serpstat.Backlink) error
+	Close() error
+}
+
+// DefaultWorkers is how many requests are in flight unless told.
+const DefaultWorkers = 4
+
+// Exporter runs one query into its sinks. Set the fields, then call Run
+// once. Not safe for concurrent use.
+type Exporter struct {
+	// Pager fetches the pages. Required.
+	Pager *pager.Pager
+	// Sinks get every row, in order.
+	Sinks []Sink
+	// Workers is the number of requests in flight; 0 means DefaultWorkers.
+	Workers int
+	// Window is how many pages may be held or in flight at once; 0 means
+	// twice Workers. It bounds memory, whatever the export's size.
+	Window int
+	// Logger gets progress; nil discards.
+	Logger *slog.Logger
+}
+
+// Stop reasons.
+const (
+	StopDone   = "done"
+	StopWall   = "wall"
+	StopBudget = "budget"
+	StopError  = "error"
+)
+
+// Report says what a run did.
+type Report struct {
+	Query          string
+	Plan           pager.Plan
+	Pages          int   // pages written, page 1 included
+	Rows           int64 // rows written
+	Credits        int64 // credits billed, as counted from the answers
+	Complete       bool  // every reachable row was written
+	StopReason     string
+	Unreachable    int   // matching rows past the wall, or refused as such
+	CreditsTotal   int64 // what the whole export costs
+	CreditsLeft    int64 // credits still needed to finish, when stopped early
+	UnwrittenPages int   // pages paid for but not written (after a gap)
+	LeftLines      int64 // the account's balance after the last answer; -1 unknown
+	Retries        int64
+	RateLimited    int64
+	Elapsed        time.Duration
+}
+
+// RowsPerSecond is the rows written per second of the run.
+func (r *Report) RowsPerSecond() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Rows) / r.Elapsed.Seconds()
+}
+
+type result struct {
+	n    int
+	page *pager.Page
+	err  error
+}
+
+// Run exports every page. The error is nil for a complete export and for
+// one stopped cleanly at the wall; a budget stop wraps
+// pager.ErrBudgetExhausted. The report is filled in either way.
+func (e *Exporter) Run(ctx context.Context) (*Report, error) {
+	start := time.Now()
+	log := e.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	workers := e.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
+	window := e.Window
+	if window < workers {
+		window = 2 * workers
+	}
+	p := e.Pager
+	rep := &Report{Query: p.Params.Query, LeftLines: -1}
+	defer func() {
+		st := p.Stats()
+		rep.Retries, rep.RateLimited = st.Retries, st.RateLimited
+		rep.Credits = p.Budget.Spent()
+		rep.Elapsed = time.Since(start)
+		if !rep.Complete && rep.CreditsTotal > 0 {
+			rep.CreditsLeft = max(0, rep.CreditsTotal-rep.Rows)
+		}
+	}()
+
+	first, plan, err := p.First(ctx)
+	if err != nil {
+		rep.StopReason = stopReason(err)
+		return rep, err
+	}
+	rep.Plan = plan
+	rep.Unreachable = plan.Unreachable
+	rep.CreditsTotal = plan.Cost()
+	log.Info("planned", "query", rep.Query, "total", plan.Total, "reachable", plan.Reachable, "pages", plan.Pages, "size", plan.Size, "credits", plan.Cost())
+	if err := e.write(rep, first); err != nil {
+		rep.StopReason = StopError
+		return rep, err
+	}
+	if len(first.Rows) < min(plan.Size, plan.Reachable) {
+		// Page 1 was cut to what the budget could pay for.
+		rep.StopReason = StopBudget
+		return rep, fmt.Errorf("page 2: %w: page 1 could only be asked for %d rows", pager.ErrBudgetExhausted, len(first.Rows))
+	}
+
+	results := make(chan result, window+1)
+	slots := make(chan struct{}, window)
+	stop := make(chan struct{})
+	go e.dispatch(ctx, plan, workers, slots, stop, results)
+
+	var stopErr error
+	halt := func(err error) {
+		if stopErr == nil {
+			stopErr = err
+			close(stop)
+		}
+	}
+	pending := make(map[int]result)
+	next := 2
+	for r := range results {
+		if stopErr != nil {
+			if r.err == nil {
+				rep.UnwrittenPages++
+			}
+			<-slots
+			continue
+		}
+		pending[r.n] = r
+		for {
+			r, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			<-slots
+			if r.err != nil {
+				halt(r.err)
+				break
+			}
+			if err := e.write(rep, r.page); err != nil {
+				halt(err)
+				break
+			}
+			next++
+		}
+		if stopErr != nil {
+			for _, r := range pending {
+				if r.err == nil {
+					rep.UnwrittenPages++
+				}
+				<-slots
+			}
+			clear(pending)
+		}
+	}
+	if stopErr == nil && next <= plan.Pages {
+		stopErr = ctx.Err()
+		if stopErr == nil {
+			stopErr = errors.New("export ended before its last page")
+		}
+	}
+	switch {
+	case stopErr == nil:
+		rep.Complete = true
+		rep.StopReason = StopDone
+		if plan.Unreachable > 0 {
+			rep.StopReason = StopWall
+		}
+	case errors.Is(stopErr, pager.ErrWall):
+		// The API drew its wall earlier than documented: what it refused
+		// is out of reach, and what it served is complete.
+		rep.StopReason = StopWall
+		rep.Complete = true
+		rep.Unreachable = plan.Total - int(rep.Rows)
+		stopErr = nil
+	default:
+		rep.StopReason = stopReason(stopErr)
+	}
+	if rep.UnwrittenPages > 0 {
+		log.Warn("pages were paid for but could not be written after an earlier page failed", "pages", rep.UnwrittenPages)
+	}
+	return rep, stopErr
+}
+
+// dispatch reserves pages in order and hands them to the workers. It closes
+// results when every worker is done.
+func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, workers int, slots chan struct{}, stop <-chan struct{}, results chan<- result) {
+	var g errgroup.Group
+	g.SetLimit(workers)
+	defer func() {
+		_ = g.Wait()
+		close(results)
+	}()
+	for n := 2; n <= plan.Pages; n++ {
+		select {
+		case slots <- struct{}{}:
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		}
+		req, err := e.Pager.Reserve(plan, n)
+		if err != nil {
+			results <- result{n: n, err: err} // a slot is held for it
+			return
+		}
+		// Workers report failures as results, never to the group: one
+		// page's failure must not cancel requests in flight, which are
+		// paid for.
+		g.Go(func() error {
+			page, err := e.Pager.Fetch(ctx, req)
+			results <- result{n: n, page: page, err: err} // a slot is held for it
+			return nil
+		})
+	}
+}
+
+func (e *Exporter) write(rep *Report, pg *pager.Page) error {
+	for _, s := range e.Sinks {
+		if err := s.Write(pg.Rows); err != nil {
+			return fmt.Errorf("write page %d: %w", pg.N, err)
+		}
+	}
+	rep.Pages++
+	rep.Rows += int64(len(pg.Rows))
+	if ll := int64(pg.Summary.LeftLines); ll > 0 && (rep.LeftLines < 0 || ll < rep.LeftLines) {
+		rep.LeftLines = ll
+	}
+	return nil
+}
+
+func stopReason(err error) string {
+	switch {
+	case errors.Is(err, pager.ErrBudgetExhausted):
+		return StopBudget
+	case errors.Is(err, pager.ErrWall):
+		return StopWall
+	}
+	return StopError
+}
