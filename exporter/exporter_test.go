@@ -1,0 +1,171 @@
+package exporter_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/pager"
+	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
+)
+
+// collect is a Sink that keeps every row.
+type collect struct {
+	rows   []serpstat.Backlink
+	writes int
+}
+
+func (c *collect) Write(rows []serpstat.Backlink) error {
+	c.rows = append(c.rows, rows...)
+	c.writes++
+	return nil
+}
+func (c *collect) Close() error { return nil }
+
+var _ exporter.Sink = (*collect)(nil)
+
+// failAfter fails its nth write.
+type failAfter struct{ n int }
+
+func (f *failAfter) Write([]serpstat.Backlink) error {
+	f.n--
+	if f.n < 0 {
+		return errors.New("disk full")
+	}
+	return nil
+}
+func (f *failAfter) Close() error { return nil }
+
+func newPager(srv *serpstattest.Server, query string, size int, budget int64) *pager.Pager {
+	return &pager.Pager{
+		Fetcher: &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken},
+		Params:  serpstat.NewBacklinksParams{Query: query, SearchType: serpstat.SearchDomain, Size: size},
+		Budget:  pager.NewBudget(budget),
+		Sleep:   func(context.Context, time.Duration) error { return nil },
+	}
+}
+
+func TestRowsArriveInOrderWhateverTheConcurrency(t *testing.T) {
+	// Answers come back out of order: early pages are the slowest.
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 9950, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
+		return serpstattest.Fault{Kind: serpstattest.FaultDelay, Delay: time.Duration(20-fi.Params.Page) * time.Millisecond}
+	}})
+	defer srv.Close()
+	for _, workers := range []int{1, 3, 8} {
+		c := &collect{}
+		e := &exporter.Exporter{Pager: newPager(srv, "order.example", 500, 0), Sinks: []exporter.Sink{c}, Workers: workers}
+		rep, err := e.Run(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, serpstattest.Rows("order.example", 9950), c.rows, "workers %d", workers)
+		assert.True(t, rep.Complete)
+		assert.Equal(t, exporter.StopDone, rep.StopReason)
+		assert.Equal(t, 20, rep.Pages)
+		assert.EqualValues(t, 9950, rep.Rows)
+		assert.EqualValues(t, 9950, rep.Credits)
+		assert.Equal(t, 20, c.writes)
+	}
+}
+
+func TestWindowBoundsPagesInFlight(t *testing.T) {
+	// Page 2 is very slow; with a window of 4 pages no more than 4 pages
+	// past the last written one may be requested meanwhile.
+	var maxPage atomic.Int64
+	release := make(chan struct{})
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 20000, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
+		if p := int64(fi.Params.Page); p > maxPage.Load() {
+			maxPage.Store(p)
+		}
+		if fi.Params.Page == 2 {
+			<-release
+		}
+		return serpstattest.Fault{}
+	}})
+	defer srv.Close()
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		close(release)
+	}()
+	c := &collect{}
+	e := &exporter.Exporter{Pager: newPager(srv, "window.example", 1000, 0), Sinks: []exporter.Sink{c}, Workers: 4, Window: 4}
+	_, err := e.Run(context.Background())
+	require.NoError(t, err)
+	require.Len(t, c.rows, 20000)
+	assert.Equal(t, int64(20), maxPage.Load())
+	assert.LessOrEqual(t, srv.Stats().MaxInFlight, 4)
+}
+
+func TestEmptyQueryCostsOneCredit(t *testing.T) {
+	for _, noDataErr := range []bool{false, true} {
+		srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return 0 }, NoDataAsError: noDataErr})
+		c := &collect{}
+		e := &exporter.Exporter{Pager: newPager(srv, "empty.example", 1000, 0), Sinks: []exporter.Sink{c}}
+		rep, err := e.Run(context.Background())
+		require.NoError(t, err)
+		assert.Empty(t, c.rows)
+		assert.True(t, rep.Complete)
+		assert.EqualValues(t, 1, rep.Credits)
+		assert.EqualValues(t, 1, srv.Stats().CreditsBilled)
+		srv.Close()
+	}
+}
+
+func TestSinkFailureStopsTheRun(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000})
+	defer srv.Close()
+	e := &exporter.Exporter{Pager: newPager(srv, "fail.example", 1000, 0), Sinks: []exporter.Sink{&failAfter{n: 3}}, Workers: 2}
+	rep, err := e.Run(context.Background())
+	require.ErrorContains(t, err, "disk full")
+	assert.Equal(t, exporter.StopError, rep.StopReason)
+	assert.False(t, rep.Complete)
+	assert.Equal(t, 3, rep.Pages)
+}
+
+func TestBudgetStopReportsWhatIsNeeded(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000})
+	defer srv.Close()
+	c := &collect{}
+	e := &exporter.Exporter{Pager: newPager(srv, "budget.example", 1000, 3500), Sinks: []exporter.Sink{c}, Workers: 8}
+	rep, err := e.Run(context.Background())
+	require.ErrorIs(t, err, pager.ErrBudgetExhausted)
+	assert.Equal(t, exporter.StopBudget, rep.StopReason)
+	assert.Len(t, c.rows, 3000, "three whole pages fit in 3,500 credits")
+	assert.EqualValues(t, 3000, rep.Credits)
+	assert.EqualValues(t, 10000, rep.CreditsTotal)
+	assert.EqualValues(t, 7000, rep.CreditsLeft)
+	assert.EqualValues(t, 3000, srv.Stats().CreditsBilled)
+}
+
+func TestAuthErrorIsNotRetried(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 10, Token: "other"})
+	defer srv.Close()
+	e := &exporter.Exporter{Pager: newPager(srv, "auth.example", 1000, 0)}
+	_, err := e.Run(context.Background())
+	require.Error(t, err)
+	assert.Equal(t, serpstat.ClassAuth, serpstat.Classify(err))
+	assert.Equal(t, 1, srv.Stats().Requests)
+}
+
+func TestTruncatedAnswerIsPaidAndRetried(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 3000, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
+		if fi.Seq == 2 {
+			return serpstattest.Fault{Kind: serpstattest.FaultTruncate}
+		}
+		return serpstattest.Fault{}
+	}})
+	defer srv.Close()
+	c := &collect{}
+	e := &exporter.Exporter{Pager: newPager(srv, "trunc.example", 1000, 0), Sinks: []exporter.Sink{c}, Workers: 1}
+	rep, err := e.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, serpstattest.Rows("trunc.example", 3000), c.rows)
+	assert.EqualValues(t, 4000, srv.Stats().CreditsBilled, "the truncated answer was billed")
+	assert.EqualValues(t, 4000, rep.Credits, "and counted")
+	assert.EqualValues(t, 1, rep.Retries)
+}
