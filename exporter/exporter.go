@@ -38,36 +38,59 @@ type Exporter struct {
 	// Window is how many pages may be held or in flight at once; 0 means
 	// twice Workers. It bounds memory, whatever the export's size.
 	Window int
+	// Partial lets a run whose full cost is over the budget export as many
+	// whole pages as fit, and end without error. Without it, such a run
+	// stops right after page 1.
+	Partial bool
+	// StartBalance is the account's balance before the run, when known
+	// (getStats); 0 means unknown, and page 1's answer tells it.
+	StartBalance int64
 	// Logger gets progress; nil discards.
 	Logger *slog.Logger
 }
 
 // Stop reasons.
 const (
-	StopDone   = "done"
-	StopWall   = "wall"
-	StopBudget = "budget"
-	StopError  = "error"
+	StopDone    = "done"
+	StopWall    = "wall"
+	StopBudget  = "budget"
+	StopBalance = "balance"
+	StopMaxRows = "max-rows"
+	StopError   = "error"
 )
 
 // Report says what a run did.
 type Report struct {
-	Query          string
-	Plan           pager.Plan
-	Pages          int   // pages written, page 1 included
-	Rows           int64 // rows written
-	Credits        int64 // credits billed, as counted from the answers
-	Complete       bool  // every reachable row was written
-	StopReason     string
-	Unreachable    int   // matching rows past the wall, or refused as such
-	CreditsTotal   int64 // what the whole export costs
-	CreditsLeft    int64 // credits still needed to finish, when stopped early
-	UnwrittenPages int   // pages paid for but not written (after a gap)
-	LeftLines      int64 // the account's balance after the last answer; -1 unknown
-	Retries        int64
-	RateLimited    int64
-	Elapsed        time.Duration
+	Query    string
+	Plan     pager.Plan
+	Pages    int   // pages written, page 1 included
+	Rows     int64 // rows written
+	Complete bool  // every reachable row was written
+	// Partial is set when the run stopped early on purpose (Partial mode)
+	// and the outputs hold what was paid for.
+	Partial     bool
+	StopReason  string
+	Unreachable int // matching rows past the wall, or refused as such
+
+	CreditsEstimated int64 // what the export was planned to cost
+	Credits          int64 // credits billed, counted from the answers
+	// CreditsByBalance is the drop of the account's balance over the run,
+	// from the answers' left_lines; -1 when the API did not tell. Others
+	// spending from the same account show up here too.
+	CreditsByBalance int64
+	CreditsLeft      int64 // credits still needed to finish, when stopped early
+	StartBalance     int64 // -1 unknown
+	LeftLines        int64 // the balance after the last answer; -1 unknown
+	Cut              int64 // surplus rows fetched for the last page and not written
+	UnwrittenPages   int   // pages paid for but not written (after a gap)
+	Retries          int64
+	RateLimited      int64
+	Elapsed          time.Duration
 }
+
+// Difference is credits billed less credits estimated: retries of answers
+// that were billed, surplus rows of a last page, empty pages.
+func (r *Report) Difference() int64 { return r.Credits - r.CreditsEstimated }
 
 // RowsPerSecond is the rows written per second of the run.
 func (r *Report) RowsPerSecond() float64 {
@@ -101,14 +124,21 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		window = 2 * workers
 	}
 	p := e.Pager
-	rep := &Report{Query: p.Params.Query, LeftLines: -1}
+	rep := &Report{Query: p.Params.Query, LeftLines: -1, StartBalance: -1, CreditsByBalance: -1}
+	if e.StartBalance > 0 {
+		rep.StartBalance = e.StartBalance
+	}
 	defer func() {
 		st := p.Stats()
 		rep.Retries, rep.RateLimited = st.Retries, st.RateLimited
 		rep.Credits = p.Budget.Spent()
+		rep.LeftLines = p.Budget.Balance()
+		if rep.StartBalance >= 0 && rep.LeftLines >= 0 {
+			rep.CreditsByBalance = rep.StartBalance - rep.LeftLines
+		}
 		rep.Elapsed = time.Since(start)
-		if !rep.Complete && rep.CreditsTotal > 0 {
-			rep.CreditsLeft = max(0, rep.CreditsTotal-rep.Rows)
+		if !rep.Complete && rep.CreditsEstimated > 0 {
+			rep.CreditsLeft = max(0, rep.CreditsEstimated-rep.Rows)
 		}
 	}()
 
@@ -119,16 +149,27 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	}
 	rep.Plan = plan
 	rep.Unreachable = plan.Unreachable
-	rep.CreditsTotal = plan.Cost()
+	rep.CreditsEstimated = plan.Cost()
+	if rep.StartBalance < 0 && first.Summary.LeftLines > 0 {
+		rep.StartBalance = int64(first.Summary.LeftLines) + first.Billed
+	}
 	log.Info("planned", "query", rep.Query, "total", plan.Total, "reachable", plan.Reachable, "pages", plan.Pages, "size", plan.Size, "credits", plan.Cost())
 	if err := e.write(rep, first); err != nil {
 		rep.StopReason = StopError
 		return rep, err
 	}
+	if spendable := p.Budget.Spendable(); spendable >= 0 && plan.Cost() > spendable {
+		// Pre-flight: the whole export does not fit.
+		if !e.Partial {
+			err := fmt.Errorf("the full export needs %d credits, more than the %d allowed: %w", plan.Cost(), spendable, p.Budget.Exhausted())
+			rep.StopReason = stopReason(err)
+			return rep, err
+		}
+		log.Info("partial export: only the whole pages that fit in the budget", "credits", spendable, "needed", plan.Cost())
+	}
 	if len(first.Rows) < min(plan.Size, plan.Reachable) {
 		// Page 1 was cut to what the budget could pay for.
-		rep.StopReason = StopBudget
-		return rep, fmt.Errorf("page 2: %w: page 1 could only be asked for %d rows", pager.ErrBudgetExhausted, len(first.Rows))
+		return e.partialStop(rep, fmt.Errorf("page 2: %w: page 1 could only be asked for %d rows", p.Budget.Exhausted(), len(first.Rows)))
 	}
 
 	results := make(chan result, window+1)
@@ -194,6 +235,9 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		if plan.Unreachable > 0 {
 			rep.StopReason = StopWall
 		}
+		if plan.MaxRows > 0 && plan.Reachable == plan.MaxRows && plan.Total > plan.MaxRows {
+			rep.StopReason = StopMaxRows
+		}
 	case errors.Is(stopErr, pager.ErrWall):
 		// The API drew its wall earlier than documented: what it refused
 		// is out of reach, and what it served is complete.
@@ -201,6 +245,9 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		rep.Complete = true
 		rep.Unreachable = plan.Total - int(rep.Rows)
 		stopErr = nil
+	case errors.Is(stopErr, pager.ErrBudgetExhausted):
+		rep.UnwrittenPages += len(pending)
+		_, stopErr = e.partialStop(rep, stopErr)
 	default:
 		rep.StopReason = stopReason(stopErr)
 	}
@@ -243,22 +290,39 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, workers int, s
 	}
 }
 
+// partialStop ends a run the budget stopped: an error, or a partial
+// result the user asked for.
+func (e *Exporter) partialStop(rep *Report, err error) (*Report, error) {
+	rep.StopReason = stopReason(err)
+	if e.Partial {
+		rep.Partial = true
+		return rep, nil
+	}
+	return rep, err
+}
+
 func (e *Exporter) write(rep *Report, pg *pager.Page) error {
+	rows := pg.Rows
+	if want := int64(rep.Plan.Reachable) - rep.Rows; rep.Plan.Pages > 0 && int64(len(rows)) > want {
+		// The last page of a plan that stops short of the total may
+		// bring surplus rows (see pager.Plan.Request).
+		rep.Cut += int64(len(rows)) - max(0, want)
+		rows = rows[:max(0, want)]
+	}
 	for _, s := range e.Sinks {
-		if err := s.Write(pg.Rows); err != nil {
+		if err := s.Write(rows); err != nil {
 			return fmt.Errorf("write page %d: %w", pg.N, err)
 		}
 	}
 	rep.Pages++
-	rep.Rows += int64(len(pg.Rows))
-	if ll := int64(pg.Summary.LeftLines); ll > 0 && (rep.LeftLines < 0 || ll < rep.LeftLines) {
-		rep.LeftLines = ll
-	}
+	rep.Rows += int64(len(rows))
 	return nil
 }
 
 func stopReason(err error) string {
 	switch {
+	case errors.Is(err, pager.ErrBalanceFloor):
+		return StopBalance
 	case errors.Is(err, pager.ErrBudgetExhausted):
 		return StopBudget
 	case errors.Is(err, pager.ErrWall):

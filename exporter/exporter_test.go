@@ -127,19 +127,76 @@ func TestSinkFailureStopsTheRun(t *testing.T) {
 	assert.Equal(t, 3, rep.Pages)
 }
 
-func TestBudgetStopReportsWhatIsNeeded(t *testing.T) {
+func TestBudgetPreflightStopsAfterPageOne(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000})
 	defer srv.Close()
 	c := &collect{}
 	e := &exporter.Exporter{Pager: newPager(srv, "budget.example", 1000, 3500), Sinks: []exporter.Sink{c}, Workers: 8}
 	rep, err := e.Run(context.Background())
 	require.ErrorIs(t, err, pager.ErrBudgetExhausted)
+	assert.ErrorContains(t, err, "the full export needs 10000 credits, more than the 3500 allowed")
 	assert.Equal(t, exporter.StopBudget, rep.StopReason)
-	assert.Len(t, c.rows, 3000, "three whole pages fit in 3,500 credits")
+	assert.Len(t, c.rows, 1000, "page 1's rows are kept")
+	assert.EqualValues(t, 1000, rep.Credits)
+	assert.EqualValues(t, 10000, rep.CreditsEstimated)
+	assert.EqualValues(t, 9000, rep.CreditsLeft)
+	assert.EqualValues(t, 1000, srv.Stats().CreditsBilled)
+	assert.False(t, rep.Partial)
+}
+
+func TestPartialExportsTheWholePagesThatFit(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000})
+	defer srv.Close()
+	c := &collect{}
+	e := &exporter.Exporter{Pager: newPager(srv, "budget.example", 1000, 3500), Sinks: []exporter.Sink{c}, Workers: 8, Partial: true}
+	rep, err := e.Run(context.Background())
+	require.NoError(t, err)
+	assert.True(t, rep.Partial)
+	assert.False(t, rep.Complete)
+	assert.Equal(t, exporter.StopBudget, rep.StopReason)
+	require.Equal(t, serpstattest.Rows("budget.example", 3000), c.rows, "three whole pages fit in 3,500 credits")
 	assert.EqualValues(t, 3000, rep.Credits)
-	assert.EqualValues(t, 10000, rep.CreditsTotal)
 	assert.EqualValues(t, 7000, rep.CreditsLeft)
 	assert.EqualValues(t, 3000, srv.Stats().CreditsBilled)
+}
+
+func TestMaxRowsPaysForNoMore(t *testing.T) {
+	tests := []struct {
+		maxRows, size int
+		billed        int64
+	}{{2500, 1000, 2500}, {2300, 1000, 2400}, {10, 1000, 10}, {1000, 1000, 1000}, {20000, 1000, 10000}}
+	for _, tt := range tests {
+		srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000})
+		c := &collect{}
+		p := newPager(srv, "max.example", tt.size, 0)
+		p.MaxRows = tt.maxRows
+		e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Workers: 4}
+		rep, err := e.Run(context.Background())
+		require.NoError(t, err)
+		want := min(tt.maxRows, 10000)
+		require.Equal(t, serpstattest.Rows("max.example", want), c.rows, "max %d", tt.maxRows)
+		assert.Equal(t, tt.billed, srv.Stats().CreditsBilled, "max %d", tt.maxRows)
+		assert.Equal(t, tt.billed, rep.Credits)
+		assert.Equal(t, tt.billed-int64(want), rep.Cut)
+		assert.True(t, rep.Complete)
+		srv.Close()
+	}
+}
+
+func TestKeepBalanceStopsAboveTheFloor(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000, Balance: 12500})
+	defer srv.Close()
+	c := &collect{}
+	p := newPager(srv, "floor.example", 1000, 0)
+	p.Budget.KeepBalance(12500, 10000)
+	e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Workers: 4, Partial: true, StartBalance: 12500}
+	rep, err := e.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, exporter.StopBalance, rep.StopReason)
+	assert.GreaterOrEqual(t, srv.Balance(), int64(10000))
+	assert.Len(t, c.rows, 2000)
+	assert.EqualValues(t, 2000, rep.CreditsByBalance)
+	assert.EqualValues(t, 10500, rep.LeftLines)
 }
 
 func TestAuthErrorIsNotRetried(t *testing.T) {

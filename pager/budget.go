@@ -10,6 +10,10 @@ import (
 // not fit in what is left of the credit budget.
 var ErrBudgetExhausted = errors.New("credit budget exhausted")
 
+// ErrBalanceFloor is returned when the next request could take the
+// account's balance below the floor; it wraps ErrBudgetExhausted.
+var ErrBalanceFloor = fmt.Errorf("%w: the account's balance would fall below the floor", ErrBudgetExhausted)
+
 // Budget is the credit budget guard. Before a request is sent its maximum
 // cost is reserved; when the answer comes the reservation is settled at what
 // was actually billed. A request whose maximum cost does not fit is never
@@ -22,11 +26,80 @@ type Budget struct {
 	mu       sync.Mutex
 	spent    int64
 	reserved int64
+
+	// The balance floor: spending may not take the account below floor.
+	// floorCap is how much this run may spend in all before it would,
+	// lowered whenever an answer shows the balance lower than expected
+	// (other users of the account spend too). -1: no floor.
+	floor    int64
+	floorCap int64
+	balance  int64 // last balance seen; -1 unknown
 }
 
 // NewBudget returns a Budget of limit credits; 0 means no limit.
 func NewBudget(limit int64) *Budget {
-	return &Budget{limit: limit}
+	return &Budget{limit: limit, floorCap: -1, balance: -1}
+}
+
+// KeepBalance sets a floor under the account's balance, which is balance
+// now: the run may spend at most balance-floor credits, less whatever
+// later answers show others spent.
+func (b *Budget) KeepBalance(balance, floor int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.floor = floor
+	b.balance = balance
+	b.floorCap = max(0, b.spent+balance-floor)
+}
+
+// ObserveBalance records the balance an answer reported (its left_lines).
+// An answer's balance may already count other requests of this run still
+// in flight; counting them twice only makes the floor safer.
+func (b *Budget) ObserveBalance(balance int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.balance < 0 || balance < b.balance {
+		b.balance = balance
+	}
+	if b.floorCap >= 0 {
+		b.floorCap = min(b.floorCap, max(0, b.spent+balance-b.floor))
+	}
+}
+
+// Exhausted returns the error that says which limit binds: the floor
+// under the balance (ErrBalanceFloor) or the budget (ErrBudgetExhausted).
+func (b *Budget) Exhausted() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.floorCap >= 0 && (b.limit == 0 || b.floorCap < b.limit) {
+		return fmt.Errorf("%w: the balance is %d with a floor of %d", ErrBalanceFloor, b.balance, b.floor)
+	}
+	return fmt.Errorf("%w: %d of %d credits spent", ErrBudgetExhausted, b.spent, b.limit)
+}
+
+// Balance is the lowest account balance seen; -1 when none was.
+func (b *Budget) Balance() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.balance
+}
+
+// Spendable is how many credits the run may spend in all, spent ones
+// included: the budget or the floor, whichever is lower; -1 for no limit.
+func (b *Budget) Spendable() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.spendable()
+}
+
+func (b *Budget) spendable() int64 {
+	switch {
+	case b.limit == 0:
+		return b.floorCap
+	case b.floorCap < 0:
+		return b.limit
+	}
+	return min(b.limit, b.floorCap)
 }
 
 // Limit is the budget's cap; 0 means none.
@@ -47,18 +120,22 @@ func (b *Budget) Reserve(n int64) (*Reservation, error) {
 	if b.limit > 0 && b.spent+b.reserved+n > b.limit {
 		return nil, fmt.Errorf("%w: the next request may cost %d credits, %d of %d are left", ErrBudgetExhausted, n, b.limit-b.spent-b.reserved, b.limit)
 	}
+	if b.floorCap >= 0 && b.spent+b.reserved+n > b.floorCap {
+		return nil, fmt.Errorf("%w: the next request may cost %d credits and the balance is %d with a floor of %d", ErrBalanceFloor, n, b.balance, b.floor)
+	}
 	b.reserved += n
 	return &Reservation{b: b, n: n}, nil
 }
 
 // Available is what can still be reserved; -1 when there is no limit.
 func (b *Budget) Available() int64 {
-	if b.limit == 0 {
-		return -1
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.limit - b.spent - b.reserved
+	s := b.spendable()
+	if s < 0 {
+		return -1
+	}
+	return max(0, s-b.spent-b.reserved)
 }
 
 // Spent is the credits billed so far, as settled.

@@ -66,39 +66,56 @@ type Plan struct {
 	Size        int // rows per page
 	Total       int // rows the query matches
 	Wall        int // rows the API serves at most
-	Reachable   int // min(Total, Wall)
+	MaxRows     int // rows wanted at most; 0: all
+	Reachable   int // rows to export: min(Total, Wall, MaxRows)
 	Pages       int // pages to fetch, page 1 included
-	Unreachable int // Total - Reachable
+	Unreachable int // matching rows past the wall
 }
 
-// NewPlan plans a query of total rows at size rows per page under wall.
-func NewPlan(total, size, wall int) Plan {
+// NewPlan plans a query of total rows at size rows per page under wall,
+// for at most maxRows rows (0: all).
+func NewPlan(total, size, wall, maxRows int) Plan {
 	reach := min(total, wall)
+	unreach := total - reach
+	if maxRows > 0 {
+		reach = min(reach, maxRows)
+	}
 	pages := max(1, (reach+size-1)/size)
-	return Plan{Size: size, Total: total, Wall: wall, Reachable: reach, Pages: pages, Unreachable: total - reach}
+	return Plan{Size: size, Total: total, Wall: wall, MaxRows: maxRows, Reachable: reach, Pages: pages, Unreachable: unreach}
 }
 
 // Cost is the credits the whole export costs when every page is answered
 // once: a credit a row, and 1 for an empty answer.
-func (p Plan) Cost() int64 { return max(1, int64(p.Reachable)) }
+func (p Plan) Cost() int64 {
+	var sum int64
+	if p.Pages == 1 {
+		_, _, c := p.Request(1)
+		return c
+	}
+	// Every page but the last is full.
+	_, _, last := p.Request(p.Pages)
+	sum = int64(p.Pages-1)*int64(p.Size) + last
+	return sum
+}
 
 // Request returns the page number and size to ask for page n of the plan,
-// and the most it may cost. The last page before the wall, when size does
-// not divide the wall, is asked with the smallest size that divides its
-// offset and still covers the rows left (offset = (page-1)×size), so the
-// request never reaches past the wall.
+// and the most it may cost. When the plan stops short of the total (at the
+// wall, or at MaxRows) and the last page would ask for more rows than are
+// wanted, it is asked with the smallest size that divides its offset
+// (offset = (page-1)×size) and still covers the rows wanted, so it pays
+// for as few surplus rows as paging allows and, at the wall, never asks
+// past it. The caller cuts the surplus.
 func (p Plan) Request(n int) (page, size int, maxCost int64) {
 	offset := (n - 1) * p.Size
 	left := p.Reachable - offset
-	cost := int64(max(1, min(p.Size, left)))
-	if p.Total > p.Wall && left > 0 && left < p.Size {
+	if p.Reachable < p.Total && left > 0 && left < p.Size {
 		for s := left; s <= p.Size; s++ {
 			if offset%s == 0 {
-				return offset/s + 1, s, cost
+				return offset/s + 1, s, int64(min(s, p.Total-offset))
 			}
 		}
 	}
-	return n, p.Size, cost
+	return n, p.Size, int64(max(1, min(p.Size, p.Total-offset)))
 }
 
 // Page is one page's answer.
@@ -125,6 +142,9 @@ type Pager struct {
 	Retry RetryPolicy
 	// Wall is the API's row wall; 0 means serpstat.Wall.
 	Wall int
+	// MaxRows is the most rows to export (the first ones in API order);
+	// 0 means all.
+	MaxRows int
 	// Logger gets retries at debug level; nil discards.
 	Logger *slog.Logger
 	// Sleep waits between retries; nil means a timer. Tests replace it.
@@ -166,27 +186,47 @@ func (p *Pager) Init() {
 }
 
 // First fetches page 1 and plans the rest. Before the total is known page
-// 1 may cost a full page; when the budget holds less, page 1 asks for only
-// as many rows as it can pay for (any size fits offset 0).
+// 1 may cost a full page; when the budget holds less, or fewer rows are
+// wanted, page 1 asks for only that many rows (any size fits offset 0).
 func (p *Pager) First(ctx context.Context) (*Page, Plan, error) {
 	p.Init()
 	size := p.Params.Size
+	if p.MaxRows > 0 {
+		size = min(size, p.MaxRows)
+	}
 	if avail := p.Budget.Available(); avail >= 0 && avail < int64(size) {
 		if avail < 1 {
-			return nil, Plan{}, fmt.Errorf("page 1: %w: no credit left for a first request", ErrBudgetExhausted)
+			_, err := p.Budget.Reserve(1)
+			return nil, Plan{}, fmt.Errorf("page 1: %w", err)
 		}
 		size = int(avail)
 	}
-	res, err := p.Budget.Reserve(int64(size))
-	if err != nil {
-		return nil, Plan{}, fmt.Errorf("page 1: %w", err)
-	}
-	pg, err := p.do(ctx, 1, 1, size, res)
+	pg, err := p.fetchFirst(ctx, size)
 	if err != nil {
 		return nil, Plan{}, err
 	}
 	total := max(int(pg.Summary.Total), len(pg.Rows))
-	return pg, NewPlan(total, p.Params.Size, p.Wall), nil
+	return pg, NewPlan(total, p.Params.Size, p.Wall, p.MaxRows), nil
+}
+
+// Probe learns the plan with one request of size 1, which costs 1 credit
+// whatever the query's total.
+func (p *Pager) Probe(ctx context.Context) (Plan, error) {
+	p.Init()
+	pg, err := p.fetchFirst(ctx, 1)
+	if err != nil {
+		return Plan{}, err
+	}
+	total := max(int(pg.Summary.Total), len(pg.Rows))
+	return NewPlan(total, p.Params.Size, p.Wall, p.MaxRows), nil
+}
+
+func (p *Pager) fetchFirst(ctx context.Context, size int) (*Page, error) {
+	res, err := p.Budget.Reserve(int64(size))
+	if err != nil {
+		return nil, fmt.Errorf("page 1: %w", err)
+	}
+	return p.do(ctx, 1, 1, size, res)
 }
 
 // Request is a page whose maximum cost is reserved and that is ready to
@@ -232,6 +272,9 @@ func (p *Pager) do(ctx context.Context, n, page, size int, res *Reservation) (*P
 			}
 			billed := max(1, int64(len(ans.Data)))
 			res.Settle(billed)
+			if ll := int64(ans.Summary.LeftLines); ll > 0 {
+				p.Budget.ObserveBalance(ll)
+			}
 			if billed > res.Cost() {
 				p.Logger.Warn("page billed more than reserved: the data grew while exporting", "page", n, "reserved", res.Cost(), "billed", billed)
 			}

@@ -28,7 +28,7 @@ func TestPlan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := pager.NewPlan(tt.total, tt.size, tt.wall)
+			p := pager.NewPlan(tt.total, tt.size, tt.wall, 0)
 			assert.Equal(t, tt.pages, p.Pages)
 			assert.Equal(t, tt.reach, p.Reachable)
 			assert.Equal(t, tt.unreach, p.Unreachable)
@@ -46,7 +46,7 @@ func TestPlan(t *testing.T) {
 
 func TestPlanRequestNeverReachesPastTheWall(t *testing.T) {
 	for _, size := range []int{1, 7, 100, 333, 700, 999, 1000} {
-		p := pager.NewPlan(100000, size, 60000)
+		p := pager.NewPlan(100000, size, 60000, 0)
 		covered := 0
 		for n := 1; n <= p.Pages; n++ {
 			page, sz, cost := p.Request(n)
@@ -61,11 +61,62 @@ func TestPlanRequestNeverReachesPastTheWall(t *testing.T) {
 }
 
 func TestPlanLastPageBelowTotalKeepsPageNumbers(t *testing.T) {
-	p := pager.NewPlan(2500, 1000, 60000)
+	p := pager.NewPlan(2500, 1000, 60000, 0)
 	page, size, cost := p.Request(3)
 	assert.Equal(t, 3, page)
 	assert.Equal(t, 1000, size)
 	assert.EqualValues(t, 500, cost)
+}
+
+func TestPlanMaxRows(t *testing.T) {
+	tests := []struct {
+		name                 string
+		total, size, maxRows int
+		pages                int
+		lastPage, lastSize   int
+		cost                 int64
+	}{
+		{"2000 done, 500 wanted", 25000, 1000, 2500, 3, 5, 500, 2500},
+		{"2000 done, 300 wanted: size 400, surplus cut", 25000, 1000, 2300, 3, 6, 400, 2400},
+		{"fewer rows than max", 1500, 1000, 2500, 2, 2, 1000, 1500},
+		{"one small page", 25000, 1000, 10, 1, 1, 10, 10},
+		{"exact pages", 25000, 1000, 3000, 3, 3, 1000, 3000},
+		{"prime offset", 25000, 7, 10, 2, 2, 7, 14},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := pager.NewPlan(tt.total, tt.size, 60000, tt.maxRows)
+			assert.Equal(t, tt.pages, p.Pages)
+			page, size, _ := p.Request(p.Pages)
+			assert.Equal(t, tt.lastPage, page)
+			assert.Equal(t, tt.lastSize, size)
+			assert.Equal(t, tt.cost, p.Cost())
+		})
+	}
+}
+
+func TestBalanceFloor(t *testing.T) {
+	b := pager.NewBudget(0)
+	b.KeepBalance(10000, 7000)
+	assert.EqualValues(t, 3000, b.Available())
+	r, err := b.Reserve(1000)
+	require.NoError(t, err)
+	r.Settle(1000)
+	// Someone else spent 500 meanwhile: the answer shows 8500, not 9000.
+	b.ObserveBalance(8500)
+	assert.EqualValues(t, 1500, b.Available())
+	_, err = b.Reserve(1600)
+	require.ErrorIs(t, err, pager.ErrBalanceFloor)
+	require.ErrorIs(t, err, pager.ErrBudgetExhausted)
+	r, err = b.Reserve(1500)
+	require.NoError(t, err)
+	r.Settle(1500)
+	assert.EqualValues(t, 0, b.Available())
+
+	// With a budget too, the lower of the two holds.
+	b = pager.NewBudget(500)
+	b.KeepBalance(10000, 7000)
+	assert.EqualValues(t, 500, b.Spendable())
 }
 
 func TestBudget(t *testing.T) {
