@@ -36,6 +36,9 @@ type settings struct {
 	RPS           float64       `yaml:"rps"`
 	Workers       int           `yaml:"workers"`
 	Budget        int64         `yaml:"budget"`
+	Partial       bool          `yaml:"partial"`
+	MaxRows       int           `yaml:"max_rows"`
+	KeepBalance   int64         `yaml:"keep_balance"`
 	Timeout       time.Duration `yaml:"timeout"`
 	Retries       int           `yaml:"retries"`
 	LogLevel      string        `yaml:"log_level"`
@@ -101,6 +104,9 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 	fs.Float64Var(&f.RPS, "rps", d.RPS, "requests per second your plan allows (1 on most plans, 10 on top plans)")
 	fs.IntVar(&f.Workers, "workers", d.Workers, "requests in flight at once")
 	fs.Int64Var(&f.Budget, "budget", 0, "spend at most `N` credits (0: no cap); stops with exit 3 before a request that may not fit")
+	fs.BoolVar(&f.Partial, "partial", false, "when the full export costs more than --budget or --keep-balance allows, export the whole pages that fit and exit 0")
+	fs.IntVar(&f.MaxRows, "max-rows", 0, "export at most `N` rows, the first in API order, paying for no more (0: all)")
+	fs.Int64Var(&f.KeepBalance, "keep-balance", 0, "never let the account's balance fall below `N` credits (0: off); read with the free getStats call")
 	fs.DurationVar(&f.Timeout, "timeout", d.Timeout, "time limit of one request")
 	fs.IntVar(&f.Retries, "retries", 0, "attempts per page on transient failures (0: 8)")
 	fs.StringVar(&f.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
@@ -139,6 +145,12 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 				s.Workers = f.Workers
 			case "budget":
 				s.Budget = f.Budget
+			case "partial":
+				s.Partial = f.Partial
+			case "max-rows":
+				s.MaxRows = f.MaxRows
+			case "keep-balance":
+				s.KeepBalance = f.KeepBalance
 			case "timeout":
 				s.Timeout = f.Timeout
 			case "retries":
@@ -213,14 +225,16 @@ func (s *settings) params() (serpstat.NewBacklinksParams, error) {
 // check validates the settings that are not request params.
 func (s *settings) check() error {
 	switch {
-	case len(s.Out) == 0:
-		return usagef("--out is required: a file such as backlinks.csv, backlinks.ndjson or backlinks.parquet, or - for stdout")
 	case s.RPS <= 0:
 		return usagef("--rps must be more than 0 (your plan's requests per second); got %v", s.RPS)
 	case s.Workers < 1 || s.Workers > 64:
 		return usagef("--workers must be 1..64; got %d", s.Workers)
 	case s.Budget < 0:
 		return usagef("--budget must be 0 (no cap) or more; got %d", s.Budget)
+	case s.MaxRows < 0:
+		return usagef("--max-rows must be 0 (all rows) or more; got %d", s.MaxRows)
+	case s.KeepBalance < 0:
+		return usagef("--keep-balance must be 0 (off) or more; got %d", s.KeepBalance)
 	case s.Timeout <= 0:
 		return usagef("--timeout must be more than 0; got %v", s.Timeout)
 	case s.Retries < 0:

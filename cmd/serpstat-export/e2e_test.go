@@ -288,7 +288,7 @@ func TestExportStopsAtAnEarlierWall(t *testing.T) {
 	assert.EqualValues(t, 1800, srv.Stats().CreditsBilled)
 }
 
-func TestBudgetStopsBeforeOverspending(t *testing.T) {
+func TestBudgetStopsAfterPageOneWhenTheExportDoesNotFit(t *testing.T) {
 	tests := []struct {
 		budget  int
 		workers string
@@ -302,9 +302,11 @@ func TestBudgetStopsBeforeOverspending(t *testing.T) {
 				"--budget", strconv.Itoa(tt.budget), "--out", out)...)
 			require.Equal(t, 3, res.code, res.stderr)
 			st := srv.Stats()
-			assert.LessOrEqual(t, st.CreditsBilled, int64(tt.budget))
+			assert.EqualValues(t, min(tt.budget, 1000), st.CreditsBilled, "page 1 only")
+			assert.Equal(t, 1, st.Requests)
 			assert.Contains(t, res.stderr, "the full export needs 10000 credits")
 			assert.Contains(t, res.stderr, fmt.Sprintf("credits spent of --budget %d", tt.budget))
+			assert.Contains(t, res.stderr, "--partial")
 			// No file under the final name; the rows paid for are kept.
 			_, err := os.Stat(out)
 			assert.True(t, os.IsNotExist(err))
@@ -315,13 +317,106 @@ func TestBudgetStopsBeforeOverspending(t *testing.T) {
 	}
 }
 
-func TestBudgetThatFitsCompletes(t *testing.T) {
-	srv := serpstattest.NewServer(serpstattest.Options{Rows: 2500})
+func TestBudgetPropertyNeverOverspends(t *testing.T) {
+	// 25 rows in pages of 10: 3 pages, 25 credits. Every budget from 1 to
+	// 35, with and without --partial, with several worker counts.
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 25})
 	defer srv.Close()
-	out := filepath.Join(t.TempDir(), "b.csv")
-	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "fits.example", "--budget", "2500", "--workers", "8", "--out", out)...)
+	dir := t.TempDir()
+	for budget := 1; budget <= 35; budget++ {
+		for _, workers := range []string{"1", "3", "8"} {
+			for _, partial := range []bool{false, true} {
+				before := srv.Stats().CreditsBilled
+				out := filepath.Join(dir, fmt.Sprintf("b%d-%s-%v.ndjson", budget, workers, partial))
+				args := exportArgs(srv, "property.example", "--size", "10", "--workers", workers, "--budget", strconv.Itoa(budget), "--out", out)
+				if partial {
+					args = append(args, "--partial")
+				}
+				res := runCLI(t, serpstattest.DefaultToken, args...)
+				billed := srv.Stats().CreditsBilled - before
+				name := fmt.Sprintf("budget %d workers %s partial %v", budget, workers, partial)
+				require.LessOrEqual(t, billed, int64(budget), name)
+				switch {
+				case budget >= 25:
+					require.Equal(t, 0, res.code, "%s: %s", name, res.stderr)
+					require.EqualValues(t, 25, billed, name)
+				case partial:
+					require.Equal(t, 0, res.code, "%s: %s", name, res.stderr)
+					want := min(budget, 10)
+					if budget >= 10 {
+						want = budget / 10 * 10
+					}
+					require.EqualValues(t, want, billed, name)
+					data, err := os.ReadFile(out)
+					require.NoError(t, err, name)
+					requireRows(t, serpstattest.Rows("property.example", want), readNDJSON(t, data), name)
+					require.Contains(t, res.stderr, "partial (as --partial asked)", name)
+				default:
+					require.Equal(t, 3, res.code, "%s: %s", name, res.stderr)
+					require.EqualValues(t, min(budget, 10), billed, name)
+				}
+			}
+		}
+	}
+}
+
+func TestMaxRows(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 25000})
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "m.csv")
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "max.example", "--max-rows", "2500", "--size", "1000", "--out", out)...)
 	require.Equal(t, 0, res.code, res.stderr)
-	assert.Len(t, readCSV(t, out), 2500)
+	requireRows(t, serpstattest.Rows("max.example", 2500), readCSV(t, out), "first 2500")
+	st := srv.Stats()
+	assert.EqualValues(t, 2500, st.CreditsBilled)
+	assert.Equal(t, 1, st.PagesBilled[serpstattest.PageKey{Query: "max.example", Page: 5, Size: 500}], "2,000 done, 500 wanted: size 500, page 5")
+	assert.Contains(t, res.stderr, "credits: estimated 2500, billed 2500 (balance dropped by 2500)")
+}
+
+func TestKeepBalance(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000, Balance: 13500})
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "k.csv")
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "floor.example", "--keep-balance", "10000", "--out", out)...)
+	require.Equal(t, 3, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "--keep-balance 10000")
+	assert.GreaterOrEqual(t, srv.Balance(), int64(10000))
+
+	res = runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "floor.example", "--keep-balance", "10000", "--partial", "--out", out)...)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.GreaterOrEqual(t, srv.Balance(), int64(10000))
+	assert.Len(t, readCSV(t, out), 2000)
+
+	// Already at the floor: nothing is spent.
+	before := srv.Stats().CreditsBilled
+	res = runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "floor.example", "--keep-balance", "10500", "--out", out)...)
+	require.Equal(t, 3, res.code, res.stderr)
+	assert.Equal(t, before, srv.Stats().CreditsBilled)
+}
+
+func TestEstimate(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 250000, Balance: 500000})
+	defer srv.Close()
+	res := runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--query", "est.example", "--rps", "10", "--json")
+	require.Equal(t, 0, res.code, res.stderr)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &got))
+	assert.EqualValues(t, 500000, got["balance"])
+	assert.EqualValues(t, 250000, got["total"])
+	assert.EqualValues(t, 60000, got["reachable"])
+	assert.EqualValues(t, 190000, got["unreachable"])
+	assert.EqualValues(t, 60, got["pages"])
+	assert.EqualValues(t, 60000, got["credits"])
+	assert.EqualValues(t, 6, got["seconds"])
+	assert.EqualValues(t, 1, got["estimate_cost"])
+	assert.EqualValues(t, 1, srv.Stats().CreditsBilled, "the estimate cost exactly 1 credit")
+
+	res = runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--query", "est.example", "--max-rows", "2500", "--budget", "2000")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stdout, "export cost:      2500 credits")
+	assert.Contains(t, res.stdout, "does NOT fit")
+	assert.Contains(t, res.stdout, "this estimate cost 1 credit")
+	assert.EqualValues(t, 2, srv.Stats().CreditsBilled)
 }
 
 func TestInvalidTokenExits4AndNeverShowsIt(t *testing.T) {

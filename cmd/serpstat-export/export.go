@@ -72,34 +72,29 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// export validates everything, opens the outputs, runs the export and
-// commits the outputs. Nothing is sent before all input is valid.
-func export(ctx context.Context, s settings, loadErr error, stdout io.Writer, log *slog.Logger) (*exporter.Report, []*output, error) {
-	if loadErr != nil {
-		return nil, nil, loadErr
-	}
+// job is a validated query, ready to send.
+type job struct {
+	client *serpstat.Client
+	pager  *pager.Pager
+}
+
+// prepare validates every query setting and builds the client and pager.
+// Nothing is sent.
+func prepare(s settings, log *slog.Logger) (*job, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(s.LogLevel)); err != nil {
-		return nil, nil, usagef("--log-level must be debug, info, warn or error; got %q", s.LogLevel)
+		return nil, usagef("--log-level must be debug, info, warn or error; got %q", s.LogLevel)
 	}
 	params, err := s.params()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := s.check(); err != nil {
-		return nil, nil, err
-	}
-	outs, err := planOutputs(s.Out, s.Format)
-	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	token, err := s.token()
 	if err != nil {
-		return nil, nil, err
-	}
-
-	if err := openOutputs(outs, stdout); err != nil {
-		return nil, outs, err
+		return nil, err
 	}
 	client := &serpstat.Client{
 		Endpoint:     s.Endpoint,
@@ -114,13 +109,62 @@ func export(ctx context.Context, s settings, loadErr error, stdout io.Writer, lo
 		Throttle: pager.NewThrottle(s.RPS),
 		Budget:   pager.NewBudget(s.Budget),
 		Retry:    pager.RetryPolicy{MaxAttempts: s.Retries},
+		MaxRows:  s.MaxRows,
 		Logger:   log,
 	}
-	sinks := make([]exporter.Sink, len(outs))
-	for i, o := range outs {
-		sinks[i] = o.w
+	p.Init()
+	return &job{client: client, pager: p}, nil
+}
+
+// balance reads the account's balance with getStats (0 credits), paced
+// by the job's rate limiter like every request.
+func (j *job) balance(ctx context.Context) (int64, error) {
+	if err := j.pager.Throttle.Wait(ctx); err != nil {
+		return 0, err
 	}
-	e := &exporter.Exporter{Pager: p, Sinks: sinks, Workers: s.Workers, Logger: log}
+	st, err := j.client.Stats(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("getStats: %w", err)
+	}
+	return int64(st.LeftLines), nil
+}
+
+// export validates everything, opens the outputs, runs the export and
+// commits the outputs. Nothing is sent before all input is valid.
+func export(ctx context.Context, s settings, loadErr error, stdout io.Writer, log *slog.Logger) (*exporter.Report, []*output, error) {
+	if loadErr != nil {
+		return nil, nil, loadErr
+	}
+	j, err := prepare(s, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(s.Out) == 0 {
+		return nil, nil, usagef("--out is required: a file such as backlinks.csv, backlinks.ndjson or backlinks.parquet, or - for stdout")
+	}
+	outs, err := planOutputs(s.Out, s.Format)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := openOutputs(outs, stdout); err != nil {
+		return nil, outs, err
+	}
+	e := &exporter.Exporter{Pager: j.pager, Workers: s.Workers, Partial: s.Partial, Logger: log}
+	for _, o := range outs {
+		e.Sinks = append(e.Sinks, o.w)
+	}
+	if s.KeepBalance > 0 {
+		bal, err := j.balance(ctx)
+		if err != nil {
+			return nil, outs, finishOutputs(outs, nil, err)
+		}
+		if bal <= s.KeepBalance {
+			err := fmt.Errorf("the account's balance is %d credits, not above --keep-balance %d: %w", bal, s.KeepBalance, pager.ErrBalanceFloor)
+			return nil, outs, finishOutputs(outs, nil, err)
+		}
+		j.pager.Budget.KeepBalance(bal, s.KeepBalance)
+		e.StartBalance = bal
+	}
 	rep, runErr := e.Run(ctx)
 	return rep, outs, finishOutputs(outs, rep, runErr)
 }
@@ -235,13 +279,27 @@ func finishOutputs(outs []*output, rep *exporter.Report, runErr error) error {
 func printSummary(w io.Writer, s settings, rep *exporter.Report, outs []*output, err error, code int) {
 	if rep != nil && rep.Plan.Pages > 0 {
 		state := "done"
-		if !rep.Complete {
+		switch {
+		case rep.Partial:
+			state = "partial (as --partial asked)"
+		case !rep.Complete:
 			state = "stopped"
 		}
 		fmt.Fprintf(w, "serpstat-export: %s: %d rows, %d pages, %d credits billed, %s, %.0f rows/s\n",
 			state, rep.Rows, rep.Pages, rep.Credits, rep.Elapsed.Round(time.Millisecond), rep.RowsPerSecond())
-		fmt.Fprintf(w, "  query %s: total %d, reachable %d of %d planned pages of %d rows\n",
+		fmt.Fprintf(w, "  query %s: total %d, reachable %d, %d planned pages of %d rows\n",
 			rep.Query, rep.Plan.Total, rep.Plan.Reachable, rep.Plan.Pages, rep.Plan.Size)
+		fmt.Fprintf(w, "  credits: estimated %d, billed %d", rep.CreditsEstimated, rep.Credits)
+		if rep.CreditsByBalance >= 0 {
+			fmt.Fprintf(w, " (balance dropped by %d)", rep.CreditsByBalance)
+		}
+		if d := rep.Difference(); d != 0 && rep.Complete {
+			fmt.Fprintf(w, ", difference %+d (retried answers that were billed, surplus rows of a last page, empty pages)", d)
+		}
+		fmt.Fprintln(w)
+		if rep.Cut > 0 {
+			fmt.Fprintf(w, "  %d surplus rows of the last page were paid for and not written (--max-rows)\n", rep.Cut)
+		}
 		if rep.Retries > 0 || rep.RateLimited > 0 {
 			fmt.Fprintf(w, "  retries: %d (over-rate answers: %d)\n", rep.Retries, rep.RateLimited)
 		}
@@ -250,6 +308,9 @@ func printSummary(w io.Writer, s settings, rep *exporter.Report, outs []*output,
 		}
 		if rep.Unreachable > 0 {
 			fmt.Fprintf(w, "  the API's 60,000-row wall: %d matching rows were out of reach (narrow the query with --filter to get them)\n", rep.Unreachable)
+		}
+		if rep.Partial {
+			fmt.Fprintf(w, "  partial: %d of %d rows; the rest needs %d more credits\n", rep.Rows, rep.Plan.Reachable, rep.CreditsLeft)
 		}
 	}
 	for _, o := range outs {
@@ -262,15 +323,7 @@ func printSummary(w io.Writer, s settings, rep *exporter.Report, outs []*output,
 	}
 	switch code {
 	case exitBudget:
-		spent, limit := int64(0), s.Budget
-		if rep != nil {
-			spent = rep.Credits
-		}
-		fmt.Fprintf(w, "serpstat-export: stopped by the budget: %d credits spent of --budget %d", spent, limit)
-		if rep != nil && rep.CreditsTotal > 0 {
-			fmt.Fprintf(w, "; the full export needs %d credits (%d more); raise --budget to at least %d", rep.CreditsTotal, rep.CreditsLeft, rep.CreditsTotal)
-		}
-		fmt.Fprintln(w)
+		printBudgetStop(w, s, rep, err)
 	case exitRefused:
 		fmt.Fprintf(w, "serpstat-export: the API refused the request: %v\n", err)
 		if serpstat.Classify(err) == serpstat.ClassAuth {
@@ -283,11 +336,33 @@ func printSummary(w io.Writer, s settings, rep *exporter.Report, outs []*output,
 		if serpstat.Classify(err) == serpstat.ClassInvalid {
 			fmt.Fprintln(w, "  the API refused the query's params or filter; fix them and run again")
 		} else {
-			fmt.Fprintln(w, "  run 'serpstat-export export -h' for the flags; nothing was sent, no credit spent")
+			fmt.Fprintln(w, "  run the command with -h for its flags; nothing was sent, no credit spent")
 		}
 	case exitCanceled:
 		fmt.Fprintln(w, "serpstat-export: interrupted; rows already written were kept as *.partial")
 	default:
 		fmt.Fprintf(w, "serpstat-export: %v\n", strings.TrimSpace(err.Error()))
 	}
+}
+
+func printBudgetStop(w io.Writer, s settings, rep *exporter.Report, err error) {
+	if errors.Is(err, pager.ErrBalanceFloor) {
+		fmt.Fprintf(w, "serpstat-export: stopped to keep the account's balance above --keep-balance %d: %v\n", s.KeepBalance, err)
+		if rep != nil && rep.CreditsLeft > 0 {
+			fmt.Fprintf(w, "  the rest of the export needs %d more credits\n", rep.CreditsLeft)
+		}
+		return
+	}
+	spent := int64(0)
+	if rep != nil {
+		spent = rep.Credits
+	}
+	fmt.Fprintf(w, "serpstat-export: stopped by the budget: %d credits spent of --budget %d", spent, s.Budget)
+	if rep != nil && rep.CreditsEstimated > 0 {
+		fmt.Fprintf(w, "; the full export needs %d credits (%d more); raise --budget to at least %d", rep.CreditsEstimated, rep.CreditsLeft, rep.CreditsEstimated)
+		if !s.Partial {
+			fmt.Fprint(w, ", or add --partial to export the whole pages that fit")
+		}
+	}
+	fmt.Fprintln(w)
 }

@@ -45,6 +45,7 @@ into CSV, NDJSON or Parquet, at your plan's rate, within a credit budget.
 
 Usage:
   serpstat-export export --query DOMAIN --out FILE [--out FILE ...] [flags]
+  serpstat-export estimate --query DOMAIN [--json] [flags]
   serpstat-export fake-api [--addr HOST:PORT] [--rows N] [flags]
   serpstat-export version
 
@@ -52,6 +53,9 @@ Examples:
   # every new backlink of example.com, as Parquet and CSV in one pass
   SERPSTAT_TOKEN=... serpstat-export export --query example.com \
       --out backlinks.parquet --out backlinks.csv
+
+  # what would it cost? (1 credit)
+  serpstat-export estimate --query example.com
 
   # at most 5,000 credits, 10 requests/s (top plans)
   serpstat-export export --query example.com --out links.ndjson --budget 5000 --rps 10
@@ -72,6 +76,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "export":
 		return runExport(ctx, args[1:], stdout, stderr)
+	case "estimate":
+		return runEstimate(ctx, args[1:], stdout, stderr)
 	case "fake-api":
 		return runFakeAPI(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":

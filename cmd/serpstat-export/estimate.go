@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+const estimateHelp = `Usage: serpstat-export estimate --query DOMAIN [flags]
+
+Tells what an export would cost before paying for it: the account's balance
+(getStats, free), the query's total (one request of size 1: 1 credit), the
+rows reachable under the 60,000-row wall, the pages, the credits and the
+time at --rps. It takes the same flags and config as export and writes no
+output file.
+
+Examples:
+  serpstat-export estimate --query example.com
+  serpstat-export estimate --query example.com --max-rows 20000 --rps 10 --json
+
+Flags:
+`
+
+// estimate is what `estimate` prints; its JSON form is a contract with
+// scripts.
+type estimate struct {
+	Query             string  `json:"query"`
+	SearchType        string  `json:"search_type"`
+	Balance           int64   `json:"balance"`
+	Total             int     `json:"total"`
+	Reachable         int     `json:"reachable"`
+	Unreachable       int     `json:"unreachable"`
+	MaxRows           int     `json:"max_rows,omitempty"`
+	Size              int     `json:"size"`
+	Pages             int     `json:"pages"`
+	Credits           int64   `json:"credits"`
+	RPS               float64 `json:"rps"`
+	Seconds           float64 `json:"seconds"`
+	EstimateCost      int64   `json:"estimate_cost"`
+	BalanceAfter      int64   `json:"balance_after"`
+	Budget            int64   `json:"budget,omitempty"`
+	KeepBalance       int64   `json:"keep_balance,omitempty"`
+	FitsBudget        bool    `json:"fits_budget"`
+	AffordableCredits int64   `json:"affordable_credits"`
+}
+
+func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("estimate", stderr, estimateHelp)
+	configPath, apply := exportFlags(fs)
+	asJSON := fs.Bool("json", false, "print one JSON object, for scripts")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	s, err := loadSettings(*configPath)
+	if err == nil {
+		apply(&s)
+	}
+	log := newLogger(stderr, s.LogLevel)
+	est, err := doEstimate(ctx, s, err, log)
+	code := exitCode(ctx, err)
+	if err != nil {
+		printSummary(stderr, s, nil, nil, err, code)
+		return code
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(est); err != nil {
+			return exitFailure
+		}
+		return exitOK
+	}
+	printEstimate(stdout, est)
+	return exitOK
+}
+
+func doEstimate(ctx context.Context, s settings, loadErr error, log *slog.Logger) (*estimate, error) {
+	if loadErr != nil {
+		return nil, loadErr
+	}
+	j, err := prepare(s, log)
+	if err != nil {
+		return nil, err
+	}
+	bal, err := j.balance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := j.pager.Probe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cost := j.pager.Budget.Spent()
+	e := &estimate{
+		Query:        j.pager.Params.Query,
+		SearchType:   j.pager.Params.SearchType,
+		Balance:      bal,
+		Total:        plan.Total,
+		Reachable:    plan.Reachable,
+		Unreachable:  plan.Unreachable,
+		MaxRows:      s.MaxRows,
+		Size:         plan.Size,
+		Pages:        plan.Pages,
+		Credits:      plan.Cost(),
+		RPS:          s.RPS,
+		Seconds:      float64(plan.Pages) / s.RPS,
+		EstimateCost: cost,
+		BalanceAfter: bal - cost - plan.Cost(),
+		Budget:       s.Budget,
+		KeepBalance:  s.KeepBalance,
+	}
+	e.AffordableCredits = bal - cost
+	if s.KeepBalance > 0 {
+		e.AffordableCredits -= s.KeepBalance
+	}
+	if s.Budget > 0 {
+		e.AffordableCredits = min(e.AffordableCredits, s.Budget)
+	}
+	e.AffordableCredits = max(0, e.AffordableCredits)
+	e.FitsBudget = e.Credits <= e.AffordableCredits
+	return e, nil
+}
+
+func printEstimate(w io.Writer, e *estimate) {
+	fmt.Fprintf(w, "query:            %s (%s)\n", e.Query, e.SearchType)
+	fmt.Fprintf(w, "account balance:  %d credits\n", e.Balance)
+	fmt.Fprintf(w, "total rows:       %d\n", e.Total)
+	fmt.Fprintf(w, "reachable rows:   %d", e.Reachable)
+	if e.Unreachable > 0 {
+		fmt.Fprintf(w, " (%d past the API's 60,000-row wall)", e.Unreachable)
+	}
+	if e.MaxRows > 0 && e.MaxRows < e.Total {
+		fmt.Fprintf(w, " (--max-rows %d)", e.MaxRows)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "pages:            %d of %d rows\n", e.Pages, e.Size)
+	fmt.Fprintf(w, "export cost:      %d credits (balance after: %d)\n", e.Credits, e.BalanceAfter)
+	fmt.Fprintf(w, "%-18s%s\n", fmt.Sprintf("time at %g req/s:", e.RPS), (time.Duration(e.Seconds * float64(time.Second))).Round(time.Second))
+	if e.Budget > 0 || e.KeepBalance > 0 {
+		if e.FitsBudget {
+			fmt.Fprintf(w, "budget:           fits (%d credits allowed)\n", e.AffordableCredits)
+		} else {
+			fmt.Fprintf(w, "budget:           does NOT fit: %d credits allowed, %d needed (--partial exports what fits)\n", e.AffordableCredits, e.Credits)
+		}
+	}
+	fmt.Fprintf(w, "this estimate cost %d credit (one request of size 1; getStats is free)\n", e.EstimateCost)
+}
