@@ -1,0 +1,111 @@
+package sink
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+
+	"github.com/serpstat-export/serpstat-export/serpstat"
+)
+
+// CSV writes rows as RFC 4180 CSV through encoding/csv: a header row of
+// serpstat.Columns, then one record a row, UTF-8 as given, "\n" line ends.
+// Fields holding a quote, a comma, CR or LF are quoted; text is written
+// byte for byte, invalid UTF-8 included.
+//
+// A CSV is not safe for concurrent use.
+type CSV struct {
+	// Neutralize, when true, prefixes with ' every text cell that starts
+	// with = + - @ TAB or CR, so that a spreadsheet shows it as text instead
+	// of running it as a formula (CSV injection). The zero value, false,
+	// writes text exactly. Numeric cells are never changed. Set it before
+	// the first Write.
+	Neutralize bool
+
+	w      *csv.Writer
+	record []string
+	header bool
+	closed bool
+	err    error
+}
+
+// NewCSV returns a CSV writing to w.
+func NewCSV(w io.Writer) *CSV {
+	return &CSV{w: csv.NewWriter(w), record: make([]string, len(serpstat.Columns))}
+}
+
+// Write writes rows, and the header row first if it has not been written.
+// Rows are buffered; an error of w may surface on a later Write or on Close.
+func (c *CSV) Write(rows []serpstat.Backlink) error {
+	if c.err != nil {
+		return c.err
+	}
+	if c.closed {
+		return errClosed
+	}
+	if !c.header {
+		c.header = true
+		if err := c.w.Write(serpstat.Columns); err != nil {
+			c.err = err
+			return err
+		}
+	}
+	rec := c.record
+	for i := range rows {
+		r := &rows[i]
+		rec[0] = c.text(r.URLFrom)
+		rec[1] = c.text(r.URLTo)
+		rec[2] = c.text(r.Nofollow)
+		rec[3] = c.text(r.LinkType)
+		rec[4] = strconv.FormatInt(int64(r.LinksExt), 10)
+		rec[5] = c.text(r.LinkText)
+		rec[6] = c.text(r.FirstSeen)
+		rec[7] = c.text(r.LastVisited)
+		rec[8] = strconv.FormatInt(int64(r.DomainRank), 10)
+		if err := c.w.Write(rec); err != nil {
+			c.err = err
+			return err
+		}
+	}
+	return nil
+}
+
+// Close writes the header if no row was written, flushes, and returns the
+// first error of the writer's life. It does not close the io.Writer. Close
+// may be called more than once.
+func (c *CSV) Close() error {
+	if c.closed || c.err != nil {
+		return c.err
+	}
+	if !c.header {
+		c.header = true
+		if err := c.w.Write(serpstat.Columns); err != nil {
+			c.err = err
+			return err
+		}
+	}
+	c.closed = true
+	c.w.Flush()
+	c.err = c.w.Error()
+	return c.err
+}
+
+func (c *CSV) text(s string) string {
+	if c.Neutralize && needsNeutralizing(s) {
+		return "'" + s
+	}
+	return s
+}
+
+// needsNeutralizing tells whether a spreadsheet could take cell text s for
+// a formula.
+func needsNeutralizing(s string) bool {
+	if s == "" {
+		return false
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return true
+	}
+	return false
+}

@@ -1,0 +1,158 @@
+package sink
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/serpstat-export/serpstat-export/serpstat"
+)
+
+// NDJSON writes rows as newline-delimited JSON: one object a line, "\n"
+// terminated, keys named and ordered as serpstat.Columns, links_ext and
+// domain_rank as numbers, everything else as strings.
+//
+// Each line is byte for byte what a json.Encoder with SetEscapeHTML(false)
+// writes for a serpstat.Backlink: strings are escaped as encoding/json
+// escapes them (invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are
+// escaped), except that < > & are left as they are, since they fill URLs
+// and this output is not HTML. The encoder is hand-written and appends to
+// the buffer of a bufio.Writer: no reflection and no allocation a row.
+//
+// An NDJSON is not safe for concurrent use.
+type NDJSON struct {
+	w      *bufio.Writer
+	closed bool
+	err    error
+}
+
+// ndjsonBufferSize is the size of the NDJSON's bufio.Writer.
+const ndjsonBufferSize = 64 << 10
+
+// NewNDJSON returns an NDJSON writing to w.
+func NewNDJSON(w io.Writer) *NDJSON {
+	return &NDJSON{w: bufio.NewWriterSize(w, ndjsonBufferSize)}
+}
+
+// Write writes one line a row. Rows are buffered; an error of w may surface
+// on a later Write or on Close.
+func (n *NDJSON) Write(rows []serpstat.Backlink) error {
+	if n.err != nil {
+		return n.err
+	}
+	if n.closed {
+		return errClosed
+	}
+	for i := range rows {
+		// Appending to AvailableBuffer and writing the result back costs
+		// no copy while the line fits in the buffer.
+		line := appendNDJSON(n.w.AvailableBuffer(), &rows[i])
+		if _, err := n.w.Write(line); err != nil {
+			n.err = err
+			return err
+		}
+	}
+	return nil
+}
+
+// Close flushes and returns the first error of the writer's life. It does
+// not close the io.Writer. Close may be called more than once.
+func (n *NDJSON) Close() error {
+	if n.closed || n.err != nil {
+		return n.err
+	}
+	n.closed = true
+	n.err = n.w.Flush()
+	return n.err
+}
+
+// appendNDJSON appends r as one JSON object and a newline to dst.
+func appendNDJSON(dst []byte, r *serpstat.Backlink) []byte {
+	dst = append(dst, `{"url_from":`...)
+	dst = appendJSONString(dst, r.URLFrom)
+	dst = append(dst, `,"url_to":`...)
+	dst = appendJSONString(dst, r.URLTo)
+	dst = append(dst, `,"nofollow":`...)
+	dst = appendJSONString(dst, r.Nofollow)
+	dst = append(dst, `,"link_type":`...)
+	dst = appendJSONString(dst, r.LinkType)
+	dst = append(dst, `,"links_ext":`...)
+	dst = strconv.AppendInt(dst, int64(r.LinksExt), 10)
+	dst = append(dst, `,"link_text":`...)
+	dst = appendJSONString(dst, r.LinkText)
+	dst = append(dst, `,"first_seen":`...)
+	dst = appendJSONString(dst, r.FirstSeen)
+	dst = append(dst, `,"last_visited":`...)
+	dst = appendJSONString(dst, r.LastVisited)
+	dst = append(dst, `,"domain_rank":`...)
+	dst = strconv.AppendInt(dst, int64(r.DomainRank), 10)
+	return append(dst, "}\n"...)
+}
+
+// jsonSafe marks the ASCII bytes that go into a JSON string unescaped: all
+// but control characters, '"' and '\\'.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\'
+	}
+	return t
+}()
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string, escaped the way
+// encoding/json escapes it with HTML escaping off.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if jsonSafe[b] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		// U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR are valid in
+		// JSON but not in JavaScript source; encoding/json escapes them.
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -1,0 +1,104 @@
+// Package sink writes backlink rows as CSV, NDJSON or Parquet, and commits
+// them atomically to a file.
+//
+// The writers work like encoding/csv.Writer: each writes to an io.Writer it
+// is given, buffers, and reports the first error from Write or Close. Close
+// flushes the writer's own buffers but never closes the io.Writer. Every
+// format names its columns and orders them as serpstat.Columns.
+//
+// Where the bytes go is the business of File: it writes to a temporary file
+// beside the destination and renames it into place on Commit, so a reader
+// never sees half a file, whatever the format.
+package sink
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/serpstat-export/serpstat-export/serpstat"
+)
+
+// RowWriter is what every format's writer provides; New returns one.
+type RowWriter interface {
+	// Write writes rows; the writer does not keep rows after it returns.
+	Write(rows []serpstat.Backlink) error
+	// Close flushes buffered rows and returns the first error of the
+	// writer's life. It does not close the underlying io.Writer.
+	Close() error
+}
+
+// Format is an output format.
+type Format string
+
+// The output formats.
+const (
+	FormatCSV     Format = "csv"
+	FormatNDJSON  Format = "ndjson"
+	FormatParquet Format = "parquet"
+)
+
+// errClosed is returned by Write after Close.
+var errClosed = errors.New("sink: write after close")
+
+// extensions lists the file extensions FormatFor knows, in the order its
+// error message names them.
+var extensions = []struct {
+	ext    string
+	format Format
+}{
+	{".csv", FormatCSV},
+	{".ndjson", FormatNDJSON},
+	{".jsonl", FormatNDJSON},
+	{".parquet", FormatParquet},
+}
+
+// FormatFor chooses the format of an output path by its extension, ignoring
+// case: .csv, .ndjson or .jsonl, .parquet. The path "-" (standard output)
+// is NDJSON.
+func FormatFor(path string) (Format, error) {
+	if path == "-" {
+		return FormatNDJSON, nil
+	}
+	ext := strings.ToLower(filepath.Ext(path))
+	for _, e := range extensions {
+		if ext == e.ext {
+			return e.format, nil
+		}
+	}
+	names := make([]string, len(extensions))
+	for i, e := range extensions {
+		names[i] = e.ext
+	}
+	return "", fmt.Errorf("cannot tell the format of %q from its extension: use %s, or set --format", path, strings.Join(names, ", "))
+}
+
+// ParseFormat parses a format's name: "csv", "ndjson" (or its synonym
+// "jsonl") or "parquet", ignoring case.
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "csv":
+		return FormatCSV, nil
+	case "ndjson", "jsonl":
+		return FormatNDJSON, nil
+	case "parquet":
+		return FormatParquet, nil
+	}
+	return "", fmt.Errorf("unknown format %q: use csv, ndjson, jsonl or parquet", s)
+}
+
+// New returns a writer of format f writing to w, with the format's default
+// settings.
+func New(f Format, w io.Writer) (RowWriter, error) {
+	switch f {
+	case FormatCSV:
+		return NewCSV(w), nil
+	case FormatNDJSON:
+		return NewNDJSON(w), nil
+	case FormatParquet:
+		return NewParquet(w), nil
+	}
+	return nil, fmt.Errorf("unknown format %q", string(f))
+}
