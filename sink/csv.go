@@ -13,7 +13,8 @@ import (
 // Fields holding a quote, a comma, CR or LF are quoted; text is written
 // byte for byte, invalid UTF-8 included.
 //
-// A CSV is not safe for concurrent use.
+// Make one with NewCSV; the zero value is not usable. A CSV is not safe
+// for concurrent use.
 type CSV struct {
 	// Neutralize, when true, prefixes with ' every text cell that starts
 	// with = + - @ TAB or CR, so that a spreadsheet shows it as text instead

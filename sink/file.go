@@ -22,7 +22,8 @@ import (
 //	... write to f ...
 //	return f.Commit()
 //
-// A File is not safe for concurrent use.
+// Make one with Create; the zero value is not usable. A File is not safe
+// for concurrent use.
 type File struct {
 	f    *os.File
 	tmp  string // the temporary file's path

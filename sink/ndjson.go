@@ -20,7 +20,8 @@ import (
 // and this output is not HTML. The encoder is hand-written and appends to
 // the buffer of a bufio.Writer: no reflection and no allocation a row.
 //
-// An NDJSON is not safe for concurrent use.
+// Make one with NewNDJSON; the zero value is not usable. An NDJSON is not
+// safe for concurrent use.
 type NDJSON struct {
 	w      *bufio.Writer
 	closed bool
@@ -29,6 +30,11 @@ type NDJSON struct {
 
 // ndjsonBufferSize is the size of the NDJSON's bufio.Writer.
 const ndjsonBufferSize = 64 << 10
+
+// ndjsonRoom is the free space below which Write flushes before encoding
+// a row, so that a row (rarely over 1 KiB) is encoded in place instead of
+// in a slice that append grows.
+const ndjsonRoom = 4 << 10
 
 // NewNDJSON returns an NDJSON writing to w.
 func NewNDJSON(w io.Writer) *NDJSON {
@@ -45,6 +51,12 @@ func (n *NDJSON) Write(rows []serpstat.Backlink) error {
 		return errClosed
 	}
 	for i := range rows {
+		if n.w.Available() < ndjsonRoom {
+			if err := n.w.Flush(); err != nil {
+				n.err = err
+				return err
+			}
+		}
 		// Appending to AvailableBuffer and writing the result back costs
 		// no copy while the line fits in the buffer.
 		line := appendNDJSON(n.w.AvailableBuffer(), &rows[i])

@@ -48,7 +48,8 @@ type parquetRow struct {
 // schema of parquetRow. Dates that are empty or do not parse are written
 // as nulls, and counted by Nulls.
 //
-// A Parquet is not safe for concurrent use.
+// Make one with NewParquet; the zero value is not usable. A Parquet is not
+// safe for concurrent use.
 type Parquet struct {
 	// RowGroupRows is the number of rows of a row group; a writer holds up
 	// to one row group in memory. Zero means DefaultRowGroupRows. Set it

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -229,6 +230,8 @@ func TestRoundTrip(t *testing.T) {
 		r.LinksExt = serpstat.Int(i)
 		many = append(many, r)
 	}
+	huge := awkwardRows[4]
+	huge.LinkText = strings.Repeat("日本語 \"quoted\", \n", 20_000) // 360 KB
 	cases := []struct {
 		name    string
 		batches [][]serpstat.Backlink
@@ -243,6 +246,7 @@ func TestRoundTrip(t *testing.T) {
 			return b
 		}()},
 		{"5000 rows in uneven batches", [][]serpstat.Backlink{many[:1], many[1:1500], many[1500:1500], many[1500:]}},
+		{"rows larger than any buffer", [][]serpstat.Backlink{{huge, awkwardRows[0], huge}}},
 	}
 	for _, f := range formats {
 		for _, c := range cases {
