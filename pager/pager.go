@@ -24,6 +24,10 @@ type Fetcher interface {
 // ErrWall is returned for a page the API refused as past its row wall.
 var ErrWall = errors.New("past the API's row wall")
 
+// ErrInterrupted is returned for a page not sent because the Pager was
+// told to stop.
+var ErrInterrupted = errors.New("interrupted")
+
 // Retry defaults.
 const (
 	DefaultMaxAttempts = 8
@@ -120,7 +124,10 @@ func (p Plan) Request(n int) (page, size int, maxCost int64) {
 
 // Page is one page's answer.
 type Page struct {
-	N       int // the page's number in the plan
+	N       int  // the page's number in the plan
+	Page    int  // the page number asked for
+	Size    int  // the size asked for
+	Spooled bool // loaded from a checkpoint, not asked for now
 	Rows    []serpstat.Backlink
 	Summary serpstat.SummaryInfo
 	Billed  int64 // credits this answer cost
@@ -149,6 +156,9 @@ type Pager struct {
 	Logger *slog.Logger
 	// Sleep waits between retries; nil means a timer. Tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Stop, when closed, makes every page not yet sent fail with
+	// ErrInterrupted; requests already sent finish (they are paid for).
+	Stop <-chan struct{}
 
 	retries     atomic.Int64
 	rateLimited atomic.Int64
@@ -265,6 +275,10 @@ func (p *Pager) do(ctx context.Context, n, page, size int, res *Reservation) (*P
 				return nil, fmt.Errorf("page %d: %w", n, err)
 			}
 		}
+		if p.stopped() {
+			res.Settle(0)
+			return nil, fmt.Errorf("page %d: %w", n, ErrInterrupted)
+		}
 		ans, err := p.Fetcher.NewBacklinks(ctx, params)
 		if err == nil {
 			if p.Throttle != nil {
@@ -278,7 +292,7 @@ func (p *Pager) do(ctx context.Context, n, page, size int, res *Reservation) (*P
 			if billed > res.Cost() {
 				p.Logger.Warn("page billed more than reserved: the data grew while exporting", "page", n, "reserved", res.Cost(), "billed", billed)
 			}
-			return &Page{N: n, Rows: ans.Data, Summary: ans.Summary, Billed: billed}, nil
+			return &Page{N: n, Page: page, Size: size, Rows: ans.Data, Summary: ans.Summary, Billed: billed}, nil
 		}
 		class := serpstat.Classify(err)
 		var be *serpstat.BodyError
@@ -304,9 +318,13 @@ func (p *Pager) do(ctx context.Context, n, page, size int, res *Reservation) (*P
 		p.retries.Add(1)
 		p.Logger.Debug("retrying", "page", n, "attempt", attempt+1, "reason", class.String(), "error", err, "delay", delay)
 		if delay > 0 {
-			if err := p.Sleep(ctx, delay); err != nil {
+			if err := p.sleep(ctx, delay); err != nil {
 				res.Settle(0)
 				return nil, fmt.Errorf("page %d: %w", n, err)
+			}
+			if p.stopped() {
+				res.Settle(0)
+				return nil, fmt.Errorf("page %d: %w", n, ErrInterrupted)
 			}
 			waited += delay
 		}
@@ -361,6 +379,36 @@ func parseRetryAfter(s string) time.Duration {
 		return min(max(0, time.Until(t)), 5*time.Minute)
 	}
 	return 0
+}
+
+// sleep waits d, or less when ctx ends or Stop is closed.
+func (p *Pager) sleep(ctx context.Context, d time.Duration) error {
+	if p.Stop == nil {
+		return p.Sleep(ctx, d)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.Stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := p.Sleep(ctx, d)
+	if p.stopped() {
+		return nil // the caller sees Stop next
+	}
+	return err
+}
+
+func (p *Pager) stopped() bool {
+	select {
+	case <-p.Stop:
+		return true
+	default:
+		return false
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -19,11 +19,12 @@ type Throttle struct {
 	limiter *rate.Limiter
 	target  rate.Limit
 
-	mu       sync.Mutex
-	ceiling  rate.Limit // highest rate to climb back to
-	lastSlow time.Time
-	slowed   int
-	now      func() time.Time
+	mu        sync.Mutex
+	ceiling   rate.Limit // highest rate to climb back to
+	lastSlow  time.Time
+	lastRaise time.Time
+	slowed    int
+	now       func() time.Time
 }
 
 // Throttle settings.
@@ -76,15 +77,16 @@ func (t *Throttle) RateLimited() time.Duration {
 	}
 	t.lastSlow = now
 	t.slowed++
-	t.ceiling = max(rate.Limit(MinRate), cur*0.9)
+	t.ceiling = max(rate.Limit(MinRate), cur*0.6)
 	next := max(rate.Limit(MinRate), cur/2)
 	t.limiter.SetLimitAt(now, next)
 	t.limiter.ReserveN(now, 1)
 	return 0
 }
 
-// Succeeded records a good answer: it raises the rate towards the cap, and
-// the cap towards the target after a quiet minute.
+// Succeeded records a good answer: at most once a second it raises the
+// rate towards the cap, and the cap towards the target after a quiet
+// minute.
 func (t *Throttle) Succeeded() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -93,6 +95,10 @@ func (t *Throttle) Succeeded() {
 		return
 	}
 	now := t.now()
+	if now.Sub(t.lastRaise) < time.Second || now.Sub(t.lastSlow) < time.Second {
+		return
+	}
+	t.lastRaise = now
 	if t.ceiling < t.target && now.Sub(t.lastSlow) > ceilingRecovery {
 		t.ceiling = min(t.target, t.ceiling*1.1)
 		t.lastSlow = now.Add(-ceilingRecovery / 2)

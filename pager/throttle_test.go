@@ -24,15 +24,22 @@ func TestThrottleHalvesOncePerBurstAndClimbsBackUnderTheRefusedRate(t *testing.T
 	th.RateLimited()
 	assert.InDelta(t, 2.5, th.Limit(), 1e-9)
 
-	// Successes climb back by target/20 a step, capped just under the rate
-	// that was refused (5 × 0.9).
-	for range 100 {
+	// Successes climb back by target/20 a step, capped at three fifths of
+	// the rate that was refused (5 × 0.6).
+	th.Succeeded() // within the second of the slow-down: no change
+	assert.InDelta(t, 2.5, th.Limit(), 1e-9)
+	now = now.Add(time.Second)
+	th.Succeeded()
+	th.Succeeded() // at most one step a second
+	assert.InDelta(t, 3, th.Limit(), 1e-9)
+	for range 50 { // less than the quiet minute
+		now = now.Add(time.Second)
 		th.Succeeded()
 	}
-	assert.InDelta(t, 4.5, th.Limit(), 1e-9)
+	assert.InDelta(t, 3, th.Limit(), 1e-9)
 
 	// After a quiet minute the cap rises again towards the target.
-	for range 40 {
+	for range 60 {
 		now = now.Add(2 * time.Minute)
 		th.Succeeded()
 	}
