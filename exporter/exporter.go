@@ -45,18 +45,27 @@ type Exporter struct {
 	// StartBalance is the account's balance before the run, when known
 	// (getStats); 0 means unknown, and page 1's answer tells it.
 	StartBalance int64
+	// Checkpoint, when set, stores every page as it arrives and gives
+	// back the pages an earlier run stored, which are not asked again.
+	Checkpoint Checkpoint
+	// Stop, when closed, stops sending: requests in flight finish and are
+	// written (and checkpointed), and Run returns pager.ErrInterrupted.
+	Stop <-chan struct{}
 	// Logger gets progress; nil discards.
 	Logger *slog.Logger
+
+	prev map[serpstat.Backlink]struct{} // the last page's rows, for dedupe
 }
 
 // Stop reasons.
 const (
-	StopDone    = "done"
-	StopWall    = "wall"
-	StopBudget  = "budget"
-	StopBalance = "balance"
-	StopMaxRows = "max-rows"
-	StopError   = "error"
+	StopDone        = "done"
+	StopWall        = "wall"
+	StopBudget      = "budget"
+	StopBalance     = "balance"
+	StopMaxRows     = "max-rows"
+	StopError       = "error"
+	StopInterrupted = "interrupted"
 )
 
 // Report says what a run did.
@@ -83,6 +92,9 @@ type Report struct {
 	LeftLines        int64 // the balance after the last answer; -1 unknown
 	Cut              int64 // surplus rows fetched for the last page and not written
 	UnwrittenPages   int   // pages paid for but not written (after a gap)
+	Resumed          int   // pages loaded from the checkpoint, not asked again
+	Duplicates       int64 // rows dropped as already written by the page before
+	LastTotal        int   // the total a later page reported, when it changed; 0 if never
 	Retries          int64
 	RateLimited      int64
 	Elapsed          time.Duration
@@ -106,15 +118,16 @@ type result struct {
 	err  error
 }
 
-// Run exports every page. The error is nil for a complete export and for
-// one stopped cleanly at the wall; a budget stop wraps
-// pager.ErrBudgetExhausted. The report is filled in either way.
+// Run exports every page. The error is nil for a complete export, for one
+// stopped cleanly at the wall, and for a Partial one; a budget stop wraps
+// pager.ErrBudgetExhausted and an interruption pager.ErrInterrupted. The
+// report is filled in either way.
 func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	start := time.Now()
-	log := e.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if e.Logger == nil {
+		e.Logger = slog.New(slog.DiscardHandler)
 	}
+	log := e.Logger
 	workers := e.Workers
 	if workers <= 0 {
 		workers = DefaultWorkers
@@ -124,10 +137,12 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		window = 2 * workers
 	}
 	p := e.Pager
+	p.Stop = e.Stop
 	rep := &Report{Query: p.Params.Query, LeftLines: -1, StartBalance: -1, CreditsByBalance: -1}
 	if e.StartBalance > 0 {
 		rep.StartBalance = e.StartBalance
 	}
+	e.prev = nil
 	defer func() {
 		st := p.Stats()
 		rep.Retries, rep.RateLimited = st.Retries, st.RateLimited
@@ -138,11 +153,11 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		}
 		rep.Elapsed = time.Since(start)
 		if !rep.Complete && rep.CreditsEstimated > 0 {
-			rep.CreditsLeft = max(0, rep.CreditsEstimated-rep.Rows)
+			rep.CreditsLeft = max(0, rep.CreditsEstimated-rep.Rows-rep.Duplicates)
 		}
 	}()
 
-	first, plan, err := p.First(ctx)
+	first, plan, err := e.first(ctx, rep)
 	if err != nil {
 		rep.StopReason = stopReason(err)
 		return rep, err
@@ -150,7 +165,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	rep.Plan = plan
 	rep.Unreachable = plan.Unreachable
 	rep.CreditsEstimated = plan.Cost()
-	if rep.StartBalance < 0 && first.Summary.LeftLines > 0 {
+	if rep.StartBalance < 0 && first.Summary.LeftLines > 0 && !first.Spooled {
 		rep.StartBalance = int64(first.Summary.LeftLines) + first.Billed
 	}
 	log.Info("planned", "query", rep.Query, "total", plan.Total, "reachable", plan.Reachable, "pages", plan.Pages, "size", plan.Size, "credits", plan.Cost())
@@ -158,14 +173,9 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		rep.StopReason = StopError
 		return rep, err
 	}
-	if spendable := p.Budget.Spendable(); spendable >= 0 && plan.Cost() > spendable {
-		// Pre-flight: the whole export does not fit.
-		if !e.Partial {
-			err := fmt.Errorf("the full export needs %d credits, more than the %d allowed: %w", plan.Cost(), spendable, p.Budget.Exhausted())
-			rep.StopReason = stopReason(err)
-			return rep, err
-		}
-		log.Info("partial export: only the whole pages that fit in the budget", "credits", spendable, "needed", plan.Cost())
+	if err := e.preflight(plan); err != nil {
+		rep.StopReason = stopReason(err)
+		return rep, err
 	}
 	if len(first.Rows) < min(plan.Size, plan.Reachable) {
 		// Page 1 was cut to what the budget could pay for.
@@ -174,24 +184,27 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 
 	results := make(chan result, window+1)
 	slots := make(chan struct{}, window)
-	stop := make(chan struct{})
-	go e.dispatch(ctx, plan, workers, slots, stop, results)
+	halted := make(chan struct{})
+	go e.dispatch(ctx, plan, workers, slots, halted, results)
 
 	var stopErr error
 	halt := func(err error) {
 		if stopErr == nil {
 			stopErr = err
-			close(stop)
+			close(halted)
 		}
+	}
+	unwritten := func(r result) {
+		if r.err == nil && !r.page.Spooled {
+			rep.UnwrittenPages++
+		}
+		<-slots
 	}
 	pending := make(map[int]result)
 	next := 2
 	for r := range results {
 		if stopErr != nil {
-			if r.err == nil {
-				rep.UnwrittenPages++
-			}
-			<-slots
+			unwritten(r)
 			continue
 		}
 		pending[r.n] = r
@@ -214,10 +227,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		}
 		if stopErr != nil {
 			for _, r := range pending {
-				if r.err == nil {
-					rep.UnwrittenPages++
-				}
-				<-slots
+				unwritten(r)
 			}
 			clear(pending)
 		}
@@ -243,23 +253,94 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		// is out of reach, and what it served is complete.
 		rep.StopReason = StopWall
 		rep.Complete = true
-		rep.Unreachable = plan.Total - int(rep.Rows)
+		rep.Unreachable = plan.Total - int(rep.Rows+rep.Duplicates)
 		stopErr = nil
 	case errors.Is(stopErr, pager.ErrBudgetExhausted):
-		rep.UnwrittenPages += len(pending)
 		_, stopErr = e.partialStop(rep, stopErr)
 	default:
 		rep.StopReason = stopReason(stopErr)
 	}
 	if rep.UnwrittenPages > 0 {
-		log.Warn("pages were paid for but could not be written after an earlier page failed", "pages", rep.UnwrittenPages)
+		if e.Checkpoint != nil {
+			log.Info("pages after the stop were paid for and are kept in the checkpoint for a resume", "pages", rep.UnwrittenPages)
+		} else {
+			log.Warn("pages were paid for but could not be written after an earlier page failed", "pages", rep.UnwrittenPages)
+		}
 	}
 	return rep, stopErr
 }
 
-// dispatch reserves pages in order and hands them to the workers. It closes
-// results when every worker is done.
-func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, workers int, slots chan struct{}, stop <-chan struct{}, results chan<- result) {
+// first returns page 1, from the checkpoint when it holds a usable one,
+// and the plan it reveals.
+func (e *Exporter) first(ctx context.Context, rep *Report) (*pager.Page, pager.Plan, error) {
+	p := e.Pager
+	if e.Checkpoint != nil {
+		pg, err := e.Checkpoint.Load(1)
+		if err != nil {
+			return nil, pager.Plan{}, err
+		}
+		if pg != nil {
+			p.Init()
+			plan := pager.NewPlan(max(int(pg.Summary.Total), len(pg.Rows)), p.Params.Size, p.Wall, p.MaxRows)
+			if usable(plan, pg) {
+				return pg, plan, nil
+			}
+		}
+	}
+	pg, plan, err := p.First(ctx)
+	if err != nil {
+		return nil, plan, err
+	}
+	if e.Checkpoint != nil {
+		if err := e.Checkpoint.Save(pg); err != nil {
+			return nil, plan, err
+		}
+	}
+	return pg, plan, nil
+}
+
+// usable tells whether a stored page is the one the plan asks for: a page
+// 1 cut short by an earlier budget, for one, is asked again.
+func usable(plan pager.Plan, pg *pager.Page) bool {
+	page, size, _ := plan.Request(pg.N)
+	return pg.Page == page && pg.Size == size
+}
+
+// preflight stops a run whose whole cost does not fit in what it may
+// spend, unless Partial. Pages the checkpoint holds cost nothing now.
+func (e *Exporter) preflight(plan pager.Plan) error {
+	b := e.Pager.Budget
+	spendable := b.Spendable()
+	if spendable < 0 {
+		return nil
+	}
+	stored := map[int]bool{}
+	if e.Checkpoint != nil {
+		for _, n := range e.Checkpoint.Stored() {
+			stored[n] = true
+		}
+	}
+	need := b.Spent()
+	for n := 2; n <= plan.Pages; n++ {
+		if !stored[n] {
+			_, _, c := plan.Request(n)
+			need += c
+		}
+	}
+	if need <= spendable {
+		return nil
+	}
+	if e.Partial {
+		e.Logger.Info("partial export: only the whole pages that fit", "credits", spendable, "needed", need)
+		return nil
+	}
+	return fmt.Errorf("the full export needs %d credits, more than the %d allowed: %w", plan.Cost(), spendable, b.Exhausted())
+}
+
+// dispatch hands the pages to the workers in order: a page the checkpoint
+// holds is loaded, any other is reserved and fetched. It closes results
+// when every worker is done.
+func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, workers int, slots chan struct{}, halted <-chan struct{}, results chan<- result) {
 	var g errgroup.Group
 	g.SetLimit(workers)
 	defer func() {
@@ -269,22 +350,43 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, workers int, s
 	for n := 2; n <= plan.Pages; n++ {
 		select {
 		case slots <- struct{}{}:
-		case <-stop:
+		case <-halted:
 			return
 		case <-ctx.Done():
 			return
 		}
+		// A slot is held for every result sent below, so no send blocks.
+		select {
+		case <-e.Stop:
+			results <- result{n: n, err: fmt.Errorf("page %d: %w", n, pager.ErrInterrupted)}
+			return
+		default:
+		}
+		if e.Checkpoint != nil {
+			pg, err := e.Checkpoint.Load(n)
+			if err != nil {
+				results <- result{n: n, err: err}
+				return
+			}
+			if pg != nil && usable(plan, pg) {
+				results <- result{n: n, page: pg}
+				continue
+			}
+		}
 		req, err := e.Pager.Reserve(plan, n)
 		if err != nil {
-			results <- result{n: n, err: err} // a slot is held for it
+			results <- result{n: n, err: err}
 			return
 		}
 		// Workers report failures as results, never to the group: one
 		// page's failure must not cancel requests in flight, which are
-		// paid for.
+		// paid for. A page counts as done once the checkpoint holds it.
 		g.Go(func() error {
 			page, err := e.Pager.Fetch(ctx, req)
-			results <- result{n: n, page: page, err: err} // a slot is held for it
+			if err == nil && e.Checkpoint != nil {
+				err = e.Checkpoint.Save(page)
+			}
+			results <- result{n: n, page: page, err: err}
 			return nil
 		})
 	}
@@ -301,9 +403,41 @@ func (e *Exporter) partialStop(rep *Report, err error) (*Report, error) {
 	return rep, err
 }
 
+// write writes a page's rows to every sink: the surplus of a last page cut,
+// and rows the previous page already held dropped (new rows inserted
+// above them while exporting push them across the page boundary).
 func (e *Exporter) write(rep *Report, pg *pager.Page) error {
+	if pg.Spooled {
+		rep.Resumed++
+	}
+	if t := int(pg.Summary.Total); t > 0 && rep.Plan.Total > 0 && t != rep.Plan.Total && t != rep.LastTotal {
+		e.Logger.Warn("the query's total changed while exporting", "page", pg.N, "planned", rep.Plan.Total, "now", t)
+		rep.LastTotal = t
+	}
 	rows := pg.Rows
-	if want := int64(rep.Plan.Reachable) - rep.Rows; rep.Plan.Pages > 0 && int64(len(rows)) > want {
+	if len(e.prev) > 0 {
+		var kept []serpstat.Backlink // nil until a duplicate turns up
+		for i, r := range rows {
+			if _, dup := e.prev[r]; dup {
+				if kept == nil {
+					kept = append(make([]serpstat.Backlink, 0, len(rows)), rows[:i]...)
+				}
+				rep.Duplicates++
+				continue
+			}
+			if kept != nil {
+				kept = append(kept, r)
+			}
+		}
+		if kept != nil {
+			rows = kept
+		}
+	}
+	e.prev = make(map[serpstat.Backlink]struct{}, len(pg.Rows))
+	for _, r := range pg.Rows {
+		e.prev[r] = struct{}{}
+	}
+	if want := int64(rep.Plan.Reachable) - rep.Rows - rep.Duplicates; rep.Plan.Pages > 0 && int64(len(rows)) > want {
 		// The last page of a plan that stops short of the total may
 		// bring surplus rows (see pager.Plan.Request).
 		rep.Cut += int64(len(rows)) - max(0, want)
@@ -321,6 +455,8 @@ func (e *Exporter) write(rep *Report, pg *pager.Page) error {
 
 func stopReason(err error) string {
 	switch {
+	case errors.Is(err, pager.ErrInterrupted):
+		return StopInterrupted
 	case errors.Is(err, pager.ErrBalanceFloor):
 		return StopBalance
 	case errors.Is(err, pager.ErrBudgetExhausted):

@@ -1,0 +1,261 @@
+package exporter
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/serpstat-export/serpstat-export/pager"
+	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/sink"
+)
+
+// Checkpoint stores each page's answer durably as it arrives, so that a
+// page paid for is never paid for again: a later run of the same export
+// loads it instead of asking the API.
+type Checkpoint interface {
+	// Load returns page n, or nil when it is not stored.
+	Load(n int) (*pager.Page, error)
+	// Save stores a page durably; it counts as done only after Save.
+	Save(p *pager.Page) error
+	// Stored lists the pages stored before this run began.
+	Stored() []int
+}
+
+// ErrSpoolMismatch is returned when a spool belongs to another export.
+var ErrSpoolMismatch = errors.New("the spool belongs to a different export")
+
+// ErrSpoolBusy is returned when another process holds the spool.
+var ErrSpoolBusy = errors.New("another run is using the spool")
+
+const spoolVersion = 1
+
+// spoolState is the spool's state.json: what export the pages belong to.
+type spoolState struct {
+	Version int             `json:"version"`
+	Key     json.RawMessage `json:"key"`
+}
+
+// spoolPage is one page file.
+type spoolPage struct {
+	N       int                  `json:"n"`
+	Page    int                  `json:"page"`
+	Size    int                  `json:"size"`
+	Billed  int64                `json:"billed"`
+	Summary serpstat.SummaryInfo `json:"summary_info"`
+	Rows    []serpstat.Backlink  `json:"rows"`
+}
+
+// Spool is a Checkpoint in a directory: state.json names the export (its
+// query params), and each page is a file written to a temporary name,
+// fsync'd and renamed, so a page file is either whole or absent whatever
+// moment the process dies at. Safe for concurrent use.
+type Spool struct {
+	dir   string
+	pages map[int]bool // pages stored when the spool was opened
+	lock  *os.File     // flock'd while the spool is open
+}
+
+// OpenSpool opens the spool in dir for the export key describes (any JSON
+// value; its canonical form is compared). A new spool is created when dir
+// does not exist; an existing one of another export is refused with
+// ErrSpoolMismatch.
+func OpenSpool(dir string, key any) (*Spool, error) {
+	k, err := json.Marshal(key)
+	if err != nil {
+		return nil, fmt.Errorf("spool %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Spool{dir: dir, pages: map[int]bool{}, lock: lock}
+	if err := s.open(k); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Spool) open(k []byte) error {
+	dir := s.dir
+	statePath := filepath.Join(dir, "state.json")
+	data, err := os.ReadFile(statePath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		st, _ := json.Marshal(spoolState{Version: spoolVersion, Key: k})
+		if err := writeFileSync(statePath, st); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("spool: %w", err)
+	}
+	var st spoolState
+	if err := json.Unmarshal(data, &st); err != nil || st.Version != spoolVersion {
+		return fmt.Errorf("%w: %s/state.json is not a spool state of this version", ErrSpoolMismatch, dir)
+	}
+	if !jsonEqual(st.Key, k) {
+		return fmt.Errorf("%w: %s was made for %s, this run is %s", ErrSpoolMismatch, dir, st.Key, k)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if n, ok := strings.CutPrefix(name, "page-"); ok {
+			if n, ok := strings.CutSuffix(n, ".json"); ok {
+				if v, err := strconv.Atoi(n); err == nil {
+					s.pages[v] = true
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return bytes.Equal(a, b)
+	}
+	ja, _ := json.Marshal(x)
+	jb, _ := json.Marshal(y)
+	return bytes.Equal(ja, jb)
+}
+
+// Dir is the spool's directory.
+func (s *Spool) Dir() string { return s.dir }
+
+// Stored lists the pages that were stored when the spool was opened.
+func (s *Spool) Stored() []int {
+	out := make([]int, 0, len(s.pages))
+	for n := range s.pages {
+		out = append(out, n)
+	}
+	sort.Ints(out)
+	return out
+}
+
+func (s *Spool) path(n int) string {
+	return filepath.Join(s.dir, fmt.Sprintf("page-%06d.json", n))
+}
+
+// Load implements Checkpoint.
+func (s *Spool) Load(n int) (*pager.Page, error) {
+	if !s.pages[n] {
+		return nil, nil
+	}
+	data, err := os.ReadFile(s.path(n))
+	if err != nil {
+		return nil, fmt.Errorf("spool page %d: %w", n, err)
+	}
+	var sp spoolPage
+	if err := json.Unmarshal(data, &sp); err != nil {
+		return nil, fmt.Errorf("spool page %d: %w", n, err)
+	}
+	return &pager.Page{N: sp.N, Page: sp.Page, Size: sp.Size, Rows: sp.Rows, Summary: sp.Summary, Billed: sp.Billed, Spooled: true}, nil
+}
+
+// Save implements Checkpoint.
+func (s *Spool) Save(p *pager.Page) error {
+	data, err := json.Marshal(spoolPage{N: p.N, Page: p.Page, Size: p.Size, Billed: p.Billed, Summary: p.Summary, Rows: p.Rows})
+	if err != nil {
+		return fmt.Errorf("spool page %d: %w", p.N, err)
+	}
+	if err := writeFileSync(s.path(p.N), data); err != nil {
+		return fmt.Errorf("spool page %d: %w", p.N, err)
+	}
+	return nil
+}
+
+// Remove deletes the spool; a finished export calls it.
+func (s *Spool) Remove() error { return os.RemoveAll(s.dir) }
+
+// RemoveIfEmpty deletes the spool when it holds no page: a run that failed
+// before paying for anything leaves nothing behind.
+func (s *Spool) RemoveIfEmpty() {
+	matches, _ := filepath.Glob(filepath.Join(s.dir, "page-*.json"))
+	if len(matches) == 0 {
+		_ = s.Remove()
+	}
+}
+
+// Exists reports whether the spool's directory is still there.
+func (s *Spool) Exists() bool {
+	_, err := os.Stat(filepath.Join(s.dir, "state.json"))
+	return err == nil
+}
+
+// Close releases the spool's lock; the pages stay.
+func (s *Spool) Close() error {
+	if s == nil || s.lock == nil {
+		return nil
+	}
+	err := s.lock.Close()
+	s.lock = nil
+	return err
+}
+
+// RemoveSpool deletes the spool in dir, if there is one. It refuses a
+// directory that holds files but no spool state, so a mistyped path is
+// never wiped.
+func RemoveSpool(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(entries) > 0 {
+		if _, err := os.Stat(filepath.Join(dir, "state.json")); err != nil {
+			return fmt.Errorf("%s is not a spool (no state.json): not removing it", dir)
+		}
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	return os.RemoveAll(dir)
+}
+
+// lockDir takes an exclusive, non-blocking flock on dir/lock; the lock
+// goes with the process, so a killed run never leaves it held.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w %s", ErrSpoolBusy, dir)
+	}
+	return f, nil
+}
+
+// writeFileSync writes data to path atomically and durably, through the
+// one place that makes temporary names and renames (sink.File).
+func writeFileSync(path string, data []byte) error {
+	f, err := sink.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	return f.Commit()
+}
