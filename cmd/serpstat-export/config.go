@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 )
 
@@ -41,6 +42,9 @@ type settings struct {
 	KeepBalance   int64         `yaml:"keep_balance"`
 	Timeout       time.Duration `yaml:"timeout"`
 	Retries       int           `yaml:"retries"`
+	RetryMaxWait  time.Duration `yaml:"retry_max_wait"`
+	StateDir      string        `yaml:"state_dir"`
+	Restart       bool          `yaml:"-"`
 	LogLevel      string        `yaml:"log_level"`
 
 	filterJSON string // --filter, or the config's filter as JSON
@@ -55,13 +59,14 @@ const (
 
 func defaultSettings() settings {
 	return settings{
-		SearchType: defaultSearchType,
-		Size:       serpstat.DefaultPageSize,
-		Endpoint:   serpstat.DefaultEndpoint,
-		RPS:        defaultRPS,
-		Workers:    exporter.DefaultWorkers,
-		Timeout:    serpstat.DefaultTimeout,
-		LogLevel:   defaultLogLevel,
+		SearchType:   defaultSearchType,
+		Size:         serpstat.DefaultPageSize,
+		Endpoint:     serpstat.DefaultEndpoint,
+		RPS:          defaultRPS,
+		Workers:      exporter.DefaultWorkers,
+		Timeout:      serpstat.DefaultTimeout,
+		RetryMaxWait: pager.DefaultMaxWait,
+		LogLevel:     defaultLogLevel,
 	}
 }
 
@@ -109,6 +114,9 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 	fs.Int64Var(&f.KeepBalance, "keep-balance", 0, "never let the account's balance fall below `N` credits (0: off); read with the free getStats call")
 	fs.DurationVar(&f.Timeout, "timeout", d.Timeout, "time limit of one request")
 	fs.IntVar(&f.Retries, "retries", 0, "attempts per page on transient failures (0: 8)")
+	fs.DurationVar(&f.RetryMaxWait, "retry-max-wait", d.RetryMaxWait, "most time one page may spend waiting between retries")
+	fs.StringVar(&f.StateDir, "state-dir", "", "checkpoint `dir` of the export (default: .FILE.spool next to the first --out file)")
+	fs.BoolVar(&f.Restart, "restart", false, "discard the checkpoint of an earlier run of this export and start over")
 	fs.StringVar(&f.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
 	return configPath, func(s *settings) {
 		fs.Visit(func(fl *flag.Flag) {
@@ -155,6 +163,12 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 				s.Timeout = f.Timeout
 			case "retries":
 				s.Retries = f.Retries
+			case "retry-max-wait":
+				s.RetryMaxWait = f.RetryMaxWait
+			case "state-dir":
+				s.StateDir = f.StateDir
+			case "restart":
+				s.Restart = f.Restart
 			case "log-level":
 				s.LogLevel = f.LogLevel
 			}
@@ -239,6 +253,8 @@ func (s *settings) check() error {
 		return usagef("--timeout must be more than 0; got %v", s.Timeout)
 	case s.Retries < 0:
 		return usagef("--retries must be 0 (default) or more; got %d", s.Retries)
+	case s.RetryMaxWait <= 0:
+		return usagef("--retry-max-wait must be more than 0; got %v", s.RetryMaxWait)
 	case s.Endpoint == "":
 		return usagef("--endpoint must not be empty")
 	}

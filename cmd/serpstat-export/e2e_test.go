@@ -307,12 +307,23 @@ func TestBudgetStopsAfterPageOneWhenTheExportDoesNotFit(t *testing.T) {
 			assert.Contains(t, res.stderr, "the full export needs 10000 credits")
 			assert.Contains(t, res.stderr, fmt.Sprintf("credits spent of --budget %d", tt.budget))
 			assert.Contains(t, res.stderr, "--partial")
-			// No file under the final name; the rows paid for are kept.
+			assert.Contains(t, res.stderr, "run the same command again to resume")
+			// No file under the final name; the rows paid for are kept in
+			// the spool, and a resume with a budget that fits does not pay
+			// for them again.
 			_, err := os.Stat(out)
 			assert.True(t, os.IsNotExist(err))
-			kept := readCSV(t, out+".partial")
-			requireRows(t, serpstattest.Rows("budget.example", len(kept)), kept, "partial")
-			assert.EqualValues(t, st.CreditsBilled, len(kept), "every credit billed is a row kept")
+			res = runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "budget.example", "--workers", tt.workers,
+				"--budget", strconv.Itoa(10000-int(st.CreditsBilled)), "--out", out)...)
+			if tt.budget >= 1000 {
+				require.Equal(t, 0, res.code, res.stderr)
+				requireRows(t, serpstattest.Rows("budget.example", 10000), readCSV(t, out), "resumed")
+				assert.EqualValues(t, 10000, srv.Stats().CreditsBilled, "page 1 was not bought twice")
+				assertNoLeftovers(t, filepath.Dir(out), "b.csv")
+			} else {
+				// Page 1 was cut to the budget, so it is asked again.
+				require.Equal(t, 3, res.code, res.stderr)
+			}
 		})
 	}
 }
@@ -385,7 +396,9 @@ func TestKeepBalance(t *testing.T) {
 	res = runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "floor.example", "--keep-balance", "10000", "--partial", "--out", out)...)
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.GreaterOrEqual(t, srv.Balance(), int64(10000))
-	assert.Len(t, readCSV(t, out), 2000)
+	// Page 1 of the first run came from its checkpoint; pages 2 and 3 fit.
+	assert.Equal(t, 3000, len(readCSV(t, out)))
+	assert.EqualValues(t, 10500, srv.Balance())
 
 	// Already at the floor: nothing is spent.
 	before := srv.Stats().CreditsBilled
@@ -443,10 +456,29 @@ func TestOutOfCreditsExits4(t *testing.T) {
 	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "credits.example", "--workers", "1", "--out", out)...)
 	require.Equal(t, 4, res.code, res.stderr)
 	assert.Contains(t, res.stderr, "out of credits")
-	data, err := os.ReadFile(out + ".partial")
+	billed := srv.Stats().CreditsBilled
+	assert.EqualValues(t, 2000, billed)
+	// The paid rows are kept for a resume once the account is topped up.
+	srv.SetBalance(3000)
+	res = runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "credits.example", "--workers", "1", "--out", out)...)
+	require.Equal(t, 0, res.code, res.stderr)
+	data, err := os.ReadFile(out)
 	require.NoError(t, err)
-	kept := readNDJSON(t, data)
-	assert.EqualValues(t, srv.Stats().CreditsBilled, len(kept), "every paid row kept")
+	requireRows(t, serpstattest.Rows("credits.example", 5000), readNDJSON(t, data), "resumed")
+	assert.EqualValues(t, 5000, srv.Stats().CreditsBilled, "no page bought twice")
+}
+
+// assertNoLeftovers checks that dir holds only the named files: no spool,
+// no temporary file.
+func assertNoLeftovers(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	assert.ElementsMatch(t, names, got)
 }
 
 func TestBadInputExits2AndSendsNothing(t *testing.T) {

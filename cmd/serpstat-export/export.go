@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -40,7 +41,7 @@ type output struct {
 	w      sink.RowWriter
 }
 
-func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("export", stderr, exportHelp)
 	configPath, apply := exportFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -58,9 +59,12 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		apply(&s)
 	}
 	log := newLogger(stderr, s.LogLevel)
-	rep, outs, err := export(ctx, s, err, stdout, log)
+	rep, outs, spool, err := export(ctx, stop, s, err, stdout, log)
 	code := exitCode(ctx, err)
 	printSummary(stderr, s, rep, outs, err, code)
+	if err != nil && spool != nil && spool.Exists() {
+		fmt.Fprintf(stderr, "  every page paid for is kept in %s: run the same command again to resume without paying for them again (--restart starts over)\n", spool.Dir())
+	}
 	return code
 }
 
@@ -108,7 +112,7 @@ func prepare(s settings, log *slog.Logger) (*job, error) {
 		Params:   params,
 		Throttle: pager.NewThrottle(s.RPS),
 		Budget:   pager.NewBudget(s.Budget),
-		Retry:    pager.RetryPolicy{MaxAttempts: s.Retries},
+		Retry:    pager.RetryPolicy{MaxAttempts: s.Retries, MaxWait: s.RetryMaxWait},
 		MaxRows:  s.MaxRows,
 		Logger:   log,
 	}
@@ -131,42 +135,115 @@ func (j *job) balance(ctx context.Context) (int64, error) {
 
 // export validates everything, opens the outputs, runs the export and
 // commits the outputs. Nothing is sent before all input is valid.
-func export(ctx context.Context, s settings, loadErr error, stdout io.Writer, log *slog.Logger) (*exporter.Report, []*output, error) {
+func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error, stdout io.Writer, log *slog.Logger) (*exporter.Report, []*output, *exporter.Spool, error) {
 	if loadErr != nil {
-		return nil, nil, loadErr
+		return nil, nil, nil, loadErr
 	}
 	j, err := prepare(s, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if len(s.Out) == 0 {
-		return nil, nil, usagef("--out is required: a file such as backlinks.csv, backlinks.ndjson or backlinks.parquet, or - for stdout")
+		return nil, nil, nil, usagef("--out is required: a file such as backlinks.csv, backlinks.ndjson or backlinks.parquet, or - for stdout")
 	}
 	outs, err := planOutputs(s.Out, s.Format)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	spool, err := openSpool(s, outs, j)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer spool.Close()
 	if err := openOutputs(outs, stdout); err != nil {
-		return nil, outs, err
+		spool.RemoveIfEmpty()
+		return nil, outs, nil, err
 	}
-	e := &exporter.Exporter{Pager: j.pager, Workers: s.Workers, Partial: s.Partial, Logger: log}
+	e := &exporter.Exporter{Pager: j.pager, Workers: s.Workers, Partial: s.Partial, Checkpoint: spool, Stop: stop, Logger: log}
 	for _, o := range outs {
 		e.Sinks = append(e.Sinks, o.w)
 	}
 	if s.KeepBalance > 0 {
 		bal, err := j.balance(ctx)
-		if err != nil {
-			return nil, outs, finishOutputs(outs, nil, err)
+		if err == nil && bal <= s.KeepBalance {
+			err = fmt.Errorf("the account's balance is %d credits, not above --keep-balance %d: %w", bal, s.KeepBalance, pager.ErrBalanceFloor)
 		}
-		if bal <= s.KeepBalance {
-			err := fmt.Errorf("the account's balance is %d credits, not above --keep-balance %d: %w", bal, s.KeepBalance, pager.ErrBalanceFloor)
-			return nil, outs, finishOutputs(outs, nil, err)
+		if err != nil {
+			err = finishOutputs(outs, spool, err)
+			spool.RemoveIfEmpty()
+			return nil, outs, nil, err
 		}
 		j.pager.Budget.KeepBalance(bal, s.KeepBalance)
 		e.StartBalance = bal
 	}
 	rep, runErr := e.Run(ctx)
-	return rep, outs, finishOutputs(outs, rep, runErr)
+	err = finishOutputs(outs, spool, runErr)
+	if err != nil {
+		spool.RemoveIfEmpty()
+	}
+	return rep, outs, spool, err
+}
+
+// spoolKey names an export for its spool: what decides which rows it
+// holds. Budget, rate and workers may change between a run and its resume.
+type spoolKey struct {
+	Method  string                      `json:"method"`
+	Params  serpstat.NewBacklinksParams `json:"params"`
+	MaxRows int                         `json:"max_rows,omitempty"`
+}
+
+// openSpool opens the export's checkpoint: --state-dir, or a hidden
+// directory next to the first output file. It refuses a spool of another
+// export, and removes temporary files a killed run left next to the
+// outputs.
+func openSpool(s settings, outs []*output, j *job) (*exporter.Spool, error) {
+	dir := s.StateDir
+	if dir == "" {
+		dir = ".serpstat-export." + safeName(j.pager.Params.Query) + ".spool"
+		for _, o := range outs {
+			if o.path != "-" {
+				d, base := filepath.Split(o.path)
+				dir = filepath.Join(d, "."+base+".spool")
+				break
+			}
+		}
+	}
+	if s.Restart {
+		if err := exporter.RemoveSpool(dir); err != nil {
+			return nil, usagef("--restart: %v", err)
+		}
+	}
+	key := spoolKey{Method: serpstat.MethodNewBacklinks, Params: j.pager.Params, MaxRows: s.MaxRows}
+	sp, err := exporter.OpenSpool(dir, key)
+	switch {
+	case errors.Is(err, exporter.ErrSpoolMismatch):
+		return nil, usagef("%v; run with the same query flags to resume it, or add --restart to discard it", err)
+	case errors.Is(err, exporter.ErrSpoolBusy):
+		return nil, usagef("%v: wait for that run to end", err)
+	case err != nil:
+		return nil, err
+	}
+	for _, o := range outs {
+		if o.path != "-" {
+			d, base := filepath.Split(o.path)
+			stale, _ := filepath.Glob(filepath.Join(d, "."+base+".tmp-*"))
+			for _, f := range stale {
+				_ = os.Remove(f)
+			}
+		}
+	}
+	return sp, nil
+}
+
+// safeName keeps letters, digits, dots and dashes of s.
+func safeName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
 
 // planOutputs picks each output's format and refuses clashes, before
@@ -238,12 +315,11 @@ func abortOutputs(outs []*output) {
 }
 
 // finishOutputs flushes every output. A complete export is renamed into
-// place; an incomplete one that holds rows is kept as FILE.partial, so no
-// row already paid for is lost and no file under the final name is ever
-// incomplete.
-func finishOutputs(outs []*output, rep *exporter.Report, runErr error) error {
+// place and its spool removed; an incomplete one is thrown away, since
+// every page paid for is in the spool for a resume: no file under the
+// final name is ever incomplete.
+func finishOutputs(outs []*output, spool *exporter.Spool, runErr error) error {
 	errs := []error{runErr}
-	keep := rep != nil && rep.Rows > 0
 	for _, o := range outs {
 		if o.w == nil {
 			continue
@@ -255,23 +331,22 @@ func finishOutputs(outs []*output, rep *exporter.Report, runErr error) error {
 		if o.file == nil {
 			continue
 		}
-		switch {
-		case runErr == nil && cerr == nil:
+		if runErr == nil && cerr == nil {
 			if err := o.file.Commit(); err != nil {
 				errs = append(errs, fmt.Errorf("--out %s: %w", o.path, err))
 			}
-		case keep && cerr == nil:
-			if err := o.file.CommitAs(o.path + ".partial"); err != nil {
-				errs = append(errs, fmt.Errorf("--out %s: %w", o.path, err))
-			} else {
-				o.path += ".partial"
-			}
-		default:
-			_ = o.file.Abort()
-			o.path = ""
+			continue
+		}
+		_ = o.file.Abort()
+		o.path = ""
+	}
+	err := errors.Join(errs...)
+	if err == nil {
+		if rerr := spool.Remove(); rerr != nil {
+			err = fmt.Errorf("remove the spool: %w", rerr)
 		}
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // printSummary writes the end summary to stderr: what was done, what it
@@ -299,6 +374,15 @@ func printSummary(w io.Writer, s settings, rep *exporter.Report, outs []*output,
 		fmt.Fprintln(w)
 		if rep.Cut > 0 {
 			fmt.Fprintf(w, "  %d surplus rows of the last page were paid for and not written (--max-rows)\n", rep.Cut)
+		}
+		if rep.Resumed > 0 {
+			fmt.Fprintf(w, "  resumed: %d pages came from the checkpoint, not paid for again\n", rep.Resumed)
+		}
+		if rep.LastTotal > 0 {
+			fmt.Fprintf(w, "  the data changed while exporting: total %d at the start, %d later\n", rep.Plan.Total, rep.LastTotal)
+		}
+		if rep.Duplicates > 0 {
+			fmt.Fprintf(w, "  %d rows repeated across a page boundary (new rows were inserted above them) were written once\n", rep.Duplicates)
 		}
 		if rep.Retries > 0 || rep.RateLimited > 0 {
 			fmt.Fprintf(w, "  retries: %d (over-rate answers: %d)\n", rep.Retries, rep.RateLimited)
@@ -339,7 +423,7 @@ func printSummary(w io.Writer, s settings, rep *exporter.Report, outs []*output,
 			fmt.Fprintln(w, "  run the command with -h for its flags; nothing was sent, no credit spent")
 		}
 	case exitCanceled:
-		fmt.Fprintln(w, "serpstat-export: interrupted; rows already written were kept as *.partial")
+		fmt.Fprintln(w, "serpstat-export: interrupted: requests in flight were finished and saved; no output was committed")
 	default:
 		fmt.Fprintf(w, "serpstat-export: %v\n", strings.TrimSpace(err.Error()))
 	}

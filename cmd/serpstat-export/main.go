@@ -34,10 +34,35 @@ const (
 var version = "dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	// The first Ctrl-C or SIGTERM stops sending: requests in flight finish
+	// (they are paid for) and are checkpointed. A second one quits at
+	// once; the checkpoint is consistent at every moment.
+	stop := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		close(stop)
+		fmt.Fprintln(os.Stderr, "serpstat-export: stopping: finishing the requests in flight; press Ctrl-C again to quit at once")
+		<-sigs
+		fmt.Fprintln(os.Stderr, "serpstat-export: quit at once; the checkpoint is consistent, run the same command again to resume")
+		os.Exit(exitCanceled)
+	}()
+	os.Exit(run(context.Background(), stop, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// stopContext returns ctx canceled when stop is closed, for commands that
+// have nothing in flight worth finishing.
+func stopContext(ctx context.Context, stop <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 const usage = `serpstat-export exports every new backlink of a domain from the Serpstat API
@@ -68,14 +93,18 @@ Exit codes: 0 done, 1 failure, 2 bad input, 3 stopped by the budget,
 Run 'serpstat-export COMMAND -h' for a command's flags.
 `
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func run(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
 	switch args[0] {
 	case "export":
-		return runExport(ctx, args[1:], stdout, stderr)
+		return runExport(ctx, stop, args[1:], stdout, stderr)
+	}
+	ctx, cancel := stopContext(ctx, stop)
+	defer cancel()
+	switch args[0] {
 	case "estimate":
 		return runEstimate(ctx, args[1:], stdout, stderr)
 	case "fake-api":
@@ -103,7 +132,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitUsage
 	case errors.Is(err, pager.ErrBudgetExhausted):
 		return exitBudget
-	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+	case errors.Is(err, pager.ErrInterrupted), ctx.Err() != nil && errors.Is(err, context.Canceled):
 		return exitCanceled
 	}
 	switch serpstat.Classify(err) {
