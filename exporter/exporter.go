@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -23,8 +25,20 @@ type Sink interface {
 	Close() error
 }
 
-// DefaultWorkers is how many requests are in flight unless told.
-const DefaultWorkers = 4
+// Concurrency defaults.
+const (
+	// DefaultWorkers is how many requests are in flight when Workers is
+	// fixed but not given; see Exporter.Workers.
+	DefaultWorkers = 4
+	// MaxWorkers caps the requests in flight, fixed or automatic.
+	MaxWorkers = 64
+	// maxAutoWorkers caps the automatic choice: at 10 requests/s it covers
+	// answers that take 2.5 s.
+	maxAutoWorkers = 32
+	// workerHeadroom multiplies Little's law (rate × latency), for the
+	// answers slower than the average.
+	workerHeadroom = 1.25
+)
 
 // Exporter runs one query into its sinks. Set the fields, then call Run
 // once. Not safe for concurrent use.
@@ -33,10 +47,13 @@ type Exporter struct {
 	Pager *pager.Pager
 	// Sinks get every row, in order.
 	Sinks []Sink
-	// Workers is the number of requests in flight; 0 means DefaultWorkers.
+	// Workers is the number of requests in flight. 0 means automatic:
+	// Little's law on the measured latency and the current rate (rate ×
+	// latency × 1.25, plus one), between 2 and 32, so a slow API still keeps
+	// the rate busy without tuning.
 	Workers int
 	// Window is how many pages may be held or in flight at once; 0 means
-	// twice Workers. It bounds memory, whatever the export's size.
+	// twice the workers. It bounds memory, whatever the export's size.
 	Window int
 	// Partial lets a run whose full cost is over the budget export as many
 	// whole pages as fit, and end without error. Without it, such a run
@@ -97,6 +114,7 @@ type Report struct {
 	LastTotal        int   // the total a later page reported, when it changed; 0 if never
 	Retries          int64
 	RateLimited      int64
+	Workers          int // most requests in flight at once
 	Elapsed          time.Duration
 }
 
@@ -128,14 +146,6 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		e.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := e.Logger
-	workers := e.Workers
-	if workers <= 0 {
-		workers = DefaultWorkers
-	}
-	window := e.Window
-	if window < workers {
-		window = 2 * workers
-	}
 	p := e.Pager
 	p.Stop = e.Stop
 	rep := &Report{Query: p.Params.Query, LeftLines: -1, StartBalance: -1, CreditsByBalance: -1}
@@ -182,10 +192,17 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		return e.partialStop(rep, fmt.Errorf("page 2: %w: page 1 could only be asked for %d rows", p.Budget.Exhausted(), len(first.Rows)))
 	}
 
-	results := make(chan result, window+1)
-	slots := make(chan struct{}, window)
+	// Every result is for a page counted in f.outstanding, which the
+	// dispatcher keeps within the window, so no send on results blocks.
+	results := make(chan result, max(e.Window, 2*MaxWorkers)+1)
+	f := &flow{wake: make(chan struct{}, 1)}
 	halted := make(chan struct{})
-	go e.dispatch(ctx, plan, workers, slots, halted, results)
+	go e.dispatch(ctx, plan, f, halted, results)
+	defer func() { rep.Workers = int(f.peak.Load()) }()
+	consumed := func() {
+		f.outstanding.Add(-1)
+		f.signal()
+	}
 
 	var stopErr error
 	halt := func(err error) {
@@ -198,7 +215,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		if r.err == nil && !r.page.Spooled {
 			rep.UnwrittenPages++
 		}
-		<-slots
+		consumed()
 	}
 	pending := make(map[int]result)
 	next := 2
@@ -214,7 +231,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 				break
 			}
 			delete(pending, next)
-			<-slots
+			consumed()
 			if r.err != nil {
 				halt(r.err)
 				break
@@ -337,25 +354,63 @@ func (e *Exporter) preflight(plan pager.Plan) error {
 	return fmt.Errorf("the full export needs %d credits, more than the %d allowed: %w", plan.Cost(), spendable, b.Exhausted())
 }
 
+// flow counts the pages between the dispatcher and the writer: requests
+// in flight, and pages dispatched but not yet written (the window).
+type flow struct {
+	inflight, outstanding atomic.Int64
+	peak                  atomic.Int64  // most requests in flight at once
+	wake                  chan struct{} // capacity 1: a change to look at
+}
+
+func (f *flow) signal() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// limits returns the requests in flight and the pages outstanding allowed
+// now: fixed, or from Little's law on the measured latency.
+func (e *Exporter) limits() (workers, window int) {
+	workers = e.Workers
+	if workers <= 0 {
+		rate := 1e6 // no throttle: the latency alone decides
+		if e.Pager.Throttle != nil {
+			rate = min(e.Pager.Throttle.Limit(), rate)
+		}
+		lat := e.Pager.Latency().Seconds()
+		workers = int(math.Ceil(rate*lat*workerHeadroom)) + 1
+		workers = min(max(workers, 2), maxAutoWorkers)
+	}
+	workers = min(workers, MaxWorkers)
+	window = max(e.Window, 2*workers)
+	return workers, window
+}
+
 // dispatch hands the pages to the workers in order: a page the checkpoint
 // holds is loaded, any other is reserved and fetched. It closes results
 // when every worker is done.
-func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, workers int, slots chan struct{}, halted <-chan struct{}, results chan<- result) {
+func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, f *flow, halted <-chan struct{}, results chan<- result) {
 	var g errgroup.Group
-	g.SetLimit(workers)
 	defer func() {
 		_ = g.Wait()
 		close(results)
 	}()
 	for n := 2; n <= plan.Pages; n++ {
-		select {
-		case slots <- struct{}{}:
-		case <-halted:
-			return
-		case <-ctx.Done():
-			return
+		for {
+			workers, window := e.limits()
+			if f.inflight.Load() < int64(workers) && f.outstanding.Load() < int64(window) {
+				break
+			}
+			select {
+			case <-f.wake:
+			case <-halted:
+				return
+			case <-ctx.Done():
+				return
+			}
 		}
-		// A slot is held for every result sent below, so no send blocks.
+		f.outstanding.Add(1)
 		select {
 		case <-e.Stop:
 			results <- result{n: n, err: fmt.Errorf("page %d: %w", n, pager.ErrInterrupted)}
@@ -378,6 +433,9 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, workers int, s
 			results <- result{n: n, err: err}
 			return
 		}
+		if in := f.inflight.Add(1); in > f.peak.Load() {
+			f.peak.Store(in)
+		}
 		// Workers report failures as results, never to the group: one
 		// page's failure must not cancel requests in flight, which are
 		// paid for. A page counts as done once the checkpoint holds it.
@@ -386,6 +444,8 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, workers int, s
 			if err == nil && e.Checkpoint != nil {
 				err = e.Checkpoint.Save(page)
 			}
+			f.inflight.Add(-1)
+			f.signal()
 			results <- result{n: n, page: page, err: err}
 			return nil
 		})

@@ -226,3 +226,20 @@ func TestTruncatedAnswerIsPaidAndRetried(t *testing.T) {
 	assert.EqualValues(t, 4000, rep.Credits, "and counted")
 	assert.EqualValues(t, 1, rep.Retries)
 }
+
+func TestAutomaticWorkersFollowLatency(t *testing.T) {
+	// 10 requests/s against answers of 300 ms: Little's law wants 3 in
+	// flight; automatic workers use ceil(10 × 0.3 × 1.25) + 1 = 5.
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 15000, Latency: 300 * time.Millisecond})
+	defer srv.Close()
+	p := newPager(srv, "auto.example", 1000, 0)
+	p.Throttle = pager.NewThrottle(10)
+	c := &collect{}
+	e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}}
+	rep, err := e.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, serpstattest.Rows("auto.example", 15000), c.rows)
+	assert.GreaterOrEqual(t, srv.Stats().MaxInFlight, 3, "enough in flight to keep 10/s busy")
+	assert.LessOrEqual(t, rep.Workers, 6)
+	assert.Zero(t, srv.Stats().RateLimited)
+}

@@ -162,6 +162,23 @@ type Pager struct {
 
 	retries     atomic.Int64
 	rateLimited atomic.Int64
+	latency     atomic.Int64 // EWMA of answer times, in nanoseconds
+}
+
+// Latency is a moving average of how long answers take; 0 before the first.
+func (p *Pager) Latency() time.Duration { return time.Duration(p.latency.Load()) }
+
+func (p *Pager) observeLatency(d time.Duration) {
+	for {
+		old := p.latency.Load()
+		next := int64(d)
+		if old > 0 {
+			next = old + (int64(d)-old)/5
+		}
+		if p.latency.CompareAndSwap(old, next) {
+			return
+		}
+	}
 }
 
 // Stats counts what the Pager saw.
@@ -279,8 +296,10 @@ func (p *Pager) do(ctx context.Context, n, page, size int, res *Reservation) (*P
 			res.Settle(0)
 			return nil, fmt.Errorf("page %d: %w", n, ErrInterrupted)
 		}
+		sent := time.Now()
 		ans, err := p.Fetcher.NewBacklinks(ctx, params)
 		if err == nil {
+			p.observeLatency(time.Since(sent))
 			if p.Throttle != nil {
 				p.Throttle.Succeeded()
 			}

@@ -36,6 +36,7 @@ type settings struct {
 	TokenInQuery  bool          `yaml:"token_in_query"`
 	RPS           float64       `yaml:"rps"`
 	Workers       int           `yaml:"workers"`
+	Wall          int           `yaml:"wall"`
 	Budget        int64         `yaml:"budget"`
 	Partial       bool          `yaml:"partial"`
 	MaxRows       int           `yaml:"max_rows"`
@@ -63,7 +64,7 @@ func defaultSettings() settings {
 		Size:         serpstat.DefaultPageSize,
 		Endpoint:     serpstat.DefaultEndpoint,
 		RPS:          defaultRPS,
-		Workers:      exporter.DefaultWorkers,
+		Wall:         serpstat.Wall,
 		Timeout:      serpstat.DefaultTimeout,
 		RetryMaxWait: pager.DefaultMaxWait,
 		LogLevel:     defaultLogLevel,
@@ -107,7 +108,8 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 	fs.StringVar(&f.TokenFile, "token-file", "", "read the API token from `path` (default: $SERPSTAT_TOKEN)")
 	fs.BoolVar(&f.TokenInQuery, "token-in-query", false, "send the token as ?token= instead of the token header (it may then reach proxy logs)")
 	fs.Float64Var(&f.RPS, "rps", d.RPS, "requests per second your plan allows (1 on most plans, 10 on top plans)")
-	fs.IntVar(&f.Workers, "workers", d.Workers, "requests in flight at once")
+	fs.IntVar(&f.Workers, "workers", d.Workers, "requests in flight at once, 1..64 (0: automatic, from the measured latency and --rps)")
+	fs.IntVar(&f.Wall, "wall", d.Wall, "rows the API serves at most per query (a fake's setting; the real API's is 60000)")
 	fs.Int64Var(&f.Budget, "budget", 0, "spend at most `N` credits (0: no cap); stops with exit 3 before a request that may not fit")
 	fs.BoolVar(&f.Partial, "partial", false, "when the full export costs more than --budget or --keep-balance allows, export the whole pages that fit and exit 0")
 	fs.IntVar(&f.MaxRows, "max-rows", 0, "export at most `N` rows, the first in API order, paying for no more (0: all)")
@@ -151,6 +153,8 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 				s.RPS = f.RPS
 			case "workers":
 				s.Workers = f.Workers
+			case "wall":
+				s.Wall = f.Wall
 			case "budget":
 				s.Budget = f.Budget
 			case "partial":
@@ -241,8 +245,10 @@ func (s *settings) check() error {
 	switch {
 	case s.RPS <= 0:
 		return usagef("--rps must be more than 0 (your plan's requests per second); got %v", s.RPS)
-	case s.Workers < 1 || s.Workers > 64:
-		return usagef("--workers must be 1..64; got %d", s.Workers)
+	case s.Workers < 0 || s.Workers > exporter.MaxWorkers:
+		return usagef("--workers must be 1..%d, or 0 for automatic; got %d", exporter.MaxWorkers, s.Workers)
+	case s.Wall < 1:
+		return usagef("--wall must be 1 or more; got %d", s.Wall)
 	case s.Budget < 0:
 		return usagef("--budget must be 0 (no cap) or more; got %d", s.Budget)
 	case s.MaxRows < 0:

@@ -61,7 +61,7 @@ func TestPrecedenceFlagsOverConfigOverDefaults(t *testing.T) {
 	assert.Equal(t, 200, s.Size, "config over default")
 	assert.InDelta(t, 3, s.RPS, 1e-9, "flag over config")
 	assert.Equal(t, []string{"a.csv"}, s.Out)
-	assert.Equal(t, 4, s.Workers, "default kept")
+	assert.Equal(t, 0, s.Workers, "default kept (automatic)")
 	assert.JSONEq(t, `[[{"field":"url_from","compareType":"contains","value":["blog"]}]]`, s.filterJSON)
 	p, err := s.params()
 	require.NoError(t, err)

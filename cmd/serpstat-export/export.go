@@ -114,6 +114,7 @@ func prepare(s settings, log *slog.Logger) (*job, error) {
 		Budget:   pager.NewBudget(s.Budget),
 		Retry:    pager.RetryPolicy{MaxAttempts: s.Retries, MaxWait: s.RetryMaxWait},
 		MaxRows:  s.MaxRows,
+		Wall:     s.Wall,
 		Logger:   log,
 	}
 	p.Init()
