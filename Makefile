@@ -36,9 +36,9 @@ vet:
 	$(GO) vet ./...
 	cd sink/parquetcheck && $(GO) vet ./...
 
-## bench: sink and decode benchmarks
+## bench: sink, decode and end-to-end benchmarks; writes BENCHMARKS.md (about 3 minutes)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	GO=$(GO) ./scripts/bench.sh
 
 clean:
 	rm -rf bin out

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of issue #8 and writes BENCHMARKS.md: the sinks, the
+# decoding of a 1,000-row page, the fake producing one, and the end-to-end
+# runs of the binary against the fake (throughput per format, rate
+# saturation under latency, peak RSS against rows), plus a CPU profile of
+# the decoding. The raw go test output goes to $BENCH_RAW (out/bench.txt).
+# Takes about 3 minutes on 2 CPUs; BENCH_COUNT (3) runs of each, medians
+# reported.
+set -euo pipefail
+go=${GO:-go}
+raw=${BENCH_RAW:-out/bench.txt}
+count=${BENCH_COUNT:-3}
+dir=$(dirname "$raw")
+mkdir -p "$dir"
+: >"$raw"
+bench() { "$go" test -run '^$' -count "$count" "$@" 2>&1 | tee -a "$raw"; }
+bench -benchmem -bench '^Benchmark(CSV|NDJSON|Parquet)$' ./sink
+bench -benchmem -bench '^Benchmark(DecodePage1000|ClientNewBacklinks1000)$' ./serpstat
+bench -benchmem -bench '^BenchmarkPage1000$' ./serpstat/serpstattest
+# Each iteration is a whole export of seconds: one per run. No -benchmem:
+# it would count the allocations of the fake, not of the binary.
+bench -bench '^BenchmarkE2E' -benchtime 1x -timeout 30m ./cmd/serpstat-export
+# Where decoding spends its time.
+"$go" test -run '^$' -bench '^BenchmarkDecodePage1000$' -benchtime 2s -count 1 \
+  -cpuprofile "$dir/decode.prof" -o "$dir/serpstat.test" ./serpstat >/dev/null
+"$go" tool pprof -top -nodecount 12 "$dir/serpstat.test" "$dir/decode.prof" >"$dir/decode-top.txt" 2>/dev/null
+"$go" run ./scripts/benchreport -o BENCHMARKS.md -profile "$dir/decode-top.txt" <"$raw"
+echo "wrote BENCHMARKS.md (raw output in $raw)" >&2

@@ -1,0 +1,350 @@
+// Command benchreport turns the raw output of `make bench` (go test -bench,
+// possibly with -count N) into BENCHMARKS.md: Markdown tables of the
+// median of each metric, checked against the performance targets, with
+// the machine, the Go version and the date.
+//
+//	go run ./scripts/benchreport -o BENCHMARKS.md [-profile top.txt] < out/bench.txt
+//
+// With -profile, the output of `go tool pprof -top` on a CPU profile of
+// the decoding benchmark is included as is.
+//
+// It exits 1, writing nothing, when the raw output holds a failure or lacks
+// a benchmark the tables need.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Targets of issue #8.
+const (
+	targetSaturation  = 0.97    // achieved ÷ configured rate at 300 ms and 1.5 s latency
+	targetTextRows    = 250_000 // rows/s, CSV and NDJSON, end to end
+	targetParquetRows = 150_000 // rows/s, Parquet, end to end
+	targetRSSBytes    = 100e6   // peak RSS, bytes (100 MB)
+	targetRSSGrowth   = 0.20    // RSS at 600k rows vs 60k rows
+)
+
+// result is every run of one benchmark: metric unit → values.
+type result struct {
+	runs    int
+	metrics map[string][]float64
+}
+
+// median returns the median of the benchmark's unit, and whether it has it.
+func (r *result) median(unit string) (float64, bool) {
+	v := slices.Clone(r.metrics[unit])
+	if len(v) == 0 {
+		return 0, false
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2], true
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
+}
+
+// report holds the parsed raw output.
+type report struct {
+	results map[string]*result // "pkg-suffix.BenchmarkName" without -procs
+	cpu     string
+	goos    string
+	goarch  string
+	failed  []string
+	missing []string
+}
+
+// parse reads go test -bench output.
+func parse(r io.Reader) (*report, error) {
+	rep := &report{results: map[string]*result{}}
+	pkg := ""
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "pkg: "):
+			pkg = strings.TrimPrefix(line, "pkg: ")
+			pkg = pkg[strings.LastIndex(pkg, "/")+1:]
+		case strings.HasPrefix(line, "cpu: "):
+			rep.cpu = strings.TrimPrefix(line, "cpu: ")
+		case strings.HasPrefix(line, "goos: "):
+			rep.goos = strings.TrimPrefix(line, "goos: ")
+		case strings.HasPrefix(line, "goarch: "):
+			rep.goarch = strings.TrimPrefix(line, "goarch: ")
+		case strings.HasPrefix(line, "FAIL"), strings.HasPrefix(strings.TrimSpace(line), "--- FAIL"),
+			strings.HasPrefix(line, "panic:"):
+			rep.failed = append(rep.failed, line)
+		case strings.HasPrefix(line, "Benchmark"):
+			f := strings.Fields(line)
+			if len(f) < 4 || len(f)%2 != 0 {
+				continue // a benchmark's own log line, or its name before the result
+			}
+			if _, err := strconv.Atoi(f[1]); err != nil {
+				continue
+			}
+			name := f[0]
+			if i := strings.LastIndex(name, "-"); i > 0 {
+				if _, err := strconv.Atoi(name[i+1:]); err == nil {
+					name = name[:i]
+				}
+			}
+			key := pkg + "." + name
+			res := rep.results[key]
+			if res == nil {
+				res = &result{metrics: map[string][]float64{}}
+				rep.results[key] = res
+			}
+			res.runs++
+			for i := 2; i+1 < len(f); i += 2 {
+				v, err := strconv.ParseFloat(f[i], 64)
+				if err != nil {
+					return nil, fmt.Errorf("%q: %v", line, err)
+				}
+				res.metrics[f[i+1]] = append(res.metrics[f[i+1]], v)
+			}
+		}
+	}
+	return rep, sc.Err()
+}
+
+// get returns the median of unit for benchmark key, recording a miss.
+func (rep *report) get(key, unit string) float64 {
+	r, ok := rep.results[key]
+	if !ok {
+		rep.missing = append(rep.missing, key)
+		return 0
+	}
+	v, ok := r.median(unit)
+	if !ok {
+		rep.missing = append(rep.missing, key+" "+unit)
+	}
+	return v
+}
+
+// runs returns how many runs of key the medians are over.
+func (rep *report) runs(key string) int {
+	if r, ok := rep.results[key]; ok {
+		return r.runs
+	}
+	return 0
+}
+
+func mark(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// thousands formats v rounded, with commas.
+func thousands(v float64) string {
+	s := strconv.FormatInt(int64(v+0.5), 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
+
+// machine describes the host: CPU model, cores, memory, kernel.
+func machine(rep *report) string {
+	cpu := rep.cpu
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := "unknown"
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				if kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64); err == nil {
+					mem = fmt.Sprintf("%.1f GiB", kb/(1<<20))
+				}
+			}
+		}
+	}
+	kernel := ""
+	if out, err := exec.Command("uname", "-sr").Output(); err == nil {
+		kernel = ", " + strings.TrimSpace(string(out))
+	}
+	return fmt.Sprintf("%s, %d CPUs (nproc), %s memory, %s/%s%s", cpu, runtime.NumCPU(), mem, rep.goos, rep.goarch, kernel)
+}
+
+func gitRev() string {
+	out, err := exec.Command("git", "describe", "--tags", "--always", "--dirty").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func write(w io.Writer, rep *report, raw, profile []byte) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	p("# Benchmarks\n\n")
+	p("Generated by `make bench` (`scripts/bench.sh`, then `go run ./scripts/benchreport`); do not edit by hand.\n\n")
+	p("- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	p("- Machine: %s\n", machine(rep))
+	p("- Go: %s\n", runtime.Version())
+	p("- Code: %s\n", gitRev())
+	p("- Each figure is the median of the runs shown; the machine is shared, so expect noise of ±10%%.\n\n")
+
+	// Sinks.
+	p("## Sinks (`go test -bench ./sink`)\n\n")
+	p("Batches of 1,000 realistic rows (URLs of 60–100 bytes, anchors of 20–40) written to a counting `io.Discard`.\n\n")
+	p("| format | rows/s | output bytes/row | allocated bytes/row | allocs/row | runs |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, f := range []string{"CSV", "NDJSON", "Parquet"} {
+		k := "sink.Benchmark" + f
+		p("| %s | %s | %.1f | %.1f | %.3f | %d |\n", f, thousands(rep.get(k, "rows/s")), rep.get(k, "B/row"),
+			rep.get(k, "B/op")/1000, rep.get(k, "allocs/row"), rep.runs(k))
+	}
+
+	// Decoding.
+	p("\n## Decoding one 1,000-row page (`go test -bench ./serpstat`)\n\n")
+	p("A 1,000-row getNewBacklinks answer as `serpstattest` produces it (%.0f bytes a row). ", rep.get("serpstat.BenchmarkDecodePage1000", "body-B/row"))
+	p("`DecodePage1000` is the `json.Unmarshal` of the envelope and then of the result, as `Client` does; ")
+	p("`ClientNewBacklinks1000` is a whole `Client.NewBacklinks` call against an httptest server answering the canned body. ")
+	p("`fake Page1000` is the fake producing such a page (it shares the CPUs with the binary in the end-to-end runs).\n\n")
+	p("| benchmark | rows/s | MB/s | allocated bytes/row | allocs/row | runs |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, k := range []string{"serpstat.BenchmarkDecodePage1000", "serpstat.BenchmarkClientNewBacklinks1000", "serpstattest.BenchmarkPage1000"} {
+		name := strings.TrimPrefix(k[strings.Index(k, ".")+1:], "Benchmark")
+		if strings.HasPrefix(k, "serpstattest.") {
+			name = "fake " + name
+		}
+		mbs := "–"
+		if r, ok := rep.results[k]; ok {
+			if v, ok := r.median("MB/s"); ok {
+				mbs = fmt.Sprintf("%.1f", v)
+			}
+		}
+		p("| %s | %s | %s | %.0f | %.2f | %d |\n", name, thousands(rep.get(k, "rows/s")), mbs,
+			rep.get(k, "B/op")/1000, rep.get(k, "allocs/op")/1000, rep.runs(k))
+	}
+
+	// End to end.
+	p("\n## End to end: the binary against the fake on loopback (`go test -bench E2E ./cmd/serpstat-export`)\n\n")
+	p("### Unthrottled throughput\n\n")
+	p("200,000 rows (`--rps 100000 --size 1000 --wall 600000`, default workers), one `--out` per run; rows/s over the wall time of the process, start-up, checkpoint spool and final rename included. ")
+	p("The fake runs in the benchmark's process on the same 2 CPUs.\n\n")
+	p("| format | rows/s | target | | peak RSS MiB | runs |\n|---|---:|---:|---|---:|---:|\n")
+	for _, f := range []string{"csv", "ndjson", "parquet"} {
+		k := "serpstat-export.BenchmarkE2EThroughput/" + f
+		v := rep.get(k, "rows/s")
+		target := float64(targetTextRows)
+		if f == "parquet" {
+			target = targetParquetRows
+		}
+		p("| %s | %s | ≥ %s | %s (%s of target) | %.1f | %d |\n", f, thousands(v), thousands(target), mark(v >= target), pct(v/target), rep.get(k, "RSS-MiB"), rep.runs(k))
+	}
+
+	p("\n### Rate saturation\n\n")
+	p("40 pages at `--rps 10`, default (automatic) workers, against a fake that allows 10 requests/s (an over-rate request would get its error) and adds the latency to every answer. ")
+	p("The achieved rate is (n−1)/(last−first) over the arrival times of the answered pages in the fake's log. ")
+	p("\"pages 2–40\" leaves out page 1, which must come back before the export knows the total and plans the rest; \"all 40\" includes its round trip, ")
+	p("which over only 40 pages weighs heavily at 1.5 s.\n\n")
+	p("| latency | achieved ÷ configured, pages 2–40 | target | | all 40 pages | over-rate answers | most in flight | runs |\n|---|---:|---:|---|---:|---:|---:|---:|\n")
+	for _, lat := range []string{"0s", "300ms", "1.5s"} {
+		k := "serpstat-export.BenchmarkE2ESaturation/latency=" + lat
+		v := rep.get(k, "ratio")
+		target, status := "–", "–"
+		if lat != "0s" {
+			target, status = "≥ "+pct(targetSaturation), mark(v >= targetSaturation)
+		}
+		p("| %s | %s | %s | %s | %s | %.0f | %.0f | %d |\n", lat, pct(v), target, status, pct(rep.get(k, "ratio-all")),
+			rep.get(k, "over-rate/op"), rep.get(k, "max-in-flight"), rep.runs(k))
+	}
+
+	p("\n### Peak RSS against rows\n\n")
+	p("Unthrottled exports of 60,000 and 600,000 rows (fake and export both with `--wall 600000`); peak RSS is the process's `Maxrss` from `getrusage`. ")
+	p("Targets: below 100 MB (95.4 MiB) and within %.0f%% between the two sizes.\n\n", 100*targetRSSGrowth)
+	p("| format | 60,000 rows MiB | 600,000 rows MiB | growth | < 100 MB | within %.0f%% | rows/s at 600,000 | runs |\n|---|---:|---:|---:|---|---|---:|---:|\n", 100*targetRSSGrowth)
+	for _, f := range []string{"ndjson", "parquet"} {
+		k60, k600 := "serpstat-export.BenchmarkE2EPeakRSS/"+f+"/rows=60000", "serpstat-export.BenchmarkE2EPeakRSS/"+f+"/rows=600000"
+		a, b := rep.get(k60, "RSS-MiB"), rep.get(k600, "RSS-MiB")
+		growth := 0.0
+		if a > 0 {
+			growth = b/a - 1
+		}
+		under := max(a, b)*(1<<20) < targetRSSBytes
+		p("| %s | %.1f | %.1f | %+.1f%% | %s | %s | %s | %d |\n", f, a, b, 100*growth, mark(under),
+			mark(growth <= targetRSSGrowth && growth >= -targetRSSGrowth), thousands(rep.get(k600, "rows/s")), min(rep.runs(k60), rep.runs(k600)))
+	}
+
+	if len(profile) > 0 {
+		p("\n## Where decoding spends its time\n\n")
+		p("`go tool pprof -top` of a CPU profile of `BenchmarkDecodePage1000` (flat time: the functions themselves).\n\n```\n%s\n```\n", strings.TrimSpace(string(profile)))
+	}
+
+	p("\n## Raw output\n\n<details><summary>go test -bench output</summary>\n\n```\n")
+	for _, line := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
+		if strings.HasPrefix(line, "Benchmark") || strings.HasPrefix(line, "pkg: ") {
+			p("%s\n", line)
+		}
+	}
+	p("```\n\n</details>\n")
+}
+
+func main() {
+	out := flag.String("o", "BENCHMARKS.md", "write the report to `FILE` (- for stdout)")
+	profilePath := flag.String("profile", "", "include `FILE`, the output of go tool pprof -top")
+	flag.Parse()
+	var profile []byte
+	if *profilePath != "" {
+		var err error
+		if profile, err = os.ReadFile(*profilePath); err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport:", err)
+			os.Exit(1)
+		}
+	}
+	raw, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+	rep, err := parse(bytes.NewReader(raw))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+	var buf bytes.Buffer
+	write(&buf, rep, raw, profile)
+	if len(rep.failed) > 0 || len(rep.missing) > 0 {
+		fmt.Fprintln(os.Stderr, "benchreport: not writing the report:")
+		for _, l := range rep.failed {
+			fmt.Fprintln(os.Stderr, "  failed:", l)
+		}
+		for _, m := range rep.missing {
+			fmt.Fprintln(os.Stderr, "  missing:", m)
+		}
+		os.Exit(1)
+	}
+	if *out == "-" {
+		_, err = os.Stdout.Write(buf.Bytes())
+	} else {
+		err = os.WriteFile(*out, buf.Bytes(), 0o644)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+}
