@@ -71,6 +71,19 @@ type Exporter struct {
 	// Logger gets progress; nil discards.
 	Logger *slog.Logger
 
+	// NoSlice turns slicing off: a query over the wall stops there.
+	NoSlice bool
+	// Now is the clock slicing reads today's date from; nil is time.Now.
+	Now func() time.Time
+
+	cur part // the part being written
+}
+
+// part is the query or the slice being written: its plan and what was
+// written of it.
+type part struct {
+	plan pager.Plan
+	rows int64                          // rows written (or cut) of this part
 	prev map[serpstat.Backlink]struct{} // the last page's rows, for dedupe
 }
 
@@ -116,6 +129,33 @@ type Report struct {
 	RateLimited      int64
 	Workers          int // most requests in flight at once
 	Elapsed          time.Duration
+
+	// Sliced is set when the query was cut into slices to get past the
+	// wall; Slices lists them in export order.
+	Sliced       bool
+	Slices       []SliceReport
+	Probes       int   // requests sent to plan the slices
+	ProbeCredits int64 // what they cost
+}
+
+// SliceReport is one slice of a sliced export.
+type SliceReport struct {
+	Label   string
+	Planned int   // total the planning learned (or derived)
+	Total   int   // total the slice's page 1 reported
+	Rows    int64 // rows written
+	// Unreachable is the slice's rows past the wall (nothing split it).
+	Unreachable int
+}
+
+// SliceSum is the slices' totals added up, to compare with the unsliced
+// total.
+func (r *Report) SliceSum() int {
+	n := 0
+	for _, s := range r.Slices {
+		n += s.Total
+	}
+	return n
 }
 
 // Difference is credits billed less credits estimated: retries of answers
@@ -145,14 +185,17 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	if e.Logger == nil {
 		e.Logger = slog.New(slog.DiscardHandler)
 	}
-	log := e.Logger
+	if e.Now == nil {
+		e.Now = time.Now
+	}
 	p := e.Pager
+	p.Init()
 	p.Stop = e.Stop
 	rep := &Report{Query: p.Params.Query, LeftLines: -1, StartBalance: -1, CreditsByBalance: -1}
 	if e.StartBalance > 0 {
 		rep.StartBalance = e.StartBalance
 	}
-	e.prev = nil
+	f := &flow{wake: make(chan struct{}, 1)}
 	defer func() {
 		st := p.Stats()
 		rep.Retries, rep.RateLimited = st.Retries, st.RateLimited
@@ -161,49 +204,61 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		if rep.StartBalance >= 0 && rep.LeftLines >= 0 {
 			rep.CreditsByBalance = rep.StartBalance - rep.LeftLines
 		}
+		rep.Workers = int(f.peak.Load())
 		rep.Elapsed = time.Since(start)
 		if !rep.Complete && rep.CreditsEstimated > 0 {
-			rep.CreditsLeft = max(0, rep.CreditsEstimated-rep.Rows-rep.Duplicates)
+			rep.CreditsLeft = max(0, rep.CreditsEstimated-rep.Rows-rep.Duplicates-rep.Cut)
 		}
 	}()
 
-	first, plan, err := e.first(ctx, rep)
+	first, plan, err := e.first(ctx, e.Checkpoint, p.Params, p.MaxRows)
 	if err != nil {
 		rep.StopReason = stopReason(err)
 		return rep, err
 	}
 	rep.Plan = plan
 	rep.Unreachable = plan.Unreachable
+	if p.MaxRows > 0 && p.MaxRows <= plan.Wall {
+		rep.Unreachable = 0 // the rows past the wall were not wanted
+	}
 	rep.CreditsEstimated = plan.Cost()
 	if rep.StartBalance < 0 && first.Summary.LeftLines > 0 && !first.Spooled {
 		rep.StartBalance = int64(first.Summary.LeftLines) + first.Billed
 	}
-	log.Info("planned", "query", rep.Query, "total", plan.Total, "reachable", plan.Reachable, "pages", plan.Pages, "size", plan.Size, "credits", plan.Cost())
-	if err := e.write(rep, first); err != nil {
-		rep.StopReason = StopError
-		return rep, err
+	if plan.Unreachable > 0 && !e.NoSlice && (p.MaxRows == 0 || p.MaxRows > plan.Wall) {
+		err := e.runSliced(ctx, rep, f, plan, first)
+		return rep, e.finish(rep, err)
 	}
-	if err := e.preflight(plan); err != nil {
+	e.Logger.Info("planned", "query", rep.Query, "total", plan.Total, "reachable", plan.Reachable, "pages", plan.Pages, "size", plan.Size, "credits", plan.Cost())
+	e.cur = part{plan: plan}
+	if err := e.write(rep, first); err != nil {
+		return rep, e.finish(rep, err)
+	}
+	if err := e.preflight(plan.Cost(), e.need(plan, e.Checkpoint)); err != nil {
 		rep.StopReason = stopReason(err)
 		return rep, err
 	}
+	return rep, e.finish(rep, e.rest(ctx, rep, f, first, plan, e.Checkpoint))
+}
+
+// rest exports pages 2.. of a plan whose page 1 is written.
+func (e *Exporter) rest(ctx context.Context, rep *Report, f *flow, first *pager.Page, plan pager.Plan, cp Checkpoint) error {
 	if len(first.Rows) < min(plan.Size, plan.Reachable) {
 		// Page 1 was cut to what the budget could pay for.
-		return e.partialStop(rep, fmt.Errorf("page 2: %w: page 1 could only be asked for %d rows", p.Budget.Exhausted(), len(first.Rows)))
+		return fmt.Errorf("page 2: %w: page 1 could only be asked for %d rows", e.Pager.Budget.Exhausted(), len(first.Rows))
 	}
-
+	if plan.Pages < 2 {
+		return nil
+	}
 	// Every result is for a page counted in f.outstanding, which the
 	// dispatcher keeps within the window, so no send on results blocks.
 	results := make(chan result, max(e.Window, 2*MaxWorkers)+1)
-	f := &flow{wake: make(chan struct{}, 1)}
 	halted := make(chan struct{})
-	go e.dispatch(ctx, plan, f, halted, results)
-	defer func() { rep.Workers = int(f.peak.Load()) }()
+	go e.dispatch(ctx, plan, cp, f, halted, results)
 	consumed := func() {
 		f.outstanding.Add(-1)
 		f.signal()
 	}
-
 	var stopErr error
 	halt := func(err error) {
 		if stopErr == nil {
@@ -255,61 +310,69 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 			stopErr = errors.New("export ended before its last page")
 		}
 	}
-	switch {
-	case stopErr == nil:
-		rep.Complete = true
-		rep.StopReason = StopDone
-		if plan.Unreachable > 0 {
-			rep.StopReason = StopWall
-		}
-		if plan.MaxRows > 0 && plan.Reachable == plan.MaxRows && plan.Total > plan.MaxRows {
-			rep.StopReason = StopMaxRows
-		}
-	case errors.Is(stopErr, pager.ErrWall):
+	if errors.Is(stopErr, pager.ErrWall) {
 		// The API drew its wall earlier than documented: what it refused
 		// is out of reach, and what it served is complete.
-		rep.StopReason = StopWall
+		unreach := plan.Total - int(e.cur.rows)
+		rep.Unreachable += unreach - plan.Unreachable
+		e.Logger.Warn("the API refused a page as past its wall earlier than planned", "page", next, "unreachable", unreach)
+		return nil
+	}
+	return stopErr
+}
+
+// finish sets the report's outcome from the run's error.
+func (e *Exporter) finish(rep *Report, err error) error {
+	switch {
+	case err == nil:
 		rep.Complete = true
-		rep.Unreachable = plan.Total - int(rep.Rows+rep.Duplicates)
-		stopErr = nil
-	case errors.Is(stopErr, pager.ErrBudgetExhausted):
-		_, stopErr = e.partialStop(rep, stopErr)
+		rep.StopReason = StopDone
+		if rep.Unreachable > 0 {
+			rep.StopReason = StopWall
+		}
+		if mr := e.Pager.MaxRows; mr > 0 && rep.Rows+rep.Duplicates >= int64(mr) && rep.Plan.Total > mr {
+			rep.StopReason = StopMaxRows
+		}
+	case errors.Is(err, pager.ErrBudgetExhausted):
+		rep.StopReason = stopReason(err)
+		if e.Partial {
+			rep.Partial = true
+			err = nil
+		}
 	default:
-		rep.StopReason = stopReason(stopErr)
+		rep.StopReason = stopReason(err)
 	}
 	if rep.UnwrittenPages > 0 {
 		if e.Checkpoint != nil {
-			log.Info("pages after the stop were paid for and are kept in the checkpoint for a resume", "pages", rep.UnwrittenPages)
+			e.Logger.Info("pages after the stop were paid for and are kept in the checkpoint for a resume", "pages", rep.UnwrittenPages)
 		} else {
-			log.Warn("pages were paid for but could not be written after an earlier page failed", "pages", rep.UnwrittenPages)
+			e.Logger.Warn("pages were paid for but could not be written after an earlier page failed", "pages", rep.UnwrittenPages)
 		}
 	}
-	return rep, stopErr
+	return err
 }
 
-// first returns page 1, from the checkpoint when it holds a usable one,
-// and the plan it reveals.
-func (e *Exporter) first(ctx context.Context, rep *Report) (*pager.Page, pager.Plan, error) {
+// first returns page 1 of params, from the checkpoint when it holds a
+// usable one, and the plan it reveals.
+func (e *Exporter) first(ctx context.Context, cp Checkpoint, params serpstat.NewBacklinksParams, maxRows int) (*pager.Page, pager.Plan, error) {
 	p := e.Pager
-	if e.Checkpoint != nil {
-		pg, err := e.Checkpoint.Load(1)
+	if cp != nil {
+		pg, err := cp.Load(1)
 		if err != nil {
 			return nil, pager.Plan{}, err
 		}
 		if pg != nil {
-			p.Init()
-			plan := pager.NewPlan(max(int(pg.Summary.Total), len(pg.Rows)), p.Params.Size, p.Wall, p.MaxRows)
-			if usable(plan, pg) {
+			if plan := p.PlanFor(params, pg, maxRows); usable(plan, pg) {
 				return pg, plan, nil
 			}
 		}
 	}
-	pg, plan, err := p.First(ctx)
+	pg, plan, err := p.FirstFor(ctx, params, maxRows)
 	if err != nil {
 		return nil, plan, err
 	}
-	if e.Checkpoint != nil {
-		if err := e.Checkpoint.Save(pg); err != nil {
+	if cp != nil {
+		if err := cp.Save(pg); err != nil {
 			return nil, plan, err
 		}
 	}
@@ -323,35 +386,166 @@ func usable(plan pager.Plan, pg *pager.Page) bool {
 	return pg.Page == page && pg.Size == size
 }
 
-// preflight stops a run whose whole cost does not fit in what it may
-// spend, unless Partial. Pages the checkpoint holds cost nothing now.
-func (e *Exporter) preflight(plan pager.Plan) error {
-	b := e.Pager.Budget
-	spendable := b.Spendable()
-	if spendable < 0 {
-		return nil
-	}
+// need is what the pages 2.. of plan not in cp will cost.
+func (e *Exporter) need(plan pager.Plan, cp Checkpoint) int64 {
 	stored := map[int]bool{}
-	if e.Checkpoint != nil {
-		for _, n := range e.Checkpoint.Stored() {
+	if cp != nil {
+		for _, n := range cp.Stored() {
 			stored[n] = true
 		}
 	}
-	need := b.Spent()
+	var need int64
 	for n := 2; n <= plan.Pages; n++ {
 		if !stored[n] {
 			_, _, c := plan.Request(n)
 			need += c
 		}
 	}
-	if need <= spendable {
+	return need
+}
+
+// preflight stops a run whose cost does not fit in what it may spend,
+// unless Partial: need is what is still to be paid, full the whole cost.
+func (e *Exporter) preflight(full, need int64) error {
+	b := e.Pager.Budget
+	spendable := b.Spendable()
+	if spendable < 0 || b.Spent()+need <= spendable {
 		return nil
 	}
 	if e.Partial {
-		e.Logger.Info("partial export: only the whole pages that fit", "credits", spendable, "needed", need)
+		e.Logger.Info("partial export: only the whole pages that fit", "credits", spendable, "needed", b.Spent()+need)
 		return nil
 	}
-	return fmt.Errorf("the full export needs %d credits, more than the %d allowed: %w", plan.Cost(), spendable, b.Exhausted())
+	return fmt.Errorf("the full export needs %d credits, more than the %d allowed: %w", full, spendable, b.Exhausted())
+}
+
+// runSliced cuts a query over the wall into slices and exports each.
+func (e *Exporter) runSliced(ctx context.Context, rep *Report, f *flow, plan pager.Plan, first *pager.Page) error {
+	p := e.Pager
+	rep.Sliced = true
+	sp, err := e.planSlices(ctx, plan)
+	if sp != nil {
+		rep.Probes, rep.ProbeCredits = sp.Probes, sp.ProbeCredits
+	}
+	if err != nil {
+		return err
+	}
+	var reach, unreach int
+	var need int64
+	for _, s := range sp.Slices {
+		r := min(s.Total, p.Wall)
+		reach += r
+		unreach += s.Total - r
+	}
+	if p.MaxRows > 0 {
+		reach = min(reach, p.MaxRows)
+	}
+	need = int64(reach)
+	rep.Plan.Reachable = reach
+	rep.Unreachable = unreach
+	// The probes that fetched a slice's page 1 at full size are part of
+	// the rows; the others, and the unsliced page 1, are the overhead.
+	overhead := rep.ProbeCredits + first.Billed
+	for _, s := range sp.Slices {
+		if s.First != nil {
+			overhead -= s.First.Billed
+			need -= s.First.Billed
+		}
+	}
+	rep.CreditsEstimated = int64(reach) + overhead
+	e.Logger.Info("sliced the query to get past the wall", "query", rep.Query, "total", plan.Total, "slices", len(sp.Slices), "probes", sp.Probes, "probe_credits", sp.ProbeCredits, "reachable", reach)
+	if err := e.preflight(rep.CreditsEstimated, need-e.storedRows(sp)); err != nil {
+		return err
+	}
+	for _, s := range sp.Slices {
+		if err := e.exportSlice(ctx, rep, f, s); err != nil {
+			return err
+		}
+		if p.MaxRows > 0 && rep.Rows+rep.Duplicates >= int64(p.MaxRows) {
+			break
+		}
+	}
+	return nil
+}
+
+// storedRows is what the checkpoint already holds of the slices.
+func (e *Exporter) storedRows(sp *pager.SlicePlan) int64 {
+	sc, ok := e.Checkpoint.(SliceCheckpoint)
+	if !ok {
+		return 0
+	}
+	var n int64
+	for _, s := range sp.Slices {
+		n += int64(len(sc.Sub(s.Key()).Stored())) * int64(e.Pager.Params.Size)
+	}
+	return n
+}
+
+// planSlices plans the slices, or reads the plan an earlier run of this
+// export stored.
+func (e *Exporter) planSlices(ctx context.Context, plan pager.Plan) (*pager.SlicePlan, error) {
+	sc, _ := e.Checkpoint.(SliceCheckpoint)
+	if sc != nil {
+		var stored pager.SlicePlan
+		if ok, err := sc.LoadMeta("slices", &stored); err != nil || ok {
+			// Planned and paid for by an earlier run.
+			stored.Probes, stored.ProbeCredits = 0, 0
+			return &stored, err
+		}
+	}
+	var cache pager.ProbeCache
+	if sc != nil {
+		cache = sc
+	}
+	sp, err := e.Pager.PlanSlices(ctx, plan.Total, e.Now(), cache, false)
+	if err != nil {
+		return sp, err
+	}
+	if sc != nil {
+		if err := sc.SaveMeta("slices", sp); err != nil {
+			return sp, err
+		}
+	}
+	return sp, nil
+}
+
+// exportSlice exports one slice: its page 1 (from the probe, the
+// checkpoint or a request), then the rest.
+func (e *Exporter) exportSlice(ctx context.Context, rep *Report, f *flow, s pager.Slice) error {
+	p := e.Pager
+	var cp Checkpoint
+	if sc, ok := e.Checkpoint.(SliceCheckpoint); ok {
+		cp = sc.Sub(s.Key())
+	}
+	params := s.Params(p.Params)
+	maxRows := 0
+	if p.MaxRows > 0 {
+		maxRows = p.MaxRows - int(rep.Rows+rep.Duplicates)
+	}
+	sr := SliceReport{Label: s.Label(), Planned: s.Total}
+	var first *pager.Page
+	var plan pager.Plan
+	if s.First != nil && (maxRows == 0 || maxRows >= p.Params.Size) {
+		first, plan = s.First, p.PlanFor(params, s.First, maxRows)
+	} else {
+		var err error
+		if first, plan, err = e.first(ctx, cp, params, maxRows); err != nil {
+			return err
+		}
+	}
+	sr.Total = plan.Total
+	sr.Unreachable = plan.Unreachable
+	rows := rep.Rows
+	defer func() {
+		sr.Rows = rep.Rows - rows
+		rep.Slices = append(rep.Slices, sr)
+	}()
+	e.cur = part{plan: plan}
+	e.Logger.Debug("slice", "slice", sr.Label, "total", plan.Total, "pages", plan.Pages)
+	if err := e.write(rep, first); err != nil {
+		return err
+	}
+	return e.rest(ctx, rep, f, first, plan, cp)
 }
 
 // flow counts the pages between the dispatcher and the writer: requests
@@ -390,7 +584,7 @@ func (e *Exporter) limits() (workers, window int) {
 // dispatch hands the pages to the workers in order: a page the checkpoint
 // holds is loaded, any other is reserved and fetched. It closes results
 // when every worker is done.
-func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, f *flow, halted <-chan struct{}, results chan<- result) {
+func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint, f *flow, halted <-chan struct{}, results chan<- result) {
 	var g errgroup.Group
 	defer func() {
 		_ = g.Wait()
@@ -417,8 +611,8 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, f *flow, halte
 			return
 		default:
 		}
-		if e.Checkpoint != nil {
-			pg, err := e.Checkpoint.Load(n)
+		if cp != nil {
+			pg, err := cp.Load(n)
 			if err != nil {
 				results <- result{n: n, err: err}
 				return
@@ -441,8 +635,8 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, f *flow, halte
 		// paid for. A page counts as done once the checkpoint holds it.
 		g.Go(func() error {
 			page, err := e.Pager.Fetch(ctx, req)
-			if err == nil && e.Checkpoint != nil {
-				err = e.Checkpoint.Save(page)
+			if err == nil && cp != nil {
+				err = cp.Save(page)
 			}
 			f.inflight.Add(-1)
 			f.signal()
@@ -452,37 +646,28 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, f *flow, halte
 	}
 }
 
-// partialStop ends a run the budget stopped: an error, or a partial
-// result the user asked for.
-func (e *Exporter) partialStop(rep *Report, err error) (*Report, error) {
-	rep.StopReason = stopReason(err)
-	if e.Partial {
-		rep.Partial = true
-		return rep, nil
-	}
-	return rep, err
-}
-
 // write writes a page's rows to every sink: the surplus of a last page cut,
 // and rows the previous page already held dropped (new rows inserted
 // above them while exporting push them across the page boundary).
 func (e *Exporter) write(rep *Report, pg *pager.Page) error {
+	cur := &e.cur
 	if pg.Spooled {
 		rep.Resumed++
 	}
-	if t := int(pg.Summary.Total); t > 0 && rep.Plan.Total > 0 && t != rep.Plan.Total && t != rep.LastTotal {
-		e.Logger.Warn("the query's total changed while exporting", "page", pg.N, "planned", rep.Plan.Total, "now", t)
+	if t := int(pg.Summary.Total); t > 0 && cur.plan.Total > 0 && t != cur.plan.Total && t != rep.LastTotal {
+		e.Logger.Warn("the query's total changed while exporting", "page", pg.N, "planned", cur.plan.Total, "now", t)
 		rep.LastTotal = t
 	}
 	rows := pg.Rows
-	if len(e.prev) > 0 {
+	if len(cur.prev) > 0 {
 		var kept []serpstat.Backlink // nil until a duplicate turns up
 		for i, r := range rows {
-			if _, dup := e.prev[r]; dup {
+			if _, dup := cur.prev[r]; dup {
 				if kept == nil {
 					kept = append(make([]serpstat.Backlink, 0, len(rows)), rows[:i]...)
 				}
 				rep.Duplicates++
+				cur.rows++
 				continue
 			}
 			if kept != nil {
@@ -493,11 +678,11 @@ func (e *Exporter) write(rep *Report, pg *pager.Page) error {
 			rows = kept
 		}
 	}
-	e.prev = make(map[serpstat.Backlink]struct{}, len(pg.Rows))
+	cur.prev = make(map[serpstat.Backlink]struct{}, len(pg.Rows))
 	for _, r := range pg.Rows {
-		e.prev[r] = struct{}{}
+		cur.prev[r] = struct{}{}
 	}
-	if want := int64(rep.Plan.Reachable) - rep.Rows - rep.Duplicates; rep.Plan.Pages > 0 && int64(len(rows)) > want {
+	if want := int64(cur.plan.Reachable) - cur.rows; int64(len(rows)) > want {
 		// The last page of a plan that stops short of the total may
 		// bring surplus rows (see pager.Plan.Request).
 		rep.Cut += int64(len(rows)) - max(0, want)
@@ -510,6 +695,7 @@ func (e *Exporter) write(rep *Report, pg *pager.Page) error {
 	}
 	rep.Pages++
 	rep.Rows += int64(len(rows))
+	cur.rows += int64(len(rows))
 	return nil
 }
 

@@ -29,11 +29,27 @@ type Checkpoint interface {
 	Stored() []int
 }
 
+// SliceCheckpoint is a Checkpoint that also keeps a sliced export: a
+// checkpoint of its own for each slice, the probes' totals and the slice
+// plan.
+type SliceCheckpoint interface {
+	Checkpoint
+	pager.ProbeCache
+	// Sub is the checkpoint of the slice with this key.
+	Sub(key string) Checkpoint
+	// SaveMeta stores v as JSON under name; LoadMeta reads it back and
+	// tells whether it was there.
+	SaveMeta(name string, v any) error
+	LoadMeta(name string, v any) (bool, error)
+}
+
 // ErrSpoolMismatch is returned when a spool belongs to another export.
 var ErrSpoolMismatch = errors.New("the spool belongs to a different export")
 
 // ErrSpoolBusy is returned when another process holds the spool.
 var ErrSpoolBusy = errors.New("another run is using the spool")
+
+var _ SliceCheckpoint = (*Spool)(nil)
 
 const spoolVersion = 1
 
@@ -58,9 +74,11 @@ type spoolPage struct {
 // fsync'd and renamed, so a page file is either whole or absent whatever
 // moment the process dies at. Safe for concurrent use.
 type Spool struct {
-	dir   string
-	pages map[int]bool // pages stored when the spool was opened
-	lock  *os.File     // flock'd while the spool is open
+	dir    string
+	prefix string       // "" for the query, "s-KEY-" for a slice
+	pages  map[int]bool // pages stored when the spool was opened
+	lock   *os.File     // flock'd while the spool is open
+	root   *Spool       // the spool a Sub belongs to; nil for the root
 }
 
 // OpenSpool opens the spool in dir for the export key describes (any JSON
@@ -112,9 +130,14 @@ func (s *Spool) open(k []byte) error {
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
+	s.scan(entries)
+	return nil
+}
+
+func (s *Spool) scan(entries []os.DirEntry) {
 	for _, e := range entries {
 		name := e.Name()
-		if n, ok := strings.CutPrefix(name, "page-"); ok {
+		if n, ok := strings.CutPrefix(name, s.prefix+"page-"); ok {
 			if n, ok := strings.CutSuffix(n, ".json"); ok {
 				if v, err := strconv.Atoi(n); err == nil {
 					s.pages[v] = true
@@ -122,7 +145,58 @@ func (s *Spool) open(k []byte) error {
 			}
 		}
 	}
-	return nil
+}
+
+// Sub returns the checkpoint of the slice with this key, in the same
+// directory. Its lock is the spool's.
+func (s *Spool) Sub(key string) Checkpoint {
+	sub := &Spool{dir: s.dir, prefix: "s-" + key + "-", pages: map[int]bool{}, root: s}
+	if entries, err := os.ReadDir(s.dir); err == nil {
+		sub.scan(entries)
+	}
+	return sub
+}
+
+// SaveMeta implements SliceCheckpoint.
+func (s *Spool) SaveMeta(name string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("spool %s: %w", name, err)
+	}
+	return writeFileSync(filepath.Join(s.dir, "meta-"+name+".json"), data)
+}
+
+// LoadMeta implements SliceCheckpoint.
+func (s *Spool) LoadMeta(name string, v any) (bool, error) {
+	data, err := os.ReadFile(filepath.Join(s.dir, "meta-"+name+".json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("spool %s: %w", name, err)
+	}
+	return true, nil
+}
+
+// Total implements pager.ProbeCache.
+func (s *Spool) Total(key string) (int, bool) {
+	var t int
+	ok, err := s.LoadMeta("probe-"+key, &t)
+	return t, ok && err == nil
+}
+
+// SetTotal implements pager.ProbeCache: the total, and the probe's page as
+// the slice's page 1 when it was fetched at full size.
+func (s *Spool) SetTotal(key string, total int, first *pager.Page) error {
+	if first != nil {
+		if err := s.Sub(key).Save(first); err != nil {
+			return err
+		}
+	}
+	return s.SaveMeta("probe-"+key, total)
 }
 
 func jsonEqual(a, b []byte) bool {
@@ -149,7 +223,7 @@ func (s *Spool) Stored() []int {
 }
 
 func (s *Spool) path(n int) string {
-	return filepath.Join(s.dir, fmt.Sprintf("page-%06d.json", n))
+	return filepath.Join(s.dir, fmt.Sprintf("%spage-%06d.json", s.prefix, n))
 }
 
 // Load implements Checkpoint.
@@ -186,7 +260,7 @@ func (s *Spool) Remove() error { return os.RemoveAll(s.dir) }
 // RemoveIfEmpty deletes the spool when it holds no page: a run that failed
 // before paying for anything leaves nothing behind.
 func (s *Spool) RemoveIfEmpty() {
-	matches, _ := filepath.Glob(filepath.Join(s.dir, "page-*.json"))
+	matches, _ := filepath.Glob(filepath.Join(s.dir, "*page-*.json"))
 	if len(matches) == 0 {
 		_ = s.Remove()
 	}
@@ -200,7 +274,7 @@ func (s *Spool) Exists() bool {
 
 // Close releases the spool's lock; the pages stay.
 func (s *Spool) Close() error {
-	if s == nil || s.lock == nil {
+	if s == nil || s.lock == nil || s.root != nil {
 		return nil
 	}
 	err := s.lock.Close()

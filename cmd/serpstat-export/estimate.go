@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/serpstat-export/serpstat-export/pager"
 )
 
 const estimateHelp = `Usage: serpstat-export estimate --query DOMAIN [flags]
@@ -47,6 +49,8 @@ type estimate struct {
 	KeepBalance       int64   `json:"keep_balance,omitempty"`
 	FitsBudget        bool    `json:"fits_budget"`
 	AffordableCredits int64   `json:"affordable_credits"`
+	Slices            int     `json:"slices"`
+	ProbeCredits      int64   `json:"probe_credits"`
 }
 
 func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -98,6 +102,13 @@ func doEstimate(ctx context.Context, s settings, loadErr error, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
+	var sp *pager.SlicePlan
+	if plan.Unreachable > 0 && !s.NoSlice && (s.MaxRows == 0 || s.MaxRows > plan.Wall) {
+		// Plan the slices with size-1 probes: a credit each.
+		if sp, err = j.pager.PlanSlices(ctx, plan.Total, time.Now(), nil, true); err != nil {
+			return nil, err
+		}
+	}
 	cost := j.pager.Budget.Spent()
 	e := &estimate{
 		Query:        j.pager.Params.Query,
@@ -116,6 +127,26 @@ func doEstimate(ctx context.Context, s settings, loadErr error, log *slog.Logger
 		BalanceAfter: bal - cost - plan.Cost(),
 		Budget:       s.Budget,
 		KeepBalance:  s.KeepBalance,
+	}
+	if sp != nil {
+		reach := sp.Reachable(plan.Wall)
+		if s.MaxRows > 0 {
+			reach = min(reach, s.MaxRows)
+		}
+		pages := 0
+		for _, sl := range sp.Slices {
+			pages += (min(sl.Total, plan.Wall) + plan.Size - 1) / plan.Size
+		}
+		e.Slices = len(sp.Slices)
+		e.Reachable = reach
+		e.Unreachable = plan.Total - sp.Reachable(plan.Wall)
+		e.Pages = pages + 1 + sp.Probes
+		// The export asks page 1 of the whole query, then probes the
+		// slices as this estimate did (at most a page each).
+		e.ProbeCredits = int64(plan.Size) + int64(sp.Probes)
+		e.Credits = int64(reach) + e.ProbeCredits
+		e.Seconds = float64(e.Pages) / s.RPS
+		e.BalanceAfter = bal - cost - e.Credits
 	}
 	e.AffordableCredits = bal - cost
 	if s.KeepBalance > 0 {
@@ -141,6 +172,9 @@ func printEstimate(w io.Writer, e *estimate) {
 		fmt.Fprintf(w, " (--max-rows %d)", e.MaxRows)
 	}
 	fmt.Fprintln(w)
+	if e.Slices > 0 {
+		fmt.Fprintf(w, "slices:           %d, to get past the 60,000-row wall (about %d credits of page 1 and probes)\n", e.Slices, e.ProbeCredits)
+	}
 	fmt.Fprintf(w, "pages:            %d of %d rows\n", e.Pages, e.Size)
 	fmt.Fprintf(w, "export cost:      %d credits (balance after: %d)\n", e.Credits, e.BalanceAfter)
 	fmt.Fprintf(w, "%-18s%s\n", fmt.Sprintf("time at %g req/s:", e.RPS), (time.Duration(e.Seconds * float64(time.Second))).Round(time.Second))
@@ -151,5 +185,9 @@ func printEstimate(w io.Writer, e *estimate) {
 			fmt.Fprintf(w, "budget:           does NOT fit: %d credits allowed, %d needed (--partial exports what fits)\n", e.AffordableCredits, e.Credits)
 		}
 	}
-	fmt.Fprintf(w, "this estimate cost %d credit (one request of size 1; getStats is free)\n", e.EstimateCost)
+	if e.EstimateCost == 1 {
+		fmt.Fprintln(w, "this estimate cost 1 credit (one request of size 1; getStats is free)")
+	} else {
+		fmt.Fprintf(w, "this estimate cost %d credits (requests of size 1 to learn the total and plan the slices; getStats is free)\n", e.EstimateCost)
+	}
 }

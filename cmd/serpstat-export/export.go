@@ -160,7 +160,7 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		spool.RemoveIfEmpty()
 		return nil, outs, nil, err
 	}
-	e := &exporter.Exporter{Pager: j.pager, Workers: s.Workers, Partial: s.Partial, Checkpoint: spool, Stop: stop, Logger: log}
+	e := &exporter.Exporter{Pager: j.pager, Workers: s.Workers, Partial: s.Partial, NoSlice: s.NoSlice, Checkpoint: spool, Stop: stop, Logger: log}
 	for _, o := range outs {
 		e.Sinks = append(e.Sinks, o.w)
 	}
@@ -363,8 +363,13 @@ func printSummary(w io.Writer, s settings, rep *exporter.Report, outs []*output,
 		}
 		fmt.Fprintf(w, "serpstat-export: %s: %d rows, %d pages, %d credits billed, %s, %.0f rows/s\n",
 			state, rep.Rows, rep.Pages, rep.Credits, rep.Elapsed.Round(time.Millisecond), rep.RowsPerSecond())
-		fmt.Fprintf(w, "  query %s: total %d, reachable %d, %d planned pages of %d rows\n",
-			rep.Query, rep.Plan.Total, rep.Plan.Reachable, rep.Plan.Pages, rep.Plan.Size)
+		if rep.Sliced {
+			fmt.Fprintf(w, "  query %s: total %d, reachable %d in %d slices, pages of %d rows\n",
+				rep.Query, rep.Plan.Total, rep.Plan.Reachable, len(rep.Slices), rep.Plan.Size)
+		} else {
+			fmt.Fprintf(w, "  query %s: total %d, reachable %d, %d planned pages of %d rows\n",
+				rep.Query, rep.Plan.Total, rep.Plan.Reachable, rep.Plan.Pages, rep.Plan.Size)
+		}
 		fmt.Fprintf(w, "  credits: estimated %d, billed %d", rep.CreditsEstimated, rep.Credits)
 		if rep.CreditsByBalance >= 0 {
 			fmt.Fprintf(w, " (balance dropped by %d)", rep.CreditsByBalance)
@@ -391,8 +396,23 @@ func printSummary(w io.Writer, s settings, rep *exporter.Report, outs []*output,
 		if rep.LeftLines >= 0 {
 			fmt.Fprintf(w, "  account balance after the run: %d credits\n", rep.LeftLines)
 		}
+		if rep.Sliced {
+			fmt.Fprintf(w, "  sliced past the %d-row wall into %d slices (%d probe requests, %d credits); slice totals add up to %d of the unsliced total %d\n",
+				rep.Plan.Wall, len(rep.Slices), rep.Probes, rep.ProbeCredits, rep.SliceSum(), rep.Plan.Total)
+			for _, sl := range rep.Slices {
+				fmt.Fprintf(w, "    %-60s total %7d, written %7d", sl.Label, sl.Total, sl.Rows)
+				if sl.Unreachable > 0 {
+					fmt.Fprintf(w, ", %d out of reach (nothing splits it further)", sl.Unreachable)
+				}
+				fmt.Fprintln(w)
+			}
+		}
 		if rep.Unreachable > 0 {
-			fmt.Fprintf(w, "  the API's 60,000-row wall: %d matching rows were out of reach (narrow the query with --filter to get them)\n", rep.Unreachable)
+			hint := "narrow the query with --filter to get them"
+			if !rep.Sliced {
+				hint = "slicing was off (--no-slice)"
+			}
+			fmt.Fprintf(w, "  the API's %d-row wall: %d matching rows were out of reach (%s)\n", rep.Plan.Wall, rep.Unreachable, hint)
 		}
 		if rep.Partial {
 			fmt.Fprintf(w, "  partial: %d of %d rows; the rest needs %d more credits\n", rep.Rows, rep.Plan.Reachable, rep.CreditsLeft)
