@@ -12,14 +12,16 @@ raw=${BENCH_RAW:-out/bench.txt}
 count=${BENCH_COUNT:-3}
 dir=$(dirname "$raw")
 mkdir -p "$dir"
-: >"$raw"
+echo "# loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" >"$raw"
 bench() { "$go" test -run '^$' -count "$count" "$@" 2>&1 | tee -a "$raw"; }
 bench -benchmem -bench '^Benchmark(CSV|NDJSON|Parquet)$' ./sink
 bench -benchmem -bench '^Benchmark(DecodePage1000|ClientNewBacklinks1000)$' ./serpstat
 bench -benchmem -bench '^BenchmarkPage1000$' ./serpstat/serpstattest
 # Each iteration is a whole export of seconds: one per run. No -benchmem:
 # it would count the allocations of the fake, not of the binary.
+echo "# loadavg before the end-to-end runs: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" >>"$raw"
 bench -bench '^BenchmarkE2E' -benchtime 1x -timeout 30m ./cmd/serpstat-export
+echo "# loadavg at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" >>"$raw"
 # Where decoding spends its time.
 "$go" test -run '^$' -bench '^BenchmarkDecodePage1000$' -benchtime 2s -count 1 \
   -cpuprofile "$dir/decode.prof" -o "$dir/serpstat.test" ./serpstat >/dev/null
