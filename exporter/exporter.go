@@ -76,7 +76,35 @@ type Exporter struct {
 	// Now is the clock slicing reads today's date from; nil is time.Now.
 	Now func() time.Time
 
-	cur part // the part being written
+	cur  part // the part being written
+	live live // what progress displays read while Run runs
+}
+
+// live is what Snapshot reads while Run runs.
+type live struct {
+	rows, pages, planned atomic.Int64
+}
+
+// Snapshot is how far a run is, for a progress display.
+type Snapshot struct {
+	Rows, Pages int64 // written so far
+	Planned     int64 // rows the run will write; 0 before page 1
+	Credits     int64 // billed so far
+	Budget      int64 // the cap; 0 for none
+	Requests    int64 // requests sent, retries included
+	Retries     int64
+	RateLimited int64
+}
+
+// Snapshot says how far the run is. Safe to call from any goroutine while
+// Run runs.
+func (e *Exporter) Snapshot() Snapshot {
+	st := e.Pager.Stats()
+	return Snapshot{
+		Rows: e.live.rows.Load(), Pages: e.live.pages.Load(), Planned: e.live.planned.Load(),
+		Credits: e.Pager.Budget.Spent(), Budget: e.Pager.Budget.Limit(),
+		Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited,
+	}
 }
 
 // part is the query or the slice being written: its plan and what was
@@ -124,6 +152,7 @@ type Report struct {
 	UnwrittenPages   int   // pages paid for but not written (after a gap)
 	Resumed          int   // pages loaded from the checkpoint, not asked again
 	Duplicates       int64 // rows dropped as already written by the page before
+	Repaired         int   // invalid UTF-8 sequences from the API, written as U+FFFD
 	LastTotal        int   // the total a later page reported, when it changed; 0 if never
 	Retries          int64
 	RateLimited      int64
@@ -218,6 +247,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	}
 	rep.Plan = plan
 	rep.Unreachable = plan.Unreachable
+	e.live.planned.Store(int64(plan.Reachable))
 	if p.MaxRows > 0 && p.MaxRows <= plan.Wall {
 		rep.Unreachable = 0 // the rows past the wall were not wanted
 	}
@@ -442,6 +472,7 @@ func (e *Exporter) runSliced(ctx context.Context, rep *Report, f *flow, plan pag
 	}
 	need = int64(reach)
 	rep.Plan.Reachable = reach
+	e.live.planned.Store(int64(reach))
 	rep.Unreachable = unreach
 	// The probes that fetched a slice's page 1 at full size are part of
 	// the rows; the others, and the unsliced page 1, are the overhead.
@@ -695,7 +726,10 @@ func (e *Exporter) write(rep *Report, pg *pager.Page) error {
 	}
 	rep.Pages++
 	rep.Rows += int64(len(rows))
+	rep.Repaired += pg.Repaired
 	cur.rows += int64(len(rows))
+	e.live.rows.Store(rep.Rows)
+	e.live.pages.Store(int64(rep.Pages))
 	return nil
 }
 

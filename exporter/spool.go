@@ -67,6 +67,8 @@ type spoolPage struct {
 	Billed  int64                `json:"billed"`
 	Summary serpstat.SummaryInfo `json:"summary_info"`
 	Rows    []serpstat.Backlink  `json:"rows"`
+	// Repaired is the answer's invalid UTF-8 count.
+	Repaired int `json:"repaired,omitempty"`
 }
 
 // Spool is a Checkpoint in a directory: state.json names the export (its
@@ -239,12 +241,12 @@ func (s *Spool) Load(n int) (*pager.Page, error) {
 	if err := json.Unmarshal(data, &sp); err != nil {
 		return nil, fmt.Errorf("spool page %d: %w", n, err)
 	}
-	return &pager.Page{N: sp.N, Page: sp.Page, Size: sp.Size, Rows: sp.Rows, Summary: sp.Summary, Billed: sp.Billed, Spooled: true}, nil
+	return &pager.Page{N: sp.N, Page: sp.Page, Size: sp.Size, Rows: sp.Rows, Summary: sp.Summary, Billed: sp.Billed, Repaired: sp.Repaired, Spooled: true}, nil
 }
 
 // Save implements Checkpoint.
 func (s *Spool) Save(p *pager.Page) error {
-	data, err := json.Marshal(spoolPage{N: p.N, Page: p.Page, Size: p.Size, Billed: p.Billed, Summary: p.Summary, Rows: p.Rows})
+	data, err := json.Marshal(spoolPage{N: p.N, Page: p.Page, Size: p.Size, Billed: p.Billed, Summary: p.Summary, Rows: p.Rows, Repaired: p.Repaired})
 	if err != nil {
 		return fmt.Errorf("spool page %d: %w", p.N, err)
 	}

@@ -132,6 +132,9 @@ type Page struct {
 	Rows    []serpstat.Backlink
 	Summary serpstat.SummaryInfo
 	Billed  int64 // credits this answer cost
+	// Repaired counts invalid UTF-8 sequences in the answer, decoded as
+	// U+FFFD.
+	Repaired int `json:",omitempty"`
 }
 
 // Pager fetches pages. Set its fields before the first call; then it is
@@ -161,6 +164,7 @@ type Pager struct {
 	// ErrInterrupted; requests already sent finish (they are paid for).
 	Stop <-chan struct{}
 
+	requests    atomic.Int64
 	retries     atomic.Int64
 	rateLimited atomic.Int64
 	latency     atomic.Int64 // EWMA of answer times, in nanoseconds
@@ -184,13 +188,14 @@ func (p *Pager) observeLatency(d time.Duration) {
 
 // Stats counts what the Pager saw.
 type Stats struct {
+	Requests    int64 // attempts sent
 	Retries     int64 // attempts after a failure
 	RateLimited int64 // over-rate answers
 }
 
 // Stats returns the counters.
 func (p *Pager) Stats() Stats {
-	return Stats{Retries: p.retries.Load(), RateLimited: p.rateLimited.Load()}
+	return Stats{Requests: p.requests.Load(), Retries: p.retries.Load(), RateLimited: p.rateLimited.Load()}
 }
 
 // Init fills in defaults; call it once before First.
@@ -320,6 +325,7 @@ func (p *Pager) do(ctx context.Context, params serpstat.NewBacklinksParams, n, p
 			return nil, fmt.Errorf("page %d: %w", n, ErrInterrupted)
 		}
 		sent := time.Now()
+		p.requests.Add(1)
 		ans, err := p.Fetcher.NewBacklinks(ctx, params)
 		if err == nil {
 			p.observeLatency(time.Since(sent))
@@ -334,7 +340,7 @@ func (p *Pager) do(ctx context.Context, params serpstat.NewBacklinksParams, n, p
 			if billed > res.Cost() {
 				p.Logger.Warn("page billed more than reserved: the data grew while exporting", "page", n, "reserved", res.Cost(), "billed", billed)
 			}
-			return &Page{N: n, Page: page, Size: size, Rows: ans.Data, Summary: ans.Summary, Billed: billed}, nil
+			return &Page{N: n, Page: page, Size: size, Rows: ans.Data, Summary: ans.Summary, Billed: billed, Repaired: ans.Repaired}, nil
 		}
 		class := serpstat.Classify(err)
 		var be *serpstat.BodyError

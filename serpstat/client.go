@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Client defaults.
@@ -56,7 +57,8 @@ var defaultHTTPClient = &http.Client{Timeout: DefaultTimeout}
 // is billed like one.
 func (c *Client) NewBacklinks(ctx context.Context, p NewBacklinksParams) (*BacklinksPage, error) {
 	var page BacklinksPage
-	err := c.call(ctx, MethodNewBacklinks, p, &page)
+	repaired, err := c.call(ctx, MethodNewBacklinks, p, &page)
+	page.Repaired = repaired
 	var ae *Error
 	if errors.As(err, &ae) && ae.Class() == ClassNoData {
 		return &BacklinksPage{NoData: true, Summary: SummaryInfo{Page: Int(p.Page)}}, nil
@@ -73,7 +75,7 @@ func (c *Client) Stats(ctx context.Context) (*Stats, error) {
 		Data    Stats       `json:"data"`
 		Summary SummaryInfo `json:"summary_info"`
 	}
-	if err := c.call(ctx, MethodStats, struct{}{}, &res); err != nil {
+	if _, err := c.call(ctx, MethodStats, struct{}{}, &res); err != nil {
 		return nil, err
 	}
 	if res.Data.LeftLines == 0 && res.Summary.LeftLines != 0 {
@@ -82,12 +84,54 @@ func (c *Client) Stats(ctx context.Context) (*Stats, error) {
 	return &res.Data, nil
 }
 
-// call sends one request and decodes the answer's result into out.
-func (c *Client) call(ctx context.Context, method string, params, out any) error {
+// call sends one request and decodes the answer's result into out. It
+// returns how many invalid UTF-8 sequences the answer held (decoded as
+// U+FFFD).
+func (c *Client) call(ctx context.Context, method string, params, out any) (int, error) {
+	raw, err := c.exchange(ctx, method, params)
+	if err != nil {
+		return 0, err
+	}
+	repaired := 0
+	if !utf8.Valid(raw) {
+		repaired = countInvalidUTF8(raw)
+	}
+	var env Response
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return repaired, &BodyError{Err: fmt.Errorf("decode %s answer (%d bytes): %w", method, len(raw), err)}
+	}
+	if env.Error != nil {
+		e := *env.Error
+		e.Message = c.redact(e.Message)
+		return repaired, &e
+	}
+	if len(env.Result) == 0 || string(env.Result) == "null" {
+		return repaired, &BodyError{Err: fmt.Errorf("%s answer has neither result nor error", method)}
+	}
+	if err := json.Unmarshal(env.Result, out); err != nil {
+		return repaired, &BodyError{Err: fmt.Errorf("decode %s result: %w", method, err)}
+	}
+	return repaired, nil
+}
+
+func countInvalidUTF8(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			n++
+		}
+		b = b[size:]
+	}
+	return n
+}
+
+// exchange sends one request and returns the body of its HTTP-200 answer.
+func (c *Client) exchange(ctx context.Context, method string, params any) ([]byte, error) {
 	id := strconv.FormatInt(c.seq.Add(1), 10)
 	body, err := json.Marshal(Request{ID: id, Method: method, Params: params})
 	if err != nil {
-		return fmt.Errorf("serpstat: encode %s: %w", method, err)
+		return nil, fmt.Errorf("serpstat: encode %s: %w", method, err)
 	}
 	endpoint := c.Endpoint
 	if endpoint == "" {
@@ -96,7 +140,7 @@ func (c *Client) call(ctx context.Context, method string, params, out any) error
 	if c.TokenInQuery {
 		u, err := url.Parse(endpoint)
 		if err != nil {
-			return fmt.Errorf("serpstat: endpoint: %w", err)
+			return nil, fmt.Errorf("serpstat: endpoint: %w", err)
 		}
 		q := u.Query()
 		q.Set("token", c.Token)
@@ -105,7 +149,7 @@ func (c *Client) call(ctx context.Context, method string, params, out any) error
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
-		return c.transportErr(ctx, "build request", err)
+		return nil, c.transportErr(ctx, "build request", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -121,7 +165,7 @@ func (c *Client) call(ctx context.Context, method string, params, out any) error
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return c.transportErr(ctx, "send", err)
+		return nil, c.transportErr(ctx, "send", err)
 	}
 	defer resp.Body.Close()
 
@@ -133,16 +177,16 @@ func (c *Client) call(ctx context.Context, method string, params, out any) error
 	if err != nil {
 		if resp.StatusCode == http.StatusOK {
 			// The answer was produced, so it may have been billed.
-			return &BodyError{Err: c.redactErr(ctx, "read answer", err)}
+			return nil, &BodyError{Err: c.redactErr(ctx, "read answer", err)}
 		}
-		return c.transportErr(ctx, "read answer", err)
+		return nil, c.transportErr(ctx, "read answer", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		snippet := string(raw)
 		if len(snippet) > 200 {
 			snippet = snippet[:200]
 		}
-		return &HTTPError{
+		return nil, &HTTPError{
 			StatusCode: resp.StatusCode,
 			Status:     resp.Status,
 			RetryAfter: resp.Header.Get("Retry-After"),
@@ -150,24 +194,9 @@ func (c *Client) call(ctx context.Context, method string, params, out any) error
 		}
 	}
 	if int64(len(raw)) > limit {
-		return &BodyError{Err: fmt.Errorf("answer larger than %d bytes", limit)}
+		return nil, &BodyError{Err: fmt.Errorf("answer larger than %d bytes (a broken or hostile answer; the cap is MaxBodyBytes)", limit)}
 	}
-	var env Response
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return &BodyError{Err: fmt.Errorf("decode %s answer (%d bytes): %w", method, len(raw), err)}
-	}
-	if env.Error != nil {
-		e := *env.Error
-		e.Message = c.redact(e.Message)
-		return &e
-	}
-	if len(env.Result) == 0 || string(env.Result) == "null" {
-		return &BodyError{Err: fmt.Errorf("%s answer has neither result nor error", method)}
-	}
-	if err := json.Unmarshal(env.Result, out); err != nil {
-		return &BodyError{Err: fmt.Errorf("decode %s result: %w", method, err)}
-	}
-	return nil
+	return raw, nil
 }
 
 // transportErr turns a failure to exchange the request into a

@@ -180,3 +180,14 @@ func TestStats(t *testing.T) {
 	assert.Equal(t, serpstat.Int(990), st.LeftLines)
 	assert.Equal(t, serpstat.Int(1000), st.MaxLines)
 }
+
+func TestInvalidUTF8IsRepairedAndCounted(t *testing.T) {
+	body := "{\"id\":\"1\",\"result\":{\"data\":[{\"url_from\":\"https://a.example/\xff\",\"url_to\":\"https://b.example/\",\"nofollow\":\"follow\",\"link_type\":\"href\",\"links_ext\":1,\"link_text\":\"caf\xc3 \xe9t\xc3\xa9\",\"first_seen\":\"2023-07-02\",\"last_visited\":\"2024-11-23 21:32:02\",\"domain_rank\":5}],\"summary_info\":{\"total\":1}}}"
+	srv, _, _ := answer(t, 200, body)
+	c := &serpstat.Client{Endpoint: srv.URL, Token: secret}
+	page, err := c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+	require.NoError(t, err)
+	assert.Equal(t, 3, page.Repaired)
+	assert.Equal(t, "https://a.example/\uFFFD", page.Data[0].URLFrom)
+	assert.Equal(t, "caf\uFFFD \uFFFDté", page.Data[0].LinkText)
+}

@@ -102,6 +102,9 @@ type BacklinksPage struct {
 	// NoData is true when the API answered "no data" (codes 32015/32017)
 	// instead of an empty array; such an answer is still billed 1 credit.
 	NoData bool `json:"-"`
+	// Repaired counts the invalid UTF-8 sequences in the answer, each
+	// decoded as U+FFFD rather than corrupting an output file.
+	Repaired int `json:"-"`
 }
 
 // Stats is the answer of getStats.
