@@ -23,7 +23,7 @@ test:
 
 ## test-parquet: reads our Parquet with arrow-go (a separate module)
 test-parquet:
-	cd sink/parquetcheck && $(GO) test -count=1 ./...
+	cd sink/parquetcheck && $(GO) test -mod=mod -count=1 ./...
 
 ## check: gofmt, go vet, tests with -race (run before each commit)
 check: fmt vet test
@@ -34,7 +34,7 @@ fmt:
 
 vet:
 	$(GO) vet ./...
-	cd sink/parquetcheck && $(GO) vet ./...
+	cd sink/parquetcheck && $(GO) vet -mod=mod ./...
 
 ## bench: sink, decode and end-to-end benchmarks; writes BENCHMARKS.md (about 3 minutes)
 bench:

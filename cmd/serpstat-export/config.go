@@ -48,27 +48,40 @@ type settings struct {
 	StateDir      string        `yaml:"state_dir"`
 	Restart       bool          `yaml:"-"`
 	LogLevel      string        `yaml:"log_level"`
+	LogFormat     string        `yaml:"log_format"`
+	Quiet         bool          `yaml:"quiet"`
+	Progress      string        `yaml:"progress"`
+	ProgressEvery time.Duration `yaml:"progress_interval"`
+	SummaryJSON   string        `yaml:"summary_json"`
+	CSVRaw        bool          `yaml:"csv_raw"`
+	Insecure      bool          `yaml:"insecure"`
 
 	filterJSON string // --filter, or the config's filter as JSON
+	tokenFlag  string // --token (flag only, discouraged)
 }
 
 // Defaults.
 const (
-	defaultSearchType = serpstat.SearchDomainWithSubdomains
-	defaultRPS        = 1.0
-	defaultLogLevel   = "info"
+	defaultSearchType    = serpstat.SearchDomainWithSubdomains
+	defaultRPS           = 1.0
+	defaultLogLevel      = "info"
+	defaultProgress      = "auto"
+	defaultProgressEvery = 10 * time.Second
 )
 
 func defaultSettings() settings {
 	return settings{
-		SearchType:   defaultSearchType,
-		Size:         serpstat.DefaultPageSize,
-		Endpoint:     serpstat.DefaultEndpoint,
-		RPS:          defaultRPS,
-		Wall:         serpstat.Wall,
-		Timeout:      serpstat.DefaultTimeout,
-		RetryMaxWait: pager.DefaultMaxWait,
-		LogLevel:     defaultLogLevel,
+		SearchType:    defaultSearchType,
+		Size:          serpstat.DefaultPageSize,
+		Endpoint:      serpstat.DefaultEndpoint,
+		RPS:           defaultRPS,
+		Wall:          serpstat.Wall,
+		Timeout:       serpstat.DefaultTimeout,
+		RetryMaxWait:  pager.DefaultMaxWait,
+		LogLevel:      defaultLogLevel,
+		LogFormat:     "text",
+		Progress:      defaultProgress,
+		ProgressEvery: defaultProgressEvery,
 	}
 }
 
@@ -122,6 +135,15 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 	fs.StringVar(&f.StateDir, "state-dir", "", "checkpoint `dir` of the export (default: .FILE.spool next to the first --out file)")
 	fs.BoolVar(&f.Restart, "restart", false, "discard the checkpoint of an earlier run of this export and start over")
 	fs.StringVar(&f.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&f.LogFormat, "log-format", d.LogFormat, "text or json (one JSON object per line, for schedulers)")
+	fs.BoolVar(&f.Quiet, "q", false, "quiet: errors only (same as --quiet)")
+	fs.BoolVar(&f.Quiet, "quiet", false, "quiet: errors only")
+	fs.StringVar(&f.Progress, "progress", d.Progress, "auto (a live bar when stderr is a terminal, else a log line every --progress-interval), always or never")
+	fs.DurationVar(&f.ProgressEvery, "progress-interval", d.ProgressEvery, "how often progress is logged when stderr is not a terminal")
+	fs.StringVar(&f.SummaryJSON, "summary-json", "", "also write the end summary as JSON to `path`, for schedulers")
+	fs.BoolVar(&f.CSVRaw, "csv-raw", false, "write CSV cells exactly as the API sent them (by default a cell starting with = + - @ tab or CR gets a leading ' so spreadsheets do not run it)")
+	fs.BoolVar(&f.Insecure, "insecure", false, "allow a plain http:// endpoint on another host (the token then travels in clear text)")
+	fs.StringVar(&f.tokenFlag, "token", "", "the API token (discouraged: other users see it in the process list; use $SERPSTAT_TOKEN or --token-file)")
 	return configPath, func(s *settings) {
 		fs.Visit(func(fl *flag.Flag) {
 			switch fl.Name {
@@ -179,6 +201,22 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 				s.Restart = f.Restart
 			case "log-level":
 				s.LogLevel = f.LogLevel
+			case "log-format":
+				s.LogFormat = f.LogFormat
+			case "q", "quiet":
+				s.Quiet = f.Quiet
+			case "progress":
+				s.Progress = f.Progress
+			case "progress-interval":
+				s.ProgressEvery = f.ProgressEvery
+			case "summary-json":
+				s.SummaryJSON = f.SummaryJSON
+			case "csv-raw":
+				s.CSVRaw = f.CSVRaw
+			case "insecure":
+				s.Insecure = f.Insecure
+			case "token":
+				s.tokenFlag = f.tokenFlag
 			}
 		})
 	}
@@ -268,14 +306,15 @@ func (s *settings) check() error {
 	case s.Endpoint == "":
 		return usagef("--endpoint must not be empty")
 	}
-	if !strings.HasPrefix(s.Endpoint, "http://") && !strings.HasPrefix(s.Endpoint, "https://") {
-		return usagef("--endpoint must be an http:// or https:// URL; got %q", s.Endpoint)
-	}
 	return nil
 }
 
-// token reads the API token from --token-file or $SERPSTAT_TOKEN.
+// token reads the API token from --token, --token-file (or the config's
+// token_file) or $SERPSTAT_TOKEN.
 func (s *settings) token() (string, error) {
+	if t := strings.TrimSpace(s.tokenFlag); t != "" {
+		return t, nil
+	}
 	if s.TokenFile != "" {
 		data, err := os.ReadFile(s.TokenFile)
 		if err != nil {

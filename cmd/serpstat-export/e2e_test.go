@@ -85,6 +85,24 @@ func readCSV(t *testing.T, path string) []serpstat.Backlink {
 	return rows
 }
 
+// asCSV is what the CSV output holds of rows by default: a text cell that
+// a spreadsheet would run as a formula (leading = + - @, tab or CR) gets a
+// leading '.
+func asCSV(rows []serpstat.Backlink) []serpstat.Backlink {
+	out := make([]serpstat.Backlink, len(rows))
+	n := func(s string) string {
+		if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+			return "'" + s
+		}
+		return s
+	}
+	for i, r := range rows {
+		r.URLFrom, r.URLTo, r.Nofollow, r.LinkType, r.LinkText, r.FirstSeen, r.LastVisited = n(r.URLFrom), n(r.URLTo), n(r.Nofollow), n(r.LinkType), n(r.LinkText), n(r.FirstSeen), n(r.LastVisited)
+		out[i] = r
+	}
+	return out
+}
+
 // parseRFC4180 reads CSV exactly as RFC 4180 says, keeping a CR inside a
 // quoted field (encoding/csv's reader drops it, so it cannot check that
 // field values survive byte for byte).
@@ -216,7 +234,16 @@ func TestExportAllFormatsExactlyOnce(t *testing.T) {
 			assert.Empty(t, res.stdout, "nothing but rows goes to stdout")
 
 			want := serpstattest.Rows("example.com", total)
-			requireRows(t, want, readCSV(t, csvPath), "csv")
+			requireRows(t, asCSV(want), readCSV(t, csvPath), "csv")
+			var formulas int
+			for _, r := range readCSV(t, csvPath) {
+				for _, c := range []string{r.URLFrom, r.URLTo, r.LinkText} {
+					if c != "" && strings.ContainsRune("=+-@", rune(c[0])) {
+						formulas++
+					}
+				}
+			}
+			assert.Zero(t, formulas, "no CSV cell begins with = + - @")
 			nd, err := os.ReadFile(ndPath)
 			require.NoError(t, err)
 			requireRows(t, want, readNDJSON(t, nd), "ndjson")
@@ -240,6 +267,17 @@ func TestExportAllFormatsExactlyOnce(t *testing.T) {
 	}
 }
 
+func TestCSVRawKeepsTheExactText(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 2500})
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "raw.csv")
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "raw.example", "--csv-raw", "--out", out)...)
+	require.Equal(t, 0, res.code, res.stderr)
+	want := serpstattest.Rows("raw.example", 2500)
+	require.NotEqual(t, want, asCSV(want), "the fake's data holds formula-like anchors")
+	requireRows(t, want, readCSV(t, out), "raw csv")
+}
+
 func TestExportToStdout(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 1500})
 	defer srv.Close()
@@ -252,7 +290,7 @@ func TestExportToStdout(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	p := filepath.Join(dir, "x.csv")
 	require.NoError(t, os.WriteFile(p, []byte(res.stdout), 0o644))
-	requireRows(t, serpstattest.Rows("stdout.example", 1500), readCSV(t, p), "stdout csv")
+	requireRows(t, asCSV(serpstattest.Rows("stdout.example", 1500)), readCSV(t, p), "stdout csv")
 }
 
 func TestExportStopsAtTheWall(t *testing.T) {
@@ -286,7 +324,7 @@ func TestExportSlicesPastTheWall(t *testing.T) {
 		require.False(t, seen[r], "a row written twice")
 		seen[r] = true
 	}
-	for _, r := range serpstattest.Rows("slice.example", 61500) {
+	for _, r := range asCSV(serpstattest.Rows("slice.example", 61500)) {
 		require.True(t, seen[r], "a row missing")
 	}
 	assert.Contains(t, res.stderr, "sliced past the 60000-row wall into")
@@ -338,7 +376,7 @@ func TestBudgetStopsAfterPageOneWhenTheExportDoesNotFit(t *testing.T) {
 				"--budget", strconv.Itoa(10000-int(st.CreditsBilled)), "--out", out)...)
 			if tt.budget >= 1000 {
 				require.Equal(t, 0, res.code, res.stderr)
-				requireRows(t, serpstattest.Rows("budget.example", 10000), readCSV(t, out), "resumed")
+				requireRows(t, asCSV(serpstattest.Rows("budget.example", 10000)), readCSV(t, out), "resumed")
 				assert.EqualValues(t, 10000, srv.Stats().CreditsBilled, "page 1 was not bought twice")
 				assertNoLeftovers(t, filepath.Dir(out), "b.csv")
 			} else {
@@ -398,7 +436,7 @@ func TestMaxRows(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "m.csv")
 	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "max.example", "--max-rows", "2500", "--size", "1000", "--out", out)...)
 	require.Equal(t, 0, res.code, res.stderr)
-	requireRows(t, serpstattest.Rows("max.example", 2500), readCSV(t, out), "first 2500")
+	requireRows(t, asCSV(serpstattest.Rows("max.example", 2500)), readCSV(t, out), "first 2500")
 	st := srv.Stats()
 	assert.EqualValues(t, 2500, st.CreditsBilled)
 	assert.Equal(t, 1, st.PagesBilled[serpstattest.PageKey{Query: "max.example", Page: 5, Size: 500}], "2,000 done, 500 wanted: size 500, page 5")
@@ -609,7 +647,7 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "t.csv")
 	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "faults.example", "--out", out)...)
 	require.Equal(t, 0, res.code, res.stderr)
-	requireRows(t, serpstattest.Rows("faults.example", 8000), readCSV(t, out), "rows")
+	requireRows(t, asCSV(serpstattest.Rows("faults.example", 8000)), readCSV(t, out), "rows")
 	for k, n := range srv.Stats().PagesBilled {
 		assert.Equal(t, 1, n, "page %+v billed once", k)
 	}

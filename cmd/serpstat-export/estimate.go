@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/pager"
@@ -67,17 +66,18 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err == nil {
 		apply(&s)
 	}
-	log := newLogger(stderr, s.LogLevel)
-	est, err := doEstimate(ctx, s, err, log)
+	u, uerr := newUI(stderr, s)
+	if err == nil {
+		err = uerr
+	}
+	est, err := doEstimate(ctx, s, err, u)
 	code := exitCode(ctx, err)
 	if err != nil {
-		printSummary(stderr, s, nil, nil, err, code)
+		u.finish(s, newSummary(u.runID, "estimate", nil, nil, "", err, code), nil, nil, err)
 		return code
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(est); err != nil {
+		if err := json.NewEncoder(stdout).Encode(est); err != nil {
 			return exitFailure
 		}
 		return exitOK
@@ -86,11 +86,11 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return exitOK
 }
 
-func doEstimate(ctx context.Context, s settings, loadErr error, log *slog.Logger) (*estimate, error) {
+func doEstimate(ctx context.Context, s settings, loadErr error, u *ui) (*estimate, error) {
 	if loadErr != nil {
 		return nil, loadErr
 	}
-	j, err := prepare(s, log)
+	j, err := prepare(s, u)
 	if err != nil {
 		return nil, err
 	}

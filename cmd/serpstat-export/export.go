@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -58,22 +57,18 @@ func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 	if err == nil {
 		apply(&s)
 	}
-	log := newLogger(stderr, s.LogLevel)
-	rep, outs, spool, err := export(ctx, stop, s, err, stdout, log)
+	u, uerr := newUI(stderr, s)
+	if err == nil {
+		err = uerr
+	}
+	rep, outs, spool, err := export(ctx, stop, s, err, stdout, u)
 	code := exitCode(ctx, err)
-	printSummary(stderr, s, rep, outs, err, code)
+	kept := ""
 	if err != nil && spool != nil && spool.Exists() {
-		fmt.Fprintf(stderr, "  every page paid for is kept in %s: run the same command again to resume without paying for them again (--restart starts over)\n", spool.Dir())
+		kept = spool.Dir()
 	}
+	u.finish(s, newSummary(u.runID, "export", rep, outs, kept, err, code), rep, outs, err)
 	return code
-}
-
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
 // job is a validated query, ready to send.
@@ -84,11 +79,8 @@ type job struct {
 
 // prepare validates every query setting and builds the client and pager.
 // Nothing is sent.
-func prepare(s settings, log *slog.Logger) (*job, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(s.LogLevel)); err != nil {
-		return nil, usagef("--log-level must be debug, info, warn or error; got %q", s.LogLevel)
-	}
+func prepare(s settings, u *ui) (*job, error) {
+	log := u.log
 	params, err := s.params()
 	if err != nil {
 		return nil, err
@@ -96,9 +88,21 @@ func prepare(s settings, log *slog.Logger) (*job, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
+	if err := checkEndpoint(s.Endpoint, s.Insecure); err != nil {
+		return nil, err
+	}
 	token, err := s.token()
 	if err != nil {
 		return nil, err
+	}
+	u.secret(token)
+	if s.tokenFlag != "" {
+		log.Warn("--token is visible to other users of this machine in the process list; prefer SERPSTAT_TOKEN or --token-file")
+	}
+	if s.TokenFile != "" {
+		if w := tokenFileWarning(s.TokenFile); w != "" {
+			log.Warn(w)
+		}
 	}
 	client := &serpstat.Client{
 		Endpoint:     s.Endpoint,
@@ -136,11 +140,12 @@ func (j *job) balance(ctx context.Context) (int64, error) {
 
 // export validates everything, opens the outputs, runs the export and
 // commits the outputs. Nothing is sent before all input is valid.
-func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error, stdout io.Writer, log *slog.Logger) (*exporter.Report, []*output, *exporter.Spool, error) {
+func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error, stdout io.Writer, u *ui) (*exporter.Report, []*output, *exporter.Spool, error) {
 	if loadErr != nil {
 		return nil, nil, nil, loadErr
 	}
-	j, err := prepare(s, log)
+	log := u.log
+	j, err := prepare(s, u)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -156,7 +161,7 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		return nil, nil, nil, err
 	}
 	defer spool.Close()
-	if err := openOutputs(outs, stdout); err != nil {
+	if err := openOutputs(outs, stdout, s.CSVRaw); err != nil {
 		spool.RemoveIfEmpty()
 		return nil, outs, nil, err
 	}
@@ -177,7 +182,9 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		j.pager.Budget.KeepBalance(bal, s.KeepBalance)
 		e.StartBalance = bal
 	}
+	stopProgress := u.progress(e, s)
 	rep, runErr := e.Run(ctx)
+	stopProgress()
 	err = finishOutputs(outs, spool, runErr)
 	if err != nil {
 		spool.RemoveIfEmpty()
@@ -286,7 +293,7 @@ func planOutputs(paths []string, format string) ([]*output, error) {
 	return outs, nil
 }
 
-func openOutputs(outs []*output, stdout io.Writer) error {
+func openOutputs(outs []*output, stdout io.Writer, csvRaw bool) error {
 	for _, o := range outs {
 		var w io.Writer = stdout
 		if o.path != "-" {
@@ -301,6 +308,11 @@ func openOutputs(outs []*output, stdout io.Writer) error {
 		if err != nil {
 			abortOutputs(outs)
 			return err
+		}
+		if c, ok := rw.(*sink.CSV); ok {
+			// Anchors are written by strangers: a cell that a
+			// spreadsheet would run as a formula gets a leading '.
+			c.Neutralize = !csvRaw
 		}
 		o.w = rw
 	}
@@ -350,9 +362,8 @@ func finishOutputs(outs []*output, spool *exporter.Spool, runErr error) error {
 	return err
 }
 
-// printSummary writes the end summary to stderr: what was done, what it
-// cost, and what to do next when it stopped early.
-func printSummary(w io.Writer, s settings, rep *exporter.Report, outs []*output, err error, code int) {
+// printReport writes what a run did and what it cost.
+func printReport(w io.Writer, runID string, rep *exporter.Report, outs []*output) {
 	if rep != nil && rep.Plan.Pages > 0 {
 		state := "done"
 		switch {
@@ -361,8 +372,8 @@ func printSummary(w io.Writer, s settings, rep *exporter.Report, outs []*output,
 		case !rep.Complete:
 			state = "stopped"
 		}
-		fmt.Fprintf(w, "serpstat-export: %s: %d rows, %d pages, %d credits billed, %s, %.0f rows/s\n",
-			state, rep.Rows, rep.Pages, rep.Credits, rep.Elapsed.Round(time.Millisecond), rep.RowsPerSecond())
+		fmt.Fprintf(w, "serpstat-export: %s (run %s): %d rows, %d pages, %d credits billed, %s, %.0f rows/s\n",
+			state, runID, rep.Rows, rep.Pages, rep.Credits, rep.Elapsed.Round(time.Millisecond), rep.RowsPerSecond())
 		if rep.Sliced {
 			fmt.Fprintf(w, "  query %s: total %d, reachable %d in %d slices, pages of %d rows\n",
 				rep.Query, rep.Plan.Total, rep.Plan.Reachable, len(rep.Slices), rep.Plan.Size)
@@ -417,12 +428,19 @@ func printSummary(w io.Writer, s settings, rep *exporter.Report, outs []*output,
 		if rep.Partial {
 			fmt.Fprintf(w, "  partial: %d of %d rows; the rest needs %d more credits\n", rep.Rows, rep.Plan.Reachable, rep.CreditsLeft)
 		}
+		if rep.Repaired > 0 {
+			fmt.Fprintf(w, "  %d invalid UTF-8 sequences from the API were written as U+FFFD\n", rep.Repaired)
+		}
 	}
 	for _, o := range outs {
 		if o.path != "" && o.w != nil {
 			fmt.Fprintf(w, "  wrote %s (%s)\n", o.path, o.format)
 		}
 	}
+}
+
+// printError says why a run failed and what to do next.
+func printError(w io.Writer, s settings, rep *exporter.Report, err error, code int) {
 	if err == nil {
 		return
 	}

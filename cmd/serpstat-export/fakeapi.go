@@ -31,24 +31,15 @@ Flags:
 
 func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("fake-api", stderr, fakeAPIHelp)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT` (port 0 picks a free one)")
-	var o serpstattest.Options
-	fs.IntVar(&o.Rows, "rows", 2500, "rows every query matches (its total)")
-	fs.StringVar(&o.Token, "token", serpstattest.DefaultToken, "the token the fake accepts")
-	fs.Float64Var(&o.RPS, "rps", 0, "requests per second allowed before the over-rate error (0: no limit)")
-	fs.DurationVar(&o.Latency, "latency", 0, "added to every answer")
-	fs.Int64Var(&o.Balance, "balance", 0, "starting credit balance (0: 1,000,000,000)")
-	fs.IntVar(&o.Wall, "wall", serpstat.Wall, "rows served at most per query")
-	fs.BoolVar(&o.NoDataAsError, "no-data-error", false, "answer an empty page with error 32015 instead of an empty list")
-	fs.Int64Var(&o.Faults.Seed, "fault-seed", 1, "seed of the random faults")
-	fs.Float64Var(&o.Faults.Status502, "fail-502", 0, "share of requests answered HTTP 502 (0..1)")
-	fs.Float64Var(&o.Faults.Reset, "fail-reset", 0, "share of requests whose connection is reset")
-	fs.Float64Var(&o.Faults.Truncate, "fail-truncate", 0, "share of answers billed and then cut short")
-	fs.Float64Var(&o.Faults.RateLimit, "fail-rate", 0, "share of requests answered with the over-rate error")
+	addr, o := fakeAPIFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
+		return exitUsage
+	}
+	if *addr == "" {
+		fmt.Fprintln(stderr, "serpstat-export fake-api: --addr must not be empty")
 		return exitUsage
 	}
 	if o.Rows < 0 || o.Wall < 1 || o.RPS < 0 || o.Latency < 0 || o.Balance < 0 {
@@ -60,7 +51,7 @@ func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "serpstat-export fake-api: --addr: %v\n", err)
 		return exitUsage
 	}
-	fake := serpstattest.New(o)
+	fake := serpstattest.New(*o)
 	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "http://%s/v4\n", ln.Addr())
 	fmt.Fprintf(stderr, "fake Serpstat API on http://%s/v4: %d rows a query, token %q; Ctrl-C stops it\n", ln.Addr(), o.Rows, o.Token)
@@ -78,4 +69,23 @@ func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	st := fake.Stats()
 	fmt.Fprintf(stderr, "fake API stopped: %d requests, %d credits billed, %d over-rate answers\n", st.Requests, st.CreditsBilled, st.RateLimited)
 	return exitOK
+}
+
+// fakeAPIFlags declares the fake-api flags on fs.
+func fakeAPIFlags(fs *flag.FlagSet) (*string, *serpstattest.Options) {
+	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT` (port 0 picks a free one)")
+	o := &serpstattest.Options{}
+	fs.IntVar(&o.Rows, "rows", 2500, "rows every query matches (its total)")
+	fs.StringVar(&o.Token, "token", serpstattest.DefaultToken, "the token the fake accepts")
+	fs.Float64Var(&o.RPS, "rps", 0, "requests per second allowed before the over-rate error (0: no limit)")
+	fs.DurationVar(&o.Latency, "latency", 0, "added to every answer")
+	fs.Int64Var(&o.Balance, "balance", 0, "starting credit balance (0: 1,000,000,000)")
+	fs.IntVar(&o.Wall, "wall", serpstat.Wall, "rows served at most per query")
+	fs.BoolVar(&o.NoDataAsError, "no-data-error", false, "answer an empty page with error 32015 instead of an empty list")
+	fs.Int64Var(&o.Faults.Seed, "fault-seed", 1, "seed of the random faults")
+	fs.Float64Var(&o.Faults.Status502, "fail-502", 0, "share of requests answered HTTP 502 (0..1)")
+	fs.Float64Var(&o.Faults.Reset, "fail-reset", 0, "share of requests whose connection is reset")
+	fs.Float64Var(&o.Faults.Truncate, "fail-truncate", 0, "share of answers billed and then cut short")
+	fs.Float64Var(&o.Faults.RateLimit, "fail-rate", 0, "share of requests answered with the over-rate error")
+	return addr, o
 }

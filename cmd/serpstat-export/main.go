@@ -72,12 +72,20 @@ Usage:
   serpstat-export export --query DOMAIN --out FILE [--out FILE ...] [flags]
   serpstat-export estimate --query DOMAIN [--json] [flags]
   serpstat-export fake-api [--addr HOST:PORT] [--rows N] [flags]
+  serpstat-export completion bash|zsh
   serpstat-export version
 
 Examples:
-  # every new backlink of example.com, as Parquet and CSV in one pass
-  SERPSTAT_TOKEN=... serpstat-export export --query example.com \
-      --out backlinks.parquet --out backlinks.csv
+  # dump every new backlink of a domain to Parquet (sliced past the 60k wall)
+  SERPSTAT_TOKEN=... serpstat-export export --query example.com --out backlinks.parquet
+
+  # a CSV for a spreadsheet: formula-like cells are neutralised (--csv-raw keeps them)
+  serpstat-export export --query competitor.com --out competitor.csv
+
+  # a nightly load from cron: quiet JSON logs, a summary for the scheduler,
+  # never below 100,000 credits on the shared account
+  serpstat-export export --config nightly.yaml --log-format json \
+      --summary-json /var/log/serpstat/summary.json --keep-balance 100000
 
   # what would it cost? (1 credit)
   serpstat-export estimate --query example.com
@@ -109,6 +117,8 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Read
 		return runEstimate(ctx, args[1:], stdout, stderr)
 	case "fake-api":
 		return runFakeAPI(ctx, args[1:], stdout, stderr)
+	case "completion":
+		return runCompletion(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "serpstat-export", version)
 		return exitOK

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/sink"
+)
+
+// runSummary is the end summary for schedulers: --summary-json writes it,
+// and --log-format json logs it as the last line. Its field names are a
+// contract.
+type runSummary struct {
+	RunID            string          `json:"run_id"`
+	Command          string          `json:"command"`
+	Status           string          `json:"status"` // done, partial, stopped, interrupted, refused, usage, failed
+	ExitCode         int             `json:"exit_code"`
+	Error            string          `json:"error,omitempty"`
+	StopReason       string          `json:"stop_reason,omitempty"`
+	Query            string          `json:"query,omitempty"`
+	Total            int             `json:"total"`
+	Reachable        int             `json:"reachable"`
+	Unreachable      int             `json:"unreachable"`
+	Rows             int64           `json:"rows"`
+	Pages            int             `json:"pages"`
+	CreditsEstimated int64           `json:"credits_estimated"`
+	CreditsBilled    int64           `json:"credits_billed"`
+	CreditsByBalance *int64          `json:"credits_by_balance,omitempty"`
+	BalanceAfter     *int64          `json:"balance_after,omitempty"`
+	CreditsLeft      int64           `json:"credits_left,omitempty"`
+	ElapsedSeconds   float64         `json:"elapsed_seconds"`
+	RowsPerSecond    float64         `json:"rows_per_second"`
+	Retries          int64           `json:"retries"`
+	RateLimited      int64           `json:"rate_limited"`
+	ResumedPages     int             `json:"resumed_pages"`
+	Duplicates       int64           `json:"duplicates"`
+	RepairedUTF8     int             `json:"repaired_utf8"`
+	Cut              int64           `json:"cut,omitempty"`
+	TotalChanged     int             `json:"total_changed,omitempty"`
+	Sliced           bool            `json:"sliced"`
+	Slices           []sliceSummary  `json:"slices,omitempty"`
+	Probes           int             `json:"probes,omitempty"`
+	ProbeCredits     int64           `json:"probe_credits,omitempty"`
+	Outputs          []outputSummary `json:"outputs"`
+	Spool            string          `json:"spool,omitempty"` // kept for a resume
+}
+
+type sliceSummary struct {
+	Label       string `json:"label"`
+	Total       int    `json:"total"`
+	Rows        int64  `json:"rows"`
+	Unreachable int    `json:"unreachable,omitempty"`
+}
+
+type outputSummary struct {
+	Path   string      `json:"path"`
+	Format sink.Format `json:"format"`
+}
+
+var statusOf = map[int]string{
+	exitOK: "done", exitFailure: "failed", exitUsage: "usage", exitBudget: "stopped",
+	exitRefused: "refused", exitCanceled: "interrupted",
+}
+
+func newSummary(runID, command string, rep *exporter.Report, outs []*output, spool string, err error, code int) *runSummary {
+	sum := &runSummary{RunID: runID, Command: command, Status: statusOf[code], ExitCode: code, Spool: spool, Outputs: []outputSummary{}}
+	if err != nil {
+		sum.Error = err.Error()
+	}
+	for _, o := range outs {
+		if o.path != "" && o.w != nil {
+			sum.Outputs = append(sum.Outputs, outputSummary{Path: o.path, Format: o.format})
+		}
+	}
+	if rep == nil {
+		return sum
+	}
+	if rep.Partial {
+		sum.Status = "partial"
+	}
+	sum.StopReason = rep.StopReason
+	sum.Query, sum.Total, sum.Reachable, sum.Unreachable = rep.Query, rep.Plan.Total, rep.Plan.Reachable, rep.Unreachable
+	sum.Rows, sum.Pages = rep.Rows, rep.Pages
+	sum.CreditsEstimated, sum.CreditsBilled, sum.CreditsLeft = rep.CreditsEstimated, rep.Credits, rep.CreditsLeft
+	if rep.CreditsByBalance >= 0 {
+		sum.CreditsByBalance = &rep.CreditsByBalance
+	}
+	if rep.LeftLines >= 0 {
+		sum.BalanceAfter = &rep.LeftLines
+	}
+	sum.ElapsedSeconds, sum.RowsPerSecond = rep.Elapsed.Seconds(), rep.RowsPerSecond()
+	sum.Retries, sum.RateLimited = rep.Retries, rep.RateLimited
+	sum.ResumedPages, sum.Duplicates, sum.RepairedUTF8, sum.Cut, sum.TotalChanged = rep.Resumed, rep.Duplicates, rep.Repaired, rep.Cut, rep.LastTotal
+	sum.Sliced, sum.Probes, sum.ProbeCredits = rep.Sliced, rep.Probes, rep.ProbeCredits
+	for _, s := range rep.Slices {
+		sum.Slices = append(sum.Slices, sliceSummary{Label: s.Label, Total: s.Total, Rows: s.Rows, Unreachable: s.Unreachable})
+	}
+	return sum
+}
+
+// finish shows the end of a run: the report and the error with what to do
+// next, as text, or as one JSON log line; and writes --summary-json.
+func (u *ui) finish(s settings, sum *runSummary, rep *exporter.Report, outs []*output, err error) {
+	var report, msg bytes.Buffer
+	printReport(&report, u.runID, rep, outs)
+	printError(&msg, s, rep, err, sum.ExitCode)
+	if sum.Spool != "" {
+		fmt.Fprintf(&msg, "  every page paid for is kept in %s: run the same command again to resume without paying for them again (--restart starts over)\n", sum.Spool)
+	}
+	switch {
+	case u.json:
+		level := slog.LevelInfo
+		if err != nil {
+			level = slog.LevelError
+		}
+		u.log.Log(context.Background(), level, "summary", "summary", sum, "message", msg.String())
+	case u.quiet:
+		_, _ = u.stderr.Write(msg.Bytes())
+	default:
+		_, _ = u.stderr.Write(report.Bytes())
+		_, _ = u.stderr.Write(msg.Bytes())
+	}
+	if s.SummaryJSON != "" {
+		data, jerr := json.MarshalIndent(sum, "", "  ")
+		if jerr == nil {
+			jerr = writeSmallFile(s.SummaryJSON, append(data, '\n'))
+		}
+		if jerr != nil {
+			u.log.Error("could not write --summary-json", "path", s.SummaryJSON, "error", jerr)
+		}
+	}
+}
+
+// writeSmallFile writes data to path atomically.
+func writeSmallFile(path string, data []byte) error {
+	f, err := sink.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	return f.Commit()
+}

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vbauerster/cupwriter"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
+
+	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/serpstat"
+)
+
+// ui is what a run shows a person or a scheduler: logs, progress and the
+// summary, all on stderr, each line carrying the run's id, and none ever
+// holding the token.
+type ui struct {
+	runID  string
+	json   bool
+	quiet  bool
+	stderr *redactWriter // every byte to stderr goes through it
+	logs   *switchWriter // where log lines go: stderr, or above the bar
+	log    *slog.Logger
+	tty    bool // stderr is a terminal
+	ttyFd  int  // its descriptor, when tty
+}
+
+func newRunID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newUI checks the log and progress settings and builds the loggers.
+func newUI(stderr io.Writer, s settings) (*ui, error) {
+	u := &ui{runID: newRunID(), stderr: &redactWriter{w: stderr}}
+	u.logs = &switchWriter{w: u.stderr}
+	if f, ok := stderr.(*os.File); ok {
+		u.ttyFd = int(f.Fd())
+		u.tty = term.IsTerminal(u.ttyFd)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s.LogLevel)); err != nil {
+		return u, usagef("--log-level must be debug, info, warn or error; got %q", s.LogLevel)
+	}
+	if s.Quiet {
+		level = slog.LevelError
+		u.quiet = true
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch s.LogFormat {
+	case "text", "":
+		u.log = slog.New(slog.NewTextHandler(u.logs, opts))
+	case "json":
+		u.json = true
+		u.log = slog.New(slog.NewJSONHandler(u.logs, opts))
+	default:
+		return u, usagef("--log-format must be text or json; got %q", s.LogFormat)
+	}
+	u.log = u.log.With("run", u.runID)
+	switch s.Progress {
+	case "auto", "always", "never":
+	default:
+		return u, usagef("--progress must be auto, always or never; got %q", s.Progress)
+	}
+	if s.ProgressEvery <= 0 {
+		return u, usagef("--progress-interval must be more than 0; got %v", s.ProgressEvery)
+	}
+	return u, nil
+}
+
+// secret makes every later line on stderr hide token.
+func (u *ui) secret(token string) { u.stderr.setSecret(token) }
+
+// printf writes a human line to stderr, unless the logs are JSON or quiet.
+func (u *ui) printf(format string, args ...any) {
+	if u.json || u.quiet {
+		return
+	}
+	fmt.Fprintf(u.stderr, format, args...)
+}
+
+// progress shows how far e is until the returned func is called: a live
+// bar when stderr is a terminal (or --progress always), otherwise a log
+// line every --progress-interval.
+func (u *ui) progress(e *exporter.Exporter, s settings) (stop func()) {
+	if s.Progress == "never" || u.quiet {
+		return func() {}
+	}
+	if s.Progress == "always" || (u.tty && !u.json) {
+		return u.bar(e, s.Progress == "always")
+	}
+	return u.ticker(e, s.ProgressEvery)
+}
+
+func (u *ui) ticker(e *exporter.Exporter, every time.Duration) func() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	start := time.Now()
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				sn := e.Snapshot()
+				el := time.Since(start).Seconds()
+				attrs := []any{"pages", sn.Pages, "rows", sn.Rows, "of", sn.Planned, "credits", sn.Credits,
+					"req_per_s", round1(float64(sn.Requests) / el), "retries", sn.Retries}
+				if sn.Budget > 0 {
+					attrs = append(attrs, "budget", sn.Budget)
+				}
+				if sn.Rows > 0 && sn.Planned > sn.Rows {
+					eta := time.Duration(el * float64(sn.Planned-sn.Rows) / float64(sn.Rows) * float64(time.Second))
+					attrs = append(attrs, "eta", eta.Round(time.Second).String())
+				}
+				u.log.Info("progress", attrs...)
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+
+func (u *ui) bar(e *exporter.Exporter, force bool) func() {
+	// The bar writes through the redacting writer, so mpb is told where
+	// the terminal is (for its width) and to draw even though the writer
+	// is not an *os.File.
+	cw := cupwriter.New(u.stderr, force)
+	if u.tty {
+		cw.SetTermFd(u.ttyFd)
+	}
+	p := mpb.New(mpb.WithConsoleWriter(cw), mpb.WithAutoRefresh(), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond))
+	start := time.Now()
+	lastReq, lastAt := int64(0), start
+	rate := 0.0
+	b := p.AddBar(0,
+		mpb.PrependDecorators(
+			decor.Name("rows ", decor.WC{}),
+			decor.CountersNoUnit("%d / %d", decor.WCSyncWidth),
+		),
+		mpb.AppendDecorators(
+			decor.Any(func(decor.Statistics) string {
+				sn := e.Snapshot()
+				if now := time.Now(); now.Sub(lastAt) >= time.Second {
+					rate = float64(sn.Requests-lastReq) / now.Sub(lastAt).Seconds()
+					lastReq, lastAt = sn.Requests, now
+				}
+				budget := "no cap"
+				if sn.Budget > 0 {
+					budget = fmt.Sprint(sn.Budget)
+				}
+				return fmt.Sprintf(" pages %d | credits %d / %s | %.1f req/s | retries %d | ETA ", sn.Pages, sn.Credits, budget, rate, sn.Retries)
+			}),
+			decor.AverageETA(decor.ET_STYLE_GO),
+		),
+	)
+	u.logs.set(p) // log lines print above the bar
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			sn := e.Snapshot()
+			if sn.Planned > 0 {
+				b.SetTotal(sn.Planned, false)
+			}
+			b.SetCurrent(sn.Rows)
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+		sn := e.Snapshot()
+		if sn.Planned > 0 && sn.Rows >= sn.Planned {
+			b.SetTotal(sn.Planned, true)
+		} else {
+			b.Abort(false)
+		}
+		p.Wait()
+		u.logs.set(u.stderr)
+	}
+}
+
+// redactWriter replaces the secret in everything written through it.
+// Safe for concurrent use.
+type redactWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	secret string
+}
+
+func (r *redactWriter) setSecret(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secret = s
+}
+
+func (r *redactWriter) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.secret == "" || !bytes.Contains(p, []byte(r.secret)) && !strings.Contains(string(p), url.QueryEscape(r.secret)) {
+		return r.w.Write(p)
+	}
+	if _, err := io.WriteString(r.w, serpstat.Redact(string(p), r.secret)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// switchWriter writes to a writer that can be swapped while in use.
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w = w
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	w := s.w
+	s.mu.Unlock()
+	return w.Write(p)
+}
+
+// checkEndpoint refuses an http:// endpoint that is not loopback unless
+// insecure: the token would cross the network in clear text.
+func checkEndpoint(endpoint string, insecure bool) error {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return usagef("--endpoint must be an http:// or https:// URL; got %q", endpoint)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+	default:
+		return usagef("--endpoint must be an http:// or https:// URL; got %q", endpoint)
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	if insecure {
+		return nil
+	}
+	return usagef("--endpoint %s is plain http to another host: the token would travel in clear text; use https://, or pass --insecure if you must", endpoint)
+}
+
+// tokenFileWarning says when a token file can be read by other users.
+func tokenFileWarning(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the token file %s can be read by other users (mode %v): chmod 600 %s", path, fi.Mode().Perm(), path)
+}
