@@ -22,7 +22,12 @@ type CSV struct {
 	// writes text exactly. Numeric cells are never changed. Set it before
 	// the first Write.
 	Neutralize bool
+	// QueryColumn, when true, adds a leading "query" column holding the
+	// value given to SetQuery: rows of several queries in one file. Set it
+	// before the first Write.
+	QueryColumn bool
 
+	query  string
 	w      *csv.Writer
 	record []string
 	header bool
@@ -35,6 +40,17 @@ func NewCSV(w io.Writer) *CSV {
 	return &CSV{w: csv.NewWriter(w), record: make([]string, len(serpstat.Columns))}
 }
 
+// SetQuery sets the query column's value for the rows written next.
+func (c *CSV) SetQuery(q string) { c.query = q }
+
+func (c *CSV) writeHeader() error {
+	c.header = true
+	if c.QueryColumn {
+		return c.w.Write(append([]string{"query"}, serpstat.Columns...))
+	}
+	return c.w.Write(serpstat.Columns)
+}
+
 // Write writes rows, and the header row first if it has not been written.
 // Rows are buffered; an error of w may surface on a later Write or on Close.
 func (c *CSV) Write(rows []serpstat.Backlink) error {
@@ -45,13 +61,19 @@ func (c *CSV) Write(rows []serpstat.Backlink) error {
 		return errClosed
 	}
 	if !c.header {
-		c.header = true
-		if err := c.w.Write(serpstat.Columns); err != nil {
+		if err := c.writeHeader(); err != nil {
 			c.err = err
 			return err
 		}
 	}
 	rec := c.record
+	if c.QueryColumn {
+		if len(rec) == len(serpstat.Columns) {
+			c.record = make([]string, len(serpstat.Columns)+1)
+		}
+		c.record[0] = c.text(c.query)
+		rec = c.record[1:]
+	}
 	for i := range rows {
 		r := &rows[i]
 		rec[0] = c.text(r.URLFrom)
@@ -63,7 +85,7 @@ func (c *CSV) Write(rows []serpstat.Backlink) error {
 		rec[6] = c.text(r.FirstSeen)
 		rec[7] = c.text(r.LastVisited)
 		rec[8] = strconv.FormatInt(int64(r.DomainRank), 10)
-		if err := c.w.Write(rec); err != nil {
+		if err := c.w.Write(c.record); err != nil {
 			c.err = err
 			return err
 		}
@@ -79,8 +101,7 @@ func (c *CSV) Close() error {
 		return c.err
 	}
 	if !c.header {
-		c.header = true
-		if err := c.w.Write(serpstat.Columns); err != nil {
+		if err := c.writeHeader(); err != nil {
 			c.err = err
 			return err
 		}

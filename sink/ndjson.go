@@ -23,6 +23,11 @@ import (
 // Make one with NewNDJSON; the zero value is not usable. An NDJSON is not
 // safe for concurrent use.
 type NDJSON struct {
+	// QueryColumn, when true, adds a leading "query" key holding the value
+	// given to SetQuery: rows of several queries in one file.
+	QueryColumn bool
+
+	prefix []byte // `{"query":"…",` when QueryColumn
 	w      *bufio.Writer
 	closed bool
 	err    error
@@ -39,6 +44,11 @@ const ndjsonRoom = 4 << 10
 // NewNDJSON returns an NDJSON writing to w.
 func NewNDJSON(w io.Writer) *NDJSON {
 	return &NDJSON{w: bufio.NewWriterSize(w, ndjsonBufferSize)}
+}
+
+// SetQuery sets the query key's value for the rows written next.
+func (n *NDJSON) SetQuery(q string) {
+	n.prefix = append(appendJSONString(append(n.prefix[:0], `{"query":`...), q), ',')
 }
 
 // Write writes one line a row. Rows are buffered; an error of w may surface
@@ -60,6 +70,13 @@ func (n *NDJSON) Write(rows []serpstat.Backlink) error {
 		// Appending to AvailableBuffer and writing the result back costs
 		// no copy while the line fits in the buffer.
 		line := appendNDJSON(n.w.AvailableBuffer(), &rows[i])
+		if n.QueryColumn {
+			if n.prefix == nil {
+				n.SetQuery("")
+			}
+			// Replace the line's "{" with the query key.
+			line = append(append([]byte(nil), n.prefix...), line[1:]...)
+		}
 		if _, err := n.w.Write(line); err != nil {
 			n.err = err
 			return err

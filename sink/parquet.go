@@ -43,6 +43,20 @@ type parquetRow struct {
 	DomainRank  int64  `parquet:"domain_rank"`
 }
 
+// parquetRowQ is parquetRow with a leading query column.
+type parquetRowQ struct {
+	Query       string `parquet:"query,dict"`
+	URLFrom     string `parquet:"url_from"`
+	URLTo       string `parquet:"url_to"`
+	Nofollow    string `parquet:"nofollow,dict"`
+	LinkType    string `parquet:"link_type,dict"`
+	LinksExt    int64  `parquet:"links_ext"`
+	LinkText    string `parquet:"link_text"`
+	FirstSeen   *int32 `parquet:"first_seen,date"`
+	LastVisited *int64 `parquet:"last_visited,timestamp(microsecond:local)"`
+	DomainRank  int64  `parquet:"domain_rank"`
+}
+
 // Parquet writes rows as an Apache Parquet file with parquet-go:
 // zstd-compressed column chunks, row groups of RowGroupRows rows, the
 // schema of parquetRow. Dates that are empty or do not parse are written
@@ -55,9 +69,16 @@ type Parquet struct {
 	// to one row group in memory. Zero means DefaultRowGroupRows. Set it
 	// before the first Write.
 	RowGroupRows int
+	// QueryColumn, when true, adds a leading "query" column holding the
+	// value given to SetQuery: rows of several queries in one file. Set it
+	// before the first Write.
+	QueryColumn bool
 
+	query  string
 	out    io.Writer
 	w      *parquet.GenericWriter[parquetRow]
+	wq     *parquet.GenericWriter[parquetRowQ] // when QueryColumn
+	rowsq  []parquetRowQ
 	rows   []parquetRow // reused for every batch
 	days   []int32      // first_seen values the rows point to
 	micros []int64      // last_visited values the rows point to
@@ -75,18 +96,24 @@ func NewParquet(w io.Writer) *Parquet {
 // null because they were empty or did not parse.
 func (p *Parquet) Nulls() int { return p.nulls }
 
+// SetQuery sets the query column's value for the rows written next.
+func (p *Parquet) SetQuery(q string) { p.query = q }
+
 func (p *Parquet) start() {
-	if p.w != nil {
+	if p.w != nil || p.wq != nil {
 		return
 	}
 	n := p.RowGroupRows
 	if n <= 0 {
 		n = DefaultRowGroupRows
 	}
-	p.w = parquet.NewGenericWriter[parquetRow](p.out,
-		parquet.Compression(&zstdCodec{}),
-		parquet.MaxRowsPerRowGroup(int64(n)),
-	)
+	opts := []parquet.WriterOption{parquet.Compression(&zstdCodec{}), parquet.MaxRowsPerRowGroup(int64(n))}
+	if p.QueryColumn {
+		p.wq = parquet.NewGenericWriter[parquetRowQ](p.out, opts...)
+		p.rowsq = make([]parquetRowQ, parquetBatch)
+	} else {
+		p.w = parquet.NewGenericWriter[parquetRow](p.out, opts...)
+	}
 	p.rows = make([]parquetRow, parquetBatch)
 	p.days = make([]int32, parquetBatch)
 	p.micros = make([]int64, parquetBatch)
@@ -130,7 +157,20 @@ func (p *Parquet) Write(rows []serpstat.Backlink) error {
 				p.nulls++
 			}
 		}
-		if _, err := p.w.Write(batch); err != nil {
+		var err error
+		if p.wq != nil {
+			bq := p.rowsq[:n]
+			for i := range batch {
+				b := &batch[i]
+				bq[i] = parquetRowQ{Query: p.query, URLFrom: b.URLFrom, URLTo: b.URLTo, Nofollow: b.Nofollow, LinkType: b.LinkType,
+					LinksExt: b.LinksExt, LinkText: b.LinkText, FirstSeen: b.FirstSeen, LastVisited: b.LastVisited, DomainRank: b.DomainRank}
+			}
+			_, err = p.wq.Write(bq)
+			clear(bq)
+		} else {
+			_, err = p.w.Write(batch)
+		}
+		if err != nil {
 			p.err = err
 			return err
 		}
@@ -149,7 +189,11 @@ func (p *Parquet) Close() error {
 	}
 	p.start()
 	p.closed = true
-	p.err = p.w.Close()
+	if p.wq != nil {
+		p.err = p.wq.Close()
+	} else {
+		p.err = p.w.Close()
+	}
 	return p.err
 }
 
