@@ -2,6 +2,7 @@ package serpstattest
 
 import (
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -27,6 +28,15 @@ const (
 	OneDayPrefix = "oneday."
 	// OneDayDate is first_seen of every row of a OneDayPrefix query.
 	OneDayDate = "2024-06-15"
+	// GrowingPrefix marks a query whose rows are first seen in index
+	// order, GrowingRowsPerDay a day from FirstSeenFrom (the last day takes
+	// the rest): "growing.example.com" is such a query. Raising its row
+	// count (Options.RowsFor) adds rows newer than every earlier one, as
+	// backlinks found since the last run: the data set of incremental loads.
+	GrowingPrefix = "growing."
+	// GrowingRowsPerDay is how many rows of a GrowingPrefix query share a
+	// first_seen day.
+	GrowingRowsPerDay = 100
 )
 
 // The calendar the rows are drawn from: day 0 is 2023-01-01.
@@ -131,10 +141,11 @@ var (
 
 // gen makes the rows of one query.
 type gen struct {
-	query  string
-	seed   uint64
-	oneDay bool
-	toBase string // "https://<query>/"
+	query   string
+	seed    uint64
+	oneDay  bool
+	growing bool
+	toBase  string // "https://<query>/"
 }
 
 func newGen(query string) gen {
@@ -145,10 +156,11 @@ func newGen(query string) gen {
 		h *= 1099511628211
 	}
 	return gen{
-		query:  query,
-		seed:   mix64(h),
-		oneDay: len(query) > len(OneDayPrefix) && query[:len(OneDayPrefix)] == OneDayPrefix,
-		toBase: "https://" + query + "/",
+		query:   query,
+		seed:    mix64(h),
+		oneDay:  strings.HasPrefix(query, OneDayPrefix),
+		growing: strings.HasPrefix(query, GrowingPrefix),
+		toBase:  "https://" + query + "/",
 	}
 }
 
@@ -226,6 +238,9 @@ func (g *gen) row(i int) row {
 	fs := int((r2 >> 16) % uint64(firstDays))
 	if g.oneDay {
 		fs = oneDay
+	}
+	if g.growing {
+		fs = min(i/GrowingRowsPerDay, firstDays-1)
 	}
 	lv := fs + int((r2>>32)%uint64(lastDay-fs+1))
 	b.FirstSeen = dayStrings[fs]

@@ -850,3 +850,17 @@ func TestCloseAbortsWaits(t *testing.T) {
 	require.Error(t, <-errc)
 	assert.Equal(t, 1, s.Stats().ByOutcome[serpstattest.OutcomeCanceled])
 }
+
+func TestGrowingQueryAddsNewerRows(t *testing.T) {
+	q := serpstattest.GrowingPrefix + "example.com"
+	rows := serpstattest.Rows(q, 1000)
+	for i := 1; i < len(rows); i++ {
+		require.LessOrEqual(t, rows[i-1].FirstSeen, rows[i].FirstSeen, "row %d", i)
+	}
+	require.Equal(t, serpstattest.FirstSeenFrom, rows[0].FirstSeen)
+	require.Equal(t, "2023-01-10", rows[999].FirstSeen, "100 rows a day")
+	// Rows added later are newer than every earlier one.
+	more := serpstattest.Rows(q, 1050)
+	require.Equal(t, rows, more[:1000])
+	require.Greater(t, more[1049].FirstSeen, rows[998].FirstSeen)
+}
