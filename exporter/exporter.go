@@ -53,7 +53,8 @@ type Exporter struct {
 	// the rate busy without tuning.
 	Workers int
 	// Window is how many pages may be held or in flight at once; 0 means
-	// twice the workers. It bounds memory, whatever the export's size.
+	// the workers plus as many again, at most 8 more. It bounds memory,
+	// whatever the export's size.
 	Window int
 	// Partial lets a run whose full cost is over the budget export as many
 	// whole pages as fit, and end without error. Without it, such a run
@@ -608,7 +609,10 @@ func (e *Exporter) limits() (workers, window int) {
 		workers = min(max(workers, 2), maxAutoWorkers)
 	}
 	workers = min(workers, MaxWorkers)
-	window = max(e.Window, 2*workers)
+	// Room to put pages back in order: as many again as in flight, but
+	// no more than 8 pages beyond them, so memory stays flat when many
+	// workers are in flight.
+	window = max(e.Window, workers+min(workers, 8))
 	return workers, window
 }
 
