@@ -96,6 +96,10 @@ func (n *NDJSON) Close() error {
 	return n.err
 }
 
+// AppendNDJSON appends r to dst as NDJSON writes it: one JSON object, keys
+// in column order, and a newline. It does not allocate when dst has room.
+func AppendNDJSON(dst []byte, r *serpstat.Backlink) []byte { return appendNDJSON(dst, r) }
+
 // appendNDJSON appends r as one JSON object and a newline to dst.
 func appendNDJSON(dst []byte, r *serpstat.Backlink) []byte {
 	dst = append(dst, `{"url_from":`...)
