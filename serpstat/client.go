@@ -96,6 +96,13 @@ func (c *Client) call(ctx context.Context, method string, params, out any) (int,
 	if !utf8.Valid(raw) {
 		repaired = countInvalidUTF8(raw)
 	}
+	// Fast path (issue #8, fastdecode.go): a getNewBacklinks answer of the
+	// usual shape is decoded by hand. On anything else decodeNewBacklinks
+	// reports false, leaves out untouched, and encoding/json below decodes
+	// the answer: it stays the reference.
+	if page, isPage := out.(*BacklinksPage); isPage && method == MethodNewBacklinks && repaired == 0 && decodeNewBacklinks(raw, page) {
+		return 0, nil
+	}
 	// One decode: the result goes straight into out (an interface holding
 	// a pointer is decoded into), rather than into a json.RawMessage that
 	// is then decoded again; it halves the decoding of a page.
