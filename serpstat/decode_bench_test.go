@@ -37,6 +37,26 @@ func reportRows(b *testing.B, body []byte) {
 // BenchmarkDecodePage1000 decodes a 1,000-row answer the way Client does:
 // the envelope into Response, then its result into BacklinksPage.
 func BenchmarkDecodePage1000(b *testing.B) {
+	// What Client.NewBacklinks does with an answer: the hand-written
+	// decoder (it falls back to encoding/json on anything unusual).
+	body := page1000()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var page serpstat.BacklinksPage
+		if !serpstat.DecodeNewBacklinks(body, &page) {
+			b.Fatal("the fast decoder refused the page")
+		}
+		if len(page.Data) != 1000 {
+			b.Fatalf("decoded %d rows, want 1000", len(page.Data))
+		}
+	}
+	reportRows(b, body)
+}
+
+// BenchmarkDecodePage1000EncodingJSON is the reference: encoding/json,
+// envelope then result.
+func BenchmarkDecodePage1000EncodingJSON(b *testing.B) {
 	body := page1000()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
