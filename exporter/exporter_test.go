@@ -240,6 +240,6 @@ func TestAutomaticWorkersFollowLatency(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, serpstattest.Rows("auto.example", 15000), c.rows)
 	assert.GreaterOrEqual(t, srv.Stats().MaxInFlight, 3, "enough in flight to keep 10/s busy")
-	assert.LessOrEqual(t, rep.Workers, 6)
+	assert.LessOrEqual(t, rep.Workers, 12, "Little's law, not the cap")
 	assert.Zero(t, srv.Stats().RateLimited)
 }
