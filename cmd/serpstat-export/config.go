@@ -16,45 +16,54 @@ import (
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // settings are every export setting. Defaults come first, then the YAML
 // config file, then flags.
 type settings struct {
-	Query         string        `yaml:"query"`
-	Out           []string      `yaml:"out"`
-	Format        string        `yaml:"format"`
-	SearchType    string        `yaml:"search_type"`
-	Sort          string        `yaml:"sort"`
-	Order         string        `yaml:"order"`
-	Size          int           `yaml:"size"`
-	LinkPerDomain int           `yaml:"link_per_domain"`
-	Filter        yaml.Node     `yaml:"filter"`
-	FilterFile    string        `yaml:"filter_file"`
-	Endpoint      string        `yaml:"endpoint"`
-	TokenFile     string        `yaml:"token_file"`
-	TokenInQuery  bool          `yaml:"token_in_query"`
-	RPS           float64       `yaml:"rps"`
-	Workers       int           `yaml:"workers"`
-	Wall          int           `yaml:"wall"`
-	NoSlice       bool          `yaml:"no_slice"`
-	Budget        int64         `yaml:"budget"`
-	Partial       bool          `yaml:"partial"`
-	MaxRows       int           `yaml:"max_rows"`
-	KeepBalance   int64         `yaml:"keep_balance"`
-	Timeout       time.Duration `yaml:"timeout"`
-	Retries       int           `yaml:"retries"`
-	RetryMaxWait  time.Duration `yaml:"retry_max_wait"`
-	StateDir      string        `yaml:"state_dir"`
-	Restart       bool          `yaml:"-"`
-	LogLevel      string        `yaml:"log_level"`
-	LogFormat     string        `yaml:"log_format"`
-	Quiet         bool          `yaml:"quiet"`
-	Progress      string        `yaml:"progress"`
-	ProgressEvery time.Duration `yaml:"progress_interval"`
-	SummaryJSON   string        `yaml:"summary_json"`
-	CSVRaw        bool          `yaml:"csv_raw"`
-	Insecure      bool          `yaml:"insecure"`
+	Query          string        `yaml:"query"`
+	Queries        []string      `yaml:"queries"`
+	QueriesFile    string        `yaml:"queries_file"`
+	MaxRowsPerFile int           `yaml:"max_rows_per_file"`
+	Manifest       string        `yaml:"manifest"`
+	Incremental    string        `yaml:"incremental"`
+	S3Endpoint     string        `yaml:"s3_endpoint"`
+	S3Region       string        `yaml:"s3_region"`
+	S3PathStyle    bool          `yaml:"s3_path_style"`
+	Out            []string      `yaml:"out"`
+	Format         string        `yaml:"format"`
+	SearchType     string        `yaml:"search_type"`
+	Sort           string        `yaml:"sort"`
+	Order          string        `yaml:"order"`
+	Size           int           `yaml:"size"`
+	LinkPerDomain  int           `yaml:"link_per_domain"`
+	Filter         yaml.Node     `yaml:"filter"`
+	FilterFile     string        `yaml:"filter_file"`
+	Endpoint       string        `yaml:"endpoint"`
+	TokenFile      string        `yaml:"token_file"`
+	TokenInQuery   bool          `yaml:"token_in_query"`
+	RPS            float64       `yaml:"rps"`
+	Workers        int           `yaml:"workers"`
+	Wall           int           `yaml:"wall"`
+	NoSlice        bool          `yaml:"no_slice"`
+	Budget         int64         `yaml:"budget"`
+	Partial        bool          `yaml:"partial"`
+	MaxRows        int           `yaml:"max_rows"`
+	KeepBalance    int64         `yaml:"keep_balance"`
+	Timeout        time.Duration `yaml:"timeout"`
+	Retries        int           `yaml:"retries"`
+	RetryMaxWait   time.Duration `yaml:"retry_max_wait"`
+	StateDir       string        `yaml:"state_dir"`
+	Restart        bool          `yaml:"-"`
+	LogLevel       string        `yaml:"log_level"`
+	LogFormat      string        `yaml:"log_format"`
+	Quiet          bool          `yaml:"quiet"`
+	Progress       string        `yaml:"progress"`
+	ProgressEvery  time.Duration `yaml:"progress_interval"`
+	SummaryJSON    string        `yaml:"summary_json"`
+	CSVRaw         bool          `yaml:"csv_raw"`
+	Insecure       bool          `yaml:"insecure"`
 
 	filterJSON string // --filter, or the config's filter as JSON
 	tokenFlag  string // --token (flag only, discouraged)
@@ -108,7 +117,15 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 	var outs multiFlag
 	d := defaultSettings()
 	configPath = fs.String("config", "", "YAML config `file` (see config.example.yaml); flags override it")
-	fs.StringVar(&f.Query, "query", "", "the `domain` to export backlinks of, e.g. example.com (required)")
+	var queries multiFlag
+	fs.Var(&queries, "query", "the `domain` to export backlinks of, e.g. example.com; repeat it for several")
+	fs.StringVar(&f.QueriesFile, "queries-file", "", "read domains from `path`, one a line (# comments, blank lines ignored; - for stdin)")
+	fs.IntVar(&f.MaxRowsPerFile, "max-rows-per-file", 0, "start a new {part} of an --out after `N` rows (0: one part)")
+	fs.StringVar(&f.Manifest, "manifest", "", "write _manifest.json (then _SUCCESS) at `path` instead of next to the data")
+	fs.StringVar(&f.Incremental, "incremental", "", "incremental loads: keep the newest first_seen of each query in `state` (a path or blob URL) and ask only for newer rows next time")
+	fs.StringVar(&f.S3Endpoint, "s3-endpoint", "", "S3 endpoint `URL` for s3:// outputs (default: $AWS_ENDPOINT_URL or AWS)")
+	fs.StringVar(&f.S3Region, "s3-region", "", "S3 region (default: $AWS_REGION)")
+	fs.BoolVar(&f.S3PathStyle, "s3-path-style", false, "path-style S3 URLs (most S3-compatible servers want it)")
 	fs.Var(&outs, "out", "output `file`; the extension picks the format (.csv, .ndjson, .jsonl, .parquet); - is stdout; repeat for several formats in one pass")
 	fs.StringVar(&f.Format, "format", "", "`format` for --out - and for files without a known extension: csv, ndjson or parquet")
 	fs.StringVar(&f.SearchType, "search-type", d.SearchType, "domain or domain_with_subdomains")
@@ -148,7 +165,21 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 		fs.Visit(func(fl *flag.Flag) {
 			switch fl.Name {
 			case "query":
-				s.Query = f.Query
+				s.Queries, s.Query = queries, ""
+			case "queries-file":
+				s.QueriesFile = f.QueriesFile
+			case "max-rows-per-file":
+				s.MaxRowsPerFile = f.MaxRowsPerFile
+			case "manifest":
+				s.Manifest = f.Manifest
+			case "incremental":
+				s.Incremental = f.Incremental
+			case "s3-endpoint":
+				s.S3Endpoint = f.S3Endpoint
+			case "s3-region":
+				s.S3Region = f.S3Region
+			case "s3-path-style":
+				s.S3PathStyle = f.S3PathStyle
 			case "out":
 				s.Out = outs
 			case "format":
@@ -248,13 +279,21 @@ func loadSettings(path string) (settings, error) {
 		}
 		s.filterJSON = string(js)
 	}
+	if s.Query != "" {
+		s.Queries = append([]string{s.Query}, s.Queries...)
+		s.Query = ""
+	}
 	return s, nil
 }
 
 // params builds and validates the request params.
 func (s *settings) params() (serpstat.NewBacklinksParams, error) {
+	q := s.Query
+	if q == "" && len(s.Queries) > 0 {
+		q = s.Queries[0]
+	}
 	p := serpstat.NewBacklinksParams{
-		Query:         strings.TrimSpace(s.Query),
+		Query:         strings.TrimSpace(q),
 		SearchType:    s.SearchType,
 		Sort:          s.Sort,
 		Order:         s.Order,
@@ -293,6 +332,8 @@ func (s *settings) check() error {
 		return usagef("--wall must be 1 or more; got %d", s.Wall)
 	case s.Budget < 0:
 		return usagef("--budget must be 0 (no cap) or more; got %d", s.Budget)
+	case s.MaxRowsPerFile < 0:
+		return usagef("--max-rows-per-file must be 0 (one part) or more; got %d", s.MaxRowsPerFile)
 	case s.MaxRows < 0:
 		return usagef("--max-rows must be 0 (all rows) or more; got %d", s.MaxRows)
 	case s.KeepBalance < 0:
@@ -307,6 +348,11 @@ func (s *settings) check() error {
 		return usagef("--endpoint must not be empty")
 	}
 	return nil
+}
+
+// s3 is the settings of s3:// targets.
+func (s *settings) s3() sink.S3Options {
+	return sink.S3Options{Endpoint: s.S3Endpoint, Region: s.S3Region, PathStyle: s.S3PathStyle}
 }
 
 // token reads the API token from --token, --token-file (or the config's

@@ -19,9 +19,9 @@ func TestExampleConfigDocumentsEveryDefault(t *testing.T) {
 	s, err := loadSettings("../../config.example.yaml")
 	require.NoError(t, err)
 	d := defaultSettings()
-	assert.Equal(t, "example.com", s.Query)
+	assert.Equal(t, []string{"example.com"}, s.Queries)
 	assert.Equal(t, []string{"backlinks.parquet", "backlinks.csv"}, s.Out)
-	s.Query, s.Out = d.Query, d.Out
+	s.Queries, s.Out = d.Queries, d.Out
 	s.Filter = yaml.Node{}
 	assert.Equal(t, d, s, "every other value in config.example.yaml is the default")
 

@@ -73,7 +73,7 @@ func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	est, err := doEstimate(ctx, s, err, u)
 	code := exitCode(ctx, err)
 	if err != nil {
-		u.finish(s, newSummary(u.runID, "estimate", nil, nil, "", err, code), nil, nil, err)
+		u.finish(s, newSummary(u.runID, "estimate", nil, err, code), nil, err)
 		return code
 	}
 	if *asJSON {
@@ -90,6 +90,14 @@ func doEstimate(ctx context.Context, s settings, loadErr error, u *ui) (*estimat
 	if loadErr != nil {
 		return nil, loadErr
 	}
+	queries, err := queryList(s, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(queries) > 1 {
+		return nil, usagef("estimate takes one query; got %d", len(queries))
+	}
+	s.Query = queries[0]
 	j, err := prepare(s, u)
 	if err != nil {
 		return nil, err

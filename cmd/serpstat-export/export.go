@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,15 +33,7 @@ Examples:
 Flags:
 `
 
-// output is one --out: where the rows go and in which format.
-type output struct {
-	path   string // "-" is stdout
-	format sink.Format
-	file   *sink.File // nil for stdout
-	w      sink.RowWriter
-}
-
-func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) int {
+func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("export", stderr, exportHelp)
 	configPath, apply := exportFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -61,20 +54,36 @@ func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 	if err == nil {
 		err = uerr
 	}
-	rep, outs, spool, err := export(ctx, stop, s, err, stdout, u)
+	defer func() { _ = sink.CloseBuckets() }()
+	res, err := export(ctx, stop, s, err, stdin, stdout, u)
 	code := exitCode(ctx, err)
-	kept := ""
-	if err != nil && spool != nil && spool.Exists() {
-		kept = spool.Dir()
-	}
-	u.finish(s, newSummary(u.runID, "export", rep, outs, kept, err, code), rep, outs, err)
+	u.finish(s, newSummary(u.runID, "export", res, err, code), res, err)
 	return code
 }
 
 // job is a validated query, ready to send.
 type job struct {
+	s      settings
+	u      *ui
 	client *serpstat.Client
-	pager  *pager.Pager
+	pager  *pager.Pager // the first query's; its Throttle and Budget are shared
+}
+
+// pagerFor is a pager for params sharing the job's client, rate limiter
+// and budget.
+func (j *job) pagerFor(params serpstat.NewBacklinksParams) *pager.Pager {
+	p := &pager.Pager{
+		Fetcher:  j.client,
+		Params:   params,
+		Throttle: j.pager.Throttle,
+		Budget:   j.pager.Budget,
+		Retry:    j.pager.Retry,
+		MaxRows:  j.s.MaxRows,
+		Wall:     j.s.Wall,
+		Logger:   j.u.log.With("query", params.Query),
+	}
+	p.Init()
+	return p
 }
 
 // prepare validates every query setting and builds the client and pager.
@@ -122,7 +131,7 @@ func prepare(s settings, u *ui) (*job, error) {
 		Logger:   log,
 	}
 	p.Init()
-	return &job{client: client, pager: p}, nil
+	return &job{s: s, u: u, client: client, pager: p}, nil
 }
 
 // balance reads the account's balance with getStats (0 credits), paced
@@ -138,58 +147,268 @@ func (j *job) balance(ctx context.Context) (int64, error) {
 	return int64(st.LeftLines), nil
 }
 
-// export validates everything, opens the outputs, runs the export and
-// commits the outputs. Nothing is sent before all input is valid.
-func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error, stdout io.Writer, u *ui) (*exporter.Report, []*output, *exporter.Spool, error) {
-	if loadErr != nil {
-		return nil, nil, nil, loadErr
+// queryResult is what one query of a run did.
+type queryResult struct {
+	Query   string
+	Params  serpstat.NewBacklinksParams
+	Report  *exporter.Report
+	Err     error
+	Files   []*fileRecord
+	Spool   string // kept for a resume
+	Dropped int64  // boundary rows an earlier incremental run exported
+}
+
+// runResult is what a run did.
+type runResult struct {
+	queries  []*queryResult
+	files    []*fileRecord
+	manifest string
+	multi    bool
+}
+
+// report is the single query's report, or nil for a multi-query run.
+func (r *runResult) report() *exporter.Report {
+	if r == nil || r.multi || len(r.queries) != 1 {
+		return nil
 	}
-	log := u.log
+	return r.queries[0].Report
+}
+
+// fatal tells whether err stops the whole run rather than one query: auth
+// and credits, the budget, an interruption, outputs that cannot be
+// written.
+func fatal(ctx context.Context, err error) bool {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, pager.ErrBudgetExhausted), errors.Is(err, pager.ErrInterrupted), ctx.Err() != nil, errors.As(err, &ue):
+		return true
+	}
+	switch serpstat.Classify(err) {
+	case serpstat.ClassAuth, serpstat.ClassCredits:
+		return true
+	case serpstat.ClassUnknown:
+		// Not an API answer: an output or checkpoint failed.
+		var pe *serpstat.ParamError
+		return !errors.As(err, &pe)
+	}
+	return false
+}
+
+// export validates everything, then exports every query in turn with one
+// rate limiter and one budget, commits the outputs, and writes the
+// manifest, _SUCCESS and the incremental state. Nothing is sent before
+// all input is valid.
+func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error, stdin io.Reader, stdout io.Writer, u *ui) (*runResult, error) {
+	if loadErr != nil {
+		return nil, loadErr
+	}
+	queries, err := queryList(s, stdin)
+	if err != nil {
+		return nil, err
+	}
+	multi := len(queries) > 1
+	if !multi {
+		s.Query = queries[0]
+	} else {
+		s.Query = "example.com" // the other params are checked with it
+	}
 	j, err := prepare(s, u)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if len(s.Out) == 0 {
-		return nil, nil, nil, usagef("--out is required: a file such as backlinks.csv, backlinks.ndjson or backlinks.parquet, or - for stdout")
+		return nil, usagef("--out is required: a file such as backlinks.csv, backlinks.ndjson or backlinks.parquet, or - for stdout")
 	}
-	outs, err := planOutputs(s.Out, s.Format)
+	specs, err := parseOuts(s.Out, s.Format, multi, s.MaxRowsPerFile)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	spool, err := openSpool(s, outs, j)
-	if err != nil {
-		return nil, nil, nil, err
+	if multi {
+		for _, sp := range specs {
+			if sp.stdout && sp.perQuery {
+				return nil, usagef("--out - cannot hold {query}")
+			}
+		}
 	}
-	defer spool.Close()
-	if err := openOutputs(outs, stdout, s.CSVRaw); err != nil {
-		spool.RemoveIfEmpty()
-		return nil, outs, nil, err
+	var state *incrementalState
+	if s.Incremental != "" {
+		if state, err = loadState(ctx, s.Incremental, s.s3()); err != nil {
+			return nil, err
+		}
 	}
-	e := &exporter.Exporter{Pager: j.pager, Workers: s.Workers, Partial: s.Partial, NoSlice: s.NoSlice, Checkpoint: spool, Stop: stop, Logger: log}
-	for _, o := range outs {
-		e.Sinks = append(e.Sinks, o.w)
-	}
+	startBalance := int64(0)
 	if s.KeepBalance > 0 {
 		bal, err := j.balance(ctx)
 		if err == nil && bal <= s.KeepBalance {
 			err = fmt.Errorf("the account's balance is %d credits, not above --keep-balance %d: %w", bal, s.KeepBalance, pager.ErrBalanceFloor)
 		}
 		if err != nil {
-			err = finishOutputs(outs, spool, err)
-			spool.RemoveIfEmpty()
-			return nil, outs, nil, err
+			return nil, err
 		}
 		j.pager.Budget.KeepBalance(bal, s.KeepBalance)
-		e.StartBalance = bal
+		startBalance = bal
 	}
-	stopProgress := u.progress(e, s)
-	rep, runErr := e.Run(ctx)
-	stopProgress()
-	err = finishOutputs(outs, spool, runErr)
+
+	removeStaleTemps(specs)
+	res := &runResult{multi: multi}
+	date := time.Now().UTC().Format(time.DateOnly)
+	newOutput := func(sp *outSpec, query string) *output {
+		return &output{spec: sp, query: query, date: date, maxRows: s.MaxRowsPerFile, csvRaw: s.CSVRaw,
+			qcol: multi && !sp.perQuery, ctx: ctx, s3: s.s3(), stdout: stdout}
+	}
+	var shared []*output // outputs every query writes to, with a query column
+	for _, sp := range specs {
+		if !sp.perQuery {
+			shared = append(shared, newOutput(sp, ""))
+		}
+	}
+	var runErr error
+	for _, q := range queries {
+		qr := j.exportQuery(ctx, stop, q, specs, shared, newOutput, state, startBalance)
+		res.queries = append(res.queries, qr)
+		res.files = append(res.files, qr.Files...)
+		if qr.Err != nil {
+			u.log.Error("query failed", "query", q, "error", qr.Err)
+			if !multi || fatal(ctx, qr.Err) {
+				runErr = qr.Err
+				break
+			}
+		}
+		startBalance = 0
+	}
+	for _, o := range shared {
+		if runErr != nil {
+			o.abort()
+			continue
+		}
+		if err := o.finish(); err != nil {
+			runErr = err
+		}
+		res.files = append(res.files, o.written()...)
+	}
+	if runErr != nil {
+		return res, runErr
+	}
+	if err := j.writeManifest(ctx, res, date); err != nil {
+		return res, err
+	}
+	if state != nil {
+		// Only now that every output is committed.
+		if err := state.save(ctx, s.Incremental, s.s3()); err != nil {
+			return res, fmt.Errorf("--incremental: %w", err)
+		}
+	}
+	for _, qr := range res.queries {
+		if qr.Err != nil {
+			return res, &queriesFailed{failed: countFailed(res), of: len(res.queries), first: qr.Query, err: qr.Err}
+		}
+	}
+	return res, nil
+}
+
+// queriesFailed ends a run whose other queries were exported: exit 1.
+type queriesFailed struct {
+	failed, of int
+	first      string
+	err        error
+}
+
+func (e *queriesFailed) Error() string {
+	return fmt.Sprintf("%d of %d queries failed; the first: %s: %v", e.failed, e.of, e.first, e.err)
+}
+
+func countFailed(r *runResult) int {
+	n := 0
+	for _, q := range r.queries {
+		if q.Err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// exportQuery exports one query into its own outputs and the shared ones.
+func (j *job) exportQuery(ctx context.Context, stop <-chan struct{}, q string, specs []*outSpec, shared []*output,
+	newOutput func(*outSpec, string) *output, state *incrementalState, startBalance int64) *queryResult {
+	s, u := j.s, j.u
+	qr := &queryResult{Query: q}
+	if err := serpstat.ValidateQuery(q); err != nil {
+		qr.Err = err
+		return qr
+	}
+	params := j.pager.Params
+	params.Query = q
+	var prev *queryState
+	if state != nil {
+		prev = state.Queries[q]
+		if prev != nil && prev.Newest != "" {
+			c, err := prev.since()
+			if err != nil {
+				qr.Err = err
+				return qr
+			}
+			params.ComplexFilter = andInto(params.ComplexFilter, c)
+		}
+	}
+	qr.Params = params
+	p := j.pagerFor(params)
+	var own []*output
+	for _, sp := range specs {
+		if sp.perQuery {
+			own = append(own, newOutput(sp, q))
+		}
+	}
+	for _, o := range shared {
+		o.SetQuery(q)
+	}
+	spool, err := openSpool(s, specs, q, p)
 	if err != nil {
-		spool.RemoveIfEmpty()
+		qr.Err = err
+		return qr
 	}
-	return rep, outs, spool, err
+	defer spool.Close()
+	t := newTracker(prev)
+	for _, o := range own {
+		t.next = append(t.next, o)
+	}
+	for _, o := range shared {
+		t.next = append(t.next, o)
+	}
+	e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{t}, Workers: s.Workers, Partial: s.Partial,
+		NoSlice: s.NoSlice, Checkpoint: spool, Stop: stop, Logger: p.Logger, StartBalance: startBalance}
+	spentBefore := p.Budget.Spent()
+	stopProgress := u.progress(e, s)
+	rep, err := e.Run(ctx)
+	stopProgress()
+	rep.Credits -= spentBefore // the budget is shared by the queries
+	qr.Report, qr.Err, qr.Dropped = rep, err, t.dropped
+	if err == nil {
+		for _, o := range own {
+			if ferr := o.finish(); ferr != nil && qr.Err == nil {
+				qr.Err = ferr
+			}
+			qr.Files = append(qr.Files, o.written()...)
+		}
+	}
+	if qr.Err != nil {
+		for _, o := range own {
+			o.abort()
+		}
+		spool.RemoveIfEmpty()
+		if spool.Exists() {
+			qr.Spool = spool.Dir()
+		}
+		return qr
+	}
+	if state != nil {
+		state.Queries[q] = t.state(prev, time.Now())
+	}
+	if rerr := spool.Remove(); rerr != nil {
+		u.log.Warn("could not remove the spool", "dir", spool.Dir(), "error", rerr)
+	}
+	return qr
 }
 
 // spoolKey names an export for its spool: what decides which rows it
@@ -200,28 +419,36 @@ type spoolKey struct {
 	MaxRows int                         `json:"max_rows,omitempty"`
 }
 
-// openSpool opens the export's checkpoint: --state-dir, or a hidden
-// directory next to the first output file. It refuses a spool of another
-// export, and removes temporary files a killed run left next to the
-// outputs.
-func openSpool(s settings, outs []*output, j *job) (*exporter.Spool, error) {
-	dir := s.StateDir
-	if dir == "" {
-		dir = ".serpstat-export." + safeName(j.pager.Params.Query) + ".spool"
-		for _, o := range outs {
-			if o.path != "-" {
-				d, base := filepath.Split(o.path)
-				dir = filepath.Join(d, "."+base+".spool")
-				break
-			}
+// openSpool opens a query's checkpoint: under --state-dir, or next to the
+// output file of a one-file export (.FILE.spool), or in
+// .serpstat-export-state/ here. It refuses a spool of another export.
+func openSpool(s settings, specs []*outSpec, q string, p *pager.Pager) (*exporter.Spool, error) {
+	dir := ""
+	single := len(s.Queries) <= 1 && s.QueriesFile == ""
+	var local *outSpec
+	for _, sp := range specs {
+		if !sp.stdout && !sink.IsURL(sp.tmpl) && !placeholder.MatchString(sp.tmpl) {
+			local = sp
+			break
 		}
+	}
+	switch {
+	case s.StateDir != "" && single:
+		dir = s.StateDir
+	case s.StateDir != "":
+		dir = filepath.Join(s.StateDir, safeValue(q)+".spool")
+	case single && local != nil:
+		d, base := filepath.Split(local.tmpl)
+		dir = filepath.Join(d, "."+base+".spool")
+	default:
+		dir = filepath.Join(".serpstat-export-state", safeValue(q)+".spool")
 	}
 	if s.Restart {
 		if err := exporter.RemoveSpool(dir); err != nil {
 			return nil, usagef("--restart: %v", err)
 		}
 	}
-	key := spoolKey{Method: serpstat.MethodNewBacklinks, Params: j.pager.Params, MaxRows: s.MaxRows}
+	key := spoolKey{Method: serpstat.MethodNewBacklinks, Params: p.Params, MaxRows: s.MaxRows}
 	sp, err := exporter.OpenSpool(dir, key)
 	switch {
 	case errors.Is(err, exporter.ErrSpoolMismatch):
@@ -231,139 +458,89 @@ func openSpool(s settings, outs []*output, j *job) (*exporter.Spool, error) {
 	case err != nil:
 		return nil, err
 	}
-	for _, o := range outs {
-		if o.path != "-" {
-			d, base := filepath.Split(o.path)
+	return sp, nil
+}
+
+// removeStaleTemps removes the temporary files a killed run left next to
+// local outputs (every page of theirs is in the spool). It runs before any
+// output of this run is opened.
+func removeStaleTemps(specs []*outSpec) {
+	for _, o := range specs {
+		if !o.stdout && !sink.IsURL(o.tmpl) && !placeholder.MatchString(o.tmpl) {
+			d, base := filepath.Split(o.tmpl)
 			stale, _ := filepath.Glob(filepath.Join(d, "."+base+".tmp-*"))
 			for _, f := range stale {
 				_ = os.Remove(f)
 			}
 		}
 	}
-	return sp, nil
 }
 
-// safeName keeps letters, digits, dots and dashes of s.
-func safeName(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
-			b[i] = '_'
+// writeManifest writes _manifest.json next to the data (or at --manifest)
+// and then an empty _SUCCESS beside it, when the run wrote to templated
+// paths, object storage or several queries, or --manifest asks for one.
+func (j *job) writeManifest(ctx context.Context, res *runResult, date string) error {
+	s := j.s
+	templated := false
+	for _, o := range s.Out {
+		templated = templated || placeholder.MatchString(o) || sink.IsURL(o)
+	}
+	var files []*fileRecord
+	for _, f := range res.files {
+		if f.Path != "-" {
+			files = append(files, f)
 		}
 	}
-	return string(b)
-}
-
-// planOutputs picks each output's format and refuses clashes, before
-// anything is opened.
-func planOutputs(paths []string, format string) ([]*output, error) {
-	var override sink.Format
-	if format != "" {
-		f, err := sink.ParseFormat(format)
-		if err != nil {
-			return nil, usagef("--format: %v", err)
-		}
-		override = f
+	if s.Manifest == "" && !(templated || res.multi) || len(files) == 0 && s.Manifest == "" {
+		return nil
 	}
-	seen := map[string]bool{}
-	outs := make([]*output, 0, len(paths))
-	for _, p := range paths {
-		if p == "" {
-			return nil, usagef("--out must not be empty")
+	m := manifest{RunID: j.u.runID, Created: time.Now().UTC(), Date: date, Method: methodName, Files: files,
+		Schema: schemaOf(res.multi && hasShared(s.Out)), CreditsBilled: j.pager.Budget.Spent(), Complete: true}
+	for _, qr := range res.queries {
+		mq := manifestQuery{Query: qr.Query, Status: "done", Params: qr.Params}
+		if qr.Report != nil {
+			mq.Rows, mq.CreditsBilled = qr.Report.Rows, qr.Report.Credits
 		}
-		key := p
-		if p != "-" {
-			key = filepath.Clean(p)
+		if qr.Err != nil {
+			mq.Status, mq.Error, m.Complete = "failed", qr.Err.Error(), false
 		}
-		if seen[key] {
-			return nil, usagef("--out %s is given twice", p)
-		}
-		seen[key] = true
-		f, err := sink.FormatFor(p)
-		switch {
-		case p == "-" && override != "":
-			f = override
-		case err != nil && override != "":
-			f = override
-		case err != nil:
-			return nil, usagef("--out %s: %v", p, err)
-		}
-		outs = append(outs, &output{path: p, format: f})
+		m.Queries = append(m.Queries, mq)
 	}
-	return outs, nil
-}
-
-func openOutputs(outs []*output, stdout io.Writer, csvRaw bool) error {
-	for _, o := range outs {
-		var w io.Writer = stdout
-		if o.path != "-" {
-			f, err := sink.Create(o.path)
-			if err != nil {
-				abortOutputs(outs)
-				return usagef("--out %s: %v", o.path, err)
-			}
-			o.file, w = f, f
-		}
-		rw, err := sink.New(o.format, w)
-		if err != nil {
-			abortOutputs(outs)
-			return err
-		}
-		if c, ok := rw.(*sink.CSV); ok {
-			// Anchors are written by strangers: a cell that a
-			// spreadsheet would run as a formula gets a leading '.
-			c.Neutralize = !csvRaw
-		}
-		o.w = rw
+	target := s.Manifest
+	if target == "" {
+		target = besideData(files, "_manifest.json")
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := sink.WriteAll(ctx, target, append(data, '\n'), s.s3()); err != nil {
+		return fmt.Errorf("manifest %s: %w", target, err)
+	}
+	res.manifest = target
+	success := besideData([]*fileRecord{{Path: target}}, "_SUCCESS")
+	if err := sink.WriteAll(ctx, success, nil, s.s3()); err != nil {
+		return fmt.Errorf("_SUCCESS %s: %w", success, err)
 	}
 	return nil
 }
 
-func abortOutputs(outs []*output) {
+func hasShared(outs []string) bool {
 	for _, o := range outs {
-		if o.file != nil {
-			_ = o.file.Abort()
+		if !strings.Contains(o, "{query}") {
+			return true
 		}
 	}
-}
-
-// finishOutputs flushes every output. A complete export is renamed into
-// place and its spool removed; an incomplete one is thrown away, since
-// every page paid for is in the spool for a resume: no file under the
-// final name is ever incomplete.
-func finishOutputs(outs []*output, spool *exporter.Spool, runErr error) error {
-	errs := []error{runErr}
-	for _, o := range outs {
-		if o.w == nil {
-			continue
-		}
-		cerr := o.w.Close()
-		if cerr != nil {
-			errs = append(errs, fmt.Errorf("--out %s: %w", o.path, cerr))
-		}
-		if o.file == nil {
-			continue
-		}
-		if runErr == nil && cerr == nil {
-			if err := o.file.Commit(); err != nil {
-				errs = append(errs, fmt.Errorf("--out %s: %w", o.path, err))
-			}
-			continue
-		}
-		_ = o.file.Abort()
-		o.path = ""
-	}
-	err := errors.Join(errs...)
-	if err == nil {
-		if rerr := spool.Remove(); rerr != nil {
-			err = fmt.Errorf("remove the spool: %w", rerr)
-		}
-	}
-	return err
+	return false
 }
 
 // printReport writes what a run did and what it cost.
-func printReport(w io.Writer, runID string, rep *exporter.Report, outs []*output) {
+func printReport(w io.Writer, runID string, res *runResult) {
+	if res != nil && res.multi {
+		printMulti(w, runID, res)
+		return
+	}
+	rep := res.report()
 	if rep != nil && rep.Plan.Pages > 0 {
 		state := "done"
 		switch {
@@ -432,11 +609,58 @@ func printReport(w io.Writer, runID string, rep *exporter.Report, outs []*output
 			fmt.Fprintf(w, "  %d invalid UTF-8 sequences from the API were written as U+FFFD\n", rep.Repaired)
 		}
 	}
-	for _, o := range outs {
-		if o.path != "" && o.w != nil {
-			fmt.Fprintf(w, "  wrote %s (%s)\n", o.path, o.format)
+	printFiles(w, res)
+}
+
+func printFiles(w io.Writer, res *runResult) {
+	if res == nil {
+		return
+	}
+	for _, f := range res.files {
+		if f.Path == "-" {
+			continue
+		}
+		fmt.Fprintf(w, "  wrote %s (%s, %d rows)\n", f.Path, f.Format, f.Rows)
+	}
+	if res.manifest != "" {
+		fmt.Fprintf(w, "  wrote %s and _SUCCESS\n", res.manifest)
+	}
+}
+
+// printMulti reports a run of several queries: a line a query.
+func printMulti(w io.Writer, runID string, res *runResult) {
+	var rows, credits int64
+	failed := 0
+	for _, q := range res.queries {
+		if q.Report != nil {
+			rows += q.Report.Rows
+			credits += q.Report.Credits
+		}
+		if q.Err != nil {
+			failed++
 		}
 	}
+	fmt.Fprintf(w, "serpstat-export: %d queries (run %s): %d rows, %d credits billed, %d failed\n", len(res.queries), runID, rows, credits, failed)
+	for _, q := range res.queries {
+		switch {
+		case q.Err != nil:
+			fmt.Fprintf(w, "  query %-30s failed: %v\n", q.Query, q.Err)
+		case q.Report != nil:
+			r := q.Report
+			fmt.Fprintf(w, "  query %-30s %s: total %d, %d rows, %d pages, %d credits", q.Query, r.StopReason, r.Plan.Total, r.Rows, r.Pages, r.Credits)
+			if r.Sliced {
+				fmt.Fprintf(w, ", %d slices", len(r.Slices))
+			}
+			if r.Unreachable > 0 {
+				fmt.Fprintf(w, ", %d out of reach", r.Unreachable)
+			}
+			if q.Dropped > 0 {
+				fmt.Fprintf(w, ", %d already exported (incremental)", q.Dropped)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	printFiles(w, res)
 }
 
 // printError says why a run failed and what to do next.

@@ -108,7 +108,7 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Read
 	}
 	switch args[0] {
 	case "export":
-		return runExport(ctx, stop, args[1:], stdout, stderr)
+		return runExport(ctx, stop, args[1:], stdin, stdout, stderr)
 	}
 	ctx, cancel := stopContext(ctx, stop)
 	defer cancel()
@@ -137,7 +137,10 @@ func exitCode(ctx context.Context, err error) int {
 	}
 	var ue *usageError
 	var pe *serpstat.ParamError
+	var qf *queriesFailed
 	switch {
+	case errors.As(err, &qf):
+		return exitFailure // the other queries were exported
 	case errors.As(err, &ue), errors.As(err, &pe):
 		return exitUsage
 	case errors.Is(err, pager.ErrBudgetExhausted):

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/sink"
 )
 
@@ -47,6 +46,19 @@ type runSummary struct {
 	ProbeCredits     int64           `json:"probe_credits,omitempty"`
 	Outputs          []outputSummary `json:"outputs"`
 	Spool            string          `json:"spool,omitempty"` // kept for a resume
+	Manifest         string          `json:"manifest,omitempty"`
+	Queries          []querySummary  `json:"queries,omitempty"`
+}
+
+// querySummary is a line a query of a run of several.
+type querySummary struct {
+	Query         string `json:"query"`
+	Status        string `json:"status"`
+	Error         string `json:"error,omitempty"`
+	Total         int    `json:"total"`
+	Rows          int64  `json:"rows"`
+	CreditsBilled int64  `json:"credits_billed"`
+	Spool         string `json:"spool,omitempty"`
 }
 
 type sliceSummary struct {
@@ -59,6 +71,9 @@ type sliceSummary struct {
 type outputSummary struct {
 	Path   string      `json:"path"`
 	Format sink.Format `json:"format"`
+	Rows   int64       `json:"rows"`
+	Bytes  int64       `json:"bytes,omitempty"`
+	SHA256 string      `json:"sha256,omitempty"`
 }
 
 var statusOf = map[int]string{
@@ -66,16 +81,37 @@ var statusOf = map[int]string{
 	exitRefused: "refused", exitCanceled: "interrupted",
 }
 
-func newSummary(runID, command string, rep *exporter.Report, outs []*output, spool string, err error, code int) *runSummary {
-	sum := &runSummary{RunID: runID, Command: command, Status: statusOf[code], ExitCode: code, Spool: spool, Outputs: []outputSummary{}}
+func newSummary(runID, command string, res *runResult, err error, code int) *runSummary {
+	sum := &runSummary{RunID: runID, Command: command, Status: statusOf[code], ExitCode: code, Outputs: []outputSummary{}}
 	if err != nil {
 		sum.Error = err.Error()
 	}
-	for _, o := range outs {
-		if o.path != "" && o.w != nil {
-			sum.Outputs = append(sum.Outputs, outputSummary{Path: o.path, Format: o.format})
-		}
+	if res == nil {
+		return sum
 	}
+	sum.Manifest = res.manifest
+	for _, f := range res.files {
+		sum.Outputs = append(sum.Outputs, outputSummary{Path: f.Path, Format: f.Format, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256})
+	}
+	for _, q := range res.queries {
+		if q.Spool != "" && sum.Spool == "" {
+			sum.Spool = q.Spool
+		}
+		if !res.multi {
+			continue
+		}
+		qs := querySummary{Query: q.Query, Status: "done", Spool: q.Spool}
+		if q.Err != nil {
+			qs.Status, qs.Error = "failed", q.Err.Error()
+		}
+		if q.Report != nil {
+			qs.Total, qs.Rows, qs.CreditsBilled = q.Report.Plan.Total, q.Report.Rows, q.Report.Credits
+			sum.Rows += q.Report.Rows
+			sum.CreditsBilled += q.Report.Credits
+		}
+		sum.Queries = append(sum.Queries, qs)
+	}
+	rep := res.report()
 	if rep == nil {
 		return sum
 	}
@@ -104,10 +140,10 @@ func newSummary(runID, command string, rep *exporter.Report, outs []*output, spo
 
 // finish shows the end of a run: the report and the error with what to do
 // next, as text, or as one JSON log line; and writes --summary-json.
-func (u *ui) finish(s settings, sum *runSummary, rep *exporter.Report, outs []*output, err error) {
+func (u *ui) finish(s settings, sum *runSummary, res *runResult, err error) {
 	var report, msg bytes.Buffer
-	printReport(&report, u.runID, rep, outs)
-	printError(&msg, s, rep, err, sum.ExitCode)
+	printReport(&report, u.runID, res)
+	printError(&msg, s, res.report(), err, sum.ExitCode)
 	if sum.Spool != "" {
 		fmt.Fprintf(&msg, "  every page paid for is kept in %s: run the same command again to resume without paying for them again (--restart starts over)\n", sum.Spool)
 	}

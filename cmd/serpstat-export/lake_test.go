@@ -1,0 +1,224 @@
+package main_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
+)
+
+type manifestFile struct {
+	Path   string `json:"path"`
+	Query  string `json:"query"`
+	Part   int    `json:"part"`
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+type manifestDoc struct {
+	RunID   string         `json:"run_id"`
+	Files   []manifestFile `json:"files"`
+	Queries []struct {
+		Query  string `json:"query"`
+		Status string `json:"status"`
+		Rows   int64  `json:"rows"`
+	} `json:"queries"`
+	Schema []struct {
+		Name string `json:"name"`
+	} `json:"schema"`
+	CreditsBilled int64 `json:"credits_billed"`
+	Complete      bool  `json:"complete"`
+}
+
+func lakeTotal(q string) int { return 12000 + 700*len(q) }
+
+func TestDataLakeLoad(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: lakeTotal})
+	defer srv.Close()
+	dir := t.TempDir()
+	lake := filepath.Join(dir, "lake")
+	domains := []string{"alpha.example", "beta.example", "gamma.example.org", "delta.example", "epsilon.example.net"}
+	qf := filepath.Join(dir, "domains.txt")
+	require.NoError(t, os.WriteFile(qf, []byte("# competitors\n"+strings.Join(domains[:3], "\n")+"\n\n"+domains[3]+"  # trailing comment\n"+domains[4]+"\n"), 0o644))
+	date := time.Now().UTC().Format(time.DateOnly)
+	out := "file://" + lake + "/dt={date}/domain={query}/part-{part}.parquet"
+	res := runCLI(t, serpstattest.DefaultToken, "export", "--endpoint", srv.URL, "--rps", "1000",
+		"--queries-file", qf, "--out", out, "--max-rows-per-file", "10000", "--state-dir", filepath.Join(dir, "state"))
+	require.Equal(t, 0, res.code, res.stderr)
+	for _, d := range domains {
+		assert.Contains(t, res.stderr, "query "+d)
+	}
+
+	// The manifest lists every file; counts and checksums hold.
+	mdata, err := os.ReadFile(filepath.Join(lake, "dt="+date, "_manifest.json"))
+	require.NoError(t, err, res.stderr)
+	_, err = os.Stat(filepath.Join(lake, "dt="+date, "_SUCCESS"))
+	require.NoError(t, err, "_SUCCESS next to the manifest")
+	var m manifestDoc
+	require.NoError(t, json.Unmarshal(mdata, &m))
+	assert.True(t, m.Complete)
+	require.Len(t, m.Queries, 5)
+	var total int64
+	perDomain := map[string]int64{}
+	for _, f := range m.Files {
+		p := strings.TrimPrefix(f.Path, "file://")
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		sum := sha256.Sum256(data)
+		assert.Equal(t, hex.EncodeToString(sum[:]), f.SHA256, p)
+		assert.EqualValues(t, len(data), f.Bytes, p)
+		assert.LessOrEqual(t, f.Rows, int64(10000), "rollover at --max-rows-per-file")
+		assert.Equal(t, filepath.Join(lake, "dt="+date, "domain="+f.Query, f.partName()), p)
+		rows, err := parquet.ReadFile[parquetRow](p)
+		require.NoError(t, err)
+		assert.EqualValues(t, len(rows), f.Rows)
+		perDomain[f.Query] += f.Rows
+		total += f.Rows
+	}
+	for _, d := range domains {
+		assert.EqualValues(t, lakeTotal(d), perDomain[d], d)
+		// The parts of a domain, in order, are its rows.
+		var got []serpstat.Backlink
+		parts, _ := filepath.Glob(filepath.Join(lake, "dt="+date, "domain="+d, "part-*.parquet"))
+		sort.Strings(parts)
+		require.Len(t, parts, (lakeTotal(d)+9999)/10000)
+		for _, p := range parts {
+			got = append(got, readParquet(t, p)...)
+		}
+		requireRows(t, serpstattest.Rows(d, lakeTotal(d)), got, d)
+	}
+	assert.EqualValues(t, srv.Stats().CreditsBilled, m.CreditsBilled)
+	assert.EqualValues(t, total, srv.Stats().CreditsBilled)
+}
+
+func (f manifestFile) partName() string {
+	return "part-" + leftPad(f.Part) + ".parquet"
+}
+
+func leftPad(n int) string {
+	s := strings.Repeat("0", 5) + itoa(n)
+	return s[len(s)-5:]
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestManyQueriesIntoOneFileGetAQueryColumn(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(q string) int { return 1500 + len(q) }})
+	defer srv.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "all.ndjson")
+	res := runCLI(t, serpstattest.DefaultToken, "export", "--endpoint", srv.URL, "--rps", "1000",
+		"--query", "one.example", "--query", "two.example", "--out", out, "--state-dir", filepath.Join(dir, "state"))
+	require.Equal(t, 0, res.code, res.stderr)
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	require.Len(t, lines, 1500+11+1500+11)
+	var first map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &first))
+	assert.Equal(t, "one.example", first["query"])
+	assert.True(t, strings.HasPrefix(lines[0], `{"query":"one.example","url_from":`))
+	var last map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &last))
+	assert.Equal(t, "two.example", last["query"])
+	_, err = os.Stat(filepath.Join(dir, "_manifest.json"))
+	require.NoError(t, err, "several queries: a manifest")
+}
+
+func TestBadDomainsAreReportedAndNeverEscape(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(q string) int { return 300 }})
+	defer srv.Close()
+	dir := t.TempDir()
+	lake := filepath.Join(dir, "lake")
+	qf := filepath.Join(dir, "domains.txt")
+	require.NoError(t, os.WriteFile(qf, []byte("good.example\n../../etc\na/b\n..\nalso-good.example\n"), 0o644))
+	res := runCLI(t, serpstattest.DefaultToken, "export", "--endpoint", srv.URL, "--rps", "1000",
+		"--queries-file", qf, "--out", filepath.Join(lake, "domain={query}", "part-{part}.csv"), "--state-dir", filepath.Join(dir, "state"))
+	require.Equal(t, 1, res.code, "some queries failed: %s", res.stderr)
+	assert.Contains(t, res.stderr, "3 of 5 queries failed")
+	assert.Contains(t, res.stderr, "good.example")
+	assert.Contains(t, res.stderr, "also-good.example")
+	// Everything written is under the lake; nothing else appeared.
+	require.NoError(t, filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		require.NoError(t, err)
+		if info.IsDir() || p == qf {
+			return nil
+		}
+		rel, _ := filepath.Rel(lake, p)
+		inState := strings.HasPrefix(p, filepath.Join(dir, "state"))
+		assert.True(t, inState || !strings.HasPrefix(rel, ".."), "%s escaped the lake", p)
+		return nil
+	}))
+	for _, d := range []string{"good.example", "also-good.example"} {
+		_, err := os.Stat(filepath.Join(lake, "domain="+d, "part-00000.csv"))
+		require.NoError(t, err)
+	}
+	var m manifestDoc
+	data, err := os.ReadFile(filepath.Join(lake, "_manifest.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &m))
+	assert.False(t, m.Complete, "the manifest says queries failed")
+}
+
+func TestIncrementalPaysOnlyForNewRows(t *testing.T) {
+	var rows atomic.Int64
+	rows.Store(5000)
+	q := serpstattest.GrowingPrefix + "example.com"
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return int(rows.Load()) }})
+	defer srv.Close()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state.json")
+	run := func(name string) []serpstat.Backlink {
+		out := filepath.Join(dir, name+".ndjson")
+		res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, q, "--incremental", state, "--out", out)...)
+		require.Equal(t, 0, res.code, res.stderr)
+		data, err := os.ReadFile(out)
+		require.NoError(t, err)
+		return readNDJSON(t, data)
+	}
+	first := run("first")
+	require.Len(t, first, 5000)
+	billed := srv.Stats().CreditsBilled
+	assert.EqualValues(t, 5000, billed)
+
+	// 1,234 backlinks found since: newer than every row exported.
+	rows.Store(5000 + 1234)
+	second := run("second")
+	paid := srv.Stats().CreditsBilled - billed
+	t.Logf("second run: %d rows written, %d credits", len(second), paid)
+	assert.Len(t, second, 1234, "only the new rows are written")
+	// Paid: the new rows, plus at most the boundary day (100 rows a day).
+	assert.GreaterOrEqual(t, paid, int64(1234))
+	assert.LessOrEqual(t, paid, int64(1234+serpstattest.GrowingRowsPerDay))
+
+	// Together: the data set, each row once.
+	all := append(first, second...)
+	seen := map[serpstat.Backlink]bool{}
+	for _, r := range all {
+		require.False(t, seen[r], "a row in both runs")
+		seen[r] = true
+	}
+	for _, r := range serpstattest.Rows(q, 6234) {
+		require.True(t, seen[r], "a row missing")
+	}
+
+	// A third run with nothing new writes nothing new.
+	before := srv.Stats().CreditsBilled
+	third := run("third")
+	assert.Empty(t, third)
+	assert.LessOrEqual(t, srv.Stats().CreditsBilled-before, int64(serpstattest.GrowingRowsPerDay))
+}

@@ -1,0 +1,332 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/sink"
+)
+
+// An --out is a template: {query}, {date} (the run's date, YYYY-MM-DD),
+// {method} and {part} are filled in, each value made safe for a path.
+var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
+
+// methodName is {method}: the API method, short.
+const methodName = "getNewBacklinks"
+
+// outSpec is one --out as given.
+type outSpec struct {
+	tmpl     string
+	format   sink.Format
+	perQuery bool // holds {query}: one output per query
+	parts    bool // holds {part}
+	stdout   bool
+}
+
+// parseOuts checks every --out: its placeholders, its format, no clashes.
+func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int) ([]*outSpec, error) {
+	var override sink.Format
+	if format != "" {
+		f, err := sink.ParseFormat(format)
+		if err != nil {
+			return nil, usagef("--format: %v", err)
+		}
+		override = f
+	}
+	seen := map[string]bool{}
+	anyParts := false
+	var specs []*outSpec
+	for _, p := range paths {
+		if p == "" {
+			return nil, usagef("--out must not be empty")
+		}
+		o := &outSpec{tmpl: p, stdout: p == "-"}
+		for _, ph := range placeholder.FindAllString(p, -1) {
+			switch ph {
+			case "{query}":
+				o.perQuery = true
+			case "{part}":
+				o.parts = true
+			case "{date}", "{method}":
+			default:
+				return nil, usagef("--out %s: unknown placeholder %s; use {query}, {date}, {method} or {part}", p, ph)
+			}
+		}
+		anyParts = anyParts || o.parts
+		key := p
+		if seen[key] {
+			return nil, usagef("--out %s is given twice", p)
+		}
+		seen[key] = true
+		f, err := sink.FormatFor(placeholder.ReplaceAllString(p, "x"))
+		switch {
+		case o.stdout && override != "":
+			f = override
+		case err != nil && override != "":
+			f = override
+		case err != nil:
+			return nil, usagef("--out %s: %v", p, err)
+		}
+		o.format = f
+		if o.stdout && o.parts {
+			return nil, usagef("--out - cannot have parts")
+		}
+		specs = append(specs, o)
+	}
+	if maxRowsPerFile > 0 && !anyParts {
+		return nil, usagef("--max-rows-per-file needs {part} in an --out, e.g. --out 'out/part-{part}.parquet'")
+	}
+	return specs, nil
+}
+
+// safeValue makes a placeholder's value safe as one path element: no
+// separators, no "..", no control characters, nothing hidden.
+func safeValue(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '/' || r == '\\' || r == ':' || unicode.IsControl(r) || unicode.IsSpace(r):
+			b.WriteByte('_')
+		case r == '{' || r == '}' || r == '?' || r == '#' || r == '%' || r == '*':
+			b.WriteByte('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	v := b.String()
+	for strings.Contains(v, "..") {
+		v = strings.ReplaceAll(v, "..", "_")
+	}
+	v = strings.TrimLeft(v, ".")
+	if v == "" {
+		v = "_"
+	}
+	return v
+}
+
+// expand fills in a template.
+func expand(tmpl, query, date string, part int) string {
+	return placeholder.ReplaceAllStringFunc(tmpl, func(ph string) string {
+		switch ph {
+		case "{query}":
+			return safeValue(query)
+		case "{date}":
+			return safeValue(date)
+		case "{method}":
+			return methodName
+		case "{part}":
+			return fmt.Sprintf("%05d", part)
+		}
+		return ph
+	})
+}
+
+// fileRecord is a file written, for the manifest.
+type fileRecord struct {
+	Path   string      `json:"path"`
+	Query  string      `json:"query,omitempty"` // "" when it holds several
+	Part   int         `json:"part"`
+	Format sink.Format `json:"format"`
+	Rows   int64       `json:"rows"`
+	Bytes  int64       `json:"bytes"`
+	SHA256 string      `json:"sha256"`
+}
+
+// output is one --out being written for one query (or for all of them,
+// with a leading query column): parts roll over at maxRows rows, each
+// committed when full, the last when finished.
+type output struct {
+	spec    *outSpec
+	query   string // "" for a shared output
+	date    string
+	maxRows int
+	csvRaw  bool
+	qcol    bool // a leading query column
+	ctx     context.Context
+	s3      sink.S3Options
+	stdout  io.Writer
+
+	path   string // the current or last file's path
+	format sink.Format
+	part   int
+	rows   int64 // in the current part
+	dest   sink.Dest
+	w      sink.RowWriter
+	files  []*fileRecord
+	setQ   string // the query column's value
+}
+
+// Write implements exporter.Sink, rolling over to a new part when full.
+func (o *output) Write(rows []serpstat.Backlink) error {
+	for len(rows) > 0 {
+		if o.w == nil {
+			if err := o.open(); err != nil {
+				return err
+			}
+		}
+		n := len(rows)
+		if o.maxRows > 0 {
+			n = min(n, o.maxRows-int(o.rows))
+		}
+		if err := o.w.Write(rows[:n]); err != nil {
+			return err
+		}
+		o.rows += int64(n)
+		rows = rows[n:]
+		if o.maxRows > 0 && o.rows >= int64(o.maxRows) {
+			if err := o.commitPart(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Close implements exporter.Sink; finish and abort do the work.
+func (o *output) Close() error { return nil }
+
+// SetQuery sets the query column's value for the rows written next.
+func (o *output) SetQuery(q string) {
+	o.setQ = q
+	if qs, ok := o.w.(interface{ SetQuery(string) }); ok {
+		qs.SetQuery(q)
+	}
+}
+
+func (o *output) open() error {
+	o.format = o.spec.format
+	var w io.Writer
+	if o.spec.stdout {
+		o.path = "-"
+		w = o.stdout
+	} else {
+		o.path = expand(o.spec.tmpl, o.query, o.date, o.part)
+		d, err := sink.Open(o.ctx, o.path, o.s3)
+		if err != nil {
+			return usagef("--out %s: %v", o.path, err)
+		}
+		o.dest, w = d, d
+	}
+	rw, err := sink.New(o.format, w)
+	if err != nil {
+		return err
+	}
+	switch x := rw.(type) {
+	case *sink.CSV:
+		// Anchors are written by strangers: a cell that a spreadsheet
+		// would run as a formula gets a leading '.
+		x.Neutralize = !o.csvRaw
+		x.QueryColumn = o.qcol
+	case *sink.NDJSON:
+		x.QueryColumn = o.qcol
+	case *sink.Parquet:
+		x.QueryColumn = o.qcol
+	}
+	o.w = rw
+	o.rows = 0
+	if o.qcol {
+		o.SetQuery(o.setQ)
+	}
+	return nil
+}
+
+// commitPart flushes and commits the current part.
+func (o *output) commitPart() error {
+	if err := o.w.Close(); err != nil {
+		return fmt.Errorf("--out %s: %w", o.path, err)
+	}
+	rec := &fileRecord{Path: o.path, Query: o.query, Part: o.part, Format: o.format, Rows: o.rows}
+	if o.dest != nil {
+		if err := o.dest.Commit(); err != nil {
+			return fmt.Errorf("--out %s: %w", o.path, err)
+		}
+		rec.Bytes, rec.SHA256 = o.dest.Size(), o.dest.SHA256()
+	}
+	o.files = append(o.files, rec)
+	o.w, o.dest = nil, nil
+	o.part++
+	return nil
+}
+
+// finish commits what is left: the last part, or an empty first one.
+func (o *output) finish() error {
+	if o.w == nil && len(o.files) > 0 {
+		return nil
+	}
+	if o.w == nil {
+		if err := o.open(); err != nil {
+			return err
+		}
+	}
+	return o.commitPart()
+}
+
+// abort throws away the part being written; parts already committed stay
+// (no manifest or _SUCCESS will name them).
+func (o *output) abort() {
+	if o.w != nil {
+		_ = o.w.Close()
+	}
+	if o.dest != nil {
+		_ = o.dest.Abort()
+	}
+	o.w, o.dest = nil, nil
+}
+
+// written lists what this output wrote, for the summary.
+func (o *output) written() []*fileRecord { return o.files }
+
+// splitURLQuery splits the query string off a URL ("" for a path).
+func splitURLQuery(p string) (string, string) {
+	if sink.IsURL(p) {
+		if i := strings.IndexByte(p, '?'); i >= 0 {
+			return p[:i], p[i:]
+		}
+	}
+	return p, ""
+}
+
+// parentOf is the directory of a path, or of a URL without its query
+// string; a bucket's root is its own parent.
+func parentOf(p string) string {
+	if !sink.IsURL(p) {
+		return filepath.Dir(p)
+	}
+	root := strings.Index(p, "://") + 3
+	if i := strings.LastIndexByte(p, '/'); i >= root {
+		return p[:i]
+	}
+	return p
+}
+
+// besideData is where a file named name goes next to the data: in the
+// longest directory every file shares, with the first file's URL query
+// string (it may carry S3 settings).
+func besideData(files []*fileRecord, name string) string {
+	var dir, q string
+	for i, f := range files {
+		base, query := splitURLQuery(f.Path)
+		d := parentOf(base)
+		if i == 0 {
+			dir, q = d, query
+			continue
+		}
+		for dir != "" && d != dir && !strings.HasPrefix(d, dir+"/") {
+			up := parentOf(dir)
+			if up == dir {
+				break
+			}
+			dir = up
+		}
+	}
+	if sink.IsURL(dir) {
+		return dir + "/" + name + q
+	}
+	return filepath.Join(dir, name)
+}
