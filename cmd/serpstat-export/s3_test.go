@@ -1,0 +1,139 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/parquet-go/parquet-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
+	"github.com/serpstat-export/serpstat-export/sink"
+)
+
+// TestDataLakeOnS3 runs the nightly load of five domains into a real
+// S3-compatible server, then an incremental second run with its state in
+// the bucket too. .ci/run starts versitygw and sets the variables below.
+func TestDataLakeOnS3(t *testing.T) {
+	endpoint := os.Getenv("SERPSTAT_TEST_S3_ENDPOINT")
+	bucket := os.Getenv("SERPSTAT_TEST_S3_BUCKET")
+	if endpoint == "" || bucket == "" {
+		t.Skip("set SERPSTAT_TEST_S3_ENDPOINT and SERPSTAT_TEST_S3_BUCKET (with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) to run against a real S3-compatible server; .ci/run starts versitygw")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	require.NoError(t, err)
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.UsePathStyle = true
+	})
+	_, err = client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	var apiErr interface{ ErrorCode() string }
+	if err != nil && !(errors.As(err, &apiErr) && strings.HasPrefix(apiErr.ErrorCode(), "BucketAlready")) {
+		require.NoError(t, err, "create bucket %s", bucket)
+	}
+	opts := sink.S3Options{Endpoint: endpoint, PathStyle: true}
+	defer sink.CloseBuckets()
+
+	var grow atomic.Int64
+	total := func(q string) int {
+		if strings.HasPrefix(q, serpstattest.GrowingPrefix) {
+			return int(grow.Load())
+		}
+		return 11000 + 500*len(q)
+	}
+	grow.Store(4000)
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: total})
+	defer srv.Close()
+	dir := t.TempDir()
+	domains := []string{"alpha.example", "beta.example", "gamma.example", "delta.example", serpstattest.GrowingPrefix + "example.com"}
+	qf := filepath.Join(dir, "domains.txt")
+	require.NoError(t, os.WriteFile(qf, []byte(strings.Join(domains, "\n")), 0o644))
+	prefix := fmt.Sprintf("s3://%s/lake-%d", bucket, time.Now().UnixNano())
+	state := prefix + "/state.json"
+	run := func() result {
+		return runCLI(t, serpstattest.DefaultToken, "export", "--endpoint", srv.URL, "--rps", "1000",
+			"--queries-file", qf, "--out", prefix+"/dt={date}/domain={query}/part-{part}.parquet",
+			"--max-rows-per-file", "10000", "--s3-endpoint", endpoint, "--s3-path-style",
+			"--incremental", state, "--state-dir", filepath.Join(dir, "state"))
+	}
+	res := run()
+	require.Equal(t, 0, res.code, res.stderr)
+	date := time.Now().UTC().Format(time.DateOnly)
+	base := prefix + "/dt=" + date
+
+	read := func(target string) []byte {
+		t.Helper()
+		data, err := sink.ReadAll(ctx, target, opts)
+		require.NoError(t, err, target)
+		return data
+	}
+	var m manifestDoc
+	require.NoError(t, json.Unmarshal(read(base+"/_manifest.json"), &m), res.stderr)
+	read(base + "/_SUCCESS")
+	assert.True(t, m.Complete)
+	perDomain := map[string]int64{}
+	for _, f := range m.Files {
+		require.True(t, strings.HasPrefix(f.Path, base+"/domain="+f.Query+"/part-"), f.Path)
+		data := read(f.Path)
+		sum := sha256.Sum256(data)
+		assert.Equal(t, hex.EncodeToString(sum[:]), f.SHA256, f.Path)
+		assert.EqualValues(t, len(data), f.Bytes)
+		rows, err := parquet.Read[parquetRow](bytes.NewReader(data), int64(len(data)))
+		require.NoError(t, err)
+		assert.EqualValues(t, len(rows), f.Rows)
+		perDomain[f.Query] += f.Rows
+	}
+	for _, d := range domains {
+		assert.EqualValues(t, total(d), perDomain[d], d)
+	}
+	first := srv.Stats().CreditsBilled
+
+	// New backlinks for the growing domain: the second run pays for them
+	// (and the boundary day), and for nothing of the other four but the
+	// boundary day of each.
+	grow.Store(4000 + 777)
+	res = run()
+	require.Equal(t, 0, res.code, res.stderr)
+	paid := srv.Stats().CreditsBilled - first
+	t.Logf("first run %d credits, second %d", first, paid)
+	require.NoError(t, json.Unmarshal(read(base+"/_manifest.json"), &m))
+	var newRows int64
+	for _, f := range m.Files {
+		if f.Query == domains[4] {
+			data := read(f.Path)
+			rows, err := parquet.Read[parquetRow](bytes.NewReader(data), int64(len(data)))
+			require.NoError(t, err)
+			require.EqualValues(t, len(rows), f.Rows)
+			newRows += f.Rows
+		}
+	}
+	assert.EqualValues(t, 777, newRows, "only the new rows")
+	// At most a boundary day a domain: 100 rows for the growing one, and
+	// the fake's busiest day for the others.
+	assert.Less(t, paid, int64(777+100+4*200))
+	var st struct {
+		Queries map[string]struct {
+			Newest string `json:"newest_first_seen"`
+		} `json:"queries"`
+	}
+	require.NoError(t, json.Unmarshal(read(state), &st))
+	assert.Len(t, st.Queries, 5)
+	assert.Equal(t, serpstattest.Rows(domains[4], 4777)[4776].FirstSeen, st.Queries[domains[4]].Newest)
+}
