@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -33,8 +34,9 @@ const (
 	// MaxWorkers caps the requests in flight, fixed or automatic.
 	MaxWorkers = 64
 	// maxAutoWorkers caps the automatic choice: at 10 requests/s it covers
-	// answers that take 2.5 s.
-	maxAutoWorkers = 32
+	// answers that take 1.9 s; more in flight only holds more pages in
+	// memory when the rate is not the limit.
+	maxAutoWorkers = 24
 	// workerHeadroom multiplies Little's law (rate × latency), for the
 	// answers slower than the average.
 	workerHeadroom = 1.25
@@ -49,7 +51,7 @@ type Exporter struct {
 	Sinks []Sink
 	// Workers is the number of requests in flight. 0 means automatic:
 	// Little's law on the measured latency and the current rate (rate ×
-	// latency × 1.25, plus one), between 2 and 32, so a slow API still keeps
+	// latency × 1.25, plus one), between 2 and 24, so a slow API still keeps
 	// the rate busy without tuning.
 	Workers int
 	// Window is how many pages may be held or in flight at once; 0 means
@@ -112,8 +114,8 @@ func (e *Exporter) Snapshot() Snapshot {
 // written of it.
 type part struct {
 	plan pager.Plan
-	rows int64                          // rows written (or cut) of this part
-	prev map[serpstat.Backlink]struct{} // the last page's rows, for dedupe
+	rows int64               // rows written (or cut) of this part
+	prev []serpstat.Backlink // the last page's rows, for dedupe
 }
 
 // Stop reasons.
@@ -694,29 +696,12 @@ func (e *Exporter) write(rep *Report, pg *pager.Page) error {
 		rep.LastTotal = t
 	}
 	rows := pg.Rows
-	if len(cur.prev) > 0 {
-		var kept []serpstat.Backlink // nil until a duplicate turns up
-		for i, r := range rows {
-			if _, dup := cur.prev[r]; dup {
-				if kept == nil {
-					kept = append(make([]serpstat.Backlink, 0, len(rows)), rows[:i]...)
-				}
-				rep.Duplicates++
-				cur.rows++
-				continue
-			}
-			if kept != nil {
-				kept = append(kept, r)
-			}
-		}
-		if kept != nil {
-			rows = kept
-		}
+	if k := overlap(cur.prev, rows); k > 0 {
+		rep.Duplicates += int64(k)
+		cur.rows += int64(k)
+		rows = rows[k:]
 	}
-	cur.prev = make(map[serpstat.Backlink]struct{}, len(pg.Rows))
-	for _, r := range pg.Rows {
-		cur.prev[r] = struct{}{}
-	}
+	cur.prev = pg.Rows
 	if want := int64(cur.plan.Reachable) - cur.rows; int64(len(rows)) > want {
 		// The last page of a plan that stops short of the total may
 		// bring surplus rows (see pager.Plan.Request).
@@ -735,6 +720,29 @@ func (e *Exporter) write(rep *Report, pg *pager.Page) error {
 	e.live.rows.Store(rep.Rows)
 	e.live.pages.Store(int64(rep.Pages))
 	return nil
+}
+
+// overlap is how many rows at the start of cur repeat the end of prev:
+// when k rows are inserted above while exporting, the last k rows of a
+// page come again at the start of the next one. It compares rows, without
+// hashing or allocating.
+func overlap(prev, cur []serpstat.Backlink) int {
+	if len(prev) == 0 || len(cur) == 0 {
+		return 0
+	}
+	for j := len(prev) - 1; j >= 0; j-- {
+		if prev[j] != cur[0] {
+			continue
+		}
+		k := len(prev) - j
+		if k > len(cur) {
+			continue
+		}
+		if slices.Equal(prev[j:], cur[:k]) {
+			return k
+		}
+	}
+	return 0
 }
 
 func stopReason(err error) string {

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -54,24 +52,13 @@ type estimate struct {
 
 func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("estimate", stderr, estimateHelp)
-	configPath, apply := exportFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object, for scripts")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	s, err := loadSettings(*configPath)
-	if err == nil {
-		apply(&s)
-	}
-	u, uerr := newUI(stderr, s)
-	if err == nil {
-		err = uerr
+	s, u, err, code, done := parseSettings(fs, args, stderr)
+	if done {
+		return code
 	}
 	est, err := doEstimate(ctx, s, err, u)
-	code := exitCode(ctx, err)
+	code = exitCode(ctx, err)
 	if err != nil {
 		u.finish(s, newSummary(u.runID, "estimate", nil, err, code), nil, err)
 		return code

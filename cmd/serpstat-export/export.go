@@ -35,18 +35,34 @@ Flags:
 
 func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("export", stderr, exportHelp)
+	s, u, err, code, done := parseSettings(fs, args, stderr)
+	if done {
+		return code
+	}
+	defer func() { _ = sink.CloseBuckets() }()
+	res, err := export(ctx, stop, s, err, stdin, stdout, u)
+	code = exitCode(ctx, err)
+	u.finish(s, newSummary(u.runID, "export", res, err, code), res, err)
+	return code
+}
+
+// parseSettings parses the flags of export and estimate over the config
+// and the defaults, and builds the ui. A settings error is returned for
+// the command to report; done means the command is over (-h, a flag
+// error) with code.
+func parseSettings(fs *flag.FlagSet, args []string, stderr io.Writer) (s settings, u *ui, err error, code int, done bool) {
 	configPath, apply := exportFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+			return s, nil, nil, exitOK, true
 		}
-		return exitUsage
+		return s, nil, nil, exitUsage, true
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "serpstat-export export: unexpected argument %q (flags go before it? use --query DOMAIN)\n", fs.Arg(0))
-		return exitUsage
+		fmt.Fprintf(stderr, "serpstat-export %s: unexpected argument %q (flags go before it? use --query DOMAIN)\n", fs.Name(), fs.Arg(0))
+		return s, nil, nil, exitUsage, true
 	}
-	s, err := loadSettings(*configPath)
+	s, err = loadSettings(*configPath)
 	if err == nil {
 		apply(&s)
 	}
@@ -54,11 +70,7 @@ func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin i
 	if err == nil {
 		err = uerr
 	}
-	defer func() { _ = sink.CloseBuckets() }()
-	res, err := export(ctx, stop, s, err, stdin, stdout, u)
-	code := exitCode(ctx, err)
-	u.finish(s, newSummary(u.runID, "export", res, err, code), res, err)
-	return code
+	return s, u, err, 0, false
 }
 
 // job is a validated query, ready to send.

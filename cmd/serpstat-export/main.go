@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/serpstat-export/serpstat-export/pager"
@@ -33,7 +34,16 @@ const (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// defaultMemoryLimit is the Go runtime's soft memory limit unless
+// GOMEMLIMIT says otherwise: the live heap of an export is a window of
+// pages and a Parquet row group, so the collector can keep the process
+// well under 100 MB instead of letting the heap double.
+const defaultMemoryLimit = 64 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	// The first Ctrl-C or SIGTERM stops sending: requests in flight finish
 	// (they are paid for) and are checkpointed. A second one quits at
 	// once; the checkpoint is consistent at every moment.

@@ -163,23 +163,10 @@ func (u *ui) finish(s settings, sum *runSummary, res *runResult, err error) {
 	if s.SummaryJSON != "" {
 		data, jerr := json.MarshalIndent(sum, "", "  ")
 		if jerr == nil {
-			jerr = writeSmallFile(s.SummaryJSON, append(data, '\n'))
+			jerr = sink.WriteAll(context.Background(), s.SummaryJSON, append(data, '\n'), s.s3())
 		}
 		if jerr != nil {
 			u.log.Error("could not write --summary-json", "path", s.SummaryJSON, "error", jerr)
 		}
 	}
-}
-
-// writeSmallFile writes data to path atomically.
-func writeSmallFile(path string, data []byte) error {
-	f, err := sink.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	return f.Commit()
 }
