@@ -67,6 +67,8 @@ type settings struct {
 
 	filterJSON string // --filter, or the config's filter as JSON
 	tokenFlag  string // --token (flag only, discouraged)
+	cpuProfile string // --cpuprofile (flag only)
+	memProfile string // --memprofile (flag only)
 }
 
 // Defaults.
@@ -158,6 +160,8 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 	fs.StringVar(&f.Progress, "progress", d.Progress, "auto (a live bar when stderr is a terminal, else a log line every --progress-interval), always or never")
 	fs.DurationVar(&f.ProgressEvery, "progress-interval", d.ProgressEvery, "how often progress is logged when stderr is not a terminal")
 	fs.StringVar(&f.SummaryJSON, "summary-json", "", "also write the end summary as JSON to `path`, for schedulers")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `file` (for go tool pprof)")
+	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end of the run to `file`")
 	fs.BoolVar(&f.CSVRaw, "csv-raw", false, "write CSV cells exactly as the API sent them (by default a cell starting with = + - @ tab or CR gets a leading ' so spreadsheets do not run it)")
 	fs.BoolVar(&f.Insecure, "insecure", false, "allow a plain http:// endpoint on another host (the token then travels in clear text)")
 	fs.StringVar(&f.tokenFlag, "token", "", "the API token (discouraged: other users see it in the process list; use $SERPSTAT_TOKEN or --token-file)")
@@ -240,6 +244,10 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 				s.Progress = f.Progress
 			case "progress-interval":
 				s.ProgressEvery = f.ProgressEvery
+			case "cpuprofile":
+				s.cpuProfile = f.cpuProfile
+			case "memprofile":
+				s.memProfile = f.memProfile
 			case "summary-json":
 				s.SummaryJSON = f.SummaryJSON
 			case "csv-raw":

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -40,10 +42,46 @@ func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin i
 		return code
 	}
 	defer func() { _ = sink.CloseBuckets() }()
+	stopProfiles := startProfiles(s, u)
 	res, err := export(ctx, stop, s, err, stdin, stdout, u)
+	stopProfiles()
 	code = exitCode(ctx, err)
 	u.finish(s, newSummary(u.runID, "export", res, err, code), res, err)
 	return code
+}
+
+// startProfiles starts --cpuprofile; the returned func stops it and writes
+// --memprofile.
+func startProfiles(s settings, u *ui) func() {
+	var cpu *os.File
+	if s.cpuProfile != "" {
+		f, err := os.Create(s.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			u.log.Error("--cpuprofile", "error", err)
+		} else {
+			cpu = f
+		}
+	}
+	return func() {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			_ = cpu.Close()
+		}
+		if s.memProfile != "" {
+			f, err := os.Create(s.memProfile)
+			if err == nil {
+				runtime.GC()
+				err = pprof.WriteHeapProfile(f)
+				_ = f.Close()
+			}
+			if err != nil {
+				u.log.Error("--memprofile", "error", err)
+			}
+		}
+	}
 }
 
 // parseSettings parses the flags of export and estimate over the config
@@ -381,21 +419,34 @@ func (j *job) exportQuery(ctx context.Context, stop <-chan struct{}, q string, s
 		return qr
 	}
 	defer spool.Close()
-	t := newTracker(prev)
+	var sinks []exporter.Sink
 	for _, o := range own {
-		t.next = append(t.next, o)
+		sinks = append(sinks, o)
 	}
 	for _, o := range shared {
-		t.next = append(t.next, o)
+		sinks = append(sinks, o)
 	}
-	e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{t}, Workers: s.Workers, Partial: s.Partial,
+	var t *tracker
+	if state != nil {
+		// Incremental: the tracker drops the rows the earlier run had and
+		// follows the newest first_seen, in front of the outputs.
+		t = newTracker(prev)
+		for _, o := range sinks {
+			t.next = append(t.next, o)
+		}
+		sinks = []exporter.Sink{t}
+	}
+	e := &exporter.Exporter{Pager: p, Sinks: sinks, Workers: s.Workers, Partial: s.Partial,
 		NoSlice: s.NoSlice, Checkpoint: spool, Stop: stop, Logger: p.Logger, StartBalance: startBalance}
 	spentBefore := p.Budget.Spent()
 	stopProgress := u.progress(e, s)
 	rep, err := e.Run(ctx)
 	stopProgress()
 	rep.Credits -= spentBefore // the budget is shared by the queries
-	qr.Report, qr.Err, qr.Dropped = rep, err, t.dropped
+	qr.Report, qr.Err = rep, err
+	if t != nil {
+		qr.Dropped = t.dropped
+	}
 	if err == nil {
 		for _, o := range own {
 			if ferr := o.finish(); ferr != nil && qr.Err == nil {

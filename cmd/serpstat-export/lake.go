@@ -170,20 +170,24 @@ func (t *tracker) Write(rows []serpstat.Backlink) error {
 	t.buf = t.buf[:0]
 	for i := range rows {
 		r := &rows[i]
-		if r.FirstSeen < t.prevNewest && r.FirstSeen < t.newest {
-			t.buf = append(t.buf, *r)
-			continue
-		}
-		h := rowHash(r)
-		if r.FirstSeen == t.prevNewest && t.seen[h] {
-			t.dropped++ // exported by the earlier run
-			continue
+		// A row is hashed only on the earlier run's boundary day (to drop
+		// it if that run had it) and on the newest day seen (for the
+		// next run).
+		h := ""
+		if t.prevNewest != "" && r.FirstSeen == t.prevNewest {
+			if h = rowHash(r); t.seen[h] {
+				t.dropped++ // exported by the earlier run
+				continue
+			}
 		}
 		if r.FirstSeen > t.newest {
 			t.newest = r.FirstSeen
 			clear(t.day)
 		}
 		if r.FirstSeen == t.newest {
+			if h == "" {
+				h = rowHash(r)
+			}
 			t.day[h] = true
 		}
 		t.buf = append(t.buf, *r)
