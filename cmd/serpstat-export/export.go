@@ -206,6 +206,8 @@ type queryResult struct {
 	Files   []*fileRecord
 	Spool   string // kept for a resume
 	Dropped int64  // boundary rows an earlier incremental run exported
+
+	spool *exporter.Spool // to remove once the shared outputs are committed
 }
 
 // runResult is what a run did.
@@ -338,6 +340,16 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		}
 		res.files = append(res.files, o.written()...)
 	}
+	for _, qr := range res.queries {
+		if qr.spool == nil {
+			continue
+		}
+		if runErr == nil {
+			removeSpool(u, qr.spool)
+		} else if qr.spool.Exists() {
+			qr.Spool = qr.spool.Dir() // kept for a resume
+		}
+	}
 	if runErr != nil {
 		return res, runErr
 	}
@@ -468,10 +480,20 @@ func (j *job) exportQuery(ctx context.Context, stop <-chan struct{}, q string, s
 	if state != nil {
 		state.Queries[q] = t.state(prev, time.Now())
 	}
-	if rerr := spool.Remove(); rerr != nil {
-		u.log.Warn("could not remove the spool", "dir", spool.Dir(), "error", rerr)
+	if len(shared) == 0 {
+		removeSpool(u, spool)
+	} else {
+		// Its rows are in the shared outputs, which are committed only
+		// at the end of the run: the spool stays until then.
+		qr.spool = spool
 	}
 	return qr
+}
+
+func removeSpool(u *ui, spool *exporter.Spool) {
+	if err := spool.Remove(); err != nil {
+		u.log.Warn("could not remove the spool", "dir", spool.Dir(), "error", err)
+	}
 }
 
 // spoolKey names an export for its spool: what decides which rows it

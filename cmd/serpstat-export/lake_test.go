@@ -222,3 +222,40 @@ func TestIncrementalPaysOnlyForNewRows(t *testing.T) {
 	assert.Empty(t, third)
 	assert.LessOrEqual(t, srv.Stats().CreditsBilled-before, int64(serpstattest.GrowingRowsPerDay))
 }
+
+func TestSharedOutputResumesAfterAFatalStop(t *testing.T) {
+	// Out of credits during the second of three queries, all into one
+	// file: nothing is committed, every page paid for is kept, and the
+	// resume pays for no page twice.
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return 2500 }, Balance: 4000})
+	defer srv.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "all.csv")
+	args := []string{"export", "--endpoint", srv.URL, "--rps", "1000", "--workers", "1", "--query", "a.example", "--query", "b.example",
+		"--query", "c.example", "--out", out, "--state-dir", filepath.Join(dir, "state")}
+	res := runCLI(t, serpstattest.DefaultToken, args...)
+	require.Equal(t, 4, res.code, res.stderr)
+	_, err := os.Stat(out)
+	require.True(t, os.IsNotExist(err), "nothing committed")
+	assert.Contains(t, res.stderr, "run the same command again to resume")
+	paid := srv.Stats().CreditsBilled
+
+	srv.SetBalance(1_000_000)
+	res = runCLI(t, serpstattest.DefaultToken, args...)
+	require.Equal(t, 0, res.code, res.stderr)
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	recs := parseRFC4180(t, data)
+	require.Equal(t, "query", recs[0][0])
+	require.Len(t, recs, 1+7500)
+	assert.Equal(t, "a.example", recs[1][0])
+	assert.Equal(t, "c.example", recs[7500][0])
+	assert.EqualValues(t, 7500, srv.Stats().CreditsBilled, "the first run's %d credits were not paid again", paid)
+	for k, n := range srv.Stats().PagesBilled {
+		assert.Equal(t, 1, n, "%+v", k)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "state"))
+	if err == nil {
+		assert.Empty(t, entries, "the spools are removed once the output is committed")
+	}
+}
