@@ -43,18 +43,11 @@ type parquetRow struct {
 	DomainRank  int64  `parquet:"domain_rank"`
 }
 
-// parquetRowQ is parquetRow with a leading query column.
+// parquetRowQ is parquetRow with a leading query column; parquet-go
+// flattens the embedded struct, so the columns are query then parquetRow's.
 type parquetRowQ struct {
-	Query       string `parquet:"query,dict"`
-	URLFrom     string `parquet:"url_from"`
-	URLTo       string `parquet:"url_to"`
-	Nofollow    string `parquet:"nofollow,dict"`
-	LinkType    string `parquet:"link_type,dict"`
-	LinksExt    int64  `parquet:"links_ext"`
-	LinkText    string `parquet:"link_text"`
-	FirstSeen   *int32 `parquet:"first_seen,date"`
-	LastVisited *int64 `parquet:"last_visited,timestamp(microsecond:local)"`
-	DomainRank  int64  `parquet:"domain_rank"`
+	Query string `parquet:"query,dict"`
+	parquetRow
 }
 
 // Parquet writes rows as an Apache Parquet file with parquet-go:
@@ -161,9 +154,7 @@ func (p *Parquet) Write(rows []serpstat.Backlink) error {
 		if p.wq != nil {
 			bq := p.rowsq[:n]
 			for i := range batch {
-				b := &batch[i]
-				bq[i] = parquetRowQ{Query: p.query, URLFrom: b.URLFrom, URLTo: b.URLTo, Nofollow: b.Nofollow, LinkType: b.LinkType,
-					LinksExt: b.LinksExt, LinkText: b.LinkText, FirstSeen: b.FirstSeen, LastVisited: b.LastVisited, DomainRank: b.DomainRank}
+				bq[i] = parquetRowQ{Query: p.query, parquetRow: batch[i]}
 			}
 			_, err = p.wq.Write(bq)
 			clear(bq)
