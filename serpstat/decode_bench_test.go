@@ -2,7 +2,6 @@ package serpstat_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,10 +34,9 @@ func reportRows(b *testing.B, body []byte) {
 }
 
 // BenchmarkDecodePage1000 decodes a 1,000-row answer the way Client does:
-// the envelope into Response, then its result into BacklinksPage.
+// with the hand-written decoder (encoding/json is its fallback on anything
+// unusual; BenchmarkDecodePage1000OnePass measures that).
 func BenchmarkDecodePage1000(b *testing.B) {
-	// What Client.NewBacklinks does with an answer: the hand-written
-	// decoder (it falls back to encoding/json on anything unusual).
 	body := page1000()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
@@ -46,28 +44,6 @@ func BenchmarkDecodePage1000(b *testing.B) {
 		var page serpstat.BacklinksPage
 		if !serpstat.DecodeNewBacklinks(body, &page) {
 			b.Fatal("the fast decoder refused the page")
-		}
-		if len(page.Data) != 1000 {
-			b.Fatalf("decoded %d rows, want 1000", len(page.Data))
-		}
-	}
-	reportRows(b, body)
-}
-
-// BenchmarkDecodePage1000EncodingJSON is the reference: encoding/json,
-// envelope then result.
-func BenchmarkDecodePage1000EncodingJSON(b *testing.B) {
-	body := page1000()
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		var env serpstat.Response
-		if err := json.Unmarshal(body, &env); err != nil {
-			b.Fatal(err)
-		}
-		var page serpstat.BacklinksPage
-		if err := json.Unmarshal(env.Result, &page); err != nil {
-			b.Fatal(err)
 		}
 		if len(page.Data) != 1000 {
 			b.Fatalf("decoded %d rows, want 1000", len(page.Data))
