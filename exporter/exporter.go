@@ -28,9 +28,6 @@ type Sink interface {
 
 // Concurrency defaults.
 const (
-	// DefaultWorkers is how many requests are in flight when Workers is
-	// fixed but not given; see Exporter.Workers.
-	DefaultWorkers = 4
 	// MaxWorkers caps the requests in flight, fixed or automatic.
 	MaxWorkers = 64
 	// maxAutoWorkers caps the automatic choice: at 10 requests/s it covers

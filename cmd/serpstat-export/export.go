@@ -512,7 +512,7 @@ func openSpool(s settings, specs []*outSpec, q string, p *pager.Pager) (*exporte
 	single := len(s.Queries) <= 1 && s.QueriesFile == ""
 	var local *outSpec
 	for _, sp := range specs {
-		if !sp.stdout && !sink.IsURL(sp.tmpl) && !placeholder.MatchString(sp.tmpl) {
+		if sp.plainFile() {
 			local = sp
 			break
 		}
@@ -551,7 +551,7 @@ func openSpool(s settings, specs []*outSpec, q string, p *pager.Pager) (*exporte
 // output of this run is opened.
 func removeStaleTemps(specs []*outSpec) {
 	for _, o := range specs {
-		if !o.stdout && !sink.IsURL(o.tmpl) && !placeholder.MatchString(o.tmpl) {
+		if o.plainFile() {
 			d, base := filepath.Split(o.tmpl)
 			stale, _ := filepath.Glob(filepath.Join(d, "."+base+".tmp-*"))
 			for _, f := range stale {
@@ -576,7 +576,7 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date string) er
 			files = append(files, f)
 		}
 	}
-	if s.Manifest == "" && !(templated || res.multi) || len(files) == 0 && s.Manifest == "" {
+	if s.Manifest == "" && (!templated && !res.multi || len(files) == 0) {
 		return nil
 	}
 	m := manifest{RunID: j.u.runID, Created: time.Now().UTC(), Date: date, Method: methodName, Files: files,

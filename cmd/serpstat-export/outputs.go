@@ -29,6 +29,12 @@ type outSpec struct {
 	stdout   bool
 }
 
+// plainFile tells whether the --out is one local file: no template, no
+// URL, not stdout.
+func (o *outSpec) plainFile() bool {
+	return !o.stdout && !sink.IsURL(o.tmpl) && !placeholder.MatchString(o.tmpl)
+}
+
 // parseOuts checks every --out: its placeholders, its format, no clashes.
 func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int) ([]*outSpec, error) {
 	var override sink.Format

@@ -84,14 +84,6 @@ func newUI(stderr io.Writer, s settings) (*ui, error) {
 // secret makes every later line on stderr hide token.
 func (u *ui) secret(token string) { u.stderr.setSecret(token) }
 
-// printf writes a human line to stderr, unless the logs are JSON or quiet.
-func (u *ui) printf(format string, args ...any) {
-	if u.json || u.quiet {
-		return
-	}
-	fmt.Fprintf(u.stderr, format, args...)
-}
-
 // progress shows how far e is until the returned func is called: a live
 // bar when stderr is a terminal (or --progress always), otherwise a log
 // line every --progress-interval.
