@@ -140,7 +140,7 @@ type Report struct {
 	Unreachable int // matching rows past the wall, or refused as such
 
 	CreditsEstimated int64 // what the export was planned to cost
-	Credits          int64 // credits billed, counted from the answers
+	Credits          int64 // credits billed by this run, counted from the answers
 	// CreditsByBalance is the drop of the account's balance over the run,
 	// from the answers' left_lines; -1 when the API did not tell. Others
 	// spending from the same account show up here too.
@@ -225,10 +225,13 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		rep.StartBalance = e.StartBalance
 	}
 	f := &flow{wake: make(chan struct{}, 1)}
+	// The budget may be shared with other runs (several queries): this
+	// run's credits are what it adds to it.
+	spentBefore := p.Budget.Spent()
 	defer func() {
 		st := p.Stats()
 		rep.Retries, rep.RateLimited = st.Retries, st.RateLimited
-		rep.Credits = p.Budget.Spent()
+		rep.Credits = p.Budget.Spent() - spentBefore
 		rep.LeftLines = p.Budget.Balance()
 		if rep.StartBalance >= 0 && rep.LeftLines >= 0 {
 			rep.CreditsByBalance = rep.StartBalance - rep.LeftLines

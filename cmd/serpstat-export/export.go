@@ -450,11 +450,9 @@ func (j *job) exportQuery(ctx context.Context, stop <-chan struct{}, q string, s
 	}
 	e := &exporter.Exporter{Pager: p, Sinks: sinks, Workers: s.Workers, Partial: s.Partial,
 		NoSlice: s.NoSlice, Checkpoint: spool, Stop: stop, Logger: p.Logger, StartBalance: startBalance}
-	spentBefore := p.Budget.Spent()
 	stopProgress := u.progress(e, s)
 	rep, err := e.Run(ctx)
 	stopProgress()
-	rep.Credits -= spentBefore // the budget is shared by the queries
 	qr.Report, qr.Err = rep, err
 	if t != nil {
 		qr.Dropped = t.dropped

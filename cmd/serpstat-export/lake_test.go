@@ -128,6 +128,7 @@ func TestManyQueriesIntoOneFileGetAQueryColumn(t *testing.T) {
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 	require.Len(t, lines, 1500+11+1500+11)
+	assert.Equal(t, 2, strings.Count(res.stderr, "1511 rows, 2 pages, 1511 credits"), "each query's own credits, not the shared budget's running total")
 	var first map[string]any
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &first))
 	assert.Equal(t, "one.example", first["query"])
