@@ -788,17 +788,27 @@ func TestLatencyAndConcurrency(t *testing.T) {
 	assert.Len(t, st.PagesBilled, 8)
 	assert.Len(t, s.Log(), 8)
 
-	// A client that gives up ends the wait; nothing is billed.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	// A client that gives up ends the wait; nothing is billed. The client
+	// gives up only once the fake holds its request (a fixed client timeout
+	// could fire before a loaded machine delivers it, and nothing would be
+	// seen), and the fake's latency is far longer than that takes.
+	slow := newServer(t, serpstattest.Options{Latency: time.Minute, Rows: 10})
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL,
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, slow.URL,
 		strings.NewReader(`{"id":"1","method":"SerpstatBacklinksProcedure.getNewBacklinks","params":{"query":"a.com","searchType":"domain"}}`))
 	require.NoError(t, err)
 	req.Header.Set("token", serpstattest.DefaultToken)
-	_, err = s.Client().Do(req)
-	require.Error(t, err)
-	require.Eventually(t, func() bool { return s.Stats().ByOutcome[serpstattest.OutcomeCanceled] == 1 }, 5*time.Second, 5*time.Millisecond)
-	assert.EqualValues(t, 800, s.Stats().CreditsBilled)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := slow.Client().Do(req)
+		errc <- err
+	}()
+	require.Eventually(t, func() bool { return slow.Stats().Requests == 1 }, time.Minute, 5*time.Millisecond)
+	cancel()
+	require.Error(t, <-errc)
+	require.Eventually(t, func() bool { return slow.Stats().ByOutcome[serpstattest.OutcomeCanceled] == 1 }, time.Minute, 5*time.Millisecond)
+	assert.Zero(t, slow.Stats().CreditsBilled)
 }
 
 func TestLog(t *testing.T) {
