@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"os/exec"
+	"strconv"
 	"testing"
 	"time"
 
@@ -269,3 +272,25 @@ func TestCheckAndRedact(t *testing.T) {
 }
 
 var _ = errors.New
+
+func TestLockOfADeadProcessOfThisHostIsTakenOver(t *testing.T) {
+	m := newRedis(t)
+	ctx := context.Background()
+	a, b := open(t, m, "tok"), open(t, m, "tok")
+	require.NoError(t, a.Lock(ctx, "x"))
+	key := a.Namespace() + "lock:" + hashName("x")
+	host, _ := os.Hostname()
+	// A holder on this host whose pid runs (ours) keeps it; one whose
+	// process is gone does not; one on another host waits for the TTL.
+	m.Set(key, host+":"+strconv.Itoa(os.Getpid())+":abc")
+	require.ErrorIs(t, b.Lock(ctx, "x"), ErrLocked)
+	m.Set(key, "another-host:1:abc")
+	require.ErrorIs(t, b.Lock(ctx, "x"), ErrLocked)
+	dead := exec.Command("true")
+	require.NoError(t, dead.Run())
+	m.Set(key, host+":"+strconv.Itoa(dead.Process.Pid)+":abc")
+	require.NoError(t, b.Lock(ctx, "x"))
+	got, err := m.Get(key)
+	require.NoError(t, err)
+	require.Equal(t, b.ID(), got)
+}
