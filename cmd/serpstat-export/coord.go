@@ -25,6 +25,11 @@ import (
 // Many jobs, one account: --coordinator shares the rate, an account
 // budget and the locks through Redis (package coord).
 
+// exitTempFail (EX_TEMPFAIL) is the exit code of a run stopped because the
+// coordinator went away mid-run: every page paid for is kept, and the same
+// command resumes once Redis is back.
+const exitTempFail = 75
+
 const (
 	defaultAccountBudgetWindow = 24 * time.Hour
 	// envCoordinator and envCoordinatorPassword set --coordinator and its

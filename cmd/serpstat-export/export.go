@@ -119,7 +119,8 @@ type job struct {
 	u      *ui
 	client *serpstat.Client
 	pager  *pager.Pager // the first query's; its Throttle and Budget are shared
-	coord  *coord.Coordinator // --coordinator; nil without
+
+	coord *coord.Coordinator // --coordinator; nil without
 }
 
 // pagerFor is a pager for params sharing the job's client, rate limiter

@@ -29,9 +29,6 @@ const (
 	exitUsage    = 2
 	exitBudget   = 3
 	exitRefused  = 4
-	// exitTempFail (EX_TEMPFAIL): the coordinator went away mid-run;
-	// every page paid for is kept, and the same command resumes.
-	exitTempFail = 75
 	exitCanceled = 130
 )
 
