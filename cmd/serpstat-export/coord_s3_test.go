@@ -49,11 +49,11 @@ func TestStateDirOnS3ResumesAfterKillNineFromAnotherDirectory(t *testing.T) {
 	url := redisURL(t)
 	token := uniqueToken(t)
 	// 20 pages at 10 requests/s: two seconds to be killed in.
-	srv := serpstattest.NewServer(serpstattest.Options{Token: token, Rows: 20000, Latency: 20 * time.Millisecond})
+	srv := serpstattest.NewServer(serpstattest.Options{Token: token, Rows: 10000, Latency: 20 * time.Millisecond})
 	defer srv.Close()
 	state := fmt.Sprintf("s3://%s/spool-%d", bucket, time.Now().UnixNano())
 	args := []string{"export", "--endpoint", srv.URL, "--query", "moves.example", "--rps", "10", "--workers", "2",
-		"--out", "m.csv", "--state-dir", state, "--s3-endpoint", endpoint, "--s3-path-style",
+		"--size", "500", "--out", "m.csv", "--state-dir", state, "--s3-endpoint", endpoint, "--s3-path-style",
 		"--coordinator", url, "--progress", "never"}
 
 	p := startCLI(t, token, t.TempDir(), nil, args...)
@@ -73,7 +73,7 @@ func TestStateDirOnS3ResumesAfterKillNineFromAnotherDirectory(t *testing.T) {
 	other := t.TempDir()
 	res := runCLIIn(t, token, other, args...)
 	require.Equal(t, 0, res.code, res.stderr)
-	requireRows(t, asCSV(serpstattest.Rows("moves.example", 20000)), readCSV(t, other+"/m.csv"), "rows")
+	requireRows(t, asCSV(serpstattest.Rows("moves.example", 10000)), readCSV(t, other+"/m.csv"), "rows")
 	assert.Contains(t, res.stderr, "resumed:")
 	twice := 0
 	for k, n := range srv.Stats().PagesBilled {
