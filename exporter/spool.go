@@ -83,6 +83,7 @@ type Spool struct {
 	pages  map[int]bool // pages stored when the spool was opened
 	lock   *os.File     // flock'd while the spool is open
 	root   *Spool       // the spool a Sub belongs to; nil for the root
+	remote *remoteSpool // object storage it is kept in (spoolstore.go); nil: local
 }
 
 // OpenSpool opens the spool in dir for the export key describes (any JSON
@@ -167,7 +168,11 @@ func (s *Spool) SaveMeta(name string, v any) error {
 	if err != nil {
 		return fmt.Errorf("spool %s: %w", name, err)
 	}
-	return writeFileSync(filepath.Join(s.dir, "meta-"+name+".json"), data)
+	path := filepath.Join(s.dir, "meta-"+name+".json")
+	if err := writeFileSync(path, data); err != nil {
+		return err
+	}
+	return s.push(path)
 }
 
 // LoadMeta implements SliceCheckpoint.
@@ -213,8 +218,13 @@ func jsonEqual(a, b []byte) bool {
 	return bytes.Equal(ja, jb)
 }
 
-// Dir is the spool's directory.
-func (s *Spool) Dir() string { return s.dir }
+// Dir is the spool's directory, or its URL when it is remote.
+func (s *Spool) Dir() string {
+	if s.remote != nil {
+		return s.remote.url
+	}
+	return s.dir
+}
 
 // Stored lists the pages that were stored when the spool was opened.
 func (s *Spool) Stored() []int {
@@ -274,11 +284,16 @@ func (s *Spool) Save(p *pager.Page) error {
 	if err := writeFileSync(s.path(p.N), data); err != nil {
 		return fmt.Errorf("spool page %d: %w", p.N, err)
 	}
-	return nil
+	return s.push(s.path(p.N))
 }
 
 // Remove deletes the spool; a finished export calls it.
-func (s *Spool) Remove() error { return os.RemoveAll(s.dir) }
+func (s *Spool) Remove() error {
+	if s.remote != nil {
+		return s.removeRemote()
+	}
+	return os.RemoveAll(s.dir)
+}
 
 // RemoveIfEmpty deletes the spool when it holds no page: a run that failed
 // before paying for anything leaves nothing behind.
@@ -291,6 +306,9 @@ func (s *Spool) RemoveIfEmpty() {
 
 // Exists reports whether the spool's directory is still there.
 func (s *Spool) Exists() bool {
+	if s.remote != nil {
+		return s.remote.exists()
+	}
 	_, err := os.Stat(filepath.Join(s.dir, "state.json"))
 	return err == nil
 }
@@ -302,6 +320,10 @@ func (s *Spool) Close() error {
 	}
 	err := s.lock.Close()
 	s.lock = nil
+	if s.remote != nil {
+		// The local copy of a remote spool is only a cache.
+		_ = os.RemoveAll(s.dir)
+	}
 	return err
 }
 

@@ -34,6 +34,17 @@ type Budget struct {
 	floor    int64
 	floorCap int64
 	balance  int64 // last balance seen; -1 unknown
+
+	account Account // shared with other processes; nil: none
+}
+
+// ShareAccount makes every later reservation also reserve from a, a pool
+// of credits shared with other processes. Call it before the first
+// Reserve.
+func (b *Budget) ShareAccount(a Account) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.account = a
 }
 
 // NewBudget returns a Budget of limit credits; 0 means no limit.
@@ -110,11 +121,26 @@ type Reservation struct {
 	b    *Budget
 	n    int64
 	done bool
+	acct AccountReservation // the shared account's, if any
 }
 
 // Reserve sets aside n credits, or returns an error wrapping
 // ErrBudgetExhausted when they do not fit.
 func (b *Budget) Reserve(n int64) (*Reservation, error) {
+	r, err := b.reserve(n)
+	if err != nil || b.account == nil {
+		return r, err
+	}
+	// The shared account is asked outside the lock (it is a network
+	// call); the local reservation is freed when it says no.
+	if r.acct, err = b.account.Reserve(n); err != nil {
+		r.Settle(0)
+		return nil, err
+	}
+	return r, nil
+}
+
+func (b *Budget) reserve(n int64) (*Reservation, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.limit > 0 && b.spent+b.reserved+n > b.limit {
@@ -155,11 +181,15 @@ func (r *Reservation) Settle(billed int64) {
 		return
 	}
 	r.b.mu.Lock()
-	defer r.b.mu.Unlock()
 	if r.done {
+		r.b.mu.Unlock()
 		return
 	}
 	r.done = true
 	r.b.reserved -= r.n
 	r.b.spent += billed
+	r.b.mu.Unlock()
+	if r.acct != nil {
+		r.acct.Settle(billed)
+	}
 }

@@ -147,6 +147,9 @@ type Pager struct {
 	Params serpstat.NewBacklinksParams
 	// Throttle paces every attempt; nil means no pacing.
 	Throttle *Throttle
+	// Limiter, when set, paces every attempt instead of Throttle (which
+	// then only tells the exporter the rate to size its workers by).
+	Limiter Limiter
 	// Budget guards credits; nil means no limit (a Budget still counts).
 	Budget *Budget
 	// Retry bounds retries of transient failures.
@@ -314,8 +317,8 @@ func (p *Pager) do(ctx context.Context, params serpstat.NewBacklinksParams, n, p
 	params.Page, params.Size = page, size
 	var waited time.Duration
 	for attempt := 1; ; attempt++ {
-		if p.Throttle != nil {
-			if err := p.Throttle.Wait(ctx); err != nil {
+		if lim := p.limiter(); lim != nil {
+			if err := lim.Wait(ctx); err != nil {
 				res.Settle(0)
 				return nil, fmt.Errorf("page %d: %w", n, err)
 			}
@@ -329,8 +332,8 @@ func (p *Pager) do(ctx context.Context, params serpstat.NewBacklinksParams, n, p
 		ans, err := p.Fetcher.NewBacklinks(ctx, params)
 		if err == nil {
 			p.observeLatency(time.Since(sent))
-			if p.Throttle != nil {
-				p.Throttle.Succeeded()
+			if lim := p.limiter(); lim != nil {
+				lim.Succeeded()
 			}
 			billed := max(1, int64(len(ans.Data)))
 			res.Settle(billed)
@@ -389,8 +392,8 @@ func (p *Pager) decide(err error, class serpstat.Class, attempt int, waited time
 			return 0, false
 		}
 		var d time.Duration
-		if p.Throttle != nil {
-			d = p.Throttle.RateLimited()
+		if lim := p.limiter(); lim != nil {
+			d = lim.RateLimited()
 		} else {
 			d = time.Second
 		}

@@ -65,6 +65,10 @@ type settings struct {
 	CSVRaw         bool          `yaml:"csv_raw"`
 	Insecure       bool          `yaml:"insecure"`
 
+	Coordinator         string        `yaml:"coordinator"`
+	AccountBudget       int64         `yaml:"account_budget"`
+	AccountBudgetWindow time.Duration `yaml:"account_budget_window"`
+
 	filterJSON string // --filter, or the config's filter as JSON
 	tokenFlag  string // --token (flag only, discouraged)
 	cpuProfile string // --cpuprofile (flag only)
@@ -93,6 +97,8 @@ func defaultSettings() settings {
 		LogFormat:     "text",
 		Progress:      defaultProgress,
 		ProgressEvery: defaultProgressEvery,
+
+		AccountBudgetWindow: defaultAccountBudgetWindow,
 	}
 }
 
@@ -164,6 +170,9 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end of the run to `file`")
 	fs.BoolVar(&f.CSVRaw, "csv-raw", false, "write CSV cells exactly as the API sent them (by default a cell starting with = + - @ tab or CR gets a leading ' so spreadsheets do not run it)")
 	fs.BoolVar(&f.Insecure, "insecure", false, "allow a plain http:// endpoint on another host (the token then travels in clear text)")
+	fs.StringVar(&f.Coordinator, "coordinator", "", "share the rate, an account budget and locks with every job of the token through Redis at `URL` (redis://HOST:PORT/DB, rediss:// for TLS; default: $SERPSTAT_COORDINATOR; password: in the URL or $SERPSTAT_COORDINATOR_PASSWORD)")
+	fs.Int64Var(&f.AccountBudget, "account-budget", 0, "every job of the token together spends at most `N` credits per --account-budget-window (needs --coordinator; 0: no cap); stops with exit 3")
+	fs.DurationVar(&f.AccountBudgetWindow, "account-budget-window", d.AccountBudgetWindow, "the window of --account-budget (fixed windows from the Unix epoch: 24h is a UTC day)")
 	fs.StringVar(&f.tokenFlag, "token", "", "the API token (discouraged: other users see it in the process list; use $SERPSTAT_TOKEN or --token-file)")
 	return configPath, func(s *settings) {
 		fs.Visit(func(fl *flag.Flag) {
@@ -256,6 +265,12 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 				s.Insecure = f.Insecure
 			case "token":
 				s.tokenFlag = f.tokenFlag
+			case "coordinator":
+				s.Coordinator = f.Coordinator
+			case "account-budget":
+				s.AccountBudget = f.AccountBudget
+			case "account-budget-window":
+				s.AccountBudgetWindow = f.AccountBudgetWindow
 			}
 		})
 	}
@@ -355,7 +370,7 @@ func (s *settings) check() error {
 	case s.Endpoint == "":
 		return usagef("--endpoint must not be empty")
 	}
-	return nil
+	return s.checkCoordinator()
 }
 
 // s3 is the settings of s3:// targets.

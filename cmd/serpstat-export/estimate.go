@@ -89,6 +89,10 @@ func doEstimate(ctx context.Context, s settings, loadErr error, u *ui) (*estimat
 	if err != nil {
 		return nil, err
 	}
+	if err := j.connect(ctx); err != nil {
+		return nil, err
+	}
+	defer j.disconnect()
 	bal, err := j.balance(ctx)
 	if err != nil {
 		return nil, err

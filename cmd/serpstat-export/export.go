@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/serpstat-export/serpstat-export/coord"
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
@@ -102,6 +103,7 @@ func parseSettings(fs *flag.FlagSet, args []string, stderr io.Writer) (s setting
 	}
 	s, err = loadSettings(*configPath)
 	if err == nil {
+		coordinatorFromEnv(&s)
 		apply(&s)
 	}
 	u, uerr := newUI(stderr, s)
@@ -117,6 +119,8 @@ type job struct {
 	u      *ui
 	client *serpstat.Client
 	pager  *pager.Pager // the first query's; its Throttle and Budget are shared
+
+	coord *coord.Coordinator // --coordinator; nil without
 }
 
 // pagerFor is a pager for params sharing the job's client, rate limiter
@@ -126,6 +130,7 @@ func (j *job) pagerFor(params serpstat.NewBacklinksParams) *pager.Pager {
 		Fetcher:  j.client,
 		Params:   params,
 		Throttle: j.pager.Throttle,
+		Limiter:  j.pager.Limiter,
 		Budget:   j.pager.Budget,
 		Retry:    j.pager.Retry,
 		MaxRows:  j.s.MaxRows,
@@ -187,7 +192,7 @@ func prepare(s settings, u *ui) (*job, error) {
 // balance reads the account's balance with getStats (0 credits), paced
 // by the job's rate limiter like every request.
 func (j *job) balance(ctx context.Context) (int64, error) {
-	if err := j.pager.Throttle.Wait(ctx); err != nil {
+	if err := j.wait(ctx); err != nil {
 		return 0, err
 	}
 	st, err := j.client.Stats(ctx)
@@ -234,7 +239,8 @@ func fatal(ctx context.Context, err error) bool {
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, pager.ErrBudgetExhausted), errors.Is(err, pager.ErrInterrupted), ctx.Err() != nil, errors.As(err, &ue):
+	case errors.Is(err, pager.ErrBudgetExhausted), errors.Is(err, pager.ErrInterrupted), ctx.Err() != nil, errors.As(err, &ue),
+		errors.Is(err, coord.ErrUnavailable):
 		return true
 	}
 	switch serpstat.Classify(err) {
@@ -270,6 +276,10 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 	if err != nil {
 		return nil, err
 	}
+	if err := j.connect(ctx); err != nil {
+		return nil, err
+	}
+	defer j.disconnect()
 	if len(s.Out) == 0 {
 		return nil, usagef("--out is required: a file such as backlinks.csv, backlinks.ndjson or backlinks.parquet, or - for stdout")
 	}
@@ -425,7 +435,7 @@ func (j *job) exportQuery(ctx context.Context, stop <-chan struct{}, q string, s
 	for _, o := range shared {
 		o.SetQuery(q)
 	}
-	spool, err := openSpool(s, specs, q, p)
+	spool, err := j.openSpool(ctx, specs, q, p)
 	if err != nil {
 		qr.Err = err
 		return qr
@@ -768,6 +778,8 @@ func printError(w io.Writer, s settings, rep *exporter.Report, err error, code i
 		} else {
 			fmt.Fprintln(w, "  run the command with -h for its flags; nothing was sent, no credit spent")
 		}
+	case exitTempFail:
+		printCoordinatorLost(w, err)
 	case exitCanceled:
 		fmt.Fprintln(w, "serpstat-export: interrupted: requests in flight were finished and saved; no output was committed")
 	default:
@@ -776,6 +788,10 @@ func printError(w io.Writer, s settings, rep *exporter.Report, err error, code i
 }
 
 func printBudgetStop(w io.Writer, s settings, rep *exporter.Report, err error) {
+	if errors.Is(err, pager.ErrAccountBudget) {
+		printAccountBudgetStop(w, s, rep, err)
+		return
+	}
 	if errors.Is(err, pager.ErrBalanceFloor) {
 		fmt.Fprintf(w, "serpstat-export: stopped to keep the account's balance above --keep-balance %d: %v\n", s.KeepBalance, err)
 		if rep != nil && rep.CreditsLeft > 0 {

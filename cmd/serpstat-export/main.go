@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/serpstat-export/serpstat-export/coord"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 )
@@ -107,7 +108,8 @@ Examples:
   serpstat-export fake-api --addr 127.0.0.1:8080 --rows 25000
 
 Exit codes: 0 done, 1 failure, 2 bad input, 3 stopped by the budget,
-4 refused by the API (token, plan, credits), 130 interrupted.
+4 refused by the API (token, plan, credits), 75 the coordinator (Redis)
+went away: retry later, 130 interrupted.
 Run 'serpstat-export COMMAND -h' for a command's flags.
 `
 
@@ -149,6 +151,8 @@ func exitCode(ctx context.Context, err error) int {
 	var pe *serpstat.ParamError
 	var qf *queriesFailed
 	switch {
+	case errors.Is(err, coord.ErrUnavailable):
+		return exitTempFail // before the others: a scheduler should retry
 	case errors.As(err, &qf):
 		return exitFailure // the other queries were exported
 	case errors.As(err, &ue), errors.As(err, &pe):

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/serpstat-export/serpstat-export/coord"
+	"github.com/serpstat-export/serpstat-export/pager"
+)
+
+func TestCoordinatorPrecedenceFlagOverEnvOverConfig(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("coordinator: redis://from-config:6379/0\naccount_budget: 5000\naccount_budget_window: 1h\n"), 0o600))
+	parse := func(args ...string) settings {
+		fs := flag.NewFlagSet("export", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		s, _, err, _, done := parseSettings(fs, append([]string{"--config", cfg}, args...), io.Discard)
+		require.False(t, done)
+		require.NoError(t, err)
+		return s
+	}
+	s := parse()
+	assert.Equal(t, "redis://from-config:6379/0", s.Coordinator)
+	assert.Equal(t, int64(5000), s.AccountBudget)
+	assert.Equal(t, time.Hour, s.AccountBudgetWindow)
+	t.Setenv(envCoordinator, "redis://from-env:6379/1")
+	assert.Equal(t, "redis://from-env:6379/1", parse().Coordinator)
+	assert.Equal(t, "redis://from-flag:6379/2", parse("--coordinator", "redis://from-flag:6379/2").Coordinator)
+	assert.Equal(t, defaultAccountBudgetWindow, defaultSettings().AccountBudgetWindow)
+}
+
+func TestExitCodesOfTheCoordinator(t *testing.T) {
+	ctx := t.Context()
+	assert.Equal(t, exitTempFail, exitCode(ctx, errors.Join(errors.New("page 7"), coord.ErrUnavailable)))
+	assert.Equal(t, exitBudget, exitCode(ctx, &coord.ExhaustedError{Limit: 10, Window: time.Hour, Need: 20}))
+	var b bytes.Buffer
+	printError(&b, settings{AccountBudget: 15000, AccountBudgetWindow: 24 * time.Hour}, nil, &coord.ExhaustedError{Limit: 15000}, exitBudget)
+	assert.Contains(t, b.String(), "stopped by the account budget (--account-budget 15000 per 24h0m0s")
+	b.Reset()
+	printError(&b, settings{}, nil, coord.ErrUnavailable, exitTempFail)
+	assert.Contains(t, b.String(), "exit 75")
+	require.ErrorIs(t, &coord.ExhaustedError{}, pager.ErrBudgetExhausted)
+}

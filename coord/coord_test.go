@@ -1,0 +1,296 @@
+package coord
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/serpstat-export/serpstat-export/pager"
+)
+
+// fakeRedis is an in-process Redis on a clock that moves only when told.
+type fakeRedis struct {
+	*miniredis.Miniredis
+	now time.Time
+}
+
+func (m *fakeRedis) Now() time.Time { return m.now }
+
+func (m *fakeRedis) SetTime(t time.Time) {
+	m.now = t
+	m.Miniredis.SetTime(t)
+}
+
+func newRedis(t *testing.T) *fakeRedis {
+	t.Helper()
+	m := &fakeRedis{Miniredis: miniredis.RunT(t)}
+	m.SetTime(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	return m
+}
+
+func open(t *testing.T, m *fakeRedis, token string) *Coordinator {
+	t.Helper()
+	c, err := Open(context.Background(), "redis://"+m.Addr()+"/0", token, Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// sleeps records what a Limiter would sleep, instead of sleeping.
+type sleeps []time.Duration
+
+func (s *sleeps) sleep(_ context.Context, d time.Duration) error {
+	*s = append(*s, d)
+	return nil
+}
+
+func TestLimiterOneScheduleForEveryProcess(t *testing.T) {
+	m := newRedis(t)
+	a, b := open(t, m, "tok"), open(t, m, "tok")
+	var got sleeps
+	la, lb := a.Limiter(10), b.Limiter(10)
+	la.Sleep, lb.Sleep = got.sleep, got.sleep
+	ctx := context.Background()
+	for _, l := range []*Limiter{la, lb, la, lb, la} {
+		require.NoError(t, l.Wait(ctx))
+	}
+	// The clock stands still: the first goes now, each other one a slot
+	// of 100ms later, whichever process asks.
+	require.Equal(t, sleeps{100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond, 400 * time.Millisecond}, got)
+
+	// Another token is another account: its own schedule.
+	other := open(t, m, "another-token").Limiter(10)
+	other.Sleep = got.sleep
+	require.NoError(t, other.Wait(ctx))
+	require.Len(t, got, 4)
+	require.NotContains(t, a.Namespace(), "tok")
+}
+
+func TestLimiterLowestTargetPacesItsOwnRequests(t *testing.T) {
+	m := newRedis(t)
+	var got sleeps
+	l := open(t, m, "tok").Limiter(2)
+	l.Sleep = got.sleep
+	require.NoError(t, l.Wait(context.Background()))
+	require.NoError(t, l.Wait(context.Background()))
+	require.Equal(t, sleeps{500 * time.Millisecond}, got)
+}
+
+func TestLimiterOverRateSlowsEveryProcess(t *testing.T) {
+	m := newRedis(t)
+	a, b := open(t, m, "tok"), open(t, m, "tok")
+	la, lb := a.Limiter(10), b.Limiter(10)
+	var got sleeps
+	la.Sleep, lb.Sleep = got.sleep, got.sleep
+	ctx := context.Background()
+	require.NoError(t, la.Wait(ctx))
+	la.RateLimited()
+	la.RateLimited() // the same burst of refusals: once only
+	require.Equal(t, 5.0, la.Limit())
+	n, err := lb.SlowDowns(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	// b's next request waits a slot at the halved rate (200ms), after the
+	// one the slow-down took.
+	require.NoError(t, lb.Wait(ctx))
+	require.Equal(t, 5.0, lb.Limit())
+	require.Equal(t, sleeps{300 * time.Millisecond}, got)
+
+	// Good answers raise it again, at most once a second, up to the cap
+	// (60% of the refused rate).
+	m.SetTime(m.Now().Add(2 * time.Second))
+	lb.Succeeded()
+	require.Equal(t, 5.5, lb.Limit())
+	lb.Succeeded()
+	require.Equal(t, 5.5, lb.Limit())
+	for range 5 {
+		m.SetTime(m.Now().Add(2 * time.Second))
+		lb.Succeeded()
+	}
+	require.Equal(t, 6.0, lb.Limit())
+	require.NoError(t, la.Wait(ctx))
+	require.Equal(t, 6.0, la.Limit())
+}
+
+func TestAccountCapHoldsWithRequestsInFlightEverywhere(t *testing.T) {
+	m := newRedis(t)
+	a, b := open(t, m, "tok"), open(t, m, "tok")
+	now := func() time.Time { return m.Now() }
+	aa, ab := a.Account(2500, 24*time.Hour), b.Account(2500, 24*time.Hour)
+	aa.Now, ab.Now = now, now
+	r1, err := aa.Reserve(1000)
+	require.NoError(t, err)
+	r2, err := ab.Reserve(1000)
+	require.NoError(t, err)
+	_, err = aa.Reserve(1000)
+	require.ErrorIs(t, err, pager.ErrAccountBudget)
+	require.ErrorIs(t, err, pager.ErrBudgetExhausted)
+	var ee *ExhaustedError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, int64(2000), ee.Reserved)
+	r1.Settle(400)
+	r1.Settle(1000) // only the first counts
+	r3, err := ab.Reserve(1000)
+	require.NoError(t, err)
+	spent, err := aa.Spent(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, int64(400), spent)
+	r2.Settle(1000)
+	r3.Settle(1000)
+	_, err = aa.Reserve(101)
+	require.ErrorIs(t, err, pager.ErrAccountBudget)
+	r4, err := aa.Reserve(100)
+	require.NoError(t, err)
+	r4.Settle(100)
+	spent, err = ab.Spent(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, int64(2500), spent)
+
+	// The next window starts afresh.
+	m.SetTime(m.Now().Add(24 * time.Hour))
+	_, err = aa.Reserve(2500)
+	require.NoError(t, err)
+}
+
+func TestAccountReservationOfADeadProcessExpires(t *testing.T) {
+	m := newRedis(t)
+	a, b := open(t, m, "tok"), open(t, m, "tok")
+	now := func() time.Time { return m.Now() }
+	aa, ab := a.Account(1000, time.Hour), b.Account(1000, time.Hour)
+	aa.Now, ab.Now = now, now
+	_, err := aa.Reserve(1000) // a dies with it in flight
+	require.NoError(t, err)
+	_, err = ab.Reserve(1)
+	require.ErrorIs(t, err, pager.ErrAccountBudget)
+	// A live process refreshes its reservations: still held.
+	m.SetTime(m.Now().Add(DefaultTTL - time.Second))
+	require.NoError(t, a.refreshOnce(context.Background()))
+	m.SetTime(m.Now().Add(DefaultTTL - time.Second))
+	_, err = ab.Reserve(1)
+	require.ErrorIs(t, err, pager.ErrAccountBudget)
+	// Then nothing refreshes it: released after the TTL.
+	m.SetTime(m.Now().Add(DefaultTTL + time.Second))
+	r, err := ab.Reserve(1000)
+	require.NoError(t, err)
+	r.Settle(1000)
+}
+
+func TestLockRefusesAnotherProcessUntilReleasedOrExpired(t *testing.T) {
+	m := newRedis(t)
+	ctx := context.Background()
+	a, b := open(t, m, "tok"), open(t, m, "tok")
+	require.NoError(t, a.Lock(ctx, "export x to y"))
+	require.NoError(t, a.Lock(ctx, "export x to y"), "a lock is re-entrant for its holder")
+	err := b.Lock(ctx, "export x to y")
+	require.ErrorIs(t, err, ErrLocked)
+	require.ErrorContains(t, err, a.ID())
+	require.NoError(t, b.Lock(ctx, "export x to z"))
+	// Another account does not share locks.
+	require.NoError(t, open(t, m, "other").Lock(ctx, "export x to y"))
+	require.NoError(t, a.Close())
+	require.NoError(t, b.Lock(ctx, "export x to y"))
+
+	// A process that dies: its lock expires after the TTL.
+	c := open(t, m, "tok")
+	require.NoError(t, c.Lock(ctx, "dies"))
+	require.ErrorIs(t, b.Lock(ctx, "dies"), ErrLocked)
+	m.FastForward(DefaultTTL + time.Second)
+	require.NoError(t, b.Lock(ctx, "dies"))
+}
+
+func TestRedisGoneIsUnavailable(t *testing.T) {
+	m := newRedis(t)
+	c := open(t, m, "tok")
+	l := c.Limiter(10)
+	acct := c.Account(100, time.Hour)
+	m.Close()
+	ctx := context.Background()
+	require.ErrorIs(t, l.Wait(ctx), ErrUnavailable)
+	_, err := acct.Reserve(1)
+	require.ErrorIs(t, err, ErrUnavailable)
+	require.NotErrorIs(t, err, pager.ErrBudgetExhausted)
+	require.ErrorIs(t, c.Lock(ctx, "x"), ErrUnavailable)
+}
+
+func TestOpenUnreachableNamesTheURLWithoutItsPassword(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	_, err = Open(context.Background(), "redis://:hunter2secret@"+addr+"/0", "tok", Options{Timeout: 500 * time.Millisecond})
+	require.ErrorIs(t, err, ErrUnavailable)
+	require.ErrorContains(t, err, addr)
+	require.NotContains(t, err.Error(), "hunter2secret")
+}
+
+func TestPasswordFromURLOrOptions(t *testing.T) {
+	m := newRedis(t)
+	m.RequireAuth("s3cret")
+	ctx := context.Background()
+	_, err := Open(ctx, "redis://"+m.Addr()+"/0", "tok", Options{})
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "s3cret")
+	c, err := Open(ctx, "redis://"+m.Addr()+"/0", "tok", Options{Password: "s3cret"})
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	c, err = Open(ctx, "redis://:s3cret@"+m.Addr()+"/0", "tok", Options{Password: "wrong"})
+	require.NoError(t, err)
+	require.NotContains(t, c.Addr(), "s3cret")
+	require.NoError(t, c.Close())
+}
+
+func TestCheckAndRedact(t *testing.T) {
+	for _, tc := range []struct {
+		url, err string
+	}{
+		{"redis://127.0.0.1:6379/0", ""},
+		{"rediss://user:pw@redis.internal:6380/2", ""},
+		{"http://127.0.0.1:6379", "not a Redis URL"},
+		{"127.0.0.1:6379", "not a Redis URL"},
+		{"redis://127.0.0.1:6379/notadb", "notadb"},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			err := Check(tc.url)
+			if tc.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tc.err)
+		})
+	}
+	require.Equal(t, "rediss://user:xxxxx@h:1/0", Redact("rediss://user:pw@h:1/0"))
+	require.Equal(t, "redis://h:1/0", Redact("redis://h:1/0"))
+	require.NotContains(t, Redact("redis://:p%zz@h/0"), "p%zz")
+}
+
+var _ = errors.New
+
+func TestLockOfADeadProcessOfThisHostIsTakenOver(t *testing.T) {
+	m := newRedis(t)
+	ctx := context.Background()
+	a, b := open(t, m, "tok"), open(t, m, "tok")
+	require.NoError(t, a.Lock(ctx, "x"))
+	key := a.Namespace() + "lock:" + hashName("x")
+	host, _ := os.Hostname()
+	// A holder on this host whose pid runs (ours) keeps it; one whose
+	// process is gone does not; one on another host waits for the TTL.
+	m.Set(key, host+":"+strconv.Itoa(os.Getpid())+":abc")
+	require.ErrorIs(t, b.Lock(ctx, "x"), ErrLocked)
+	m.Set(key, "another-host:1:abc")
+	require.ErrorIs(t, b.Lock(ctx, "x"), ErrLocked)
+	dead := exec.Command("true")
+	require.NoError(t, dead.Run())
+	m.Set(key, host+":"+strconv.Itoa(dead.Process.Pid)+":abc")
+	require.NoError(t, b.Lock(ctx, "x"))
+	got, err := m.Get(key)
+	require.NoError(t, err)
+	require.Equal(t, b.ID(), got)
+}

@@ -1,0 +1,157 @@
+package pager_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/serpstat-export/serpstat-export/pager"
+	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
+)
+
+// countingLimiter is a Limiter that counts and can fail its Waits.
+type countingLimiter struct {
+	mu                sync.Mutex
+	waits, slow, good int
+	failAfter         int // Waits that succeed before the rest fail; -1 never
+	err               error
+}
+
+func (l *countingLimiter) Wait(context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waits++
+	if l.failAfter >= 0 && l.waits > l.failAfter {
+		return l.err
+	}
+	return nil
+}
+func (l *countingLimiter) RateLimited() time.Duration { l.mu.Lock(); l.slow++; l.mu.Unlock(); return 0 }
+func (l *countingLimiter) Succeeded()                 { l.mu.Lock(); l.good++; l.mu.Unlock() }
+
+// account is a shared pool of credits in memory.
+type account struct {
+	mu           sync.Mutex
+	limit, spent int64
+	reserved     int64
+	err          error
+}
+
+type hold struct {
+	a *account
+	n int64
+}
+
+func (a *account) Reserve(n int64) (pager.AccountReservation, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.err != nil {
+		return nil, a.err
+	}
+	if a.spent+a.reserved+n > a.limit {
+		return nil, pager.ErrAccountBudget
+	}
+	a.reserved += n
+	return &hold{a: a, n: n}, nil
+}
+
+func (h *hold) Settle(billed int64) {
+	h.a.mu.Lock()
+	defer h.a.mu.Unlock()
+	h.a.reserved -= h.n
+	h.a.spent += billed
+}
+
+func newTestPager(srv *serpstattest.Server) *pager.Pager {
+	p := &pager.Pager{
+		Fetcher: &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken},
+		Params:  serpstat.NewBacklinksParams{Query: "example.com", SearchType: serpstat.SearchDomain, Size: 100},
+		Sleep:   func(context.Context, time.Duration) error { return nil },
+	}
+	p.Init()
+	return p
+}
+
+func TestLimiterPacesEveryAttemptInsteadOfTheThrottle(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 1000, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
+		if fi.Seq == 2 {
+			return serpstattest.Fault{Kind: serpstattest.FaultAPIError, Code: serpstattest.CodeRateLimited, Message: serpstattest.MsgRateLimited}
+		}
+		return serpstattest.Fault{}
+	}})
+	defer srv.Close()
+	p := newTestPager(srv)
+	lim := &countingLimiter{failAfter: -1}
+	p.Throttle = pager.NewThrottle(0.001) // would take 1000s a request
+	p.Limiter = lim
+	ctx := context.Background()
+	_, plan, err := p.First(ctx)
+	require.NoError(t, err)
+	req, err := p.Reserve(plan, 2)
+	require.NoError(t, err)
+	_, err = p.Fetch(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, 3, lim.waits, "page 1, page 2 and its retry")
+	require.Equal(t, 1, lim.slow)
+	require.Equal(t, 2, lim.good)
+}
+
+func TestLimiterFailureStopsThePageUnsent(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 1000})
+	defer srv.Close()
+	p := newTestPager(srv)
+	gone := errors.New("coordinator gone")
+	p.Limiter = &countingLimiter{failAfter: 1, err: gone}
+	ctx := context.Background()
+	_, plan, err := p.First(ctx)
+	require.NoError(t, err)
+	req, err := p.Reserve(plan, 2)
+	require.NoError(t, err)
+	_, err = p.Fetch(ctx, req)
+	require.ErrorIs(t, err, gone)
+	require.Equal(t, 1, srv.Stats().Requests)
+	require.Equal(t, int64(100), p.Budget.Spent())
+	require.Equal(t, int64(-1), p.Budget.Available(), "no local limit")
+}
+
+func TestSharedAccountReservesBeforeSendingAndSettlesWhatWasBilled(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 250})
+	defer srv.Close()
+	p := newTestPager(srv)
+	acct := &account{limit: 260}
+	p.Budget = pager.NewBudget(0)
+	p.Budget.ShareAccount(acct)
+	ctx := context.Background()
+	_, plan, err := p.First(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(100), acct.spent)
+	r2, err := p.Reserve(plan, 2)
+	require.NoError(t, err)
+	require.Equal(t, int64(100), acct.reserved)
+	// Page 3 may cost 50: 100 + 100 + 50 fit in 260; another 50 would not.
+	r3, err := p.Reserve(plan, 3)
+	require.NoError(t, err)
+	_, err = p.Budget.Reserve(50)
+	require.ErrorIs(t, err, pager.ErrAccountBudget)
+	require.ErrorIs(t, err, pager.ErrBudgetExhausted)
+	require.Equal(t, int64(150), acct.reserved, "the refused reservation is not held")
+	require.Equal(t, int64(-1), p.Budget.Available(), "no local limit")
+	for _, r := range []*pager.Request{r2, r3} {
+		_, err := p.Fetch(ctx, r)
+		require.NoError(t, err)
+	}
+	require.Equal(t, int64(250), acct.spent)
+	require.Zero(t, acct.reserved)
+	require.Equal(t, int64(250), srv.Stats().CreditsBilled)
+
+	// An account out of reach: nothing is sent, and it is not a budget stop.
+	acct.err = errors.New("coordinator gone")
+	_, err = p.Budget.Reserve(1)
+	require.ErrorIs(t, err, acct.err)
+	require.NotErrorIs(t, err, pager.ErrBudgetExhausted)
+}
