@@ -578,7 +578,7 @@ func TestBadInputExits2AndSendsNothing(t *testing.T) {
 		{"budget", []string{"--budget", "-5"}, "--budget must be 0"},
 		{"unknown extension", []string{"--out", filepath.Join(dir, "x.xlsx")}, "x.xlsx"},
 		{"two stdouts", []string{"--out", "-", "--out", "-"}, "given twice"},
-		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
+		{"unknown flag", []string{"--nope"}, "unknown flag --nope"},
 		{"missing config", []string{"--config", filepath.Join(dir, "none.yaml")}, "--config"},
 	}
 	for _, tt := range tests {

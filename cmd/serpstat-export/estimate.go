@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -51,9 +52,9 @@ type estimate struct {
 }
 
 func runEstimate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("estimate", stderr, estimateHelp)
-	asJSON := fs.Bool("json", false, "print one JSON object, for scripts")
-	s, u, err, code, done := parseSettings(fs, args, stderr)
+	fs := flag.NewFlagSet("estimate", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON, for scripts")
+	s, u, err, code, done := parseSettings(fs, args, estimateHelp, stdout, stderr)
 	if done {
 		return code
 	}

@@ -36,8 +36,8 @@ Flags:
 `
 
 func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("export", stderr, exportHelp)
-	s, u, err, code, done := parseSettings(fs, args, stderr)
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	s, u, err, code, done := parseSettings(fs, args, exportHelp, stdout, stderr)
 	if done {
 		return code
 	}
@@ -54,8 +54,8 @@ func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin i
 // --memprofile.
 func startProfiles(s settings, u *ui) func() {
 	var cpu *os.File
-	if s.cpuProfile != "" {
-		f, err := os.Create(s.cpuProfile)
+	if s.CPUProfile != "" {
+		f, err := os.Create(s.CPUProfile)
 		if err == nil {
 			err = pprof.StartCPUProfile(f)
 		}
@@ -70,8 +70,8 @@ func startProfiles(s settings, u *ui) func() {
 			pprof.StopCPUProfile()
 			_ = cpu.Close()
 		}
-		if s.memProfile != "" {
-			f, err := os.Create(s.memProfile)
+		if s.MemProfile != "" {
+			f, err := os.Create(s.MemProfile)
 			if err == nil {
 				runtime.GC()
 				err = pprof.WriteHeapProfile(f)
@@ -82,33 +82,6 @@ func startProfiles(s settings, u *ui) func() {
 			}
 		}
 	}
-}
-
-// parseSettings parses the flags of export and estimate over the config
-// and the defaults, and builds the ui. A settings error is returned for
-// the command to report; done means the command is over (-h, a flag
-// error) with code.
-func parseSettings(fs *flag.FlagSet, args []string, stderr io.Writer) (s settings, u *ui, err error, code int, done bool) {
-	configPath, apply := exportFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return s, nil, nil, exitOK, true
-		}
-		return s, nil, nil, exitUsage, true
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "serpstat-export %s: unexpected argument %q (flags go before it? use --query DOMAIN)\n", fs.Name(), fs.Arg(0))
-		return s, nil, nil, exitUsage, true
-	}
-	s, err = loadSettings(*configPath)
-	if err == nil {
-		apply(&s)
-	}
-	u, uerr := newUI(stderr, s)
-	if err == nil {
-		err = uerr
-	}
-	return s, u, err, 0, false
 }
 
 // job is a validated query, ready to send.
@@ -155,7 +128,7 @@ func prepare(s settings, u *ui) (*job, error) {
 		return nil, err
 	}
 	u.secret(token)
-	if s.tokenFlag != "" {
+	if s.tokenOnCommandLine {
 		log.Warn("--token is visible to other users of this machine in the process list; prefer SERPSTAT_TOKEN or --token-file")
 	}
 	if s.TokenFile != "" {
@@ -747,7 +720,7 @@ func printMulti(w io.Writer, runID string, res *runResult) {
 }
 
 // printError says why a run failed and what to do next.
-func printError(w io.Writer, s settings, rep *exporter.Report, err error, code int) {
+func printError(w io.Writer, command string, s settings, rep *exporter.Report, err error, code int) {
 	if err == nil {
 		return
 	}
@@ -762,11 +735,11 @@ func printError(w io.Writer, s settings, rep *exporter.Report, err error, code i
 			fmt.Fprintln(w, "  the account is out of credits: rows already paid for were kept")
 		}
 	case exitUsage:
-		fmt.Fprintf(w, "serpstat-export export: %v\n", err)
+		fmt.Fprintf(w, "serpstat-export %s: %v\n", command, err)
 		if serpstat.Classify(err) == serpstat.ClassInvalid {
 			fmt.Fprintln(w, "  the API refused the query's params or filter; fix them and run again")
 		} else {
-			fmt.Fprintln(w, "  run the command with -h for its flags; nothing was sent, no credit spent")
+			fmt.Fprintf(w, "  run 'serpstat-export %s --help' for its flags; nothing was sent, no credit spent\n", command)
 		}
 	case exitCanceled:
 		fmt.Fprintln(w, "serpstat-export: interrupted: requests in flight were finished and saved; no output was committed")

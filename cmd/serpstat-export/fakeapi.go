@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,13 +29,10 @@ Flags:
 `
 
 func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("fake-api", stderr, fakeAPIHelp)
+	fs := flag.NewFlagSet("fake-api", flag.ContinueOnError)
 	addr, o := fakeAPIFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parseArgs(fs, args, fakeAPIHelp, stdout, stderr); done {
+		return code
 	}
 	if *addr == "" {
 		fmt.Fprintln(stderr, "serpstat-export fake-api: --addr must not be empty")

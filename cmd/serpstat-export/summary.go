@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"regexp"
 
 	"github.com/serpstat-export/serpstat-export/sink"
 )
@@ -138,12 +139,24 @@ func newSummary(runID, command string, res *runResult, err error, code int) *run
 	return sum
 }
 
+var reGoType = regexp.MustCompile(`json: cannot unmarshal (\w+) into Go (?:struct field \S+ of type|value of type) \S+`)
+
+// plainMessage keeps Go's type names (from encoding/json) out of what a
+// person reads.
+func plainMessage(s string) string {
+	return reGoType.ReplaceAllString(s, "found a JSON $1 where it does not belong")
+}
+
 // finish shows the end of a run: the report and the error with what to do
 // next, as text, or as one JSON log line; and writes --summary-json.
 func (u *ui) finish(s settings, sum *runSummary, res *runResult, err error) {
 	var report, msg bytes.Buffer
 	printReport(&report, u.runID, res)
-	printError(&msg, s, res.report(), err, sum.ExitCode)
+	printError(&msg, sum.Command, s, res.report(), err, sum.ExitCode)
+	plain := plainMessage(msg.String())
+	msg.Reset()
+	msg.WriteString(plain)
+	sum.Error = plainMessage(sum.Error)
 	if sum.Spool != "" {
 		fmt.Fprintf(&msg, "  every page paid for is kept in %s: run the same command again to resume without paying for them again (--restart starts over)\n", sum.Spool)
 	}

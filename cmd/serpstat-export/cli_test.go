@@ -1,0 +1,190 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
+)
+
+// runCLIEnv runs the binary with args and env added to the environment.
+func runCLIEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+// goTypeName matches what a Go type name looks like in a message.
+var goTypeName = regexp.MustCompile(`main\.\w|interface \{\}|map\[|\[\]\w|json\.RawMessage|Go value`)
+
+func TestMistypedFlagIsOneLineWithASuggestion(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"export", "--budjet", "5"}, "unknown flag --budjet (did you mean --budget?)"},
+		{[]string{"export", "-max_rows", "5"}, "did you mean --max-rows?"},
+		{[]string{"estimate", "--qeury", "a.example"}, "serpstat-export estimate: unknown flag --qeury (did you mean --query?)"},
+		{[]string{"fake-api", "--rowz", "5"}, "did you mean --rows?"},
+		{[]string{"export", "--rps", "fast"}, `--rps: invalid value "fast": want a number`},
+		{[]string{"export", "--out"}, "--out needs a value"},
+		{[]string{"exprot"}, `unknown command "exprot" (did you mean export?)`},
+	} {
+		res := runCLI(t, "", tc.args...)
+		require.Equal(t, 2, res.code, "%v: %s", tc.args, res.stderr)
+		assert.Equal(t, 1, strings.Count(res.stderr, "\n"), "%v: one line, not the whole help: %q", tc.args, res.stderr)
+		assert.Contains(t, res.stderr, tc.want, tc.args)
+		assert.Empty(t, res.stdout)
+	}
+}
+
+func TestMistypedConfigKeyNamesItsLine(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "nightly.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("query: a.example\nout: x.csv\n\nbudjet: 5\n"), 0o600))
+	for _, cmd := range []string{"export", "estimate"} {
+		res := runCLI(t, serpstattest.DefaultToken, cmd, "--config", cfg)
+		require.Equal(t, 2, res.code, res.stderr)
+		first, _, _ := strings.Cut(res.stderr, "\n")
+		assert.Equal(t, "serpstat-export "+cmd+": --config "+cfg+": line 4: unknown key budjet (did you mean budget?)", first)
+	}
+	// out: as one string is a list of one.
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 1200})
+	defer srv.Close()
+	out := filepath.Join(dir, "x.csv")
+	require.NoError(t, os.WriteFile(cfg, []byte("query: a.example\nout: "+out+"\nrps: 1000\n"), 0o600))
+	res := runCLI(t, serpstattest.DefaultToken, "export", "--config", cfg, "--endpoint", srv.URL)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Len(t, readCSV(t, out), 1200)
+}
+
+func TestNoGoTypeNamesInMessages(t *testing.T) {
+	dir := t.TempDir()
+	bad := []string{
+		"out: {a: b}\n",
+		"query: [a.example, [b]]\n",
+		"filter: yes\n",
+		"filter: [[{field: url_from, compareType: contains, value: [x]}], {a: b}]\n",
+		"size: [1]\n",
+		"rps: {x: 1}\n",
+		"- a\n- b\n",
+	}
+	for i, c := range bad {
+		cfg := filepath.Join(dir, "c"+string(rune('a'+i))+".yaml")
+		require.NoError(t, os.WriteFile(cfg, []byte(c+"out: [x.csv]\n"[:0]), 0o600))
+		res := runCLI(t, serpstattest.DefaultToken, "export", "--config", cfg, "--endpoint", "http://127.0.0.1:1/v4")
+		assert.Equal(t, 2, res.code, "%q: %s", c, res.stderr)
+		assert.NotRegexp(t, goTypeName, res.stderr, c)
+	}
+	for _, args := range [][]string{
+		{"export", "--query", "a.example", "--out", "x.csv", "--filter", `{"a":1}`},
+		{"export", "--query", "a.example", "--out", "x.csv", "--filter", `[[{"field":1}]]`},
+		{"estimate", "--query", "a.example", "--filter", `[1]`},
+	} {
+		res := runCLI(t, serpstattest.DefaultToken, append(args, "--endpoint", "http://127.0.0.1:1/v4")...)
+		assert.Equal(t, 2, res.code, "%v: %s", args, res.stderr)
+		assert.NotRegexp(t, goTypeName, res.stderr, args)
+		assert.Contains(t, res.stderr, "serpstat-export "+args[0]+":", "the message names the command run")
+	}
+}
+
+func TestHelpGoesToStdoutWithTwoDashes(t *testing.T) {
+	for _, args := range [][]string{{"help", "export"}, {"export", "--help"}, {"export", "-h"}, {"help", "estimate"},
+		{"help", "fake-api"}, {"fake-api", "-h"}, {"help", "version"}, {"help", "completion"}, {"help"}, {"--help"}} {
+		res := runCLI(t, "", args...)
+		require.Equal(t, 0, res.code, "%v: %s", args, res.stderr)
+		assert.Empty(t, res.stderr, args)
+		assert.Contains(t, res.stdout, "Usage", args)
+		assert.NotRegexp(t, `(?m)^\s+-[a-z][a-z-]+`, res.stdout, "%v: long flags have two dashes", args)
+	}
+	res := runCLI(t, "", "help", "export")
+	assert.True(t, strings.HasPrefix(res.stdout, "Usage: serpstat-export export"), "help export is export's help")
+	assert.Contains(t, res.stdout, "  --budget N")
+	assert.Contains(t, res.stdout, "  --csv-bom")
+	assert.Contains(t, res.stdout, "SERPSTAT_")
+}
+
+func TestVersion(t *testing.T) {
+	res := runCLI(t, "", "version")
+	require.Equal(t, 0, res.code, res.stderr)
+	for _, w := range []string{"serpstat-export ", "commit:", "go:", "go1.", "build date:"} {
+		assert.Contains(t, res.stdout, w)
+	}
+	res = runCLI(t, "", "version", "--json")
+	require.Equal(t, 0, res.code, res.stderr)
+	var v map[string]string
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &v))
+	for _, k := range []string{"version", "commit", "go_version", "build_date"} {
+		assert.NotEmpty(t, v[k], k)
+	}
+	assert.True(t, strings.HasPrefix(v["go_version"], "go1."))
+
+	// Built as the Makefile does: the ldflags values.
+	bin := filepath.Join(t.TempDir(), "serpstat-export")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version=v1.2.3 -X main.commit=abc123 -X main.buildDate=2026-12-01T00:00:00Z", "-o", bin, ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	outp, err := exec.Command(bin, "version", "--json").Output()
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(outp, &v))
+	assert.Equal(t, "v1.2.3", v["version"])
+	assert.Equal(t, "abc123", v["commit"])
+	assert.Equal(t, "2026-12-01T00:00:00Z", v["build_date"])
+}
+
+func TestEverySettingFromTheEnvironment(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 5000})
+	defer srv.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "a.csv")
+	env := []string{"SERPSTAT_TOKEN=" + serpstattest.DefaultToken, "SERPSTAT_ENDPOINT=" + srv.URL, "SERPSTAT_QUERY=env.example",
+		"SERPSTAT_OUT=" + out, "SERPSTAT_RPS=1000", "SERPSTAT_MAX_ROWS=1500", "SERPSTAT_SIZE=500"}
+	res := runCLIEnv(t, env, "export")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Len(t, readCSV(t, out), 1500, "SERPSTAT_MAX_ROWS")
+
+	// Flags beat the environment, which beats the config.
+	cfg := filepath.Join(dir, "c.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("max_rows: 100\nsize: 100\n"), 0o600))
+	res = runCLIEnv(t, append(env, "SERPSTAT_CONFIG="+cfg), "export", "--max-rows", "700")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Len(t, readCSV(t, out), 700, "--max-rows over SERPSTAT_MAX_ROWS over max_rows")
+	res = runCLIEnv(t, append(env, "SERPSTAT_MAX_ROWS="), "export", "--config", cfg)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Len(t, readCSV(t, out), 100, "the config when the environment does not say")
+
+	// $SERPSTAT_TOKEN beats the config's token_file (as in aws and rclone).
+	tf := filepath.Join(dir, "stale-token")
+	require.NoError(t, os.WriteFile(tf, []byte("stale-token\n"), 0o600))
+	require.NoError(t, os.WriteFile(cfg, []byte("token_file: "+tf+"\n"), 0o600))
+	res = runCLIEnv(t, env, "export", "--config", cfg)
+	require.Equal(t, 0, res.code, res.stderr)
+
+	// A bad value names the variable; a mistyped name is warned about.
+	res = runCLIEnv(t, append(env, "SERPSTAT_RPS=fast"), "export")
+	require.Equal(t, 2, res.code, res.stderr)
+	assert.Contains(t, res.stderr, `SERPSTAT_RPS: invalid value "fast": want a number`)
+	res = runCLIEnv(t, append(env, "SERPSTAT_MAX_ROW=5"), "export")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "SERPSTAT_MAX_ROW is not a setting")
+	assert.Contains(t, res.stderr, "did you mean SERPSTAT_MAX_ROWS?")
+}
