@@ -134,7 +134,7 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Read
 	defer cancel()
 	switch args[0] {
 	case "estimate":
-		return runEstimate(ctx, args[1:], stdout, stderr)
+		return runEstimateCmd(ctx, args[1:], stdin, stdout, stderr)
 	case "fake-api":
 		return runFakeAPI(ctx, args[1:], stdout, stderr)
 	case "completion":
