@@ -96,7 +96,7 @@ func runEstimateCmd(ctx context.Context, args []string, stdin io.Reader, stdout,
 	run, err := doEstimate(ctx, s, err, stdin, u)
 	code = exitCode(ctx, err)
 	if err != nil {
-		u.finish(s, newSummary(u.runID, "estimate", nil, err, code), nil, err)
+		u.finish(s, newSummary(u.runID, "estimate", nil, err, code, time.Since(u.start)), nil, err)
 		return code
 	}
 	single := len(run.List) == 1

@@ -46,7 +46,7 @@ func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin i
 	res, err := export(ctx, stop, s, err, stdin, stdout, u)
 	stopProfiles()
 	code = exitCode(ctx, err)
-	u.finish(s, newSummary(u.runID, "export", res, err, code), res, err)
+	u.finish(s, newSummary(u.runID, "export", res, err, code, time.Since(u.start)), res, err)
 	return code
 }
 
@@ -280,7 +280,11 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 	res := &runResult{multi: multi}
 	date := time.Now().UTC().Format(time.DateOnly)
 	newOutput := func(sp *outSpec, query string) *output {
-		return &output{spec: sp, query: query, date: date, maxRows: s.MaxRowsPerFile, csvRaw: s.CSVRaw,
+		maxRows := s.MaxRowsPerFile
+		if !sp.parts {
+			maxRows = 0 // an --out without {part} is one file: parts would overwrite it
+		}
+		return &output{spec: sp, query: query, date: date, maxRows: maxRows, csvRaw: s.CSVRaw,
 			qcol: multi && !sp.perQuery, ctx: ctx, s3: s.s3(), stdout: stdout}
 	}
 	var shared []*output // outputs every query writes to, with a query column
@@ -555,7 +559,7 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date string) er
 	for _, qr := range res.queries {
 		mq := manifestQuery{Query: qr.Query, Status: "done", Params: qr.Params}
 		if qr.Report != nil {
-			mq.Rows, mq.CreditsBilled = qr.Report.Rows, qr.Report.Credits
+			mq.Rows, mq.CreditsBilled = qr.written(), qr.Report.Credits
 		}
 		if qr.Err != nil {
 			mq.Status, mq.Error, m.Complete = "failed", qr.Err.Error(), false
@@ -605,8 +609,12 @@ func printReport(w io.Writer, runID string, res *runResult) {
 		case !rep.Complete:
 			state = "stopped"
 		}
+		written := res.queries[0].written()
 		fmt.Fprintf(w, "serpstat-export: %s (run %s): %d rows, %d pages, %d credits billed, %s, %.0f rows/s\n",
-			state, runID, rep.Rows, rep.Pages, rep.Credits, rep.Elapsed.Round(time.Millisecond), rep.RowsPerSecond())
+			state, runID, written, rep.Pages, rep.Credits, rep.Elapsed.Round(time.Millisecond), perSecond(written, rep.Elapsed))
+		if d := res.queries[0].Dropped; d > 0 {
+			fmt.Fprintf(w, "  incremental: %d rows of the boundary day were already exported (paid for again, not written)\n", d)
+		}
 		if rep.Sliced {
 			fmt.Fprintf(w, "  query %s: total %d, reachable %d in %d slices, pages of %d rows\n",
 				rep.Query, rep.Plan.Total, rep.Plan.Reachable, len(rep.Slices), rep.Plan.Size)
@@ -689,7 +697,7 @@ func printMulti(w io.Writer, runID string, res *runResult) {
 	failed := 0
 	for _, q := range res.queries {
 		if q.Report != nil {
-			rows += q.Report.Rows
+			rows += q.written()
 			credits += q.Report.Credits
 		}
 		if q.Err != nil {
@@ -703,7 +711,7 @@ func printMulti(w io.Writer, runID string, res *runResult) {
 			fmt.Fprintf(w, "  query %-30s failed: %v\n", q.Query, q.Err)
 		case q.Report != nil:
 			r := q.Report
-			fmt.Fprintf(w, "  query %-30s %s: total %d, %d rows, %d pages, %d credits", q.Query, r.StopReason, r.Plan.Total, r.Rows, r.Pages, r.Credits)
+			fmt.Fprintf(w, "  query %-30s %s: total %d, %d rows, %d pages, %d credits", q.Query, r.StopReason, r.Plan.Total, q.written(), r.Pages, r.Credits)
 			if r.Sliced {
 				fmt.Fprintf(w, ", %d slices", len(r.Slices))
 			}

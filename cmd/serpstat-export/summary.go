@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"time"
 
 	"github.com/serpstat-export/serpstat-export/sink"
 )
@@ -26,6 +27,7 @@ type runSummary struct {
 	Reachable        int             `json:"reachable"`
 	Unreachable      int             `json:"unreachable"`
 	Rows             int64           `json:"rows"`
+	AlreadyExported  int64           `json:"already_exported,omitempty"`
 	Pages            int             `json:"pages"`
 	CreditsEstimated int64           `json:"credits_estimated"`
 	CreditsBilled    int64           `json:"credits_billed"`
@@ -51,15 +53,37 @@ type runSummary struct {
 	Queries          []querySummary  `json:"queries,omitempty"`
 }
 
-// querySummary is a line a query of a run of several.
+// querySummary is a line a query of a run of several; its counts are
+// what the outputs and the manifest hold for the query.
 type querySummary struct {
-	Query         string `json:"query"`
-	Status        string `json:"status"`
-	Error         string `json:"error,omitempty"`
-	Total         int    `json:"total"`
-	Rows          int64  `json:"rows"`
-	CreditsBilled int64  `json:"credits_billed"`
-	Spool         string `json:"spool,omitempty"`
+	Query            string  `json:"query"`
+	Status           string  `json:"status"`
+	Error            string  `json:"error,omitempty"`
+	StopReason       string  `json:"stop_reason,omitempty"`
+	Total            int     `json:"total"`
+	Reachable        int     `json:"reachable"`
+	Unreachable      int     `json:"unreachable"`
+	Rows             int64   `json:"rows"`             // written to the outputs
+	AlreadyExported  int64   `json:"already_exported"` // incremental: boundary rows an earlier run wrote, dropped
+	Pages            int     `json:"pages"`
+	CreditsEstimated int64   `json:"credits_estimated"`
+	CreditsBilled    int64   `json:"credits_billed"`
+	ElapsedSeconds   float64 `json:"elapsed_seconds"`
+	RowsPerSecond    float64 `json:"rows_per_second"`
+	Retries          int64   `json:"retries"`
+	RateLimited      int64   `json:"rate_limited"`
+	ResumedPages     int     `json:"resumed_pages"`
+	Sliced           bool    `json:"sliced"`
+	Spool            string  `json:"spool,omitempty"`
+}
+
+// written is the rows of the query the outputs hold: the rows exported
+// less the boundary rows an earlier incremental run had written.
+func (q *queryResult) written() int64 {
+	if q.Report == nil {
+		return 0
+	}
+	return q.Report.Rows - q.Dropped
 }
 
 type sliceSummary struct {
@@ -82,7 +106,17 @@ var statusOf = map[int]string{
 	exitRefused: "refused", exitCanceled: "interrupted",
 }
 
-func newSummary(runID, command string, res *runResult, err error, code int) *runSummary {
+// perSecond is n per second of d (0 for no time).
+func perSecond(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// newSummary is the run's summary; elapsed is the whole run's time (a
+// run of several queries reports it, and its rows per second).
+func newSummary(runID, command string, res *runResult, err error, code int, elapsed time.Duration) *runSummary {
 	sum := &runSummary{RunID: runID, Command: command, Status: statusOf[code], ExitCode: code, Outputs: []outputSummary{}}
 	if err != nil {
 		sum.Error = err.Error()
@@ -105,12 +139,35 @@ func newSummary(runID, command string, res *runResult, err error, code int) *run
 		if q.Err != nil {
 			qs.Status, qs.Error = "failed", q.Err.Error()
 		}
-		if q.Report != nil {
-			qs.Total, qs.Rows, qs.CreditsBilled = q.Report.Plan.Total, q.Report.Rows, q.Report.Credits
-			sum.Rows += q.Report.Rows
-			sum.CreditsBilled += q.Report.Credits
+		if r := q.Report; r != nil {
+			qs.StopReason = r.StopReason
+			qs.Total, qs.Reachable, qs.Unreachable = r.Plan.Total, r.Plan.Reachable, r.Unreachable
+			qs.Rows, qs.AlreadyExported, qs.Pages = q.written(), q.Dropped, r.Pages
+			qs.CreditsEstimated, qs.CreditsBilled = r.CreditsEstimated, r.Credits
+			qs.ElapsedSeconds, qs.RowsPerSecond = r.Elapsed.Seconds(), perSecond(qs.Rows, r.Elapsed)
+			qs.Retries, qs.RateLimited, qs.ResumedPages, qs.Sliced = r.Retries, r.RateLimited, r.Resumed, r.Sliced
+			sum.Total += qs.Total
+			sum.Reachable += qs.Reachable
+			sum.Unreachable += qs.Unreachable
+			sum.Rows += qs.Rows
+			sum.AlreadyExported += qs.AlreadyExported
+			sum.Pages += qs.Pages
+			sum.CreditsEstimated += qs.CreditsEstimated
+			sum.CreditsBilled += qs.CreditsBilled
+			sum.Retries += qs.Retries
+			sum.RateLimited += qs.RateLimited
+			sum.ResumedPages += qs.ResumedPages
+			sum.Duplicates += r.Duplicates
+			sum.RepairedUTF8 += r.Repaired
+			sum.Sliced = sum.Sliced || r.Sliced
+			sum.Probes += r.Probes
+			sum.ProbeCredits += r.ProbeCredits
 		}
 		sum.Queries = append(sum.Queries, qs)
+	}
+	if res.multi {
+		sum.ElapsedSeconds = elapsed.Seconds()
+		sum.RowsPerSecond = perSecond(sum.Rows, elapsed)
 	}
 	rep := res.report()
 	if rep == nil {
@@ -121,7 +178,7 @@ func newSummary(runID, command string, res *runResult, err error, code int) *run
 	}
 	sum.StopReason = rep.StopReason
 	sum.Query, sum.Total, sum.Reachable, sum.Unreachable = rep.Query, rep.Plan.Total, rep.Plan.Reachable, rep.Unreachable
-	sum.Rows, sum.Pages = rep.Rows, rep.Pages
+	sum.Rows, sum.AlreadyExported, sum.Pages = res.queries[0].written(), res.queries[0].Dropped, rep.Pages
 	sum.CreditsEstimated, sum.CreditsBilled, sum.CreditsLeft = rep.CreditsEstimated, rep.Credits, rep.CreditsLeft
 	if rep.CreditsByBalance >= 0 {
 		sum.CreditsByBalance = &rep.CreditsByBalance
@@ -129,7 +186,7 @@ func newSummary(runID, command string, res *runResult, err error, code int) *run
 	if rep.LeftLines >= 0 {
 		sum.BalanceAfter = &rep.LeftLines
 	}
-	sum.ElapsedSeconds, sum.RowsPerSecond = rep.Elapsed.Seconds(), rep.RowsPerSecond()
+	sum.ElapsedSeconds, sum.RowsPerSecond = rep.Elapsed.Seconds(), perSecond(sum.Rows, rep.Elapsed)
 	sum.Retries, sum.RateLimited = rep.Retries, rep.RateLimited
 	sum.ResumedPages, sum.Duplicates, sum.RepairedUTF8, sum.Cut, sum.TotalChanged = rep.Resumed, rep.Duplicates, rep.Repaired, rep.Cut, rep.LastTotal
 	sum.Sliced, sum.Probes, sum.ProbeCredits = rep.Sliced, rep.Probes, rep.ProbeCredits

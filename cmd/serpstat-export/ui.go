@@ -35,6 +35,7 @@ type ui struct {
 	log    *slog.Logger
 	tty    bool // stderr is a terminal
 	ttyFd  int  // its descriptor, when tty
+	start  time.Time
 }
 
 func newRunID() string {
@@ -45,7 +46,7 @@ func newRunID() string {
 
 // newUI checks the log and progress settings and builds the loggers.
 func newUI(stderr io.Writer, s settings) (*ui, error) {
-	u := &ui{runID: newRunID(), stderr: &redactWriter{w: stderr}}
+	u := &ui{runID: newRunID(), stderr: &redactWriter{w: stderr}, start: time.Now()}
 	u.logs = &switchWriter{w: u.stderr}
 	if f, ok := stderr.(*os.File); ok {
 		u.ttyFd = int(f.Fd())
