@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -187,4 +188,39 @@ func TestEverySettingFromTheEnvironment(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Contains(t, res.stderr, "SERPSTAT_MAX_ROW is not a setting")
 	assert.Contains(t, res.stderr, "did you mean SERPSTAT_MAX_ROWS?")
+}
+
+func TestProgressLinesWhereABarCannotBeDrawn(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 12000, Latency: 100 * time.Millisecond})
+	defer srv.Close()
+	dir := t.TempDir()
+
+	// Piped, --progress always: log lines, never a bar cut mid-word.
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "pipe.example", "--workers", "1", "--progress", "always",
+		"--progress-interval", "100ms", "--out", filepath.Join(dir, "a.csv"))...)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.False(t, strings.ContainsAny(res.stderr, "\x1b\r"), "no control characters when piped")
+	assert.Contains(t, res.stderr, "msg=progress")
+	for _, line := range strings.Split(strings.TrimSpace(res.stderr), "\n") {
+		if strings.Contains(line, "msg=progress") {
+			assert.Regexp(t, `pages=\d+ rows=\d+ of=\d+ credits=\d+`, line)
+		}
+	}
+
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("needs script(1) from util-linux for a pseudo-terminal")
+	}
+	// A terminal of 0 columns (CI runners, script): log lines at
+	// --progress-interval instead of a bar nobody sees.
+	args := exportArgs(srv, "cols0.example", "--workers", "1", "--progress-interval", "100ms", "--out", filepath.Join(dir, "b.csv"))
+	var cmdline []string
+	for _, a := range append([]string{binary}, args...) {
+		cmdline = append(cmdline, shellQuote(a))
+	}
+	cmd := exec.Command("script", "-qefc", "stty cols 0 rows 0; "+strings.Join(cmdline, " "), "/dev/null")
+	cmd.Env = append(os.Environ(), "SERPSTAT_TOKEN="+serpstattest.DefaultToken, "TERM=xterm")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.GreaterOrEqual(t, strings.Count(string(out), "msg=progress"), 1, "%s", out)
+	assert.NotContains(t, string(out), "\x1b[", "no bar drawn")
 }
