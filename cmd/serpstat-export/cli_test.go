@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -223,4 +224,40 @@ func TestProgressLinesWhereABarCannotBeDrawn(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.GreaterOrEqual(t, strings.Count(string(out), "msg=progress"), 1, "%s", out)
 	assert.NotContains(t, string(out), "\x1b[", "no bar drawn")
+}
+
+func TestCSVForSpreadsheets(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 3000})
+	defer srv.Close()
+	dir := t.TempDir()
+	guarded, raw := filepath.Join(dir, "excel.csv"), filepath.Join(dir, "raw.csv")
+	sumPath := filepath.Join(dir, "summary.json")
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "пример.рф", "--out", guarded, "--csv-bom", "--summary-json", sumPath)...)
+	require.Equal(t, 0, res.code, res.stderr)
+	res2 := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "пример.рф", "--out", raw, "--csv-raw")...)
+	require.Equal(t, 0, res2.code, res2.stderr)
+
+	g, err := os.ReadFile(guarded)
+	require.NoError(t, err)
+	require.True(t, bytes.HasPrefix(g, []byte("\xef\xbb\xbf")), "--csv-bom starts the file with a UTF-8 byte order mark")
+	r, err := os.ReadFile(raw)
+	require.NoError(t, err)
+	assert.False(t, bytes.HasPrefix(r, []byte("\xef\xbb\xbf")), "no mark by default")
+	gr, rr := parseRFC4180(t, g[3:]), parseRFC4180(t, r)
+	require.Equal(t, len(rr), len(gr))
+	changed := int64(0)
+	for i := range gr {
+		for j := range gr[i] {
+			if gr[i][j] != rr[i][j] {
+				require.Equal(t, "'"+rr[i][j], gr[i][j])
+				changed++
+			}
+		}
+	}
+	require.Positive(t, changed, "the fake's anchors hold formula-like text")
+	sum := readSummary(t, sumPath)
+	assert.Equal(t, changed, sum.CellsGuarded, "the summary counts the cells the formula guard changed")
+	require.Len(t, sum.Outputs, 1)
+	assert.Contains(t, res.stderr, fmt.Sprintf("%d cells starting with = + - @ got a leading '", changed))
+	assert.NotContains(t, res2.stderr, "leading '")
 }

@@ -284,7 +284,7 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		if !sp.parts {
 			maxRows = 0 // an --out without {part} is one file: parts would overwrite it
 		}
-		return &output{spec: sp, query: query, date: date, maxRows: maxRows, csvRaw: s.CSVRaw,
+		return &output{spec: sp, query: query, date: date, maxRows: maxRows, csvRaw: s.CSVRaw, csvBOM: s.CSVBOM,
 			qcol: multi && !sp.perQuery, ctx: ctx, s3: s.s3(), stdout: stdout}
 	}
 	var shared []*output // outputs every query writes to, with a query column
@@ -684,7 +684,11 @@ func printFiles(w io.Writer, res *runResult) {
 		if f.Path == "-" {
 			continue
 		}
-		fmt.Fprintf(w, "  wrote %s (%s, %d rows)\n", f.Path, f.Format, f.Rows)
+		fmt.Fprintf(w, "  wrote %s (%s, %d rows", f.Path, f.Format, f.Rows)
+		if f.CellsGuarded > 0 {
+			fmt.Fprintf(w, ", %d cells starting with = + - @ got a leading ' so spreadsheets do not run them; --csv-raw keeps them as sent", f.CellsGuarded)
+		}
+		fmt.Fprintln(w, ")")
 	}
 	if res.manifest != "" {
 		fmt.Fprintf(w, "  wrote %s and _SUCCESS\n", res.manifest)

@@ -142,6 +142,9 @@ type fileRecord struct {
 	Rows   int64       `json:"rows"`
 	Bytes  int64       `json:"bytes"`
 	SHA256 string      `json:"sha256"`
+	// CellsGuarded is the CSV cells the formula guard changed (a leading
+	// ' added); --csv-raw writes them as sent.
+	CellsGuarded int64 `json:"cells_guarded,omitempty"`
 }
 
 // output is one --out being written for one query (or for all of them,
@@ -153,6 +156,7 @@ type output struct {
 	date    string
 	maxRows int
 	csvRaw  bool
+	csvBOM  bool
 	qcol    bool // a leading query column
 	ctx     context.Context
 	s3      sink.S3Options
@@ -228,6 +232,7 @@ func (o *output) open() error {
 		// Anchors are written by strangers: a cell that a spreadsheet
 		// would run as a formula gets a leading '.
 		x.Neutralize = !o.csvRaw
+		x.BOM = o.csvBOM
 		x.QueryColumn = o.qcol
 	case *sink.NDJSON:
 		x.QueryColumn = o.qcol
@@ -248,6 +253,9 @@ func (o *output) commitPart() error {
 		return fmt.Errorf("--out %s: %w", o.path, err)
 	}
 	rec := &fileRecord{Path: o.path, Query: o.query, Part: o.part, Format: o.format, Rows: o.rows}
+	if c, ok := o.w.(*sink.CSV); ok {
+		rec.CellsGuarded = c.Neutralized()
+	}
 	if o.dest != nil {
 		if err := o.dest.Commit(); err != nil {
 			return fmt.Errorf("--out %s: %w", o.path, err)

@@ -41,6 +41,7 @@ type runSummary struct {
 	ResumedPages     int             `json:"resumed_pages"`
 	Duplicates       int64           `json:"duplicates"`
 	RepairedUTF8     int             `json:"repaired_utf8"`
+	CellsGuarded     int64           `json:"cells_guarded"` // CSV cells the formula guard changed
 	Cut              int64           `json:"cut,omitempty"`
 	TotalChanged     int             `json:"total_changed,omitempty"`
 	Sliced           bool            `json:"sliced"`
@@ -99,6 +100,8 @@ type outputSummary struct {
 	Rows   int64       `json:"rows"`
 	Bytes  int64       `json:"bytes,omitempty"`
 	SHA256 string      `json:"sha256,omitempty"`
+	// CellsGuarded is the CSV cells the formula guard changed.
+	CellsGuarded int64 `json:"cells_guarded,omitempty"`
 }
 
 var statusOf = map[int]string{
@@ -126,7 +129,8 @@ func newSummary(runID, command string, res *runResult, err error, code int, elap
 	}
 	sum.Manifest = res.manifest
 	for _, f := range res.files {
-		sum.Outputs = append(sum.Outputs, outputSummary{Path: f.Path, Format: f.Format, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256})
+		sum.Outputs = append(sum.Outputs, outputSummary{Path: f.Path, Format: f.Format, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256, CellsGuarded: f.CellsGuarded})
+		sum.CellsGuarded += f.CellsGuarded
 	}
 	for _, q := range res.queries {
 		if q.Spool != "" && sum.Spool == "" {
