@@ -285,7 +285,8 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 			maxRows = 0 // an --out without {part} is one file: parts would overwrite it
 		}
 		return &output{spec: sp, query: query, date: date, maxRows: maxRows, csvRaw: s.CSVRaw, csvBOM: s.CSVBOM,
-			qcol: multi && !sp.perQuery, ctx: ctx, s3: s.s3(), stdout: stdout}
+			skipEmpty: s.Incremental != "" && !sp.plainFile() && !sp.stdout,
+			qcol:      multi && !sp.perQuery, ctx: ctx, s3: s.s3(), stdout: stdout}
 	}
 	var shared []*output // outputs every query writes to, with a query column
 	for _, sp := range specs {
@@ -551,7 +552,10 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date string) er
 			files = append(files, f)
 		}
 	}
-	if s.Manifest == "" && (!templated && !res.multi || len(files) == 0) {
+	// An incremental load with no new rows writes no data file, and
+	// still a manifest saying so.
+	noNewRows := s.Incremental != "" && templated && len(files) == 0
+	if s.Manifest == "" && (!templated && !res.multi || len(files) == 0 && !noNewRows) {
 		return nil
 	}
 	m := manifest{RunID: j.u.runID, Created: time.Now().UTC(), Date: date, Method: methodName, Files: files,
@@ -560,6 +564,7 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date string) er
 		mq := manifestQuery{Query: qr.Query, Status: "done", Params: qr.Params}
 		if qr.Report != nil {
 			mq.Rows, mq.CreditsBilled = qr.written(), qr.Report.Credits
+			mq.NoNewRows = s.Incremental != "" && mq.Rows == 0 && qr.Err == nil
 		}
 		if qr.Err != nil {
 			mq.Status, mq.Error, m.Complete = "failed", qr.Err.Error(), false
@@ -567,8 +572,16 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date string) er
 		m.Queries = append(m.Queries, mq)
 	}
 	target := s.Manifest
-	if target == "" {
-		target = besideData(files, "_manifest.json")
+	if target == "" && len(files) == 0 {
+		target = emptyRunManifest(s.Out, date)
+	} else if target == "" {
+		// Beside the data, and never below where the templates vary
+		// (a query with no new rows may have written no file).
+		at := files
+		if templated {
+			at = append([]*fileRecord{{Path: emptyRunManifest(s.Out, date)}}, files...)
+		}
+		target = besideData(at, "_manifest.json")
 	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

@@ -157,10 +157,13 @@ type output struct {
 	maxRows int
 	csvRaw  bool
 	csvBOM  bool
-	qcol    bool // a leading query column
-	ctx     context.Context
-	s3      sink.S3Options
-	stdout  io.Writer
+	// skipEmpty: an output that got no row writes no file (an
+	// incremental load with no new rows into templated outputs).
+	skipEmpty bool
+	qcol      bool // a leading query column
+	ctx       context.Context
+	s3        sink.S3Options
+	stdout    io.Writer
 
 	path   string // the current or last file's path
 	format sink.Format
@@ -270,7 +273,7 @@ func (o *output) commitPart() error {
 
 // finish commits what is left: the last part, or an empty first one.
 func (o *output) finish() error {
-	if o.w == nil && len(o.files) > 0 {
+	if o.w == nil && (len(o.files) > 0 || o.skipEmpty) {
 		return nil
 	}
 	if o.w == nil {

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/sink"
@@ -243,4 +245,33 @@ func (u *ui) finish(s settings, sum *runSummary, res *runResult, err error) {
 			u.log.Error("could not write --summary-json", "path", s.SummaryJSON, "error", jerr)
 		}
 	}
+}
+
+// emptyRunManifest is where the manifest of a run that wrote no file
+// goes: in the directory the first templated --out writes under, with
+// {date} and {method} filled in (a run with files puts it beside them).
+func emptyRunManifest(outs []string, date string) string {
+	for _, o := range outs {
+		if o == "-" || !placeholder.MatchString(o) && !sink.IsURL(o) {
+			continue
+		}
+		base, query := splitURLQuery(o)
+		p := placeholder.ReplaceAllStringFunc(base, func(ph string) string {
+			switch ph {
+			case "{date}":
+				return safeValue(date)
+			case "{method}":
+				return methodName
+			}
+			return ph
+		})
+		if i := strings.IndexByte(p, '{'); i >= 0 {
+			p = p[:i] + "x" // inside the element that varies
+		}
+		if sink.IsURL(p) {
+			return parentOf(p) + "/_manifest.json" + query
+		}
+		return filepath.Join(parentOf(p), "_manifest.json")
+	}
+	return "_manifest.json"
 }

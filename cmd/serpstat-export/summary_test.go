@@ -163,3 +163,68 @@ func TestMultiQuerySummaryEqualsTheOutputsAndTheManifest(t *testing.T) {
 		assert.Equal(t, q.Rows+q.AlreadyExported, int64(q.CreditsBilled), "%s: billed the new rows and the boundary day", q.Query)
 	}
 }
+
+func TestIncrementalWithNothingNewWritesNoEmptyPart(t *testing.T) {
+	g := &growingFake{rows: map[string]int{}}
+	a, b := serpstattest.GrowingPrefix+"a.example", serpstattest.GrowingPrefix+"b.example"
+	g.rows[a], g.rows[b] = 2345, 1234
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: g.rowsFor})
+	defer srv.Close()
+	dir := t.TempDir()
+	run := func(name string) (manifestDoc, int64) {
+		before := srv.Stats().CreditsBilled
+		res := runCLI(t, serpstattest.DefaultToken, "export", "--endpoint", srv.URL, "--rps", "1000", "--query", a, "--query", b,
+			"--incremental", filepath.Join(dir, "state.json"), "--state-dir", filepath.Join(dir, "spool"),
+			"--out", filepath.Join(dir, name, "{query}", "part-{part}.parquet"), "--max-rows-per-file", "1000")
+		require.Equal(t, 0, res.code, res.stderr)
+		var m manifestDoc
+		data, err := os.ReadFile(filepath.Join(dir, name, "_manifest.json"))
+		require.NoError(t, err, "%s: the manifest is written: %s", name, res.stderr)
+		require.NoError(t, json.Unmarshal(data, &m))
+		return m, srv.Stats().CreditsBilled - before
+	}
+	m, _ := run("first")
+	assert.Len(t, m.Files, 3+2)
+
+	g.grow(a, 150)
+	m, _ = run("second")
+	for _, f := range m.Files {
+		assert.Equal(t, a, f.Query, "only the query with new rows has a part")
+		assert.Positive(t, f.Rows)
+	}
+	_, err := os.Stat(filepath.Join(dir, "second", serpstattest.GrowingPrefix+"b.example"))
+	assert.True(t, os.IsNotExist(err), "no empty part for the query with no new rows")
+
+	// Nothing new at all: no data file, a manifest that says so, and only
+	// the boundary day's check paid for.
+	m, paid := run("third")
+	assert.Empty(t, m.Files)
+	entries, err := os.ReadDir(filepath.Join(dir, "third"))
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"_manifest.json", "_SUCCESS"}, names, "no empty part files")
+	var raw struct {
+		Queries []struct {
+			Query     string `json:"query"`
+			Rows      int64  `json:"rows"`
+			NoNewRows bool   `json:"no_new_rows"`
+		} `json:"queries"`
+		Complete bool `json:"complete"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "third", "_manifest.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &raw))
+	assert.True(t, raw.Complete)
+	require.Len(t, raw.Queries, 2)
+	for _, q := range raw.Queries {
+		assert.True(t, q.NoNewRows, q.Query)
+		assert.Zero(t, q.Rows, q.Query)
+	}
+	// The boundary day of each query: at most a day's rows.
+	assert.Positive(t, paid)
+	assert.LessOrEqual(t, paid, int64(2*serpstattest.GrowingRowsPerDay))
+	assert.Equal(t, paid, m.CreditsBilled)
+}
