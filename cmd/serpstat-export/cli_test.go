@@ -1,9 +1,12 @@
 package main_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -260,4 +263,72 @@ func TestCSVForSpreadsheets(t *testing.T) {
 	require.Len(t, sum.Outputs, 1)
 	assert.Contains(t, res.stderr, fmt.Sprintf("%d cells starting with = + - @ got a leading '", changed))
 	assert.NotContains(t, res2.stderr, "leading '")
+}
+
+// startFakeAPI runs `fake-api` with args and returns its endpoint URL.
+func startFakeAPI(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"fake-api", "--addr", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	return strings.TrimSpace(line)
+}
+
+func TestFakeAPIGrowsAQuery(t *testing.T) {
+	res := runCLI(t, "", "fake-api", "-h")
+	require.Equal(t, 0, res.code)
+	for _, w := range []string{"--grow N", "--grow-every", "POST", "/grow?query=growing.example.com&rows=500"} {
+		assert.Contains(t, res.stdout, w)
+	}
+
+	endpoint := startFakeAPI(t, "--rows", "1500")
+	root := strings.TrimSuffix(endpoint, "/v4")
+	dir := t.TempDir()
+	q := serpstattest.GrowingPrefix + "example.com"
+	state := filepath.Join(dir, "state.json")
+	export := func(name string) int {
+		out := filepath.Join(dir, name+".csv")
+		res := runCLI(t, serpstattest.DefaultToken, "export", "--endpoint", endpoint, "--rps", "1000", "--query", q,
+			"--incremental", state, "--out", out)
+		require.Equal(t, 0, res.code, res.stderr)
+		return len(readCSV(t, out))
+	}
+	require.Equal(t, 1500, export("first"))
+
+	resp, err := http.Post(root+"/grow?query="+q+"&rows=321", "", nil)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	assert.Contains(t, string(body), `"`+q+`":321`)
+	assert.Equal(t, 321, export("second"), "the 321 new rows, newer than every earlier one")
+
+	resp, err = http.Post(root+"/grow?rows=lots", "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+
+	// --grow: every query grows on its own, every --grow-every.
+	endpoint = startFakeAPI(t, "--rows", "100", "--grow", "50", "--grow-every", "20ms")
+	root = strings.TrimSuffix(endpoint, "/v4")
+	var grown struct {
+		Every int `json:"added_to_every_query"`
+	}
+	deadline := time.Now().Add(time.Minute) // a bound on a broken fake, not a timing assertion
+	for grown.Every < 100 {
+		require.True(t, time.Now().Before(deadline), "--grow never grew the data")
+		time.Sleep(10 * time.Millisecond)
+		resp, err := http.Get(root + "/grow")
+		require.NoError(t, err)
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&grown))
+		resp.Body.Close()
+	}
+	assert.Zero(t, grown.Every%50)
 }

@@ -32,6 +32,7 @@ func commandFlags() map[string]*flag.FlagSet {
 	}
 	fs := flag.NewFlagSet("fake-api", flag.ContinueOnError)
 	fakeAPIFlags(fs)
+	growFlags(fs)
 	sets["fake-api"] = fs
 	sets["completion"] = flag.NewFlagSet("completion", flag.ContinueOnError)
 	sets["version"] = flag.NewFlagSet("version", flag.ContinueOnError)
