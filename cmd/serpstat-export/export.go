@@ -699,7 +699,7 @@ func printFiles(w io.Writer, res *runResult) {
 		}
 		fmt.Fprintf(w, "  wrote %s (%s, %d rows", f.Path, f.Format, f.Rows)
 		if f.CellsGuarded > 0 {
-			fmt.Fprintf(w, ", %d cells starting with = + - @ got a leading ' so spreadsheets do not run them; --csv-raw keeps them as sent", f.CellsGuarded)
+			fmt.Fprintf(w, ", %d cells starting with = + - @ got a leading ', see --csv-raw", f.CellsGuarded)
 		}
 		fmt.Fprintln(w, ")")
 	}
