@@ -20,7 +20,7 @@ demo: build
 
 ## test: every test, the race detector on, and the independent Parquet reader
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) test-parquet
 
 ## test-parquet: reads our Parquet with arrow-go (a separate module)

@@ -192,6 +192,9 @@ func TestEverySettingFromTheEnvironment(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Contains(t, res.stderr, "SERPSTAT_MAX_ROW is not a setting")
 	assert.Contains(t, res.stderr, "did you mean SERPSTAT_MAX_ROWS?")
+	res = runCLIEnv(t, append(env, "SERPSTAT_TEST_S3_BUCKET=x"), "export")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.NotContains(t, res.stderr, "SERPSTAT_TEST_S3_BUCKET", "another tool's variable is not a typo")
 }
 
 func TestProgressLinesWhereABarCannotBeDrawn(t *testing.T) {

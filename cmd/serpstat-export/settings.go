@@ -132,8 +132,9 @@ func (b *flagSettings) settings(getenv func(string) string) (settings, error) {
 	return s, nil
 }
 
-// unknownEnv lists the SERPSTAT_ variables that name no setting, each
-// with a suggestion, to be warned about (a typo is otherwise ignored).
+// unknownEnv lists the SERPSTAT_ variables that name no setting but are
+// close to one, with a suggestion, to be warned about (a typo is
+// otherwise ignored).
 func unknownEnv(fs *flag.FlagSet, environ []string) []string {
 	known := map[string]bool{}
 	var names []string
@@ -147,11 +148,11 @@ func unknownEnv(fs *flag.FlagSet, environ []string) []string {
 		if !strings.HasPrefix(k, envPrefix) || known[k] {
 			continue
 		}
-		msg := k + " is not a setting of serpstat-export and is ignored"
+		// Only a likely typo: other tools may have SERPSTAT_ variables
+		// of their own (the tests' SERPSTAT_TEST_S3_ENDPOINT).
 		if sug := suggest(k, names); sug != "" {
-			msg += " (did you mean " + sug + "?)"
+			out = append(out, k+" is not a setting of serpstat-export and is ignored (did you mean "+sug+"?)")
 		}
-		out = append(out, msg)
 	}
 	sort.Strings(out)
 	return out
