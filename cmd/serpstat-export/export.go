@@ -578,7 +578,7 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date string) er
 		// Beside the data, and never below where the templates vary
 		// (a query with no new rows may have written no file).
 		at := files
-		if templated {
+		if templated && res.multi {
 			at = append([]*fileRecord{{Path: emptyRunManifest(s.Out, date)}}, files...)
 		}
 		target = besideData(at, "_manifest.json")

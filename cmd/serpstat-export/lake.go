@@ -229,15 +229,15 @@ type manifest struct {
 }
 
 type manifestQuery struct {
-	Query         string `json:"query"`
-	Status        string `json:"status"` // done, failed
-	Error         string `json:"error,omitempty"`
-	Rows          int64  `json:"rows"`
-	CreditsBilled int64  `json:"credits_billed"`
+	Query         string                      `json:"query"`
+	Status        string                      `json:"status"` // done, failed
+	Error         string                      `json:"error,omitempty"`
+	Rows          int64                       `json:"rows"`
+	CreditsBilled int64                       `json:"credits_billed"`
+	Params        serpstat.NewBacklinksParams `json:"params"`
 	// NoNewRows: an incremental load found nothing newer than the last
 	// run (it paid for the boundary day's check only) and wrote no file.
-	NoNewRows bool                        `json:"no_new_rows,omitempty"`
-	Params    serpstat.NewBacklinksParams `json:"params"`
+	NoNewRows bool `json:"no_new_rows,omitempty"`
 }
 
 type schemaColumn struct {
