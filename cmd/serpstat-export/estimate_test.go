@@ -136,3 +136,35 @@ func TestEstimateOfAWholeIncrementalRun(t *testing.T) {
 		}
 	}
 }
+
+func TestEstimateTakesTheQueriesOfExport(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(q string) int { return 1000 + 100*len(q) }})
+	defer srv.Close()
+	dir := t.TempDir()
+	qf := filepath.Join(dir, "domains.txt")
+	require.NoError(t, os.WriteFile(qf, []byte("# competitors\na.example\nbb.example\n\nccc.example  # note\n"), 0o600))
+	res := runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--rps", "1000", "--queries-file", qf,
+		"--query", "dddd.example", "--json")
+	require.Equal(t, 0, res.code, res.stderr)
+	var est runEstimateJSON
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &est))
+	require.Len(t, est.Queries, 4)
+	var sum int64
+	for _, q := range est.Queries {
+		assert.EqualValues(t, 1000+100*len(q.Query), q.Credits, q.Query)
+		sum += q.Credits
+	}
+	assert.Equal(t, sum, est.Credits, "the run's credits are the queries'")
+	assert.EqualValues(t, 4, srv.Stats().CreditsBilled, "one credit a query")
+
+	// One query keeps today's object.
+	res = runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--query", "a.example", "--json")
+	require.Equal(t, 0, res.code, res.stderr)
+	var one map[string]any
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &one))
+	for _, k := range []string{"query", "search_type", "balance", "total", "reachable", "unreachable", "size", "pages", "credits",
+		"rps", "seconds", "estimate_cost", "balance_after", "fits_budget", "affordable_credits", "slices", "probe_credits"} {
+		assert.Contains(t, one, k)
+	}
+	assert.NotContains(t, one, "queries")
+}
