@@ -26,25 +26,45 @@ type CSV struct {
 	// value given to SetQuery: rows of several queries in one file. Set it
 	// before the first Write.
 	QueryColumn bool
+	// BOM, when true, starts the output with a UTF-8 byte order mark, so
+	// that Excel on Windows reads the file as UTF-8 rather than in the
+	// system's code page. The zero value writes none. Set it before the
+	// first Write.
+	BOM bool
 
-	query  string
-	w      *csv.Writer
-	record []string
-	header bool
-	closed bool
-	err    error
+	query       string
+	dst         io.Writer
+	neutralized int64
+	w           *csv.Writer
+	record      []string
+	header      bool
+	closed      bool
+	err         error
 }
 
 // NewCSV returns a CSV writing to w.
 func NewCSV(w io.Writer) *CSV {
-	return &CSV{w: csv.NewWriter(w), record: make([]string, len(serpstat.Columns))}
+	return &CSV{dst: w, w: csv.NewWriter(w), record: make([]string, len(serpstat.Columns))}
 }
+
+// Neutralized is the number of cells written so far that Neutralize
+// changed (a leading ' added).
+func (c *CSV) Neutralized() int64 { return c.neutralized }
+
+// utf8BOM is the UTF-8 encoding of U+FEFF.
+const utf8BOM = "\xef\xbb\xbf"
 
 // SetQuery sets the query column's value for the rows written next.
 func (c *CSV) SetQuery(q string) { c.query = q }
 
 func (c *CSV) writeHeader() error {
 	c.header = true
+	if c.BOM {
+		// Nothing is buffered yet: the mark goes first.
+		if _, err := io.WriteString(c.dst, utf8BOM); err != nil {
+			return err
+		}
+	}
 	if c.QueryColumn {
 		return c.w.Write(append([]string{"query"}, serpstat.Columns...))
 	}
@@ -114,6 +134,7 @@ func (c *CSV) Close() error {
 
 func (c *CSV) text(s string) string {
 	if c.Neutralize && needsNeutralizing(s) {
+		c.neutralized++
 		return "'" + s
 	}
 	return s

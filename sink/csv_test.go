@@ -73,7 +73,31 @@ func TestCSVNeutralize(t *testing.T) {
 				}
 				require.Equal(t, []string{want, want, want, want, "-3", want, want, want, "-4"}, recs[1],
 					"neutralize=%t: numbers are never changed", neutralize)
+				changed := int64(0)
+				if want != c.in {
+					changed = 7 // the seven text cells
+				}
+				require.Equal(t, changed, w.Neutralized(), "the cells the guard changed are counted")
 			}
 		})
 	}
+}
+
+func TestCSVBOM(t *testing.T) {
+	row := serpstat.Backlink{URLFrom: "https://пример.рф/", LinkText: "-10% discount"}
+	var plain, bom bytes.Buffer
+	w := NewCSV(&plain)
+	require.NoError(t, w.Write([]serpstat.Backlink{row}))
+	require.NoError(t, w.Close())
+	w = NewCSV(&bom)
+	w.BOM = true
+	require.NoError(t, w.Write([]serpstat.Backlink{row}))
+	require.NoError(t, w.Close())
+	require.Equal(t, "\xef\xbb\xbf"+plain.String(), bom.String(), "the mark, then the same bytes")
+
+	bom.Reset()
+	w = NewCSV(&bom)
+	w.BOM = true
+	require.NoError(t, w.Close())
+	require.Equal(t, "\xef\xbb\xbfurl_from,url_to,nofollow,link_type,links_ext,link_text,first_seen,last_visited,domain_rank\n", bom.String(), "a header-only file too")
 }

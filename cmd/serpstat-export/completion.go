@@ -32,9 +32,11 @@ func commandFlags() map[string]*flag.FlagSet {
 	}
 	fs := flag.NewFlagSet("fake-api", flag.ContinueOnError)
 	fakeAPIFlags(fs)
+	growFlags(fs)
 	sets["fake-api"] = fs
 	sets["completion"] = flag.NewFlagSet("completion", flag.ContinueOnError)
 	sets["version"] = flag.NewFlagSet("version", flag.ContinueOnError)
+	sets["version"].Bool("json", false, "print one JSON object, for scripts")
 	return sets
 }
 
@@ -53,11 +55,12 @@ var (
 )
 
 func runCompletion(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprint(stdout, completionHelp)
+		return exitOK
+	}
 	if len(args) != 1 || (args[0] != "bash" && args[0] != "zsh") {
 		fmt.Fprint(stderr, completionHelp)
-		if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
-			return exitOK
-		}
 		return exitUsage
 	}
 	sets := commandFlags()

@@ -1,17 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/pager"
@@ -19,11 +13,15 @@ import (
 	"github.com/serpstat-export/serpstat-export/sink"
 )
 
-// settings are every export setting. Defaults come first, then the YAML
-// config file, then flags.
+// settings are every export setting, each declared once: a field here
+// with its YAML key, bound to its flag in exportFlags. The environment
+// name is derived from the flag (SERPSTAT_ + the flag name in upper case,
+// - as _), and the flag-to-field mapping from the binding itself, so a
+// flag cannot be forgotten by the config or the environment. Precedence:
+// flags > environment > config file > defaults.
 type settings struct {
 	Query          string        `yaml:"query"`
-	Queries        []string      `yaml:"queries"`
+	Queries        stringList    `yaml:"queries"`
 	QueriesFile    string        `yaml:"queries_file"`
 	MaxRowsPerFile int           `yaml:"max_rows_per_file"`
 	Manifest       string        `yaml:"manifest"`
@@ -31,16 +29,17 @@ type settings struct {
 	S3Endpoint     string        `yaml:"s3_endpoint"`
 	S3Region       string        `yaml:"s3_region"`
 	S3PathStyle    bool          `yaml:"s3_path_style"`
-	Out            []string      `yaml:"out"`
+	Out            stringList    `yaml:"out"`
 	Format         string        `yaml:"format"`
 	SearchType     string        `yaml:"search_type"`
 	Sort           string        `yaml:"sort"`
 	Order          string        `yaml:"order"`
 	Size           int           `yaml:"size"`
 	LinkPerDomain  int           `yaml:"link_per_domain"`
-	Filter         yaml.Node     `yaml:"filter"`
+	Filter         jsonFilter    `yaml:"filter"`
 	FilterFile     string        `yaml:"filter_file"`
 	Endpoint       string        `yaml:"endpoint"`
+	Token          string        `yaml:"-"` // --token or $SERPSTAT_TOKEN: never in a config file
 	TokenFile      string        `yaml:"token_file"`
 	TokenInQuery   bool          `yaml:"token_in_query"`
 	RPS            float64       `yaml:"rps"`
@@ -55,7 +54,7 @@ type settings struct {
 	Retries        int           `yaml:"retries"`
 	RetryMaxWait   time.Duration `yaml:"retry_max_wait"`
 	StateDir       string        `yaml:"state_dir"`
-	Restart        bool          `yaml:"-"`
+	Restart        bool          `yaml:"restart"`
 	LogLevel       string        `yaml:"log_level"`
 	LogFormat      string        `yaml:"log_format"`
 	Quiet          bool          `yaml:"quiet"`
@@ -63,16 +62,16 @@ type settings struct {
 	ProgressEvery  time.Duration `yaml:"progress_interval"`
 	SummaryJSON    string        `yaml:"summary_json"`
 	CSVRaw         bool          `yaml:"csv_raw"`
+	CSVBOM         bool          `yaml:"csv_bom"`
 	Insecure       bool          `yaml:"insecure"`
+	CPUProfile     string        `yaml:"cpuprofile"`
+	MemProfile     string        `yaml:"memprofile"`
 
 	Coordinator         string        `yaml:"coordinator"`
 	AccountBudget       int64         `yaml:"account_budget"`
 	AccountBudgetWindow time.Duration `yaml:"account_budget_window"`
 
-	filterJSON string // --filter, or the config's filter as JSON
-	tokenFlag  string // --token (flag only, discouraged)
-	cpuProfile string // --cpuprofile (flag only)
-	memProfile string // --memprofile (flag only)
+	tokenOnCommandLine bool // --token was given as a flag: other users can see it
 }
 
 // Defaults.
@@ -117,16 +116,17 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-// exportFlags declares the export flags on fs, bound to a settings value
-// that holds the defaults; apply copies the flags that were given onto the
-// settings loaded from the config.
-func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
-	var f settings
-	var outs multiFlag
+// exportFlags declares the export flags on fs, each bound to its field of
+// a settings value that holds the defaults. Adding a setting is a field
+// with its YAML key in settings and one line here: the config key, the
+// environment name and the copy onto the loaded settings follow from the
+// binding (TestEverySettingHasThreeNames checks it).
+func exportFlags(fs *flag.FlagSet) *flagSettings {
 	d := defaultSettings()
-	configPath = fs.String("config", "", "YAML config `file` (see config.example.yaml); flags override it")
-	var queries multiFlag
-	fs.Var(&queries, "query", "the `domain` to export backlinks of, e.g. example.com; repeat it for several")
+	b := &flagSettings{fs: fs, f: &d}
+	f := b.f
+	b.config = fs.String("config", "", "YAML config `file` (see config.example.yaml); flags and the environment override it")
+	fs.Var(&f.Queries, "query", "the `domain` to export backlinks of, e.g. example.com; repeat it for several")
 	fs.StringVar(&f.QueriesFile, "queries-file", "", "read domains from `path`, one a line (# comments, blank lines ignored; - for stdin)")
 	fs.IntVar(&f.MaxRowsPerFile, "max-rows-per-file", 0, "start a new {part} of an --out after `N` rows (0: one part)")
 	fs.StringVar(&f.Manifest, "manifest", "", "write _manifest.json (then _SUCCESS) at `path` instead of next to the data")
@@ -134,14 +134,14 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 	fs.StringVar(&f.S3Endpoint, "s3-endpoint", "", "S3 endpoint `URL` for s3:// outputs (default: $AWS_ENDPOINT_URL or AWS)")
 	fs.StringVar(&f.S3Region, "s3-region", "", "S3 region (default: $AWS_REGION)")
 	fs.BoolVar(&f.S3PathStyle, "s3-path-style", false, "path-style S3 URLs (most S3-compatible servers want it)")
-	fs.Var(&outs, "out", "output `file`; the extension picks the format (.csv, .ndjson, .jsonl, .parquet); - is stdout; repeat for several formats in one pass")
+	fs.Var(&f.Out, "out", "output `file`; the extension picks the format (.csv, .ndjson, .jsonl, .parquet); - is stdout; repeat for several formats in one pass")
 	fs.StringVar(&f.Format, "format", "", "`format` for --out - and for files without a known extension: csv, ndjson or parquet")
 	fs.StringVar(&f.SearchType, "search-type", d.SearchType, "domain or domain_with_subdomains")
 	fs.StringVar(&f.Sort, "sort", "", "sort `field`: "+strings.Join(serpstat.SortFields, ", ")+" (API default: check)")
 	fs.StringVar(&f.Order, "order", "", "asc or desc (API default: desc)")
 	fs.IntVar(&f.Size, "size", d.Size, "rows per page, 1..1000")
 	fs.IntVar(&f.LinkPerDomain, "link-per-domain", 0, "at most `N` links per referring domain (0: unset)")
-	fs.StringVar(&f.filterJSON, "filter", "", "complexFilter as `JSON`: an OR-list of AND-lists of conditions")
+	fs.Var(&f.Filter, "filter", "complexFilter as `JSON`: an OR-list of AND-lists of conditions")
 	fs.StringVar(&f.FilterFile, "filter-file", "", "read the complexFilter JSON from `path`")
 	fs.StringVar(&f.Endpoint, "endpoint", d.Endpoint, "API `URL`")
 	fs.StringVar(&f.TokenFile, "token-file", "", "read the API token from `path` (default: $SERPSTAT_TOKEN)")
@@ -164,149 +164,18 @@ func exportFlags(fs *flag.FlagSet) (configPath *string, apply func(*settings)) {
 	fs.BoolVar(&f.Quiet, "q", false, "quiet: errors only (same as --quiet)")
 	fs.BoolVar(&f.Quiet, "quiet", false, "quiet: errors only")
 	fs.StringVar(&f.Progress, "progress", d.Progress, "auto (a live bar when stderr is a terminal, else a log line every --progress-interval), always or never")
-	fs.DurationVar(&f.ProgressEvery, "progress-interval", d.ProgressEvery, "how often progress is logged when stderr is not a terminal")
+	fs.DurationVar(&f.ProgressEvery, "progress-interval", d.ProgressEvery, "how often progress is logged when stderr is not a terminal (or reports no width)")
 	fs.StringVar(&f.SummaryJSON, "summary-json", "", "also write the end summary as JSON to `path`, for schedulers")
-	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `file` (for go tool pprof)")
-	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end of the run to `file`")
+	fs.StringVar(&f.CPUProfile, "cpuprofile", "", "write a CPU profile of the run to `file` (for go tool pprof)")
+	fs.StringVar(&f.MemProfile, "memprofile", "", "write a heap profile at the end of the run to `file`")
 	fs.BoolVar(&f.CSVRaw, "csv-raw", false, "write CSV cells exactly as the API sent them (by default a cell starting with = + - @ tab or CR gets a leading ' so spreadsheets do not run it)")
+	fs.BoolVar(&f.CSVBOM, "csv-bom", false, "start CSV files with a UTF-8 byte order mark, so Excel on Windows reads non-ASCII text (e.g. пример.рф) right")
 	fs.BoolVar(&f.Insecure, "insecure", false, "allow a plain http:// endpoint on another host (the token then travels in clear text)")
 	fs.StringVar(&f.Coordinator, "coordinator", "", "share the rate, an account budget and locks with every job of the token through Redis at `URL` (redis://HOST:PORT/DB, rediss:// for TLS; default: $SERPSTAT_COORDINATOR; password: in the URL or $SERPSTAT_COORDINATOR_PASSWORD)")
 	fs.Int64Var(&f.AccountBudget, "account-budget", 0, "every job of the token together spends at most `N` credits per --account-budget-window (needs --coordinator; 0: no cap); stops with exit 3")
 	fs.DurationVar(&f.AccountBudgetWindow, "account-budget-window", d.AccountBudgetWindow, "the window of --account-budget (fixed windows from the Unix epoch: 24h is a UTC day)")
-	fs.StringVar(&f.tokenFlag, "token", "", "the API token (discouraged: other users see it in the process list; use $SERPSTAT_TOKEN or --token-file)")
-	return configPath, func(s *settings) {
-		fs.Visit(func(fl *flag.Flag) {
-			switch fl.Name {
-			case "query":
-				s.Queries, s.Query = queries, ""
-			case "queries-file":
-				s.QueriesFile = f.QueriesFile
-			case "max-rows-per-file":
-				s.MaxRowsPerFile = f.MaxRowsPerFile
-			case "manifest":
-				s.Manifest = f.Manifest
-			case "incremental":
-				s.Incremental = f.Incremental
-			case "s3-endpoint":
-				s.S3Endpoint = f.S3Endpoint
-			case "s3-region":
-				s.S3Region = f.S3Region
-			case "s3-path-style":
-				s.S3PathStyle = f.S3PathStyle
-			case "out":
-				s.Out = outs
-			case "format":
-				s.Format = f.Format
-			case "search-type":
-				s.SearchType = f.SearchType
-			case "sort":
-				s.Sort = f.Sort
-			case "order":
-				s.Order = f.Order
-			case "size":
-				s.Size = f.Size
-			case "link-per-domain":
-				s.LinkPerDomain = f.LinkPerDomain
-			case "filter":
-				s.filterJSON, s.FilterFile = f.filterJSON, ""
-			case "filter-file":
-				s.FilterFile, s.filterJSON = f.FilterFile, ""
-			case "endpoint":
-				s.Endpoint = f.Endpoint
-			case "token-file":
-				s.TokenFile = f.TokenFile
-			case "token-in-query":
-				s.TokenInQuery = f.TokenInQuery
-			case "rps":
-				s.RPS = f.RPS
-			case "workers":
-				s.Workers = f.Workers
-			case "wall":
-				s.Wall = f.Wall
-			case "no-slice":
-				s.NoSlice = f.NoSlice
-			case "budget":
-				s.Budget = f.Budget
-			case "partial":
-				s.Partial = f.Partial
-			case "max-rows":
-				s.MaxRows = f.MaxRows
-			case "keep-balance":
-				s.KeepBalance = f.KeepBalance
-			case "timeout":
-				s.Timeout = f.Timeout
-			case "retries":
-				s.Retries = f.Retries
-			case "retry-max-wait":
-				s.RetryMaxWait = f.RetryMaxWait
-			case "state-dir":
-				s.StateDir = f.StateDir
-			case "restart":
-				s.Restart = f.Restart
-			case "log-level":
-				s.LogLevel = f.LogLevel
-			case "log-format":
-				s.LogFormat = f.LogFormat
-			case "q", "quiet":
-				s.Quiet = f.Quiet
-			case "progress":
-				s.Progress = f.Progress
-			case "progress-interval":
-				s.ProgressEvery = f.ProgressEvery
-			case "cpuprofile":
-				s.cpuProfile = f.cpuProfile
-			case "memprofile":
-				s.memProfile = f.memProfile
-			case "summary-json":
-				s.SummaryJSON = f.SummaryJSON
-			case "csv-raw":
-				s.CSVRaw = f.CSVRaw
-			case "insecure":
-				s.Insecure = f.Insecure
-			case "token":
-				s.tokenFlag = f.tokenFlag
-			case "coordinator":
-				s.Coordinator = f.Coordinator
-			case "account-budget":
-				s.AccountBudget = f.AccountBudget
-			case "account-budget-window":
-				s.AccountBudgetWindow = f.AccountBudgetWindow
-			}
-		})
-	}
-}
-
-// loadSettings reads the config file at path (if any) over the defaults.
-func loadSettings(path string) (settings, error) {
-	s := defaultSettings()
-	if path == "" {
-		return s, nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return s, usagef("--config: %v", err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
-		return s, usagef("--config %s: %v (see config.example.yaml for the keys)", path, err)
-	}
-	if s.Filter.Kind != 0 {
-		var v any
-		if err := s.Filter.Decode(&v); err != nil {
-			return s, usagef("--config %s: filter: %v", path, err)
-		}
-		js, err := json.Marshal(v)
-		if err != nil {
-			return s, usagef("--config %s: filter: %v", path, err)
-		}
-		s.filterJSON = string(js)
-	}
-	if s.Query != "" {
-		s.Queries = append([]string{s.Query}, s.Queries...)
-		s.Query = ""
-	}
-	return s, nil
+	fs.StringVar(&f.Token, "token", "", "the API token (discouraged: other users see it in the process list; use $SERPSTAT_TOKEN or --token-file)")
+	return b
 }
 
 // params builds and validates the request params.
@@ -326,7 +195,7 @@ func (s *settings) params() (serpstat.NewBacklinksParams, error) {
 	if s.Size < 1 || s.Size > serpstat.MaxPageSize {
 		return p, &serpstat.ParamError{Field: "size", Value: fmt.Sprint(s.Size), Msg: fmt.Sprintf("must be 1..%d", serpstat.MaxPageSize)}
 	}
-	raw := s.filterJSON
+	raw := string(s.Filter)
 	if s.FilterFile != "" {
 		data, err := os.ReadFile(s.FilterFile)
 		if err != nil {
@@ -378,10 +247,12 @@ func (s *settings) s3() sink.S3Options {
 	return sink.S3Options{Endpoint: s.S3Endpoint, Region: s.S3Region, PathStyle: s.S3PathStyle}
 }
 
-// token reads the API token from --token, --token-file (or the config's
-// token_file) or $SERPSTAT_TOKEN.
+// token reads the API token from --token or $SERPSTAT_TOKEN, or from
+// --token-file ($SERPSTAT_TOKEN_FILE, the config's token_file): whichever
+// came from the higher layer (flags > environment > config), as layering
+// clears the other one.
 func (s *settings) token() (string, error) {
-	if t := strings.TrimSpace(s.tokenFlag); t != "" {
+	if t := strings.TrimSpace(s.Token); t != "" {
 		return t, nil
 	}
 	if s.TokenFile != "" {

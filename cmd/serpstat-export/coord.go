@@ -41,14 +41,6 @@ const (
 	connectTimeout = 5 * time.Second
 )
 
-// coordinatorFromEnv sets the coordinator from the environment over the
-// config file; flags are applied after it.
-func coordinatorFromEnv(s *settings) {
-	if v := strings.TrimSpace(os.Getenv(envCoordinator)); v != "" {
-		s.Coordinator = v
-	}
-}
-
 // remoteState tells whether --state-dir is on object storage.
 func (s *settings) remoteState() bool {
 	return sink.IsURL(s.StateDir) && !strings.HasPrefix(strings.ToLower(s.StateDir), "file:")

@@ -23,7 +23,7 @@ func TestCoordinatorPrecedenceFlagOverEnvOverConfig(t *testing.T) {
 	parse := func(args ...string) settings {
 		fs := flag.NewFlagSet("export", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
-		s, _, err, _, done := parseSettings(fs, append([]string{"--config", cfg}, args...), io.Discard)
+		s, _, err, _, done := parseSettings(fs, append([]string{"--config", cfg}, args...), "", io.Discard, io.Discard)
 		require.False(t, done)
 		require.NoError(t, err)
 		return s
@@ -43,10 +43,10 @@ func TestExitCodesOfTheCoordinator(t *testing.T) {
 	assert.Equal(t, exitTempFail, exitCode(ctx, errors.Join(errors.New("page 7"), coord.ErrUnavailable)))
 	assert.Equal(t, exitBudget, exitCode(ctx, &coord.ExhaustedError{Limit: 10, Window: time.Hour, Need: 20}))
 	var b bytes.Buffer
-	printError(&b, settings{AccountBudget: 15000, AccountBudgetWindow: 24 * time.Hour}, nil, &coord.ExhaustedError{Limit: 15000}, exitBudget)
+	printError(&b, "export", settings{AccountBudget: 15000, AccountBudgetWindow: 24 * time.Hour}, nil, &coord.ExhaustedError{Limit: 15000}, exitBudget)
 	assert.Contains(t, b.String(), "stopped by the account budget (--account-budget 15000 per 24h0m0s")
 	b.Reset()
-	printError(&b, settings{}, nil, coord.ErrUnavailable, exitTempFail)
+	printError(&b, "export", settings{}, nil, coord.ErrUnavailable, exitTempFail)
 	assert.Contains(t, b.String(), "exit 75")
 	require.ErrorIs(t, &coord.ExhaustedError{}, pager.ErrBudgetExhausted)
 }

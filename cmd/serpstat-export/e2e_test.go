@@ -498,7 +498,7 @@ func TestEstimate(t *testing.T) {
 	assert.Less(t, got["credits"], 250000.0+2000)
 
 	res = runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--query", "est.example", "--max-rows", "2500", "--budget", "2000")
-	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, 3, res.code, "an export that does not fit --budget exits 3: %s", res.stderr)
 	assert.Contains(t, res.stdout, "export cost:      2500 credits")
 	assert.Contains(t, res.stdout, "does NOT fit")
 	assert.Contains(t, res.stdout, "this estimate cost 1 credit")
@@ -578,7 +578,7 @@ func TestBadInputExits2AndSendsNothing(t *testing.T) {
 		{"budget", []string{"--budget", "-5"}, "--budget must be 0"},
 		{"unknown extension", []string{"--out", filepath.Join(dir, "x.xlsx")}, "x.xlsx"},
 		{"two stdouts", []string{"--out", "-", "--out", "-"}, "given twice"},
-		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
+		{"unknown flag", []string{"--nope"}, "unknown flag --nope"},
 		{"missing config", []string{"--config", filepath.Join(dir, "none.yaml")}, "--config"},
 	}
 	for _, tt := range tests {

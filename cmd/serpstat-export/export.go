@@ -37,8 +37,8 @@ Flags:
 `
 
 func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("export", stderr, exportHelp)
-	s, u, err, code, done := parseSettings(fs, args, stderr)
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	s, u, err, code, done := parseSettings(fs, args, exportHelp, stdout, stderr)
 	if done {
 		return code
 	}
@@ -47,7 +47,7 @@ func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin i
 	res, err := export(ctx, stop, s, err, stdin, stdout, u)
 	stopProfiles()
 	code = exitCode(ctx, err)
-	u.finish(s, newSummary(u.runID, "export", res, err, code), res, err)
+	u.finish(s, newSummary(u.runID, "export", res, err, code, time.Since(u.start)), res, err)
 	return code
 }
 
@@ -55,8 +55,8 @@ func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin i
 // --memprofile.
 func startProfiles(s settings, u *ui) func() {
 	var cpu *os.File
-	if s.cpuProfile != "" {
-		f, err := os.Create(s.cpuProfile)
+	if s.CPUProfile != "" {
+		f, err := os.Create(s.CPUProfile)
 		if err == nil {
 			err = pprof.StartCPUProfile(f)
 		}
@@ -71,8 +71,8 @@ func startProfiles(s settings, u *ui) func() {
 			pprof.StopCPUProfile()
 			_ = cpu.Close()
 		}
-		if s.memProfile != "" {
-			f, err := os.Create(s.memProfile)
+		if s.MemProfile != "" {
+			f, err := os.Create(s.MemProfile)
 			if err == nil {
 				runtime.GC()
 				err = pprof.WriteHeapProfile(f)
@@ -83,34 +83,6 @@ func startProfiles(s settings, u *ui) func() {
 			}
 		}
 	}
-}
-
-// parseSettings parses the flags of export and estimate over the config
-// and the defaults, and builds the ui. A settings error is returned for
-// the command to report; done means the command is over (-h, a flag
-// error) with code.
-func parseSettings(fs *flag.FlagSet, args []string, stderr io.Writer) (s settings, u *ui, err error, code int, done bool) {
-	configPath, apply := exportFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return s, nil, nil, exitOK, true
-		}
-		return s, nil, nil, exitUsage, true
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "serpstat-export %s: unexpected argument %q (flags go before it? use --query DOMAIN)\n", fs.Name(), fs.Arg(0))
-		return s, nil, nil, exitUsage, true
-	}
-	s, err = loadSettings(*configPath)
-	if err == nil {
-		coordinatorFromEnv(&s)
-		apply(&s)
-	}
-	u, uerr := newUI(stderr, s)
-	if err == nil {
-		err = uerr
-	}
-	return s, u, err, 0, false
 }
 
 // job is a validated query, ready to send.
@@ -160,7 +132,7 @@ func prepare(s settings, u *ui) (*job, error) {
 		return nil, err
 	}
 	u.secret(token)
-	if s.tokenFlag != "" {
+	if s.tokenOnCommandLine {
 		log.Warn("--token is visible to other users of this machine in the process list; prefer SERPSTAT_TOKEN or --token-file")
 	}
 	if s.TokenFile != "" {
@@ -317,8 +289,13 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 	res := &runResult{multi: multi}
 	date := time.Now().UTC().Format(time.DateOnly)
 	newOutput := func(sp *outSpec, query string) *output {
-		return &output{spec: sp, query: query, date: date, maxRows: s.MaxRowsPerFile, csvRaw: s.CSVRaw,
-			qcol: multi && !sp.perQuery, ctx: ctx, s3: s.s3(), stdout: stdout}
+		maxRows := s.MaxRowsPerFile
+		if !sp.parts {
+			maxRows = 0 // an --out without {part} is one file: parts would overwrite it
+		}
+		return &output{spec: sp, query: query, date: date, maxRows: maxRows, csvRaw: s.CSVRaw, csvBOM: s.CSVBOM,
+			skipEmpty: s.Incremental != "" && !sp.plainFile() && !sp.stdout,
+			qcol:      multi && !sp.perQuery, ctx: ctx, s3: s.s3(), stdout: stdout}
 	}
 	var shared []*output // outputs every query writes to, with a query column
 	for _, sp := range specs {
@@ -584,7 +561,10 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date string) er
 			files = append(files, f)
 		}
 	}
-	if s.Manifest == "" && (!templated && !res.multi || len(files) == 0) {
+	// An incremental load with no new rows writes no data file, and
+	// still a manifest saying so.
+	noNewRows := s.Incremental != "" && templated && len(files) == 0
+	if s.Manifest == "" && (!templated && !res.multi || len(files) == 0 && !noNewRows) {
 		return nil
 	}
 	m := manifest{RunID: j.u.runID, Created: time.Now().UTC(), Date: date, Method: methodName, Files: files,
@@ -592,7 +572,8 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date string) er
 	for _, qr := range res.queries {
 		mq := manifestQuery{Query: qr.Query, Status: "done", Params: qr.Params}
 		if qr.Report != nil {
-			mq.Rows, mq.CreditsBilled = qr.Report.Rows, qr.Report.Credits
+			mq.Rows, mq.CreditsBilled = qr.written(), qr.Report.Credits
+			mq.NoNewRows = s.Incremental != "" && mq.Rows == 0 && qr.Err == nil
 		}
 		if qr.Err != nil {
 			mq.Status, mq.Error, m.Complete = "failed", qr.Err.Error(), false
@@ -600,8 +581,16 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date string) er
 		m.Queries = append(m.Queries, mq)
 	}
 	target := s.Manifest
-	if target == "" {
-		target = besideData(files, "_manifest.json")
+	if target == "" && len(files) == 0 {
+		target = emptyRunManifest(s.Out, date)
+	} else if target == "" {
+		// Beside the data, and never below where the templates vary
+		// (a query with no new rows may have written no file).
+		at := files
+		if templated && res.multi {
+			at = append([]*fileRecord{{Path: emptyRunManifest(s.Out, date)}}, files...)
+		}
+		target = besideData(at, "_manifest.json")
 	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -642,8 +631,12 @@ func printReport(w io.Writer, runID string, res *runResult) {
 		case !rep.Complete:
 			state = "stopped"
 		}
+		written := res.queries[0].written()
 		fmt.Fprintf(w, "serpstat-export: %s (run %s): %d rows, %d pages, %d credits billed, %s, %.0f rows/s\n",
-			state, runID, rep.Rows, rep.Pages, rep.Credits, rep.Elapsed.Round(time.Millisecond), rep.RowsPerSecond())
+			state, runID, written, rep.Pages, rep.Credits, rep.Elapsed.Round(time.Millisecond), perSecond(written, rep.Elapsed))
+		if d := res.queries[0].Dropped; d > 0 {
+			fmt.Fprintf(w, "  incremental: %d rows of the boundary day were already exported (paid for again, not written)\n", d)
+		}
 		if rep.Sliced {
 			fmt.Fprintf(w, "  query %s: total %d, reachable %d in %d slices, pages of %d rows\n",
 				rep.Query, rep.Plan.Total, rep.Plan.Reachable, len(rep.Slices), rep.Plan.Size)
@@ -713,7 +706,11 @@ func printFiles(w io.Writer, res *runResult) {
 		if f.Path == "-" {
 			continue
 		}
-		fmt.Fprintf(w, "  wrote %s (%s, %d rows)\n", f.Path, f.Format, f.Rows)
+		fmt.Fprintf(w, "  wrote %s (%s, %d rows", f.Path, f.Format, f.Rows)
+		if f.CellsGuarded > 0 {
+			fmt.Fprintf(w, ", %d cells starting with = + - @ got a leading ', see --csv-raw", f.CellsGuarded)
+		}
+		fmt.Fprintln(w, ")")
 	}
 	if res.manifest != "" {
 		fmt.Fprintf(w, "  wrote %s and _SUCCESS\n", res.manifest)
@@ -726,7 +723,7 @@ func printMulti(w io.Writer, runID string, res *runResult) {
 	failed := 0
 	for _, q := range res.queries {
 		if q.Report != nil {
-			rows += q.Report.Rows
+			rows += q.written()
 			credits += q.Report.Credits
 		}
 		if q.Err != nil {
@@ -740,7 +737,7 @@ func printMulti(w io.Writer, runID string, res *runResult) {
 			fmt.Fprintf(w, "  query %-30s failed: %v\n", q.Query, q.Err)
 		case q.Report != nil:
 			r := q.Report
-			fmt.Fprintf(w, "  query %-30s %s: total %d, %d rows, %d pages, %d credits", q.Query, r.StopReason, r.Plan.Total, r.Rows, r.Pages, r.Credits)
+			fmt.Fprintf(w, "  query %-30s %s: total %d, %d rows, %d pages, %d credits", q.Query, r.StopReason, r.Plan.Total, q.written(), r.Pages, r.Credits)
 			if r.Sliced {
 				fmt.Fprintf(w, ", %d slices", len(r.Slices))
 			}
@@ -757,7 +754,7 @@ func printMulti(w io.Writer, runID string, res *runResult) {
 }
 
 // printError says why a run failed and what to do next.
-func printError(w io.Writer, s settings, rep *exporter.Report, err error, code int) {
+func printError(w io.Writer, command string, s settings, rep *exporter.Report, err error, code int) {
 	if err == nil {
 		return
 	}
@@ -772,11 +769,11 @@ func printError(w io.Writer, s settings, rep *exporter.Report, err error, code i
 			fmt.Fprintln(w, "  the account is out of credits: rows already paid for were kept")
 		}
 	case exitUsage:
-		fmt.Fprintf(w, "serpstat-export export: %v\n", err)
+		fmt.Fprintf(w, "serpstat-export %s: %v\n", command, err)
 		if serpstat.Classify(err) == serpstat.ClassInvalid {
 			fmt.Fprintln(w, "  the API refused the query's params or filter; fix them and run again")
 		} else {
-			fmt.Fprintln(w, "  run the command with -h for its flags; nothing was sent, no credit spent")
+			fmt.Fprintf(w, "  run 'serpstat-export %s --help' for its flags; nothing was sent, no credit spent\n", command)
 		}
 	case exitTempFail:
 		printCoordinatorLost(w, err)

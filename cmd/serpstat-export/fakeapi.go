@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
@@ -21,6 +24,15 @@ deterministic data set of N rows per query, billed like the real API, with
 its 60,000-row wall and its over-rate error. The endpoint URL is printed on
 stdout once it listens; it runs until interrupted.
 
+Growing data, to try incremental loads: the rows of a query whose domain
+starts with growing. (growing.example.com) are first seen in order, 100 a
+day, so rows added later are newer than every earlier one. A query's data
+grows by --grow N rows every --grow-every, or on demand:
+  curl -X POST 'http://HOST:PORT/grow?query=growing.example.com&rows=500'
+adds 500 rows to that query (without query=, to every query), and
+  curl http://HOST:PORT/grow
+shows the rows added so far, as JSON.
+
 Example:
   serpstat-export fake-api --addr 127.0.0.1:8080 --rows 25000 &
   SERPSTAT_TOKEN=test-token serpstat-export export --endpoint http://127.0.0.1:8080/v4 \
@@ -29,21 +41,68 @@ Example:
 Flags:
 `
 
-func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("fake-api", stderr, fakeAPIHelp)
-	addr, o := fakeAPIFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+// grower adds rows to the fake's queries: --grow, and POST /grow.
+// Safe for concurrent use.
+type grower struct {
+	base int
+	mu   sync.Mutex
+	all  int            // added to every query
+	one  map[string]int // added to one query
+}
+
+func (g *grower) rowsFor(q string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.base + g.all + g.one[q]
+}
+
+func (g *grower) add(q string, n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if q == "" {
+		g.all += n
+	} else {
+		g.one[q] += n
+	}
+}
+
+// ServeHTTP is /grow: POST adds rows (query=, rows=), GET shows what was
+// added.
+func (g *grower) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodPost:
+		q := strings.TrimSpace(r.URL.Query().Get("query"))
+		n, err := strconv.Atoi(r.URL.Query().Get("rows"))
+		if err != nil || n < 0 {
+			http.Error(w, "rows= must be a whole number, 0 or more", http.StatusBadRequest)
+			return
 		}
-		return exitUsage
+		g.add(q, n)
+	case http.MethodGet:
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "GET or POST", http.StatusMethodNotAllowed)
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"rows": g.base, "added_to_every_query": g.all, "added": g.one})
+}
+
+func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fake-api", flag.ContinueOnError)
+	addr, o := fakeAPIFlags(fs)
+	grow, growEvery := growFlags(fs)
+	if code, done := parseArgs(fs, args, fakeAPIHelp, stdout, stderr); done {
+		return code
 	}
 	if *addr == "" {
 		fmt.Fprintln(stderr, "serpstat-export fake-api: --addr must not be empty")
 		return exitUsage
 	}
-	if o.Rows < 0 || o.Wall < 1 || o.RPS < 0 || o.Latency < 0 || o.Balance < 0 {
-		fmt.Fprintln(stderr, "serpstat-export fake-api: --rows, --wall, --rps, --latency and --balance must not be negative (--wall at least 1)")
+	if *grow < 0 || o.Rows < 0 || o.Wall < 1 || o.RPS < 0 || o.Latency < 0 || o.Balance < 0 {
+		fmt.Fprintln(stderr, "serpstat-export fake-api: --grow, --rows, --wall, --rps, --latency and --balance must not be negative (--wall at least 1)")
 		return exitUsage
 	}
 	ln, err := net.Listen("tcp", *addr)
@@ -51,10 +110,33 @@ func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "serpstat-export fake-api: --addr: %v\n", err)
 		return exitUsage
 	}
+	if *growEvery <= 0 {
+		fmt.Fprintln(stderr, "serpstat-export fake-api: --grow-every must be more than 0")
+		return exitUsage
+	}
+	g := &grower{base: o.Rows, one: map[string]int{}}
+	o.RowsFor = g.rowsFor
 	fake := serpstattest.New(*o)
-	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/grow", g)
+	mux.Handle("/", fake)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if *grow > 0 {
+		go func() {
+			t := time.NewTicker(*growEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					g.add("", *grow)
+				}
+			}
+		}()
+	}
 	fmt.Fprintf(stdout, "http://%s/v4\n", ln.Addr())
-	fmt.Fprintf(stderr, "fake Serpstat API on http://%s/v4: %d rows a query, token %q; Ctrl-C stops it\n", ln.Addr(), o.Rows, o.Token)
+	fmt.Fprintf(stderr, "fake Serpstat API on http://%s/v4: %d rows a query, token %q; POST http://%s/grow?query=Q&rows=N grows a query; Ctrl-C stops it\n", ln.Addr(), o.Rows, o.Token, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -88,4 +170,11 @@ func fakeAPIFlags(fs *flag.FlagSet) (*string, *serpstattest.Options) {
 	fs.Float64Var(&o.Faults.Truncate, "fail-truncate", 0, "share of answers billed and then cut short")
 	fs.Float64Var(&o.Faults.RateLimit, "fail-rate", 0, "share of requests answered with the over-rate error")
 	return addr, o
+}
+
+// growFlags declares --grow and --grow-every on fs.
+func growFlags(fs *flag.FlagSet) (*int, *time.Duration) {
+	grow := fs.Int("grow", 0, "add `N` rows to every query every --grow-every, as backlinks found since (0: only on POST /grow)")
+	every := fs.Duration("grow-every", time.Minute, "how often --grow adds its rows")
+	return grow, every
 }

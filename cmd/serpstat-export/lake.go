@@ -235,6 +235,9 @@ type manifestQuery struct {
 	Rows          int64                       `json:"rows"`
 	CreditsBilled int64                       `json:"credits_billed"`
 	Params        serpstat.NewBacklinksParams `json:"params"`
+	// NoNewRows: an incremental load found nothing newer than the last
+	// run (it paid for the boundary day's check only) and wrote no file.
+	NoNewRows bool `json:"no_new_rows,omitempty"`
 }
 
 type schemaColumn struct {

@@ -9,12 +9,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/serpstat-export/serpstat-export/coord"
@@ -32,8 +32,15 @@ const (
 	exitCanceled = 130
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version, commit and buildDate are set at build time with -ldflags
+// "-X main.version=… -X main.commit=… -X main.buildDate=…" (see the
+// Makefile); without them, version.go reads what the Go toolchain
+// recorded in the binary.
+var (
+	version   = "dev"
+	commit    = ""
+	buildDate = ""
+)
 
 // defaultMemoryLimit is the Go runtime's soft memory limit unless
 // GOMEMLIMIT says otherwise: the live heap of an export is a window of
@@ -81,10 +88,10 @@ into CSV, NDJSON or Parquet, at your plan's rate, within a credit budget.
 
 Usage:
   serpstat-export export --query DOMAIN --out FILE [--out FILE ...] [flags]
-  serpstat-export estimate --query DOMAIN [--json] [flags]
+  serpstat-export estimate --query DOMAIN | --config FILE [--json] [flags]
   serpstat-export fake-api [--addr HOST:PORT] [--rows N] [flags]
   serpstat-export completion bash|zsh
-  serpstat-export version
+  serpstat-export version [--json]
 
 Examples:
   # dump every new backlink of a domain to Parquet (sliced past the 60k wall)
@@ -110,7 +117,10 @@ Examples:
 Exit codes: 0 done, 1 failure, 2 bad input, 3 stopped by the budget,
 4 refused by the API (token, plan, credits), 75 the coordinator (Redis)
 went away: retry later, 130 interrupted.
-Run 'serpstat-export COMMAND -h' for a command's flags.
+Every flag can also be set in the environment: SERPSTAT_ + the flag name in
+upper case, - as _ (SERPSTAT_MAX_ROWS=5000); flags > environment > config
+file > defaults.
+Run 'serpstat-export help COMMAND' (or COMMAND --help) for a command's flags.
 `
 
 func run(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -126,20 +136,40 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Read
 	defer cancel()
 	switch args[0] {
 	case "estimate":
-		return runEstimate(ctx, args[1:], stdout, stderr)
+		return runEstimateCmd(ctx, args[1:], stdin, stdout, stderr)
 	case "fake-api":
 		return runFakeAPI(ctx, args[1:], stdout, stderr)
 	case "completion":
 		return runCompletion(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "serpstat-export", version)
-		return exitOK
+		return runVersion(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
+		if len(args) > 1 && args[1] != "help" && commandFlags()[args[1]] != nil {
+			// help COMMAND is COMMAND --help.
+			return run(ctx, stop, []string{args[1], "--help"}, stdin, stdout, stderr)
+		}
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "serpstat-export help: unknown command %q%s\n", args[1], didYouMeanCommand(args[1]))
+			return exitUsage
+		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "serpstat-export: unknown command %q\n\n%s", args[0], usage)
+	fmt.Fprintf(stderr, "serpstat-export: unknown command %q%s; run 'serpstat-export help' for the commands\n", args[0], didYouMeanCommand(args[0]))
 	return exitUsage
+}
+
+// commands are the subcommands, for suggestions.
+var commands = []string{"export", "estimate", "fake-api", "completion", "version", "help"}
+
+func didYouMeanCommand(name string) string {
+	if strings.HasPrefix(name, "-") {
+		return " (commands come first: serpstat-export export " + name + " ...)"
+	}
+	if sug := suggest(name, commands); sug != "" {
+		return " (did you mean " + sug + "?)"
+	}
+	return ""
 }
 
 // exitCode maps an error to the exit code; it is decided here only.
@@ -169,14 +199,4 @@ func exitCode(ctx context.Context, err error) int {
 		return exitUsage
 	}
 	return exitFailure
-}
-
-func newFlagSet(name string, stderr io.Writer, help string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, help)
-		fs.PrintDefaults()
-	}
-	return fs
 }

@@ -199,7 +199,7 @@ func TestCompletionAndHelp(t *testing.T) {
 	}
 	res = runCLI(t, "", "export", "-h")
 	require.Equal(t, 0, res.code)
-	assert.Contains(t, res.stderr, "Examples:")
+	assert.Contains(t, res.stdout, "Examples:", "help goes to stdout")
 	res = runCLI(t, "", "version")
 	require.Equal(t, 0, res.code)
 	assert.Contains(t, res.stdout, "serpstat-export ")

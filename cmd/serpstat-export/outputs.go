@@ -142,6 +142,9 @@ type fileRecord struct {
 	Rows   int64       `json:"rows"`
 	Bytes  int64       `json:"bytes"`
 	SHA256 string      `json:"sha256"`
+	// CellsGuarded is the CSV cells the formula guard changed (a leading
+	// ' added); --csv-raw writes them as sent.
+	CellsGuarded int64 `json:"cells_guarded,omitempty"`
 }
 
 // output is one --out being written for one query (or for all of them,
@@ -153,10 +156,14 @@ type output struct {
 	date    string
 	maxRows int
 	csvRaw  bool
-	qcol    bool // a leading query column
-	ctx     context.Context
-	s3      sink.S3Options
-	stdout  io.Writer
+	csvBOM  bool
+	// skipEmpty: an output that got no row writes no file (an
+	// incremental load with no new rows into templated outputs).
+	skipEmpty bool
+	qcol      bool // a leading query column
+	ctx       context.Context
+	s3        sink.S3Options
+	stdout    io.Writer
 
 	path   string // the current or last file's path
 	format sink.Format
@@ -228,6 +235,7 @@ func (o *output) open() error {
 		// Anchors are written by strangers: a cell that a spreadsheet
 		// would run as a formula gets a leading '.
 		x.Neutralize = !o.csvRaw
+		x.BOM = o.csvBOM
 		x.QueryColumn = o.qcol
 	case *sink.NDJSON:
 		x.QueryColumn = o.qcol
@@ -248,6 +256,9 @@ func (o *output) commitPart() error {
 		return fmt.Errorf("--out %s: %w", o.path, err)
 	}
 	rec := &fileRecord{Path: o.path, Query: o.query, Part: o.part, Format: o.format, Rows: o.rows}
+	if c, ok := o.w.(*sink.CSV); ok {
+		rec.CellsGuarded = c.Neutralized()
+	}
 	if o.dest != nil {
 		if err := o.dest.Commit(); err != nil {
 			return fmt.Errorf("--out %s: %w", o.path, err)
@@ -262,7 +273,7 @@ func (o *output) commitPart() error {
 
 // finish commits what is left: the last part, or an empty first one.
 func (o *output) finish() error {
-	if o.w == nil && len(o.files) > 0 {
+	if o.w == nil && (len(o.files) > 0 || o.skipEmpty) {
 		return nil
 	}
 	if o.w == nil {

@@ -6,6 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
 
 	"github.com/serpstat-export/serpstat-export/sink"
 )
@@ -25,6 +29,7 @@ type runSummary struct {
 	Reachable        int             `json:"reachable"`
 	Unreachable      int             `json:"unreachable"`
 	Rows             int64           `json:"rows"`
+	AlreadyExported  int64           `json:"already_exported,omitempty"`
 	Pages            int             `json:"pages"`
 	CreditsEstimated int64           `json:"credits_estimated"`
 	CreditsBilled    int64           `json:"credits_billed"`
@@ -38,6 +43,7 @@ type runSummary struct {
 	ResumedPages     int             `json:"resumed_pages"`
 	Duplicates       int64           `json:"duplicates"`
 	RepairedUTF8     int             `json:"repaired_utf8"`
+	CellsGuarded     int64           `json:"cells_guarded"` // CSV cells the formula guard changed
 	Cut              int64           `json:"cut,omitempty"`
 	TotalChanged     int             `json:"total_changed,omitempty"`
 	Sliced           bool            `json:"sliced"`
@@ -50,15 +56,37 @@ type runSummary struct {
 	Queries          []querySummary  `json:"queries,omitempty"`
 }
 
-// querySummary is a line a query of a run of several.
+// querySummary is a line a query of a run of several; its counts are
+// what the outputs and the manifest hold for the query.
 type querySummary struct {
-	Query         string `json:"query"`
-	Status        string `json:"status"`
-	Error         string `json:"error,omitempty"`
-	Total         int    `json:"total"`
-	Rows          int64  `json:"rows"`
-	CreditsBilled int64  `json:"credits_billed"`
-	Spool         string `json:"spool,omitempty"`
+	Query            string  `json:"query"`
+	Status           string  `json:"status"`
+	Error            string  `json:"error,omitempty"`
+	StopReason       string  `json:"stop_reason,omitempty"`
+	Total            int     `json:"total"`
+	Reachable        int     `json:"reachable"`
+	Unreachable      int     `json:"unreachable"`
+	Rows             int64   `json:"rows"`             // written to the outputs
+	AlreadyExported  int64   `json:"already_exported"` // incremental: boundary rows an earlier run wrote, dropped
+	Pages            int     `json:"pages"`
+	CreditsEstimated int64   `json:"credits_estimated"`
+	CreditsBilled    int64   `json:"credits_billed"`
+	ElapsedSeconds   float64 `json:"elapsed_seconds"`
+	RowsPerSecond    float64 `json:"rows_per_second"`
+	Retries          int64   `json:"retries"`
+	RateLimited      int64   `json:"rate_limited"`
+	ResumedPages     int     `json:"resumed_pages"`
+	Sliced           bool    `json:"sliced"`
+	Spool            string  `json:"spool,omitempty"`
+}
+
+// written is the rows of the query the outputs hold: the rows exported
+// less the boundary rows an earlier incremental run had written.
+func (q *queryResult) written() int64 {
+	if q.Report == nil {
+		return 0
+	}
+	return q.Report.Rows - q.Dropped
 }
 
 type sliceSummary struct {
@@ -74,6 +102,8 @@ type outputSummary struct {
 	Rows   int64       `json:"rows"`
 	Bytes  int64       `json:"bytes,omitempty"`
 	SHA256 string      `json:"sha256,omitempty"`
+	// CellsGuarded is the CSV cells the formula guard changed.
+	CellsGuarded int64 `json:"cells_guarded,omitempty"`
 }
 
 var statusOf = map[int]string{
@@ -81,7 +111,17 @@ var statusOf = map[int]string{
 	exitRefused: "refused", exitCanceled: "interrupted",
 }
 
-func newSummary(runID, command string, res *runResult, err error, code int) *runSummary {
+// perSecond is n per second of d (0 for no time).
+func perSecond(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// newSummary is the run's summary; elapsed is the whole run's time (a
+// run of several queries reports it, and its rows per second).
+func newSummary(runID, command string, res *runResult, err error, code int, elapsed time.Duration) *runSummary {
 	sum := &runSummary{RunID: runID, Command: command, Status: statusOf[code], ExitCode: code, Outputs: []outputSummary{}}
 	if err != nil {
 		sum.Error = err.Error()
@@ -91,7 +131,8 @@ func newSummary(runID, command string, res *runResult, err error, code int) *run
 	}
 	sum.Manifest = res.manifest
 	for _, f := range res.files {
-		sum.Outputs = append(sum.Outputs, outputSummary{Path: f.Path, Format: f.Format, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256})
+		sum.Outputs = append(sum.Outputs, outputSummary{Path: f.Path, Format: f.Format, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256, CellsGuarded: f.CellsGuarded})
+		sum.CellsGuarded += f.CellsGuarded
 	}
 	for _, q := range res.queries {
 		if q.Spool != "" && sum.Spool == "" {
@@ -104,12 +145,35 @@ func newSummary(runID, command string, res *runResult, err error, code int) *run
 		if q.Err != nil {
 			qs.Status, qs.Error = "failed", q.Err.Error()
 		}
-		if q.Report != nil {
-			qs.Total, qs.Rows, qs.CreditsBilled = q.Report.Plan.Total, q.Report.Rows, q.Report.Credits
-			sum.Rows += q.Report.Rows
-			sum.CreditsBilled += q.Report.Credits
+		if r := q.Report; r != nil {
+			qs.StopReason = r.StopReason
+			qs.Total, qs.Reachable, qs.Unreachable = r.Plan.Total, r.Plan.Reachable, r.Unreachable
+			qs.Rows, qs.AlreadyExported, qs.Pages = q.written(), q.Dropped, r.Pages
+			qs.CreditsEstimated, qs.CreditsBilled = r.CreditsEstimated, r.Credits
+			qs.ElapsedSeconds, qs.RowsPerSecond = r.Elapsed.Seconds(), perSecond(qs.Rows, r.Elapsed)
+			qs.Retries, qs.RateLimited, qs.ResumedPages, qs.Sliced = r.Retries, r.RateLimited, r.Resumed, r.Sliced
+			sum.Total += qs.Total
+			sum.Reachable += qs.Reachable
+			sum.Unreachable += qs.Unreachable
+			sum.Rows += qs.Rows
+			sum.AlreadyExported += qs.AlreadyExported
+			sum.Pages += qs.Pages
+			sum.CreditsEstimated += qs.CreditsEstimated
+			sum.CreditsBilled += qs.CreditsBilled
+			sum.Retries += qs.Retries
+			sum.RateLimited += qs.RateLimited
+			sum.ResumedPages += qs.ResumedPages
+			sum.Duplicates += r.Duplicates
+			sum.RepairedUTF8 += r.Repaired
+			sum.Sliced = sum.Sliced || r.Sliced
+			sum.Probes += r.Probes
+			sum.ProbeCredits += r.ProbeCredits
 		}
 		sum.Queries = append(sum.Queries, qs)
+	}
+	if res.multi {
+		sum.ElapsedSeconds = elapsed.Seconds()
+		sum.RowsPerSecond = perSecond(sum.Rows, elapsed)
 	}
 	rep := res.report()
 	if rep == nil {
@@ -120,7 +184,7 @@ func newSummary(runID, command string, res *runResult, err error, code int) *run
 	}
 	sum.StopReason = rep.StopReason
 	sum.Query, sum.Total, sum.Reachable, sum.Unreachable = rep.Query, rep.Plan.Total, rep.Plan.Reachable, rep.Unreachable
-	sum.Rows, sum.Pages = rep.Rows, rep.Pages
+	sum.Rows, sum.AlreadyExported, sum.Pages = res.queries[0].written(), res.queries[0].Dropped, rep.Pages
 	sum.CreditsEstimated, sum.CreditsBilled, sum.CreditsLeft = rep.CreditsEstimated, rep.Credits, rep.CreditsLeft
 	if rep.CreditsByBalance >= 0 {
 		sum.CreditsByBalance = &rep.CreditsByBalance
@@ -128,7 +192,7 @@ func newSummary(runID, command string, res *runResult, err error, code int) *run
 	if rep.LeftLines >= 0 {
 		sum.BalanceAfter = &rep.LeftLines
 	}
-	sum.ElapsedSeconds, sum.RowsPerSecond = rep.Elapsed.Seconds(), rep.RowsPerSecond()
+	sum.ElapsedSeconds, sum.RowsPerSecond = rep.Elapsed.Seconds(), perSecond(sum.Rows, rep.Elapsed)
 	sum.Retries, sum.RateLimited = rep.Retries, rep.RateLimited
 	sum.ResumedPages, sum.Duplicates, sum.RepairedUTF8, sum.Cut, sum.TotalChanged = rep.Resumed, rep.Duplicates, rep.Repaired, rep.Cut, rep.LastTotal
 	sum.Sliced, sum.Probes, sum.ProbeCredits = rep.Sliced, rep.Probes, rep.ProbeCredits
@@ -138,12 +202,24 @@ func newSummary(runID, command string, res *runResult, err error, code int) *run
 	return sum
 }
 
+var reGoType = regexp.MustCompile(`json: cannot unmarshal (\w+) into Go (?:struct field \S+ of type|value of type) \S+`)
+
+// plainMessage keeps Go's type names (from encoding/json) out of what a
+// person reads.
+func plainMessage(s string) string {
+	return reGoType.ReplaceAllString(s, "found a JSON $1 where it does not belong")
+}
+
 // finish shows the end of a run: the report and the error with what to do
 // next, as text, or as one JSON log line; and writes --summary-json.
 func (u *ui) finish(s settings, sum *runSummary, res *runResult, err error) {
 	var report, msg bytes.Buffer
 	printReport(&report, u.runID, res)
-	printError(&msg, s, res.report(), err, sum.ExitCode)
+	printError(&msg, sum.Command, s, res.report(), err, sum.ExitCode)
+	plain := plainMessage(msg.String())
+	msg.Reset()
+	msg.WriteString(plain)
+	sum.Error = plainMessage(sum.Error)
 	if sum.Spool != "" {
 		fmt.Fprintf(&msg, "  every page paid for is kept in %s: run the same command again to resume without paying for them again (--restart starts over)\n", sum.Spool)
 	}
@@ -169,4 +245,33 @@ func (u *ui) finish(s settings, sum *runSummary, res *runResult, err error) {
 			u.log.Error("could not write --summary-json", "path", s.SummaryJSON, "error", jerr)
 		}
 	}
+}
+
+// emptyRunManifest is where the manifest of a run that wrote no file
+// goes: in the directory the first templated --out writes under, with
+// {date} and {method} filled in (a run with files puts it beside them).
+func emptyRunManifest(outs []string, date string) string {
+	for _, o := range outs {
+		if o == "-" || !placeholder.MatchString(o) && !sink.IsURL(o) {
+			continue
+		}
+		base, query := splitURLQuery(o)
+		p := placeholder.ReplaceAllStringFunc(base, func(ph string) string {
+			switch ph {
+			case "{date}":
+				return safeValue(date)
+			case "{method}":
+				return methodName
+			}
+			return ph
+		})
+		if i := strings.IndexByte(p, '{'); i >= 0 {
+			p = p[:i] + "x" // inside the element that varies
+		}
+		if sink.IsURL(p) {
+			return parentOf(p) + "/_manifest.json" + query
+		}
+		return filepath.Join(parentOf(p), "_manifest.json")
+	}
+	return "_manifest.json"
 }

@@ -35,6 +35,7 @@ type ui struct {
 	log    *slog.Logger
 	tty    bool // stderr is a terminal
 	ttyFd  int  // its descriptor, when tty
+	start  time.Time
 }
 
 func newRunID() string {
@@ -45,7 +46,7 @@ func newRunID() string {
 
 // newUI checks the log and progress settings and builds the loggers.
 func newUI(stderr io.Writer, s settings) (*ui, error) {
-	u := &ui{runID: newRunID(), stderr: &redactWriter{w: stderr}}
+	u := &ui{runID: newRunID(), stderr: &redactWriter{w: stderr}, start: time.Now()}
 	u.logs = &switchWriter{w: u.stderr}
 	if f, ok := stderr.(*os.File); ok {
 		u.ttyFd = int(f.Fd())
@@ -85,22 +86,37 @@ func newUI(stderr io.Writer, s settings) (*ui, error) {
 func (u *ui) secret(token string) { u.stderr.setSecret(token) }
 
 // progress shows how far e is until the returned func is called: a live
-// bar when stderr is a terminal (or --progress always), otherwise a log
-// line every --progress-interval.
+// bar when stderr is a terminal that reports its width, otherwise (piped,
+// a CI runner's or script's terminal of 0 columns, JSON logs) a log line
+// every --progress-interval. --progress always shows one or the other
+// even where auto would not; a bar is never drawn where it would be cut.
 func (u *ui) progress(e *exporter.Exporter, s settings) (stop func()) {
 	if s.Progress == "never" || u.quiet {
 		return func() {}
 	}
-	if s.Progress == "always" || (u.tty && !u.json) {
-		return u.bar(e, s.Progress == "always")
+	if cols := u.columns(); cols > 0 && !u.json {
+		return u.bar(e, s.RPS, cols)
 	}
-	return u.ticker(e, s.ProgressEvery)
+	return u.ticker(e, s.ProgressEvery, s.RPS)
 }
 
-func (u *ui) ticker(e *exporter.Exporter, every time.Duration) func() {
+// columns is the width of the terminal on stderr; 0 when it is not a
+// terminal or does not say.
+func (u *ui) columns() int {
+	if !u.tty {
+		return 0
+	}
+	cols, _, err := term.GetSize(u.ttyFd)
+	if err != nil || cols <= 0 {
+		return 0
+	}
+	return cols
+}
+
+func (u *ui) ticker(e *exporter.Exporter, every time.Duration, rps float64) func() {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	start := time.Now()
+	m := newProgressMeter(rps)
 	wg.Go(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
@@ -108,16 +124,18 @@ func (u *ui) ticker(e *exporter.Exporter, every time.Duration) func() {
 			select {
 			case <-done:
 				return
-			case <-t.C:
+			case now := <-t.C:
 				sn := e.Snapshot()
-				el := time.Since(start).Seconds()
-				attrs := []any{"pages", sn.Pages, "rows", sn.Rows, "of", sn.Planned, "credits", sn.Credits,
-					"req_per_s", round1(float64(sn.Requests) / el), "retries", sn.Retries}
+				m.observe(now, sn.Requests, sn.Rows)
+				attrs := []any{"pages", sn.Pages, "rows", sn.Rows, "of", sn.Planned, "credits", sn.Credits}
+				if r, ok := m.req.value(now); ok {
+					attrs = append(attrs, "req_per_s", fmtRate(r))
+				}
+				attrs = append(attrs, "retries", sn.Retries)
 				if sn.Budget > 0 {
 					attrs = append(attrs, "budget", sn.Budget)
 				}
-				if sn.Rows > 0 && sn.Planned > sn.Rows {
-					eta := time.Duration(el * float64(sn.Planned-sn.Rows) / float64(sn.Rows) * float64(time.Second))
+				if eta, ok := m.eta(now, sn.Rows, sn.Planned); ok {
 					attrs = append(attrs, "eta", eta.Round(time.Second).String())
 				}
 				u.log.Info("progress", attrs...)
@@ -127,20 +145,15 @@ func (u *ui) ticker(e *exporter.Exporter, every time.Duration) func() {
 	return func() { close(done); wg.Wait() }
 }
 
-func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
-
-func (u *ui) bar(e *exporter.Exporter, force bool) func() {
+func (u *ui) bar(e *exporter.Exporter, rps float64, cols int) func() {
 	// The bar writes through the redacting writer, so mpb is told where
 	// the terminal is (for its width) and to draw even though the writer
 	// is not an *os.File.
-	cw := cupwriter.New(u.stderr, force)
-	if u.tty {
-		cw.SetTermFd(u.ttyFd)
-	}
-	p := mpb.New(mpb.WithConsoleWriter(cw), mpb.WithAutoRefresh(), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond))
-	start := time.Now()
-	lastReq, lastAt := int64(0), start
-	rate := 0.0
+	cw := cupwriter.New(u.stderr, true)
+	cw.SetTermFd(u.ttyFd)
+	p := mpb.New(mpb.WithConsoleWriter(cw), mpb.WithAutoRefresh(), mpb.WithWidth(min(32, max(10, cols/5))), mpb.WithRefreshRate(150*time.Millisecond))
+	var mu sync.Mutex // the meter is fed by the loop below and read by the decorator
+	m := newProgressMeter(rps)
 	b := p.AddBar(0,
 		mpb.PrependDecorators(
 			decor.Name("rows ", decor.WC{}),
@@ -149,17 +162,25 @@ func (u *ui) bar(e *exporter.Exporter, force bool) func() {
 		mpb.AppendDecorators(
 			decor.Any(func(decor.Statistics) string {
 				sn := e.Snapshot()
-				if now := time.Now(); now.Sub(lastAt) >= time.Second {
-					rate = float64(sn.Requests-lastReq) / now.Sub(lastAt).Seconds()
-					lastReq, lastAt = sn.Requests, now
+				now := time.Now()
+				mu.Lock()
+				defer mu.Unlock()
+				rate, eta := "-", "-"
+				if r, ok := m.req.value(now); ok {
+					rate = fmtRate(r)
+				}
+				if d, ok := m.eta(now, sn.Rows, sn.Planned); ok {
+					eta = d.Round(time.Second).String()
+				}
+				if cols < 110 {
+					return fmt.Sprintf(" %s req/s | ETA %s", rate, eta)
 				}
 				budget := "no cap"
 				if sn.Budget > 0 {
 					budget = fmt.Sprint(sn.Budget)
 				}
-				return fmt.Sprintf(" pages %d | credits %d / %s | %.1f req/s | retries %d | ETA ", sn.Pages, sn.Credits, budget, rate, sn.Retries)
+				return fmt.Sprintf(" pages %d | credits %d / %s | %s req/s | retries %d | ETA %s", sn.Pages, sn.Credits, budget, rate, sn.Retries, eta)
 			}),
-			decor.AverageETA(decor.ET_STYLE_GO),
 		),
 	)
 	u.logs.set(p) // log lines print above the bar
@@ -170,6 +191,9 @@ func (u *ui) bar(e *exporter.Exporter, force bool) func() {
 		defer t.Stop()
 		for {
 			sn := e.Snapshot()
+			mu.Lock()
+			m.observe(time.Now(), sn.Requests, sn.Rows)
+			mu.Unlock()
 			if sn.Planned > 0 {
 				b.SetTotal(sn.Planned, false)
 			}
