@@ -22,7 +22,7 @@ func TestValidateParams(t *testing.T) {
 		{"no query", func(p *serpstat.NewBacklinksParams) { p.Query = "" }, "query"},
 		{"url query", func(p *serpstat.NewBacklinksParams) { p.Query = "https://example.com/x" }, "query"},
 		{"spaces", func(p *serpstat.NewBacklinksParams) { p.Query = "exa mple.com" }, "query"},
-		{"search type", func(p *serpstat.NewBacklinksParams) { p.SearchType = "url" }, "search-type"},
+		{"search type", func(p *serpstat.NewBacklinksParams) { p.SearchType = "page" }, "search-type"},
 		{"sort", func(p *serpstat.NewBacklinksParams) { p.Sort = "rank" }, "sort"},
 		{"order", func(p *serpstat.NewBacklinksParams) { p.Order = "up" }, "order"},
 		{"size big", func(p *serpstat.NewBacklinksParams) { p.Size = 5000 }, "size"},
