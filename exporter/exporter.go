@@ -124,7 +124,17 @@ const (
 	StopMaxRows     = "max-rows"
 	StopError       = "error"
 	StopInterrupted = "interrupted"
+	// StopInDoubt: every slice was exported, but the slices did not add up
+	// to the query's total (Report.InDoubt).
+	StopInDoubt = "rows-in-doubt"
 )
+
+// ErrRowsInDoubt is returned, after every slice was exported, when the
+// slices' totals did not add up to their parents': the API applied a
+// slicing filter otherwise than documented (or the data changed), so rows
+// may be missing or repeated. The rows exported are written; the run is
+// not a success.
+var ErrRowsInDoubt = errors.New("the slices did not add up to the query's total: rows may be missing or repeated")
 
 // Report says what a run did.
 type Report struct {
@@ -165,6 +175,14 @@ type Report struct {
 	Slices       []SliceReport
 	Probes       int   // requests sent to plan the slices
 	ProbeCredits int64 // what they cost
+	// InDoubt is the rows by which slices did not add up to their
+	// parent's total (see ErrRowsInDoubt); they are counted in Unreachable
+	// too.
+	InDoubt int
+	// TotalUnknown is set when the API did not tell the query's total
+	// (missing or null): pages were asked one after another until a short
+	// one, and Plan.Total is the rows found.
+	TotalUnknown bool
 }
 
 // SliceReport is one slice of a sliced export.
@@ -276,7 +294,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 
 // rest exports pages 2.. of a plan whose page 1 is written.
 func (e *Exporter) rest(ctx context.Context, rep *Report, f *flow, first *pager.Page, plan pager.Plan, cp Checkpoint) error {
-	if len(first.Rows) < min(plan.Size, plan.Reachable) {
+	if first.Size < min(plan.Size, plan.Reachable) {
 		// Page 1 was cut to what the budget could pay for.
 		return fmt.Errorf("page 2: %w: page 1 could only be asked for %d rows", e.Pager.Budget.Exhausted(), len(first.Rows))
 	}
@@ -476,7 +494,8 @@ func (e *Exporter) runSliced(ctx context.Context, rep *Report, f *flow, plan pag
 	need = int64(reach)
 	rep.Plan.Reachable = reach
 	e.live.planned.Store(int64(reach))
-	rep.Unreachable = unreach
+	rep.Unreachable = unreach + sp.InDoubt
+	rep.InDoubt = sp.InDoubt
 	// The probes that fetched a slice's page 1 at full size are part of
 	// the rows; the others, and the unsliced page 1, are the overhead.
 	overhead := rep.ProbeCredits + first.Billed
@@ -498,6 +517,10 @@ func (e *Exporter) runSliced(ctx context.Context, rep *Report, f *flow, plan pag
 		if p.MaxRows > 0 && rep.Rows+rep.Duplicates >= int64(p.MaxRows) {
 			break
 		}
+	}
+	if sp.InDoubt > 0 {
+		e.Logger.Error("the slices did not add up to the query's total: the export is not complete", "query", rep.Query, "total", plan.Total, "sum_of_slices", sp.Sum(), "rows_in_doubt", sp.InDoubt)
+		return fmt.Errorf("%d rows: %w", sp.InDoubt, ErrRowsInDoubt)
 	}
 	return nil
 }
@@ -521,7 +544,9 @@ func (e *Exporter) planSlices(ctx context.Context, plan pager.Plan) (*pager.Slic
 	sc, _ := e.Checkpoint.(SliceCheckpoint)
 	if sc != nil {
 		var stored pager.SlicePlan
-		if ok, err := sc.LoadMeta("slices", &stored); err != nil || ok {
+		// "slice-plan", not "slices": the plans of versions that sliced
+		// with undocumented filters are not read (they re-plan).
+		if ok, err := sc.LoadMeta("slice-plan", &stored); err != nil || ok {
 			// Planned and paid for by an earlier run.
 			stored.Probes, stored.ProbeCredits = 0, 0
 			return &stored, err
@@ -536,7 +561,7 @@ func (e *Exporter) planSlices(ctx context.Context, plan pager.Plan) (*pager.Slic
 		return sp, err
 	}
 	if sc != nil {
-		if err := sc.SaveMeta("slices", sp); err != nil {
+		if err := sc.SaveMeta("slice-plan", sp); err != nil {
 			return sp, err
 		}
 	}
@@ -755,6 +780,8 @@ func stopReason(err error) string {
 		return StopBudget
 	case errors.Is(err, pager.ErrWall):
 		return StopWall
+	case errors.Is(err, ErrRowsInDoubt):
+		return StopInDoubt
 	}
 	return StopError
 }

@@ -2,7 +2,9 @@ package exporter_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
@@ -202,4 +205,37 @@ func TestUnsplittableSliceReportsTheExactUnreachableCount(t *testing.T) {
 		seen[r] = true
 	}
 	assert.Zero(t, srv.Stats().ByOutcome[serpstattest.OutcomeWall])
+}
+
+// inflate adds extra to the total of answers whose filter's JSON holds
+// text: an API applying a slicing filter otherwise than documented.
+type inflate struct {
+	f     pager.Fetcher
+	text  string
+	extra int
+}
+
+func (m *inflate) NewBacklinks(ctx context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error) {
+	js, _ := json.Marshal(p.ComplexFilter)
+	pg, err := m.f.NewBacklinks(ctx, p)
+	if err == nil && strings.Contains(string(js), m.text) {
+		pg.Summary.Total += serpstat.Int(m.extra)
+	}
+	return pg, err
+}
+
+func TestSlicesThatDoNotAddUpFailTheRun(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 3000})
+	defer srv.Close()
+	p := newPager(srv, "doubt.example", 100, 0)
+	p.Wall = 1000
+	p.Fetcher = &inflate{f: p.Fetcher, text: `"gte","value":["1.1.2000"]`, extra: 7}
+	c := &collect{}
+	rep, err := (&exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Now: sliceNow}).Run(context.Background())
+	require.ErrorIs(t, err, exporter.ErrRowsInDoubt)
+	assert.Equal(t, 7, rep.InDoubt)
+	assert.Equal(t, 7, rep.Unreachable, "rows in doubt count as out of reach")
+	assert.False(t, rep.Complete)
+	assert.Equal(t, exporter.StopInDoubt, rep.StopReason)
+	requireSameSet(t, serpstattest.Rows("doubt.example", 3000), c.rows)
 }
