@@ -276,6 +276,11 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	if rep.StartBalance < 0 && first.Summary.LeftLines > 0 && !first.Spooled {
 		rep.StartBalance = int64(first.Summary.LeftLines) + first.Billed
 	}
+	if plan.TotalUnknown {
+		return rep, e.finish(rep, e.runUnknown(ctx, rep, first, plan))
+	}
+	// A short page 1 without a total is the whole query, all the same.
+	rep.TotalUnknown = first.Summary.Total < 0
 	if plan.Unreachable > 0 && !e.NoSlice && (p.MaxRows == 0 || p.MaxRows > plan.Wall) {
 		err := e.runSliced(ctx, rep, f, plan, first)
 		return rep, e.finish(rep, err)

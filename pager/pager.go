@@ -75,6 +75,11 @@ type Plan struct {
 	Reachable   int                         // rows to export: min(Total, Wall, MaxRows)
 	Pages       int                         // pages to fetch, page 1 included
 	Unreachable int                         // matching rows past the wall
+	// TotalUnknown is set when page 1 was full and did not tell the total
+	// (serpstat.TotalUnknown): Total is then the wall, an upper bound, and
+	// the pages are to be asked one after another until a short one, each
+	// reserving a full page.
+	TotalUnknown bool
 }
 
 // NewPlan plans a query of total rows at size rows per page under wall,
@@ -252,8 +257,17 @@ func (p *Pager) FirstFor(ctx context.Context, params serpstat.NewBacklinksParams
 // PlanFor plans params from its page 1, for at most maxRows rows.
 func (p *Pager) PlanFor(params serpstat.NewBacklinksParams, first *Page, maxRows int) Plan {
 	p.Init()
-	total := max(int(first.Summary.Total), len(first.Rows))
-	plan := NewPlan(total, params.Size, p.Wall, maxRows)
+	total := int(first.Summary.Total)
+	if total < 0 {
+		if len(first.Rows) >= first.Size && len(first.Rows) > 0 {
+			plan := NewPlan(p.Wall, params.Size, p.Wall, maxRows)
+			plan.Params, plan.TotalUnknown, plan.Unreachable = params, true, 0
+			return plan
+		}
+		// A short page 1 is the whole query.
+		total = len(first.Rows)
+	}
+	plan := NewPlan(max(total, len(first.Rows)), params.Size, p.Wall, maxRows)
 	plan.Params = params
 	return plan
 }
