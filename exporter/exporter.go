@@ -422,10 +422,19 @@ func (e *Exporter) first(ctx context.Context, cp Checkpoint, params serpstat.New
 				return pg, plan, nil
 			}
 		}
+		if pg == nil {
+			pg, err := rereadRaw(cp, 1, nil)
+			if err != nil {
+				return nil, pager.Plan{}, err
+			}
+			if pg != nil {
+				return pg, p.PlanFor(params, pg, maxRows), nil
+			}
+		}
 	}
 	pg, plan, err := p.FirstFor(ctx, params, maxRows)
 	if err != nil {
-		return nil, plan, err
+		return nil, plan, keepUnexpected(cp, err)
 	}
 	if cp != nil {
 		if err := cp.Save(pg); err != nil {
@@ -688,6 +697,17 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 				results <- result{n: n, page: pg}
 				continue
 			}
+			if pg == nil {
+				pg, err := rereadRaw(cp, n, &plan)
+				if err != nil {
+					results <- result{n: n, err: err}
+					return
+				}
+				if pg != nil {
+					results <- result{n: n, page: pg}
+					continue
+				}
+			}
 		}
 		req, err := e.Pager.Reserve(plan, n)
 		if err != nil {
@@ -702,8 +722,12 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 		// paid for. A page counts as done once the checkpoint holds it.
 		g.Go(func() error {
 			page, err := e.Pager.Fetch(ctx, req)
-			if err == nil && cp != nil {
-				err = cp.Save(page)
+			if cp != nil {
+				if err == nil {
+					err = cp.Save(page)
+				} else {
+					err = keepUnexpected(cp, err)
+				}
 			}
 			f.inflight.Add(-1)
 			f.signal()

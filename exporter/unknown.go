@@ -43,6 +43,11 @@ func (e *Exporter) runUnknown(ctx context.Context, rep *Report, first *pager.Pag
 			if stored != nil && usable(plan, stored) {
 				pg = stored
 			}
+			if stored == nil {
+				if pg, err = rereadRaw(cp, n, &plan); err != nil {
+					return err
+				}
+			}
 		}
 		if pg == nil {
 			if e.Stop != nil {
@@ -56,7 +61,10 @@ func (e *Exporter) runUnknown(ctx context.Context, rep *Report, first *pager.Pag
 			if err != nil {
 				return err
 			}
-			pg, err = e.fetch(ctx, req, n)
+			pg, err = e.Pager.Fetch(ctx, req)
+			if cp != nil {
+				err = keepUnexpected(cp, err)
+			}
 			if errors.Is(err, pager.ErrWall) {
 				return nil // the API's wall: what it served is what there is to get
 			}
@@ -78,9 +86,4 @@ func (e *Exporter) runUnknown(ctx context.Context, rep *Report, first *pager.Pag
 		e.Logger.Warn("the total is unknown and the export reached the API's wall: rows past it, if any, are out of reach", "query", rep.Query, "wall", plan.Wall)
 	}
 	return nil
-}
-
-// fetch sends a reserved request.
-func (e *Exporter) fetch(ctx context.Context, req *pager.Request, _ int) (*pager.Page, error) {
-	return e.Pager.Fetch(ctx, req)
 }

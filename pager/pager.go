@@ -24,6 +24,19 @@ type Fetcher interface {
 // ErrWall is returned for a page the API refused as past its row wall.
 var ErrWall = errors.New("past the API's row wall")
 
+// UnexpectedPage is the error of a page whose answer was well-formed JSON
+// of a shape this version cannot read (a *serpstat.UnexpectedError, whose
+// Raw holds the answer). It was billed, so it is never asked again: keep
+// Err.Raw and read it again later (serpstat.DecodeNewBacklinksAnswer).
+type UnexpectedPage struct {
+	N, Page, Size int   // the page of the plan, and the page and size asked
+	Billed        int64 // credits it was counted for
+	Err           *serpstat.UnexpectedError
+}
+
+func (e *UnexpectedPage) Error() string { return fmt.Sprintf("page %d: %v", e.N, e.Err) }
+func (e *UnexpectedPage) Unwrap() error { return e.Err }
+
 // ErrInterrupted is returned for a page not sent because the Pager was
 // told to stop.
 var ErrInterrupted = errors.New("interrupted")
@@ -368,6 +381,17 @@ func (p *Pager) do(ctx context.Context, params serpstat.NewBacklinksParams, n, p
 					return nil, fmt.Errorf("page %d: retry after %v: %w", n, err, rerr)
 				}
 			}
+		}
+		var ue *serpstat.UnexpectedError
+		if class == serpstat.ClassUnexpected && errors.As(err, &ue) {
+			// Well-formed and billed, but unreadable: asking again buys
+			// the same answer. Count it, and hand its bytes back.
+			billed := res.Cost()
+			if ue.Rows > 0 {
+				billed = int64(ue.Rows)
+			}
+			res.Settle(billed)
+			return nil, &UnexpectedPage{N: n, Page: page, Size: size, Billed: billed, Err: ue}
 		}
 		delay, retry := p.decide(err, class, attempt, waited)
 		if !retry {
