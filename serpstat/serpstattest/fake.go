@@ -834,6 +834,18 @@ func (f *Fake) getNewBacklinks(e *Entry, p *params, perr *serpstat.Error) []byte
 	return append(s, "}}}"...)
 }
 
+// Rows returns rows 0..n-1 of query's data set as this fake serves them,
+// with its options (SameDayShare changes first_seen): what it serves for
+// query, without a filter, when it matches at least n rows.
+func (f *Fake) Rows(query string, n int) []serpstat.Backlink {
+	g := f.gen(query)
+	out := make([]serpstat.Backlink, n)
+	for i := range out {
+		out[i] = g.row(i).Backlink
+	}
+	return out
+}
+
 // gen is the row generator of query, with the fake's options.
 func (f *Fake) gen(query string) gen {
 	g := newGen(query)
