@@ -151,6 +151,14 @@ func FormatFilterDate(t time.Time) string {
 	return fmt.Sprintf("%d.%d.%d", t.Day(), int(t.Month()), t.Year())
 }
 
+// filterEnums are the documented eq/neq filter values of the enum fields:
+// the spec's names, and for link_nofollow also the method page's codes.
+// Answer values (href, frame) are not filter values.
+var filterEnums = map[string][]string{
+	"link_type":     LinkTypeValues,
+	"link_nofollow": append(slices.Clone(NofollowValues), "0", "1", "2", "4"),
+}
+
 var (
 	textCompares   = []string{"contains", "notContains", "startsWith", "endsWith"}
 	numberCompares = []string{"gt", "lt", "gte", "lte"}
@@ -198,6 +206,16 @@ func (c Condition) validate(at string) error {
 	}
 	isDate := slices.Contains(dateFields, c.Field)
 	isNumber := slices.Contains(numberFields, c.Field)
+	if isDate && c.CompareType == "between" {
+		return &ParamError{Field: at + ".compareType", Value: "between", Msg: "is documented for two numbers only, not dates: use two conditions, gte and lte, e.g. {\"field\":\"" + c.Field + "\",\"compareType\":\"gte\",\"value\":[\"1.1.2024\"]} and {...\"lte\",\"value\":[\"31.1.2024\"]}"}
+	}
+	if enum := filterEnums[c.Field]; enum != nil && (c.CompareType == "eq" || c.CompareType == "neq") {
+		for k, v := range c.Value {
+			if s, ok := v.(string); !ok || !slices.Contains(enum, s) {
+				return &ParamError{Field: fmt.Sprintf("%s.value[%d]", at, k), Value: fmt.Sprint(v), Msg: "is not a documented filter value of " + c.Field + ": use one of " + strings.Join(enum, ", ")}
+			}
+		}
+	}
 	if isDate && slices.Contains(textCompares, c.CompareType) {
 		return &ParamError{Field: at + ".compareType", Value: c.CompareType, Msg: "is not allowed for date field " + c.Field + ": use gt, lt, gte, lte, eq, neq or between"}
 	}
