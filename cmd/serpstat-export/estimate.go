@@ -32,6 +32,7 @@ type estimate struct {
 	SearchType        string  `json:"search_type"`
 	Balance           int64   `json:"balance"`
 	Total             int     `json:"total"`
+	TotalUnknown      bool    `json:"total_unknown,omitempty"` // the API did not tell it: Total is the wall, an upper bound
 	Reachable         int     `json:"reachable"`
 	Unreachable       int     `json:"unreachable"`
 	MaxRows           int     `json:"max_rows,omitempty"`
@@ -122,6 +123,7 @@ func doEstimate(ctx context.Context, s settings, loadErr error, u *ui) (*estimat
 		BalanceAfter: bal - cost - plan.Cost(),
 		Budget:       s.Budget,
 		KeepBalance:  s.KeepBalance,
+		TotalUnknown: plan.TotalUnknown,
 	}
 	if sp != nil {
 		reach := sp.Reachable(plan.Wall)
@@ -158,7 +160,11 @@ func doEstimate(ctx context.Context, s settings, loadErr error, u *ui) (*estimat
 func printEstimate(w io.Writer, e *estimate) {
 	fmt.Fprintf(w, "query:            %s (%s)\n", e.Query, e.SearchType)
 	fmt.Fprintf(w, "account balance:  %d credits\n", e.Balance)
-	fmt.Fprintf(w, "total rows:       %d\n", e.Total)
+	if e.TotalUnknown {
+		fmt.Fprintf(w, "total rows:       unknown (the API did not tell it); at most %d reachable\n", e.Total)
+	} else {
+		fmt.Fprintf(w, "total rows:       %d\n", e.Total)
+	}
 	fmt.Fprintf(w, "reachable rows:   %d", e.Reachable)
 	if e.Unreachable > 0 {
 		fmt.Fprintf(w, " (%d past the API's 60,000-row wall)", e.Unreachable)
