@@ -214,6 +214,16 @@ func (c *Client) exchange(ctx context.Context, method string, params any) ([]byt
 		return nil, c.transportErr(ctx, "read answer", err)
 	}
 	if resp.StatusCode != http.StatusOK {
+		// The API documents HTTP 200 for every answer, but a non-200 one
+		// that still carries its error object (404 "Empty result!", 400
+		// with a 32117 filter message) means what the error says.
+		if ae := apiErrorIn(raw); ae != nil {
+			switch ae.Class() {
+			case ClassNoData, ClassInvalid, ClassWall, ClassCredits, ClassAuth:
+				ae.Message = c.redact(ae.Message)
+				return nil, ae
+			}
+		}
 		snippet := string(raw)
 		if len(snippet) > 200 {
 			snippet = snippet[:200]
@@ -229,6 +239,17 @@ func (c *Client) exchange(ctx context.Context, method string, params any) ([]byt
 		return nil, &BodyError{Err: fmt.Errorf("answer larger than %d bytes (a broken or hostile answer; the cap is MaxBodyBytes)", limit)}
 	}
 	return raw, nil
+}
+
+// apiErrorIn returns the API error object of raw, if raw is one.
+func apiErrorIn(raw []byte) *Error {
+	var r struct {
+		Error *Error `json:"error"`
+	}
+	if json.Unmarshal(raw, &r) != nil || r.Error == nil || r.Error.Message == "" {
+		return nil
+	}
+	return r.Error
 }
 
 // transportErr turns a failure to exchange the request into a

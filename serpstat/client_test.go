@@ -120,6 +120,27 @@ func TestErrorsAreClassified(t *testing.T) {
 	}
 }
 
+// TestNon200WithAnAPIError: a non-200 answer that still carries the API's
+// error object means what the error says.
+func TestNon200WithAnAPIError(t *testing.T) {
+	srv, _, _ := answer(t, 404, `{"id":"1","error":{"code":404,"message":"Empty result!"}}`)
+	c := &serpstat.Client{Endpoint: srv.URL, Token: secret}
+	page, err := c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain", Page: 1})
+	require.NoError(t, err)
+	assert.True(t, page.NoData)
+
+	srv, _, _ = answer(t, 400, `{"id":"1","error":{"code":32117,"message":"Not allowed values for between method"}}`)
+	c = &serpstat.Client{Endpoint: srv.URL, Token: secret}
+	_, err = c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+	assert.Equal(t, serpstat.ClassInvalid, serpstat.Classify(err))
+
+	srv, _, _ = answer(t, 404, `<html>not found</html>`)
+	c = &serpstat.Client{Endpoint: srv.URL, Token: secret}
+	_, err = c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+	var he *serpstat.HTTPError
+	assert.ErrorAs(t, err, &he)
+}
+
 func TestNoDataIsAnEmptyPage(t *testing.T) {
 	for _, code := range []int{32015, 32017} {
 		srv, _, _ := answer(t, 200, `{"id":"1","error":{"code":`+itoa(code)+`,"message":"Data not found"}}`)
