@@ -179,7 +179,8 @@ func TestNoSliceStopsAtTheWall(t *testing.T) {
 
 func TestUnsplittableSliceReportsTheExactUnreachableCount(t *testing.T) {
 	// With a wall of 2 rows, some single day, links_external value,
-	// link_nofollow and link_type still hold more: only 2 of their rows are
+	// link_nofollow and link_type still hold more (and the API refuses
+	// last-visited dates): only 2 of their rows are
 	// reachable, and the report says exactly how many are not.
 	const total = 400
 	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return total }})
@@ -187,6 +188,9 @@ func TestUnsplittableSliceReportsTheExactUnreachableCount(t *testing.T) {
 	q := serpstattest.OneDayPrefix + "tiny.example"
 	p := newPager(srv, q, 1000, 0)
 	p.Wall = 2
+	// Without the last resort (last-visited dates), which would split
+	// even these.
+	p.Fetcher = &refuse{f: p.Fetcher, field: "check"}
 	c := &collect{}
 	rep, err := (&exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Now: sliceNow}).Run(context.Background())
 	require.NoError(t, err)
@@ -238,4 +242,18 @@ func TestSlicesThatDoNotAddUpFailTheRun(t *testing.T) {
 	assert.False(t, rep.Complete)
 	assert.Equal(t, exporter.StopInDoubt, rep.StopReason)
 	requireSameSet(t, serpstattest.Rows("doubt.example", 3000), c.rows)
+}
+
+// refuse answers 32117 to a filter naming field.
+type refuse struct {
+	f     pager.Fetcher
+	field string
+}
+
+func (m *refuse) NewBacklinks(ctx context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error) {
+	js, _ := json.Marshal(p.ComplexFilter)
+	if strings.Contains(string(js), `"field":"`+m.field+`"`) {
+		return nil, &serpstat.Error{Code: 32117, Message: "Not allowed field: " + m.field}
+	}
+	return m.f.NewBacklinks(ctx, p)
 }

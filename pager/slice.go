@@ -19,7 +19,8 @@ import (
 // numbers only), a single day still over the wall by links_external ranges
 // (gte and lte on numbers), then by the documented filter values of
 // link_type, then of link_nofollow: one slice per value and a remainder
-// that is neq every one of them. Each slice's conditions are AND-ed into
+// that is neq every one of them; and as a last resort by last-visited date
+// (the documented `check` field, gte and lte). Each slice's conditions are AND-ed into
 // every AND-group of the user's complexFilter, so the slices partition the
 // query's rows: no row is in two slices.
 //
@@ -50,6 +51,9 @@ type Slice struct {
 	// filter values (serpstat.LinkTypeValues, serpstat.NofollowValues:
 	// eq that value), or Other (neq every one of them).
 	LinkType, Nofollow string
+	// CheckFrom and CheckTo bound the last-visited date (the `check`
+	// field), inclusive, when CheckTo is not zero.
+	CheckFrom, CheckTo time.Time `json:",omitzero"`
 	// Total is the rows the slice matches, as its probe told.
 	Total int
 	Exact bool
@@ -95,7 +99,13 @@ func (s Slice) Conds() []serpstat.Condition {
 		}
 	}
 	conds = append(conds, enumConds("link_type", s.LinkType, serpstat.LinkTypeValues)...)
-	return append(conds, enumConds("link_nofollow", s.Nofollow, serpstat.NofollowValues)...)
+	conds = append(conds, enumConds("link_nofollow", s.Nofollow, serpstat.NofollowValues)...)
+	if !s.CheckTo.IsZero() {
+		conds = append(conds,
+			serpstat.Condition{Field: "check", CompareType: "gte", Value: []any{serpstat.FormatFilterDate(s.CheckFrom)}},
+			serpstat.Condition{Field: "check", CompareType: "lte", Value: []any{serpstat.FormatFilterDate(s.CheckTo)}})
+	}
+	return conds
 }
 
 // Filter ANDs the slice's conditions into every AND-group of the user's
@@ -147,6 +157,13 @@ func (s Slice) Label() string {
 			parts = append(parts, e.field+" "+e.v)
 		}
 	}
+	switch {
+	case s.CheckTo.IsZero():
+	case s.CheckFrom.Equal(s.CheckTo):
+		parts = append(parts, "check "+s.CheckFrom.Format(time.DateOnly))
+	default:
+		parts = append(parts, "check "+s.CheckFrom.Format(time.DateOnly)+".."+s.CheckTo.Format(time.DateOnly))
+	}
 	if len(parts) == 0 {
 		return "all"
 	}
@@ -166,9 +183,10 @@ const (
 	dimLinks
 	dimLinkType
 	dimNofollow
+	dimCheck
 )
 
-var dimNames = [...]string{"add (first-seen date)", "links_external", "link_type", "link_nofollow"}
+var dimNames = [...]string{"add (first-seen date)", "links_external", "link_type", "link_nofollow", "check (last-visited date)"}
 
 // maxLinksBound stops splitting open links_external ranges.
 const maxLinksBound = 1 << 40
@@ -176,7 +194,7 @@ const maxLinksBound = 1 << 40
 // children cuts a slice into parts that partition it, along the first
 // dimension that splits it and was not refused; ok is false when nothing
 // splits it.
-func (s Slice) children(refused map[int]bool) (kids []Slice, dim int, ok bool) {
+func (s Slice) children(refused map[int]bool, today time.Time) (kids []Slice, dim int, ok bool) {
 	base := s
 	base.Total, base.Exact, base.First, base.Unsplittable = 0, false, nil, false
 	switch {
@@ -219,6 +237,16 @@ func (s Slice) children(refused map[int]bool) (kids []Slice, dim int, ok bool) {
 			kids = append(kids, k)
 		}
 		return kids, dimNofollow, true
+	case !refused[dimCheck] && (s.CheckTo.IsZero() || s.CheckTo.After(s.CheckFrom)):
+		from, to := s.CheckFrom, s.CheckTo
+		if to.IsZero() {
+			from, to = filterDateFrom, today
+		}
+		days := int(to.Sub(from).Hours()/24) + 1
+		left, right := base, base
+		left.CheckFrom, left.CheckTo = from, from.AddDate(0, 0, days/2-1)
+		right.CheckFrom, right.CheckTo = left.CheckTo.AddDate(0, 0, 1), to
+		return []Slice{left, right}, dimCheck, true
 	}
 	return nil, 0, false
 }
@@ -237,6 +265,7 @@ type ProbeCache interface {
 // links_external, link_type, link_nofollow), and what planning cost.
 type SlicePlan struct {
 	sizeOne      bool
+	today        time.Time    // the last day slicing looks at
 	refused      map[int]bool // dimensions the API refused to filter on
 	Slices       []Slice
 	Probes       int   // requests sent to plan them
@@ -284,7 +313,7 @@ func (p *Pager) PlanSlices(ctx context.Context, total int, now time.Time, cache 
 	p.Init()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
 	root := Slice{From: filterDateFrom, To: today, Total: total, Exact: true}
-	sp := &SlicePlan{sizeOne: sizeOneProbes, refused: map[int]bool{}}
+	sp := &SlicePlan{sizeOne: sizeOneProbes, today: today, refused: map[int]bool{}}
 	spentBefore := p.Budget.Spent()
 	err := p.slice(ctx, root, sp, cache, true)
 	sp.ProbeCredits = p.Budget.Spent() - spentBefore
@@ -300,7 +329,7 @@ func (p *Pager) slice(ctx context.Context, s Slice, sp *SlicePlan, cache ProbeCa
 		return nil
 	}
 	for {
-		kids, dim, ok := s.children(sp.refused)
+		kids, dim, ok := s.children(sp.refused, sp.today)
 		if !ok {
 			s.Unsplittable = true
 			sp.Unreachable += s.Total - p.Wall

@@ -23,8 +23,8 @@ var now = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 // than documented would.
 type meddler struct {
 	f pager.Fetcher
-	// refuse answers 32117 to any filter naming this field.
-	refuse string
+	// refuse answers 32117 to any filter naming one of these fields.
+	refuse []string
 	// extra is added to the total of an answer whose filter holds this
 	// text (in its JSON).
 	extraFor string
@@ -33,8 +33,10 @@ type meddler struct {
 
 func (m *meddler) NewBacklinks(ctx context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error) {
 	js, _ := json.Marshal(p.ComplexFilter)
-	if m.refuse != "" && strings.Contains(string(js), `"field":"`+m.refuse+`"`) {
-		return nil, &serpstat.Error{Code: 32117, Message: "Not allowed field: " + m.refuse}
+	for _, f := range m.refuse {
+		if strings.Contains(string(js), `"field":"`+f+`"`) {
+			return nil, &serpstat.Error{Code: 32117, Message: "Not allowed field: " + f}
+		}
 	}
 	pg, err := m.f.NewBacklinks(ctx, p)
 	if err == nil && m.extraFor != "" && strings.Contains(string(js), m.extraFor) {
@@ -169,7 +171,7 @@ func TestSlicesThatDoNotAddUp(t *testing.T) {
 // filter is not the user's error: slicing goes on without that dimension.
 func TestSlicingFallsBackWhenAFilterIsRefused(t *testing.T) {
 	const total, wall = 600, 250
-	m := &meddler{refuse: "links_external"}
+	m := &meddler{refuse: []string{"links_external"}}
 	p, _ := slicePager(t, serpstattest.Options{RowsFor: func(string) int { return total }}, serpstattest.OneDayPrefix+"refused.example", wall, m)
 	sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
 	require.NoError(t, err)
@@ -180,4 +182,30 @@ func TestSlicingFallsBackWhenAFilterIsRefused(t *testing.T) {
 		assert.False(t, s.Links, s.Label())
 	}
 	assert.True(t, slices.ContainsFunc(sp.Slices, func(s pager.Slice) bool { return s.LinkType != "" }))
+}
+
+// TestSlicingByLastVisitedDate: when links_external, link_type and
+// link_nofollow are all refused, a day over the wall is split by
+// last-visited date (check gte/lte), and the slices still partition it.
+func TestSlicingByLastVisitedDate(t *testing.T) {
+	const total, wall = 600, 100
+	m := &meddler{refuse: []string{"links_external", "link_type", "link_nofollow"}}
+	p, _ := slicePager(t, serpstattest.Options{RowsFor: func(string) int { return total }}, serpstattest.OneDayPrefix+"check.example", wall, m)
+	sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"links_external", "link_type", "link_nofollow"}, sp.Refused)
+	assert.Zero(t, sp.InDoubt)
+	assert.Zero(t, sp.Unreachable)
+	assert.Equal(t, total, sp.Sum())
+	for _, s := range sp.Slices {
+		require.False(t, s.CheckTo.IsZero(), s.Label())
+		require.LessOrEqual(t, s.Total, wall, s.Label())
+	}
+	rows := sliceRows(t, p, sp)
+	seen := map[serpstat.Backlink]bool{}
+	for _, r := range rows {
+		require.False(t, seen[r], "a row in two slices")
+		seen[r] = true
+	}
+	assert.Len(t, rows, total)
 }
