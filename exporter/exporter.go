@@ -124,7 +124,17 @@ const (
 	StopMaxRows     = "max-rows"
 	StopError       = "error"
 	StopInterrupted = "interrupted"
+	// StopInDoubt: every slice was exported, but the slices did not add up
+	// to the query's total (Report.InDoubt).
+	StopInDoubt = "rows-in-doubt"
 )
+
+// ErrRowsInDoubt is returned, after every slice was exported, when the
+// slices' totals did not add up to their parents': the API applied a
+// slicing filter otherwise than documented (or the data changed), so rows
+// may be missing or repeated. The rows exported are written; the run is
+// not a success.
+var ErrRowsInDoubt = errors.New("the slices did not add up to the query's total: rows may be missing or repeated")
 
 // Report says what a run did.
 type Report struct {
@@ -165,6 +175,14 @@ type Report struct {
 	Slices       []SliceReport
 	Probes       int   // requests sent to plan the slices
 	ProbeCredits int64 // what they cost
+	// InDoubt is the rows by which slices did not add up to their
+	// parent's total (see ErrRowsInDoubt); they are counted in Unreachable
+	// too.
+	InDoubt int
+	// TotalUnknown is set when the API did not tell the query's total
+	// (missing or null): pages were asked one after another until a short
+	// one, and Plan.Total is the rows found.
+	TotalUnknown bool
 }
 
 // SliceReport is one slice of a sliced export.
@@ -258,6 +276,11 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	if rep.StartBalance < 0 && first.Summary.LeftLines > 0 && !first.Spooled {
 		rep.StartBalance = int64(first.Summary.LeftLines) + first.Billed
 	}
+	if plan.TotalUnknown {
+		return rep, e.finish(rep, e.runUnknown(ctx, rep, first, plan))
+	}
+	// A short page 1 without a total is the whole query, all the same.
+	rep.TotalUnknown = first.Summary.Total < 0
 	if plan.Unreachable > 0 && !e.NoSlice && (p.MaxRows == 0 || p.MaxRows > plan.Wall) {
 		err := e.runSliced(ctx, rep, f, plan, first)
 		return rep, e.finish(rep, err)
@@ -276,7 +299,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 
 // rest exports pages 2.. of a plan whose page 1 is written.
 func (e *Exporter) rest(ctx context.Context, rep *Report, f *flow, first *pager.Page, plan pager.Plan, cp Checkpoint) error {
-	if len(first.Rows) < min(plan.Size, plan.Reachable) {
+	if first.Size < min(plan.Size, plan.Reachable) {
 		// Page 1 was cut to what the budget could pay for.
 		return fmt.Errorf("page 2: %w: page 1 could only be asked for %d rows", e.Pager.Budget.Exhausted(), len(first.Rows))
 	}
@@ -399,10 +422,19 @@ func (e *Exporter) first(ctx context.Context, cp Checkpoint, params serpstat.New
 				return pg, plan, nil
 			}
 		}
+		if pg == nil {
+			pg, err := rereadRaw(cp, 1, nil)
+			if err != nil {
+				return nil, pager.Plan{}, err
+			}
+			if pg != nil {
+				return pg, p.PlanFor(params, pg, maxRows), nil
+			}
+		}
 	}
 	pg, plan, err := p.FirstFor(ctx, params, maxRows)
 	if err != nil {
-		return nil, plan, err
+		return nil, plan, keepUnexpected(cp, err)
 	}
 	if cp != nil {
 		if err := cp.Save(pg); err != nil {
@@ -476,7 +508,8 @@ func (e *Exporter) runSliced(ctx context.Context, rep *Report, f *flow, plan pag
 	need = int64(reach)
 	rep.Plan.Reachable = reach
 	e.live.planned.Store(int64(reach))
-	rep.Unreachable = unreach
+	rep.Unreachable = unreach + sp.InDoubt
+	rep.InDoubt = sp.InDoubt
 	// The probes that fetched a slice's page 1 at full size are part of
 	// the rows; the others, and the unsliced page 1, are the overhead.
 	overhead := rep.ProbeCredits + first.Billed
@@ -498,6 +531,10 @@ func (e *Exporter) runSliced(ctx context.Context, rep *Report, f *flow, plan pag
 		if p.MaxRows > 0 && rep.Rows+rep.Duplicates >= int64(p.MaxRows) {
 			break
 		}
+	}
+	if sp.InDoubt > 0 {
+		e.Logger.Error("the slices did not add up to the query's total: the export is not complete", "query", rep.Query, "total", plan.Total, "sum_of_slices", sp.Sum(), "rows_in_doubt", sp.InDoubt)
+		return fmt.Errorf("%d rows: %w", sp.InDoubt, ErrRowsInDoubt)
 	}
 	return nil
 }
@@ -521,7 +558,9 @@ func (e *Exporter) planSlices(ctx context.Context, plan pager.Plan) (*pager.Slic
 	sc, _ := e.Checkpoint.(SliceCheckpoint)
 	if sc != nil {
 		var stored pager.SlicePlan
-		if ok, err := sc.LoadMeta("slices", &stored); err != nil || ok {
+		// "slice-plan", not "slices": the plans of versions that sliced
+		// with undocumented filters are not read (they re-plan).
+		if ok, err := sc.LoadMeta("slice-plan", &stored); err != nil || ok {
 			// Planned and paid for by an earlier run.
 			stored.Probes, stored.ProbeCredits = 0, 0
 			return &stored, err
@@ -536,7 +575,7 @@ func (e *Exporter) planSlices(ctx context.Context, plan pager.Plan) (*pager.Slic
 		return sp, err
 	}
 	if sc != nil {
-		if err := sc.SaveMeta("slices", sp); err != nil {
+		if err := sc.SaveMeta("slice-plan", sp); err != nil {
 			return sp, err
 		}
 	}
@@ -658,6 +697,17 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 				results <- result{n: n, page: pg}
 				continue
 			}
+			if pg == nil {
+				pg, err := rereadRaw(cp, n, &plan)
+				if err != nil {
+					results <- result{n: n, err: err}
+					return
+				}
+				if pg != nil {
+					results <- result{n: n, page: pg}
+					continue
+				}
+			}
 		}
 		req, err := e.Pager.Reserve(plan, n)
 		if err != nil {
@@ -672,8 +722,12 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 		// paid for. A page counts as done once the checkpoint holds it.
 		g.Go(func() error {
 			page, err := e.Pager.Fetch(ctx, req)
-			if err == nil && cp != nil {
-				err = cp.Save(page)
+			if cp != nil {
+				if err == nil {
+					err = cp.Save(page)
+				} else {
+					err = keepUnexpected(cp, err)
+				}
 			}
 			f.inflight.Add(-1)
 			f.signal()
@@ -755,6 +809,8 @@ func stopReason(err error) string {
 		return StopBudget
 	case errors.Is(err, pager.ErrWall):
 		return StopWall
+	case errors.Is(err, ErrRowsInDoubt):
+		return StopInDoubt
 	}
 	return StopError
 }

@@ -2,7 +2,9 @@ package exporter_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
@@ -176,7 +179,8 @@ func TestNoSliceStopsAtTheWall(t *testing.T) {
 
 func TestUnsplittableSliceReportsTheExactUnreachableCount(t *testing.T) {
 	// With a wall of 2 rows, some single day, links_external value,
-	// link_nofollow and link_type still hold more: only 2 of their rows are
+	// link_nofollow and link_type still hold more (and the API refuses
+	// last-visited dates): only 2 of their rows are
 	// reachable, and the report says exactly how many are not.
 	const total = 400
 	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return total }})
@@ -184,6 +188,9 @@ func TestUnsplittableSliceReportsTheExactUnreachableCount(t *testing.T) {
 	q := serpstattest.OneDayPrefix + "tiny.example"
 	p := newPager(srv, q, 1000, 0)
 	p.Wall = 2
+	// Without the last resort (last-visited dates), which would split
+	// even these.
+	p.Fetcher = &refuse{f: p.Fetcher, field: "check"}
 	c := &collect{}
 	rep, err := (&exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Now: sliceNow}).Run(context.Background())
 	require.NoError(t, err)
@@ -202,4 +209,51 @@ func TestUnsplittableSliceReportsTheExactUnreachableCount(t *testing.T) {
 		seen[r] = true
 	}
 	assert.Zero(t, srv.Stats().ByOutcome[serpstattest.OutcomeWall])
+}
+
+// inflate adds extra to the total of answers whose filter's JSON holds
+// text: an API applying a slicing filter otherwise than documented.
+type inflate struct {
+	f     pager.Fetcher
+	text  string
+	extra int
+}
+
+func (m *inflate) NewBacklinks(ctx context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error) {
+	js, _ := json.Marshal(p.ComplexFilter)
+	pg, err := m.f.NewBacklinks(ctx, p)
+	if err == nil && strings.Contains(string(js), m.text) {
+		pg.Summary.Total += serpstat.Int(m.extra)
+	}
+	return pg, err
+}
+
+func TestSlicesThatDoNotAddUpFailTheRun(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 3000})
+	defer srv.Close()
+	p := newPager(srv, "doubt.example", 100, 0)
+	p.Wall = 1000
+	p.Fetcher = &inflate{f: p.Fetcher, text: `"gte","value":["1.1.2000"]`, extra: 7}
+	c := &collect{}
+	rep, err := (&exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Now: sliceNow}).Run(context.Background())
+	require.ErrorIs(t, err, exporter.ErrRowsInDoubt)
+	assert.Equal(t, 7, rep.InDoubt)
+	assert.Equal(t, 7, rep.Unreachable, "rows in doubt count as out of reach")
+	assert.False(t, rep.Complete)
+	assert.Equal(t, exporter.StopInDoubt, rep.StopReason)
+	requireSameSet(t, serpstattest.Rows("doubt.example", 3000), c.rows)
+}
+
+// refuse answers 32117 to a filter naming field.
+type refuse struct {
+	f     pager.Fetcher
+	field string
+}
+
+func (m *refuse) NewBacklinks(ctx context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error) {
+	js, _ := json.Marshal(p.ComplexFilter)
+	if strings.Contains(string(js), `"field":"`+m.field+`"`) {
+		return nil, &serpstat.Error{Code: 32117, Message: "Not allowed field: " + m.field}
+	}
+	return m.f.NewBacklinks(ctx, p)
 }

@@ -24,6 +24,19 @@ type Fetcher interface {
 // ErrWall is returned for a page the API refused as past its row wall.
 var ErrWall = errors.New("past the API's row wall")
 
+// UnexpectedPage is the error of a page whose answer was well-formed JSON
+// of a shape this version cannot read (a *serpstat.UnexpectedError, whose
+// Raw holds the answer). It was billed, so it is never asked again: keep
+// Err.Raw and read it again later (serpstat.DecodeNewBacklinksAnswer).
+type UnexpectedPage struct {
+	N, Page, Size int   // the page of the plan, and the page and size asked
+	Billed        int64 // credits it was counted for
+	Err           *serpstat.UnexpectedError
+}
+
+func (e *UnexpectedPage) Error() string { return fmt.Sprintf("page %d: %v", e.N, e.Err) }
+func (e *UnexpectedPage) Unwrap() error { return e.Err }
+
 // ErrInterrupted is returned for a page not sent because the Pager was
 // told to stop.
 var ErrInterrupted = errors.New("interrupted")
@@ -75,6 +88,11 @@ type Plan struct {
 	Reachable   int                         // rows to export: min(Total, Wall, MaxRows)
 	Pages       int                         // pages to fetch, page 1 included
 	Unreachable int                         // matching rows past the wall
+	// TotalUnknown is set when page 1 was full and did not tell the total
+	// (serpstat.TotalUnknown): Total is then the wall, an upper bound, and
+	// the pages are to be asked one after another until a short one, each
+	// reserving a full page.
+	TotalUnknown bool
 }
 
 // NewPlan plans a query of total rows at size rows per page under wall,
@@ -255,8 +273,17 @@ func (p *Pager) FirstFor(ctx context.Context, params serpstat.NewBacklinksParams
 // PlanFor plans params from its page 1, for at most maxRows rows.
 func (p *Pager) PlanFor(params serpstat.NewBacklinksParams, first *Page, maxRows int) Plan {
 	p.Init()
-	total := max(int(first.Summary.Total), len(first.Rows))
-	plan := NewPlan(total, params.Size, p.Wall, maxRows)
+	total := int(first.Summary.Total)
+	if total < 0 {
+		if len(first.Rows) >= first.Size && len(first.Rows) > 0 {
+			plan := NewPlan(p.Wall, params.Size, p.Wall, maxRows)
+			plan.Params, plan.TotalUnknown, plan.Unreachable = params, true, 0
+			return plan
+		}
+		// A short page 1 is the whole query.
+		total = len(first.Rows)
+	}
+	plan := NewPlan(max(total, len(first.Rows)), params.Size, p.Wall, maxRows)
 	plan.Params = params
 	return plan
 }
@@ -357,6 +384,17 @@ func (p *Pager) do(ctx context.Context, params serpstat.NewBacklinksParams, n, p
 					return nil, fmt.Errorf("page %d: retry after %v: %w", n, err, rerr)
 				}
 			}
+		}
+		var ue *serpstat.UnexpectedError
+		if class == serpstat.ClassUnexpected && errors.As(err, &ue) {
+			// Well-formed and billed, but unreadable: asking again buys
+			// the same answer. Count it, and hand its bytes back.
+			billed := res.Cost()
+			if ue.Rows > 0 {
+				billed = int64(ue.Rows)
+			}
+			res.Settle(billed)
+			return nil, &UnexpectedPage{N: n, Page: page, Size: size, Billed: billed, Err: ue}
 		}
 		delay, retry := p.decide(err, class, attempt, waited)
 		if !retry {

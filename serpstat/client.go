@@ -92,6 +92,15 @@ func (c *Client) call(ctx context.Context, method string, params, out any) (int,
 	if err != nil {
 		return 0, err
 	}
+	return decodeAnswer(method, raw, out, c.redact)
+}
+
+// decodeAnswer decodes an HTTP-200 answer's result into out, or returns its
+// error: an *Error the API answered (its message passed through redact), a
+// *BodyError for a body that is not complete JSON (cut short: worth a
+// retry), an *UnexpectedError for well-formed JSON of a shape this version
+// cannot read (not worth one: it would buy the same answer).
+func decodeAnswer(method string, raw []byte, out any, redact func(string) string) (int, error) {
 	repaired := 0
 	if !utf8.Valid(raw) {
 		repaired = countInvalidUTF8(raw)
@@ -100,29 +109,41 @@ func (c *Client) call(ctx context.Context, method string, params, out any) (int,
 	// usual shape is decoded by hand. On anything else decodeNewBacklinks
 	// reports false, leaves out untouched, and encoding/json below decodes
 	// the answer: it stays the reference.
-	if page, isPage := out.(*BacklinksPage); isPage && method == MethodNewBacklinks && repaired == 0 && decodeNewBacklinks(raw, page) {
+	page, isPage := out.(*BacklinksPage)
+	if isPage && method == MethodNewBacklinks && repaired == 0 && decodeNewBacklinks(raw, page) {
 		return 0, nil
 	}
-	// One decode: the result goes straight into out (an interface holding
-	// a pointer is decoded into), rather than into a json.RawMessage that
-	// is then decoded again; it halves the decoding of a page.
-	env := struct {
-		Result any    `json:"result"`
-		Error  *Error `json:"error"`
-	}{Result: out}
-	if err := json.Unmarshal(raw, &env); err != nil {
+	var err error
+	if isPage {
+		err = decodeGeneric(raw, page)
+	} else {
+		// One decode: the result goes straight into out (an interface
+		// holding a pointer is decoded into).
+		env := struct {
+			Result any    `json:"result"`
+			Error  *Error `json:"error"`
+		}{Result: out}
+		err = json.Unmarshal(raw, &env)
+		switch {
+		case err != nil:
+		case env.Error != nil:
+			err = env.Error
+		case env.Result == nil || !bytes.Contains(raw, []byte(`"result"`)):
+			err = errors.New("the answer has neither result nor error")
+		}
+	}
+	var ae *Error
+	switch {
+	case err == nil:
+		return repaired, nil
+	case errors.As(err, &ae):
+		e := *ae
+		e.Message = redact(e.Message)
+		return repaired, &e
+	case !json.Valid(raw):
 		return repaired, &BodyError{Err: fmt.Errorf("decode %s answer (%d bytes): %w", method, len(raw), err)}
 	}
-	if env.Error != nil {
-		e := *env.Error
-		e.Message = c.redact(e.Message)
-		return repaired, &e
-	}
-	if env.Result == nil || !bytes.Contains(raw, []byte(`"result"`)) {
-		// "result": null, or no result at all.
-		return repaired, &BodyError{Err: fmt.Errorf("%s answer has neither result nor error", method)}
-	}
-	return repaired, nil
+	return repaired, unexpected(method, raw, err)
 }
 
 func countInvalidUTF8(b []byte) int {
@@ -193,6 +214,16 @@ func (c *Client) exchange(ctx context.Context, method string, params any) ([]byt
 		return nil, c.transportErr(ctx, "read answer", err)
 	}
 	if resp.StatusCode != http.StatusOK {
+		// The API documents HTTP 200 for every answer, but a non-200 one
+		// that still carries its error object (404 "Empty result!", 400
+		// with a 32117 filter message) means what the error says.
+		if ae := apiErrorIn(raw); ae != nil {
+			switch ae.Class() {
+			case ClassNoData, ClassInvalid, ClassWall, ClassCredits, ClassAuth:
+				ae.Message = c.redact(ae.Message)
+				return nil, ae
+			}
+		}
 		snippet := string(raw)
 		if len(snippet) > 200 {
 			snippet = snippet[:200]
@@ -208,6 +239,17 @@ func (c *Client) exchange(ctx context.Context, method string, params any) ([]byt
 		return nil, &BodyError{Err: fmt.Errorf("answer larger than %d bytes (a broken or hostile answer; the cap is MaxBodyBytes)", limit)}
 	}
 	return raw, nil
+}
+
+// apiErrorIn returns the API error object of raw, if raw is one.
+func apiErrorIn(raw []byte) *Error {
+	var r struct {
+		Error *Error `json:"error"`
+	}
+	if json.Unmarshal(raw, &r) != nil || r.Error == nil || r.Error.Message == "" {
+		return nil
+	}
+	return r.Error
 }
 
 // transportErr turns a failure to exchange the request into a

@@ -83,7 +83,9 @@ func TestErrorsAreClassified(t *testing.T) {
 		class  serpstat.Class
 	}{
 		{"rate 32000", 200, `{"id":"1","error":{"code":32000,"message":"You are sending more requests per second then available for your Serpstat plan"}}`, serpstat.ClassRateLimited},
-		{"rate -32429", 200, `{"id":"1","error":{"code":-32429,"message":"slow"}}`, serpstat.ClassRateLimited},
+		{"-32429 is not documented", 200, `{"id":"1","error":{"code":-32429,"message":"slow"}}`, serpstat.ClassUnknown},
+		{"-32000 is not documented as rate", 200, `{"id":"1","error":{"code":-32000,"message":"Task not found"}}`, serpstat.ClassUnknown},
+		{"-32000 saying rate", 200, `{"id":"1","error":{"code":-32000,"message":"Too many requests per second"}}`, serpstat.ClassRateLimited},
 		{"rate message", 200, `{"id":"1","error":{"code":1,"message":"Too many requests"}}`, serpstat.ClassRateLimited},
 		{"missing token", 200, `{"id":"1","error":{"code":400,"message":"Missing token!"}}`, serpstat.ClassAuth},
 		{"invalid token", 200, `{"id":"1","error":{"code":403,"message":"Invalid token!"}}`, serpstat.ClassAuth},
@@ -102,7 +104,9 @@ func TestErrorsAreClassified(t *testing.T) {
 		{"http 429", 429, ``, serpstat.ClassRateLimited},
 		{"not json", 200, `<html>oops</html>`, serpstat.ClassTransient},
 		{"truncated", 200, `{"id":"1","result":{"data":[{"url_from":"ht`, serpstat.ClassTransient},
-		{"empty result", 200, `{"id":"1"}`, serpstat.ClassTransient},
+		{"neither result nor error", 200, `{"id":"1"}`, serpstat.ClassUnexpected},
+		{"unexpected links_ext", 200, `{"id":"1","result":{"data":[{"links_ext":"abc"}],"summary_info":{"total":1}}}`, serpstat.ClassUnexpected},
+		{"data an object", 200, `{"id":"1","result":{"data":{"a":1}}}`, serpstat.ClassUnexpected},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +118,27 @@ func TestErrorsAreClassified(t *testing.T) {
 			assert.NotContains(t, err.Error(), secret)
 		})
 	}
+}
+
+// TestNon200WithAnAPIError: a non-200 answer that still carries the API's
+// error object means what the error says.
+func TestNon200WithAnAPIError(t *testing.T) {
+	srv, _, _ := answer(t, 404, `{"id":"1","error":{"code":404,"message":"Empty result!"}}`)
+	c := &serpstat.Client{Endpoint: srv.URL, Token: secret}
+	page, err := c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain", Page: 1})
+	require.NoError(t, err)
+	assert.True(t, page.NoData)
+
+	srv, _, _ = answer(t, 400, `{"id":"1","error":{"code":32117,"message":"Not allowed values for between method"}}`)
+	c = &serpstat.Client{Endpoint: srv.URL, Token: secret}
+	_, err = c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+	assert.Equal(t, serpstat.ClassInvalid, serpstat.Classify(err))
+
+	srv, _, _ = answer(t, 404, `<html>not found</html>`)
+	c = &serpstat.Client{Endpoint: srv.URL, Token: secret}
+	_, err = c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+	var he *serpstat.HTTPError
+	assert.ErrorAs(t, err, &he)
 }
 
 func TestNoDataIsAnEmptyPage(t *testing.T) {

@@ -36,9 +36,13 @@ const (
 	ClassTransient
 	// ClassCanceled: the caller's context ended.
 	ClassCanceled
+	// ClassUnexpected: a well-formed answer of a shape this version cannot
+	// read (*UnexpectedError). It was billed and asking again buys the
+	// same answer: never retried; stop, keep its raw bytes, exit 1.
+	ClassUnexpected
 )
 
-var classNames = [...]string{"unknown", "rate-limited", "auth", "credits", "invalid", "no-data", "wall", "transient", "canceled"}
+var classNames = [...]string{"unknown", "rate-limited", "auth", "credits", "invalid", "no-data", "wall", "transient", "canceled", "unexpected"}
 
 func (c Class) String() string {
 	if int(c) < len(classNames) {
@@ -60,7 +64,7 @@ func (e *Error) Error() string {
 
 var (
 	reRate    = regexp.MustCompile(`(?i)too many|per second|frequency|rate limit`)
-	reNoData  = regexp.MustCompile(`(?i)no data|data not found|nothing found`)
+	reNoData  = regexp.MustCompile(`(?i)no data|data not found|nothing found|empty result`)
 	reWall    = regexp.MustCompile(`(?i)to get more than|export report|more than \d+ (results|rows)`)
 	reInvalid = regexp.MustCompile(`(?i)schema|validation|not allowed field|not allowed method|field value is required|invalid crawl date|invalid param|bad request|invalid (field|value|filter|sort|order|size|page|query|domain)`)
 	reCredits = regexp.MustCompile(`(?i)credit|not enough|limit exceeded|lines? (limit|exceeded)|insufficient`)
@@ -68,14 +72,18 @@ var (
 	reServer  = regexp.MustCompile(`(?i)undefined server error|internal (server )?error|temporar|try again|unavailable|timeout`)
 )
 
-// Class classifies the API error. Messages are read before codes, because
-// the same code (400, 403, 402) is used for different cases.
+// Class classifies the API error as api-notes.md documents the codes.
+// Messages are read before codes, because the same code (400, 403, 402) is
+// used for different cases. Over-rate is 32000 or 429 (or a message saying
+// so); -32000 and -32429 are not documented as over-rate for this API, so
+// they are unknown unless their message says rate. 404 "Empty result!" is
+// no data.
 func (e *Error) Class() Class {
 	m := e.Message
 	switch {
-	case reRate.MatchString(m) || e.Code == 32000 || e.Code == -32000 || e.Code == -32429 || e.Code == 429:
+	case reRate.MatchString(m) || e.Code == 32000 || e.Code == 429:
 		return ClassRateLimited
-	case e.Code == 32015 || e.Code == 32017 || reNoData.MatchString(m):
+	case e.Code == 32015 || e.Code == 32017 || e.Code == 404 || reNoData.MatchString(m):
 		return ClassNoData
 	case reWall.MatchString(m):
 		return ClassWall
@@ -166,6 +174,10 @@ func Classify(err error) Class {
 	var be *BodyError
 	if errors.As(err, &be) {
 		return ClassTransient
+	}
+	var ue *UnexpectedError
+	if errors.As(err, &ue) {
+		return ClassUnexpected
 	}
 	return ClassUnknown
 }

@@ -39,7 +39,7 @@ func decodeNewBacklinks(raw []byte, page *BacklinksPage) bool {
 	// Decoded text is never longer than the JSON it comes from, so the
 	// arena never grows.
 	d.sb.Grow(len(raw))
-	var res BacklinksPage
+	res := BacklinksPage{Summary: SummaryInfo{Total: TotalUnknown}}
 	if !d.envelope(&res) {
 		return false
 	}
@@ -343,7 +343,13 @@ func (d *fastDecoder) row(b *Backlink) bool {
 				return false
 			}
 			seen |= bit
-			if s != nil && !d.stringField(s) || n != nil && !d.intField(n) {
+			if d.peek() == 'n' {
+				// null: the zero value, marked (the bits are Columns').
+				if !d.literal("null") {
+					return false
+				}
+				b.Null |= NullMask(bit)
+			} else if s != nil && !d.stringField(s) || n != nil && !d.intField(n) {
 				return false
 			}
 		}
@@ -397,7 +403,12 @@ func (d *fastDecoder) summary(sum *SummaryInfo) bool {
 				return false
 			}
 			seen |= bit
-			if s != nil && !d.stringField(s) || n != nil && !d.intField(n) {
+			if n == &sum.Total && d.peek() == 'n' {
+				if !d.literal("null") {
+					return false
+				}
+				sum.Total = TotalUnknown
+			} else if s != nil && !d.stringField(s) || n != nil && !d.intField(n) {
 				return false
 			}
 		}

@@ -37,6 +37,10 @@ var Columns = []string{
 }
 
 // Backlink is one row of getNewBacklinks.
+//
+// A field the API answered null is left at its zero value and marked in
+// Null, so that every output can write it as a null (an empty CSV cell,
+// JSON null, a Parquet null) rather than as "" or 0.
 type Backlink struct {
 	URLFrom     string `json:"url_from"`
 	URLTo       string `json:"url_to"`
@@ -47,7 +51,28 @@ type Backlink struct {
 	FirstSeen   string `json:"first_seen"`   // YYYY-MM-DD
 	LastVisited string `json:"last_visited"` // YYYY-MM-DD hh:mm:ss, no zone
 	DomainRank  Int    `json:"domain_rank"`
+	// Null marks the fields the API answered null; the zero value is none.
+	Null NullMask `json:"-"`
 }
+
+// NullMask marks null fields of a Backlink: bit i is Columns[i].
+type NullMask uint16
+
+// Column indexes in Columns, for NullMask.
+const (
+	ColURLFrom = iota
+	ColURLTo
+	ColNofollow
+	ColLinkType
+	ColLinksExt
+	ColLinkText
+	ColFirstSeen
+	ColLastVisited
+	ColDomainRank
+)
+
+// Has reports whether column col (an index in Columns) is null.
+func (m NullMask) Has(col int) bool { return m&(1<<col) != 0 }
 
 // Int is an integer that decodes from a JSON number, a numeric string
 // ("25"), an empty string or null (both 0). The API's schema types
@@ -84,7 +109,12 @@ func (n *Int) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// SummaryInfo is the result's summary_info.
+// TotalUnknown is SummaryInfo.Total when the answer did not tell it: the
+// key was missing or null (sibling methods answer "total": null).
+const TotalUnknown = -1
+
+// SummaryInfo is the result's summary_info. Total is TotalUnknown when the
+// answer had no total, or a null one.
 type SummaryInfo struct {
 	// LeftLines is the account's remaining credit balance (not rows left).
 	LeftLines Int    `json:"left_lines"`
@@ -114,21 +144,31 @@ type Stats struct {
 	LeftLines Int `json:"left_lines"`
 }
 
-// Search types.
+// Search types. SearchURL and SearchPartURL are documented for
+// getNewBacklinks only (the method page and Serpstat's official MCP server):
+// the query is then a page's URL, or a part of one.
 const (
 	SearchDomain               = "domain"
 	SearchDomainWithSubdomains = "domain_with_subdomains"
+	SearchURL                  = "url"
+	SearchPartURL              = "part_url"
 )
 
 // Enumerations from the method page and api-notes.md.
 var (
-	SearchTypes  = []string{SearchDomain, SearchDomainWithSubdomains}
+	SearchTypes  = []string{SearchDomain, SearchDomainWithSubdomains, SearchURL, SearchPartURL}
 	SortFields   = []string{"url_from", "anchor", "link_nofollow", "links_external", "link_type", "url_to", "check", "add", "domain_rank"}
 	Orders       = []string{"asc", "desc"}
 	FilterFields = []string{"url_from", "anchor", "link_nofollow", "links_external", "link_type", "url_to", "check", "add"}
 	CompareTypes = []string{"gt", "lt", "gte", "lte", "eq", "neq", "between", "contains", "notContains", "startsWith", "endsWith"}
 	// AdditionalFilters are the values of {"additional_filters": X}.
 	AdditionalFilters = []string{"no_subdomains", "only_main_page", "last_week"}
+	// LinkTypeValues are the documented complexFilter values of link_type.
+	// They differ from the values answers hold (href, frame, ...).
+	LinkTypeValues = []string{"text", "redirect", "iframe", "form", "canonical", "rss", "alternate", "image"}
+	// NofollowValues are the documented complexFilter values of
+	// link_nofollow.
+	NofollowValues = []string{"follow", "nofollow", "ugc", "sponsored"}
 )
 
 // Filter is a complexFilter: an OR-list of AND-lists of conditions.

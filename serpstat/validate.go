@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,11 +16,11 @@ import (
 // returns a *ParamError naming the first bad field and what is allowed.
 // Page 0 and Size 0 mean the API's defaults.
 func (p NewBacklinksParams) Validate() error {
-	if err := ValidateQuery(p.Query); err != nil {
-		return err
-	}
 	if !slices.Contains(SearchTypes, p.SearchType) {
 		return &ParamError{Field: "search-type", Value: strconv.Quote(p.SearchType), Msg: "must be one of " + strings.Join(SearchTypes, ", ")}
+	}
+	if err := ValidateQueryFor(p.SearchType, p.Query); err != nil {
+		return err
 	}
 	if p.Sort != "" && !slices.Contains(SortFields, p.Sort) {
 		return &ParamError{Field: "sort", Value: strconv.Quote(p.Sort), Msg: "must be one of " + strings.Join(SortFields, ", ")}
@@ -40,6 +41,30 @@ func (p NewBacklinksParams) Validate() error {
 }
 
 var reDomain = regexp.MustCompile(`^[\p{L}\p{N}]([\p{L}\p{N}_-]*[\p{L}\p{N}])?(\.[\p{L}\p{N}]([\p{L}\p{N}_-]*[\p{L}\p{N}])?)+\.?$`)
+
+// ValidateQueryFor checks q for searchType: a bare domain name for domain
+// and domain_with_subdomains (ValidateQuery), an absolute http(s) URL for
+// url (https://example.com/page), and a part of a URL, without spaces,
+// for part_url.
+func ValidateQueryFor(searchType, q string) error {
+	switch searchType {
+	case SearchURL:
+		if q == "" {
+			return &ParamError{Field: "query", Msg: "is required: with --search-type url, the page's URL, e.g. --query https://example.com/page"}
+		}
+		u, err := url.Parse(q)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(q, " \t\r\n") {
+			return &ParamError{Field: "query", Value: strconv.Quote(q), Msg: "must be an absolute http or https URL with --search-type url, e.g. https://example.com/page"}
+		}
+		return nil
+	case SearchPartURL:
+		if q == "" || strings.ContainsAny(q, " \t\r\n") {
+			return &ParamError{Field: "query", Value: strconv.Quote(q), Msg: "must be a part of a URL without spaces with --search-type part_url, e.g. example.com/blog/"}
+		}
+		return nil
+	}
+	return ValidateQuery(q)
+}
 
 // ValidateQuery checks that q is a bare domain name such as example.com.
 func ValidateQuery(q string) error {
@@ -126,6 +151,14 @@ func FormatFilterDate(t time.Time) string {
 	return fmt.Sprintf("%d.%d.%d", t.Day(), int(t.Month()), t.Year())
 }
 
+// filterEnums are the documented eq/neq filter values of the enum fields:
+// the spec's names, and for link_nofollow also the method page's codes.
+// Answer values (href, frame) are not filter values.
+var filterEnums = map[string][]string{
+	"link_type":     LinkTypeValues,
+	"link_nofollow": append(slices.Clone(NofollowValues), "0", "1", "2", "4"),
+}
+
 var (
 	textCompares   = []string{"contains", "notContains", "startsWith", "endsWith"}
 	numberCompares = []string{"gt", "lt", "gte", "lte"}
@@ -173,6 +206,16 @@ func (c Condition) validate(at string) error {
 	}
 	isDate := slices.Contains(dateFields, c.Field)
 	isNumber := slices.Contains(numberFields, c.Field)
+	if isDate && c.CompareType == "between" {
+		return &ParamError{Field: at + ".compareType", Value: "between", Msg: "is documented for two numbers only, not dates: use two conditions, gte and lte, e.g. {\"field\":\"" + c.Field + "\",\"compareType\":\"gte\",\"value\":[\"1.1.2024\"]} and {...\"lte\",\"value\":[\"31.1.2024\"]}"}
+	}
+	if enum := filterEnums[c.Field]; enum != nil && (c.CompareType == "eq" || c.CompareType == "neq") {
+		for k, v := range c.Value {
+			if s, ok := v.(string); !ok || !slices.Contains(enum, s) {
+				return &ParamError{Field: fmt.Sprintf("%s.value[%d]", at, k), Value: fmt.Sprint(v), Msg: "is not a documented filter value of " + c.Field + ": use one of " + strings.Join(enum, ", ")}
+			}
+		}
+	}
 	if isDate && slices.Contains(textCompares, c.CompareType) {
 		return &ParamError{Field: at + ".compareType", Value: c.CompareType, Msg: "is not allowed for date field " + c.Field + ": use gt, lt, gte, lte, eq, neq or between"}
 	}

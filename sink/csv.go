@@ -11,7 +11,8 @@ import (
 // CSV writes rows as RFC 4180 CSV through encoding/csv: a header row of
 // serpstat.Columns, then one record a row, UTF-8 as given, "\n" line ends.
 // Fields holding a quote, a comma, CR or LF are quoted; text is written
-// byte for byte, invalid UTF-8 included.
+// byte for byte, invalid UTF-8 included. A field the API answered null
+// (serpstat.Backlink.Null) is an empty cell.
 //
 // Make one with NewCSV; the zero value is not usable. A CSV is not safe
 // for concurrent use.
@@ -105,6 +106,14 @@ func (c *CSV) Write(rows []serpstat.Backlink) error {
 		rec[6] = c.text(r.FirstSeen)
 		rec[7] = c.text(r.LastVisited)
 		rec[8] = strconv.FormatInt(int64(r.DomainRank), 10)
+		if r.Null != 0 {
+			// A field the API answered null is an empty cell.
+			for col := range rec {
+				if r.Null.Has(col) {
+					rec[col] = ""
+				}
+			}
+		}
 		if err := c.w.Write(c.record); err != nil {
 			c.err = err
 			return err

@@ -11,7 +11,8 @@ import (
 
 // NDJSON writes rows as newline-delimited JSON: one object a line, "\n"
 // terminated, keys named and ordered as serpstat.Columns, links_ext and
-// domain_rank as numbers, everything else as strings.
+// domain_rank as numbers, everything else as strings; a field the API
+// answered null (serpstat.Backlink.Null) is null.
 //
 // Each line is byte for byte what a json.Encoder with SetEscapeHTML(false)
 // writes for a serpstat.Backlink: strings are escaped as encoding/json
@@ -102,6 +103,9 @@ func AppendNDJSON(dst []byte, r *serpstat.Backlink) []byte { return appendNDJSON
 
 // appendNDJSON appends r as one JSON object and a newline to dst.
 func appendNDJSON(dst []byte, r *serpstat.Backlink) []byte {
+	if r.Null != 0 {
+		return appendNDJSONNulls(dst, r)
+	}
 	dst = append(dst, `{"url_from":`...)
 	dst = appendJSONString(dst, r.URLFrom)
 	dst = append(dst, `,"url_to":`...)
@@ -120,6 +124,32 @@ func appendNDJSON(dst []byte, r *serpstat.Backlink) []byte {
 	dst = appendJSONString(dst, r.LastVisited)
 	dst = append(dst, `,"domain_rank":`...)
 	dst = strconv.AppendInt(dst, int64(r.DomainRank), 10)
+	return append(dst, "}\n"...)
+}
+
+// appendNDJSONNulls is appendNDJSON for a row with null fields, written as
+// JSON null (the rare case, kept off the hot path).
+func appendNDJSONNulls(dst []byte, r *serpstat.Backlink) []byte {
+	texts := [...]string{r.URLFrom, r.URLTo, r.Nofollow, r.LinkType, "", r.LinkText, r.FirstSeen, r.LastVisited, ""}
+	for col, name := range serpstat.Columns {
+		if col == 0 {
+			dst = append(dst, '{')
+		} else {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, name)
+		dst = append(dst, ':')
+		switch {
+		case r.Null.Has(col):
+			dst = append(dst, "null"...)
+		case col == serpstat.ColLinksExt:
+			dst = strconv.AppendInt(dst, int64(r.LinksExt), 10)
+		case col == serpstat.ColDomainRank:
+			dst = strconv.AppendInt(dst, int64(r.DomainRank), 10)
+		default:
+			dst = appendJSONString(dst, texts[col])
+		}
+	}
 	return append(dst, "}\n"...)
 }
 

@@ -31,16 +31,21 @@ const parquetBatch = 1024
 // because the API gives a wall-clock time with no zone: the tag argument
 // "microsecond:local" sets the unit and clears isAdjustedToUTC. A nil
 // pointer is a null, written for a date that is empty or does not parse.
+//
+// Every column is optional: the API may answer null for any field
+// (serpstat.Backlink.Null), written as a Parquet null. The pointers point
+// into the rows being written and the writer's own buffers: no allocation
+// a row.
 type parquetRow struct {
-	URLFrom     string `parquet:"url_from"`
-	URLTo       string `parquet:"url_to"`
-	Nofollow    string `parquet:"nofollow,dict"`
-	LinkType    string `parquet:"link_type,dict"`
-	LinksExt    int64  `parquet:"links_ext"`
-	LinkText    string `parquet:"link_text"`
-	FirstSeen   *int32 `parquet:"first_seen,date"`
-	LastVisited *int64 `parquet:"last_visited,timestamp(microsecond:local)"`
-	DomainRank  int64  `parquet:"domain_rank"`
+	URLFrom     *string `parquet:"url_from"`
+	URLTo       *string `parquet:"url_to"`
+	Nofollow    *string `parquet:"nofollow,dict"`
+	LinkType    *string `parquet:"link_type,dict"`
+	LinksExt    *int64  `parquet:"links_ext"`
+	LinkText    *string `parquet:"link_text"`
+	FirstSeen   *int32  `parquet:"first_seen,date"`
+	LastVisited *int64  `parquet:"last_visited,timestamp(microsecond:local)"`
+	DomainRank  *int64  `parquet:"domain_rank"`
 }
 
 // parquetRowQ is parquetRow with a leading query column; parquet-go
@@ -75,6 +80,8 @@ type Parquet struct {
 	rows   []parquetRow // reused for every batch
 	days   []int32      // first_seen values the rows point to
 	micros []int64      // last_visited values the rows point to
+	links  []int64      // links_ext values the rows point to
+	ranks  []int64      // domain_rank values the rows point to
 	nulls  int
 	closed bool
 	err    error
@@ -110,6 +117,16 @@ func (p *Parquet) start() {
 	p.rows = make([]parquetRow, parquetBatch)
 	p.days = make([]int32, parquetBatch)
 	p.micros = make([]int64, parquetBatch)
+	p.links = make([]int64, parquetBatch)
+	p.ranks = make([]int64, parquetBatch)
+}
+
+// strPtr points to s, or is nil (a Parquet null) when null.
+func strPtr(s *string, null bool) *string {
+	if null {
+		return nil
+	}
+	return s
 }
 
 // Write writes rows. They are buffered until a row group is complete; an
@@ -128,13 +145,21 @@ func (p *Parquet) Write(rows []serpstat.Backlink) error {
 		for i := range batch {
 			r := &rows[i]
 			pr := &batch[i]
-			pr.URLFrom = r.URLFrom
-			pr.URLTo = r.URLTo
-			pr.Nofollow = r.Nofollow
-			pr.LinkType = r.LinkType
-			pr.LinksExt = int64(r.LinksExt)
-			pr.LinkText = r.LinkText
-			pr.DomainRank = int64(r.DomainRank)
+			null := r.Null
+			pr.URLFrom = strPtr(&r.URLFrom, null.Has(serpstat.ColURLFrom))
+			pr.URLTo = strPtr(&r.URLTo, null.Has(serpstat.ColURLTo))
+			pr.Nofollow = strPtr(&r.Nofollow, null.Has(serpstat.ColNofollow))
+			pr.LinkType = strPtr(&r.LinkType, null.Has(serpstat.ColLinkType))
+			pr.LinkText = strPtr(&r.LinkText, null.Has(serpstat.ColLinkText))
+			pr.LinksExt, pr.DomainRank = nil, nil
+			if !null.Has(serpstat.ColLinksExt) {
+				p.links[i] = int64(r.LinksExt)
+				pr.LinksExt = &p.links[i]
+			}
+			if !null.Has(serpstat.ColDomainRank) {
+				p.ranks[i] = int64(r.DomainRank)
+				pr.DomainRank = &p.ranks[i]
+			}
 			pr.FirstSeen = nil
 			if d, ok := parseDate(r.FirstSeen); ok {
 				p.days[i] = d

@@ -38,15 +38,15 @@ func TestParquetSchema(t *testing.T) {
 		logical    string
 	}
 	want := []column{
-		{"url_from", format.ByteArray, format.Required, "STRING"},
-		{"url_to", format.ByteArray, format.Required, "STRING"},
-		{"nofollow", format.ByteArray, format.Required, "STRING"},
-		{"link_type", format.ByteArray, format.Required, "STRING"},
-		{"links_ext", format.Int64, format.Required, "INT(64,true)"},
-		{"link_text", format.ByteArray, format.Required, "STRING"},
+		{"url_from", format.ByteArray, format.Optional, "STRING"},
+		{"url_to", format.ByteArray, format.Optional, "STRING"},
+		{"nofollow", format.ByteArray, format.Optional, "STRING"},
+		{"link_type", format.ByteArray, format.Optional, "STRING"},
+		{"links_ext", format.Int64, format.Optional, "INT(64,true)"},
+		{"link_text", format.ByteArray, format.Optional, "STRING"},
 		{"first_seen", format.Int32, format.Optional, "DATE"},
 		{"last_visited", format.Int64, format.Optional, "TIMESTAMP(isAdjustedToUTC=false,unit=MICROS)"},
-		{"domain_rank", format.Int64, format.Required, "INT(64,true)"},
+		{"domain_rank", format.Int64, format.Optional, "INT(64,true)"},
 	}
 	require.Len(t, md.Schema, 1+len(want), "the root and one leaf a column")
 	var got []column

@@ -202,10 +202,28 @@ func readParquet(t *testing.T, b []byte) []serpstat.Backlink {
 	for {
 		n, err := r.Read(buf)
 		for _, p := range buf[:n] {
-			row := serpstat.Backlink{
-				URLFrom: p.URLFrom, URLTo: p.URLTo, Nofollow: p.Nofollow, LinkType: p.LinkType,
-				LinksExt: serpstat.Int(p.LinksExt), LinkText: p.LinkText, DomainRank: serpstat.Int(p.DomainRank),
+			var row serpstat.Backlink
+			str := func(col int, dst *string, v *string) {
+				if v == nil {
+					row.Null |= 1 << col
+				} else {
+					*dst = *v
+				}
 			}
+			num := func(col int, dst *serpstat.Int, v *int64) {
+				if v == nil {
+					row.Null |= 1 << col
+				} else {
+					*dst = serpstat.Int(*v)
+				}
+			}
+			str(serpstat.ColURLFrom, &row.URLFrom, p.URLFrom)
+			str(serpstat.ColURLTo, &row.URLTo, p.URLTo)
+			str(serpstat.ColNofollow, &row.Nofollow, p.Nofollow)
+			str(serpstat.ColLinkType, &row.LinkType, p.LinkType)
+			num(serpstat.ColLinksExt, &row.LinksExt, p.LinksExt)
+			str(serpstat.ColLinkText, &row.LinkText, p.LinkText)
+			num(serpstat.ColDomainRank, &row.DomainRank, p.DomainRank)
 			if p.FirstSeen != nil {
 				row.FirstSeen = time.Unix(int64(*p.FirstSeen)*86400, 0).UTC().Format(time.DateOnly)
 			}

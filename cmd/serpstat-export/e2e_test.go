@@ -566,7 +566,7 @@ func TestBadInputExits2AndSendsNothing(t *testing.T) {
 		{"size too big", []string{"--size", "5000"}, "size must be 1..1000; got 5000"},
 		{"size zero", []string{"--size", "0"}, "size must be 1..1000; got 0"},
 		{"order", []string{"--order", "up"}, "order must be asc or desc"},
-		{"search type", []string{"--search-type", "url"}, "search-type must be one of domain, domain_with_subdomains"},
+		{"search type", []string{"--search-type", "page"}, "search-type must be one of domain, domain_with_subdomains, url, part_url"},
 		{"sort", []string{"--sort", "rank"}, "sort must be one of"},
 		{"malformed filter", []string{"--filter", "[[{"}, "filter must be a JSON array"},
 		{"filter field", []string{"--filter", `[[{"field":"x","compareType":"eq","value":["a"]}]]`}, "filter[0][0].field must be one of"},

@@ -40,6 +40,7 @@ type estimate struct {
 	SearchType        string  `json:"search_type"`
 	Balance           int64   `json:"balance"`
 	Total             int     `json:"total"`
+	TotalUnknown      bool    `json:"total_unknown,omitempty"` // the API did not tell it: Total is the wall, an upper bound
 	Reachable         int     `json:"reachable"`
 	Unreachable       int     `json:"unreachable"`
 	MaxRows           int     `json:"max_rows,omitempty"`
@@ -238,19 +239,20 @@ func estimateQuery(ctx context.Context, j *job, s settings, q string, state *inc
 		}
 	}
 	e := &estimate{
-		Query:       q,
-		SearchType:  params.SearchType,
-		Total:       plan.Total,
-		Reachable:   plan.Reachable,
-		Unreachable: plan.Unreachable,
-		MaxRows:     s.MaxRows,
-		Size:        plan.Size,
-		Pages:       plan.Pages,
-		Credits:     plan.Cost(),
-		RPS:         s.RPS,
-		Seconds:     float64(plan.Pages) / s.RPS,
-		Budget:      s.Budget,
-		KeepBalance: s.KeepBalance,
+		Query:        q,
+		SearchType:   params.SearchType,
+		Total:        plan.Total,
+		Reachable:    plan.Reachable,
+		Unreachable:  plan.Unreachable,
+		MaxRows:      s.MaxRows,
+		Size:         plan.Size,
+		Pages:        plan.Pages,
+		Credits:      plan.Cost(),
+		RPS:          s.RPS,
+		Seconds:      float64(plan.Pages) / s.RPS,
+		Budget:       s.Budget,
+		KeepBalance:  s.KeepBalance,
+		TotalUnknown: plan.TotalUnknown,
 	}
 	if state != nil {
 		e.Incremental = true
@@ -285,7 +287,11 @@ func estimateQuery(ctx context.Context, j *job, s settings, q string, state *inc
 func printEstimate(w io.Writer, e *estimate) {
 	fmt.Fprintf(w, "query:            %s (%s)\n", e.Query, e.SearchType)
 	fmt.Fprintf(w, "account balance:  %d credits\n", e.Balance)
-	fmt.Fprintf(w, "total rows:       %d\n", e.Total)
+	if e.TotalUnknown {
+		fmt.Fprintf(w, "total rows:       unknown (the API did not tell it); at most %d reachable\n", e.Total)
+	} else {
+		fmt.Fprintf(w, "total rows:       %d\n", e.Total)
+	}
 	if e.Incremental && e.Since != "" {
 		fmt.Fprintf(w, "incremental:      first seen on or after %s: %d new rows, %d of that day already exported (paid for again, not written)\n", e.Since, e.NewRows, e.AlreadyExported)
 	}

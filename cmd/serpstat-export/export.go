@@ -383,7 +383,7 @@ func (j *job) exportQuery(ctx context.Context, stop <-chan struct{}, q string, s
 	newOutput func(*outSpec, string) *output, state *incrementalState, startBalance int64) *queryResult {
 	s, u := j.s, j.u
 	qr := &queryResult{Query: q}
-	if err := serpstat.ValidateQuery(q); err != nil {
+	if err := serpstat.ValidateQueryFor(j.pager.Params.SearchType, q); err != nil {
 		qr.Err = err
 		return qr
 	}
@@ -444,17 +444,22 @@ func (j *job) exportQuery(ctx context.Context, stop <-chan struct{}, q string, s
 	if t != nil {
 		qr.Dropped = t.dropped
 	}
-	if err == nil {
+	// Rows in doubt: every slice was exported, and what was written is
+	// committed, but the run is not a success and the spool is kept.
+	inDoubt := errors.Is(err, exporter.ErrRowsInDoubt)
+	if err == nil || inDoubt {
 		for _, o := range own {
-			if ferr := o.finish(); ferr != nil && qr.Err == nil {
-				qr.Err = ferr
+			if ferr := o.finish(); ferr != nil && (qr.Err == nil || inDoubt) {
+				qr.Err, inDoubt = ferr, false
 			}
 			qr.Files = append(qr.Files, o.written()...)
 		}
 	}
 	if qr.Err != nil {
 		for _, o := range own {
-			o.abort()
+			if !inDoubt {
+				o.abort()
+			}
 		}
 		spool.RemoveIfEmpty()
 		if spool.Exists() {
@@ -681,12 +686,18 @@ func printReport(w io.Writer, runID string, res *runResult) {
 				fmt.Fprintln(w)
 			}
 		}
-		if rep.Unreachable > 0 {
+		if rep.TotalUnknown {
+			fmt.Fprintf(w, "  the API did not tell the total: pages were asked one after another until a short one; %d rows found\n", rep.Plan.Total)
+		}
+		if rep.InDoubt > 0 {
+			fmt.Fprintf(w, "  ROWS IN DOUBT: the slices' totals did not add up to the query's (by %d rows): the API applies a slicing filter otherwise than documented, or the data changed; rows may be missing or repeated, and they are counted below as out of reach\n", rep.InDoubt)
+		}
+		if rep.Unreachable > rep.InDoubt {
 			hint := "narrow the query with --filter to get them"
 			if !rep.Sliced {
 				hint = "slicing was off (--no-slice)"
 			}
-			fmt.Fprintf(w, "  the API's %d-row wall: %d matching rows were out of reach (%s)\n", rep.Plan.Wall, rep.Unreachable, hint)
+			fmt.Fprintf(w, "  the API's %d-row wall: %d matching rows were out of reach (%s)\n", rep.Plan.Wall, rep.Unreachable-rep.InDoubt, hint)
 		}
 		if rep.Partial {
 			fmt.Fprintf(w, "  partial: %d of %d rows; the rest needs %d more credits\n", rep.Rows, rep.Plan.Reachable, rep.CreditsLeft)

@@ -21,7 +21,9 @@ const fakeAPIHelp = `Usage: serpstat-export fake-api [--addr HOST:PORT] [--rows 
 
 Serves a fake of the Serpstat API on HOST:PORT, for demos and tests: a
 deterministic data set of N rows per query, billed like the real API, with
-its 60,000-row wall and its over-rate error. The endpoint URL is printed on
+its 60,000-row wall and its over-rate error. It is as strict as the spec:
+between on dates and undocumented link_type/link_nofollow filter values are
+refused with 32117; flags answer the variants the spec documents. The endpoint URL is printed on
 stdout once it listens; it runs until interrupted.
 
 Growing data, to try incremental loads: the rows of a query whose domain
@@ -101,8 +103,12 @@ func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "serpstat-export fake-api: --addr must not be empty")
 		return exitUsage
 	}
-	if *grow < 0 || o.Rows < 0 || o.Wall < 1 || o.RPS < 0 || o.Latency < 0 || o.Balance < 0 {
-		fmt.Fprintln(stderr, "serpstat-export fake-api: --grow, --rows, --wall, --rps, --latency and --balance must not be negative (--wall at least 1)")
+	if *grow < 0 || o.Rows < 0 || o.Wall < 1 || o.RPS < 0 || o.Latency < 0 || o.Balance < 0 || o.NullEvery < 0 {
+		fmt.Fprintln(stderr, "serpstat-export fake-api: --grow, --rows, --wall, --rps, --latency, --balance and --null-every must not be negative (--wall at least 1)")
+		return exitUsage
+	}
+	if o.SameDayShare < 0 || o.SameDayShare > 1 {
+		fmt.Fprintln(stderr, "serpstat-export fake-api: --same-day-share must be 0..1, e.g. 0.35")
 		return exitUsage
 	}
 	ln, err := net.Listen("tcp", *addr)
@@ -164,6 +170,11 @@ func fakeAPIFlags(fs *flag.FlagSet) (*string, *serpstattest.Options) {
 	fs.Int64Var(&o.Balance, "balance", 0, "starting credit balance (0: 1,000,000,000)")
 	fs.IntVar(&o.Wall, "wall", serpstat.Wall, "rows served at most per query")
 	fs.BoolVar(&o.NoDataAsError, "no-data-error", false, "answer an empty page with error 32015 instead of an empty list")
+	fs.BoolVar(&o.EmptyResult404, "empty-result-404", false, `answer an empty page with the documented error 404 "Empty result!" (billed 1)`)
+	fs.BoolVar(&o.NumbersAsStrings, "numbers-as-strings", false, `write every number as a string ("links_ext":"92", "total":"62")`)
+	fs.BoolVar(&o.TotalNull, "total-null", false, `answer "total": null, as sibling methods do`)
+	fs.IntVar(&o.NullEvery, "null-every", 0, "answer null for link_text and domain_rank of every `N`th row (0: never)")
+	fs.Float64Var(&o.SameDayShare, "same-day-share", 0, "share (0..1) of every query's rows first seen on one day, "+serpstattest.OneDayDate)
 	fs.Int64Var(&o.Faults.Seed, "fault-seed", 1, "seed of the random faults")
 	fs.Float64Var(&o.Faults.Status502, "fail-502", 0, "share of requests answered HTTP 502 (0..1)")
 	fs.Float64Var(&o.Faults.Reset, "fail-reset", 0, "share of requests whose connection is reset")

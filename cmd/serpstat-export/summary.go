@@ -28,6 +28,8 @@ type runSummary struct {
 	Total            int             `json:"total"`
 	Reachable        int             `json:"reachable"`
 	Unreachable      int             `json:"unreachable"`
+	RowsInDoubt      int             `json:"rows_in_doubt,omitempty"` // counted in unreachable too
+	TotalUnknown     bool            `json:"total_unknown,omitempty"` // the API did not tell the total
 	Rows             int64           `json:"rows"`
 	AlreadyExported  int64           `json:"already_exported,omitempty"`
 	Pages            int             `json:"pages"`
@@ -196,6 +198,7 @@ func newSummary(runID, command string, res *runResult, err error, code int, elap
 	sum.Retries, sum.RateLimited = rep.Retries, rep.RateLimited
 	sum.ResumedPages, sum.Duplicates, sum.RepairedUTF8, sum.Cut, sum.TotalChanged = rep.Resumed, rep.Duplicates, rep.Repaired, rep.Cut, rep.LastTotal
 	sum.Sliced, sum.Probes, sum.ProbeCredits = rep.Sliced, rep.Probes, rep.ProbeCredits
+	sum.RowsInDoubt, sum.TotalUnknown = rep.InDoubt, rep.TotalUnknown
 	for _, s := range rep.Slices {
 		sum.Slices = append(sum.Slices, sliceSummary{Label: s.Label, Total: s.Total, Rows: s.Rows, Unreachable: s.Unreachable})
 	}

@@ -146,6 +146,9 @@ type gen struct {
 	oneDay  bool
 	growing bool
 	toBase  string // "https://<query>/"
+	// sameDay is how many rows in a million are first seen on OneDayDate
+	// (Options.SameDayShare), spread evenly over the data set.
+	sameDay uint64
 }
 
 func newGen(query string) gen {
@@ -242,6 +245,10 @@ func (g *gen) row(i int) row {
 	if g.growing {
 		fs = min(i/GrowingRowsPerDay, firstDays-1)
 	}
+	if g.sameDay > 0 && (uint64(i)+1)*g.sameDay/1e6 > uint64(i)*g.sameDay/1e6 {
+		// Exactly floor(n×share) of the first n rows, for any n.
+		fs = oneDay
+	}
 	lv := fs + int((r2>>32)%uint64(lastDay-fs+1))
 	b.FirstSeen = dayStrings[fs]
 	secs := int(r3 % 86400)
@@ -280,9 +287,25 @@ func Rows(query string, n int) []serpstat.Backlink {
 	return out
 }
 
-// appendRow appends b as the API's JSON object. With rankAsString,
-// domain_rank is written as a string ("25"), as the API's schema types it.
-func appendRow(s []byte, b *serpstat.Backlink, rankAsString bool) []byte {
+// rowStyle is how appendRow writes the variants the API documents.
+type rowStyle struct {
+	rankAsString  bool // domain_rank as a string ("25"), as the schema types it
+	linksAsString bool // links_ext as a string ("92")
+	nulls         bool // link_text and domain_rank null
+}
+
+// appendInt appends v as a JSON number, or a string holding one.
+func appendInt(s []byte, v int64, asString bool) []byte {
+	if !asString {
+		return strconv.AppendInt(s, v, 10)
+	}
+	s = append(s, '"')
+	s = strconv.AppendInt(s, v, 10)
+	return append(s, '"')
+}
+
+// appendRow appends b as the API's JSON object, in style st.
+func appendRow(s []byte, b *serpstat.Backlink, st rowStyle) []byte {
 	s = append(s, `{"url_from":`...)
 	s = appendString(s, b.URLFrom)
 	s = append(s, `,"url_to":`...)
@@ -292,20 +315,22 @@ func appendRow(s []byte, b *serpstat.Backlink, rankAsString bool) []byte {
 	s = append(s, `,"link_type":`...)
 	s = appendString(s, b.LinkType)
 	s = append(s, `,"links_ext":`...)
-	s = strconv.AppendInt(s, int64(b.LinksExt), 10)
+	s = appendInt(s, int64(b.LinksExt), st.linksAsString)
 	s = append(s, `,"link_text":`...)
-	s = appendString(s, b.LinkText)
+	if st.nulls {
+		s = append(s, "null"...)
+	} else {
+		s = appendString(s, b.LinkText)
+	}
 	s = append(s, `,"first_seen":`...)
 	s = appendString(s, b.FirstSeen)
 	s = append(s, `,"last_visited":`...)
 	s = appendString(s, b.LastVisited)
 	s = append(s, `,"domain_rank":`...)
-	if rankAsString {
-		s = append(s, '"')
-		s = strconv.AppendInt(s, int64(b.DomainRank), 10)
-		s = append(s, '"')
+	if st.nulls {
+		s = append(s, "null"...)
 	} else {
-		s = strconv.AppendInt(s, int64(b.DomainRank), 10)
+		s = appendInt(s, int64(b.DomainRank), st.rankAsString)
 	}
 	return append(s, '}')
 }

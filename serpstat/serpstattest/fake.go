@@ -17,15 +17,25 @@
 // purpose: quotes, commas, line breaks, tabs, backslashes, non-ASCII text,
 // leading spreadsheet-formula characters and empty strings.
 //
-// complexFilter is an OR-list of AND-lists. "add" compares first_seen and
-// "check" the date of last_visited (values D.M.YYYY, between inclusive);
-// "links_external" compares links_ext as a number; "url_from", "url_to",
-// "anchor" (link_text), "link_type" and "link_nofollow" (nofollow) compare
-// text, case-sensitively. With several values, eq, contains, startsWith
-// and endsWith match any of them, neq and notContains none; the other
-// comparisons use the first value, between the first two. For link_type,
-// eq and neq also accept the filter names "text" (href) and "iframe"
-// (frame). The rows a filter matches, in data-set order, are the result:
+// complexFilter is an OR-list of AND-lists, checked as strictly as the
+// spec documents it (backlinks-methods.md): "add" compares first_seen and
+// "check" the date of last_visited (values D.M.YYYY; between on dates is
+// refused with 32117 "Not allowed values for between method": use gte and
+// lte); "links_external" compares links_ext as a number (between takes two
+// numbers, inclusive); "url_from", "url_to", "anchor" (link_text),
+// "link_type" and "link_nofollow" (nofollow) compare text,
+// case-sensitively. With several values, eq, contains, startsWith and
+// endsWith match any of them, neq and notContains none; the other
+// comparisons use the first value, between the first two. link_type eq and
+// neq take only the documented filter values (text, redirect, iframe,
+// form, canonical, rss, alternate, image; text matches href and iframe
+// frame), link_nofollow eq and neq only follow, nofollow, ugc, sponsored
+// (or the method page's codes 0, 1, 2, 4): any other value, such as href,
+// is refused with 32117. searchType may be domain, domain_with_subdomains,
+// url or part_url.
+//
+// Options answer the variants the spec documents: numbers as strings, a
+// null total, 404 "Empty result!" for no data, null fields. The rows a filter matches, in data-set order, are the result:
 // total counts them and pages walk them. Matches are cached per (query,
 // filter), so a data set is scanned once per filter, not once per page.
 //
@@ -86,6 +96,7 @@ const (
 	CodeFilter         = 32117 // "Not allowed field: X", "Not allowed method M for field X", "Field value is required", "Invalid crawl date", "Invalid value for field X"
 	CodeMethodNotFound = -32601
 	CodeServer         = -32603 // default of a FaultAPIError
+	CodeEmptyResult    = 404    // MsgEmptyResult, with Options.EmptyResult404
 
 	MsgSchema         = "Json schema validation error"
 	MsgMissingToken   = "Missing token!"
@@ -95,6 +106,10 @@ const (
 	MsgNoData         = "No data found for requested domain"
 	MsgMethodNotFound = "Method not found"
 	MsgServer         = "Undefined server error"
+	MsgEmptyResult    = "Empty result!"
+	// MsgBetween is the documented 32117 message for between on values
+	// that are not two numbers (dates, in the strict fake).
+	MsgBetween = "Not allowed values for between method"
 )
 
 // Outcomes recorded in Entry.Outcome and Stats.ByOutcome. An HTTP fault is
@@ -113,6 +128,7 @@ const (
 	OutcomeFaultReset    = "fault-reset"    // FaultReset
 	OutcomeFaultTruncate = "fault-truncate" // FaultTruncate (billed)
 	OutcomeFaultAPI      = "fault-api"      // FaultAPIError
+	OutcomeFaultShape    = "fault-shape"    // FaultUnexpected (billed)
 )
 
 // Options configure a Fake. The zero value is a fake with DefaultToken,
@@ -151,6 +167,25 @@ type Options struct {
 	// other rows keep a number. Off by default: every domain_rank is a
 	// number, as in the API's examples.
 	DomainRankAsString bool
+	// NumbersAsStrings writes every number of an answer as a string:
+	// links_ext and domain_rank of every row ("92"), and the summary_info
+	// counts, as sibling methods' schemas type them.
+	NumbersAsStrings bool
+	// TotalNull answers "total": null in summary_info, as sibling methods
+	// do: a client must page on until a short page.
+	TotalNull bool
+	// EmptyResult404 answers an empty page with the documented error
+	// {"code":404,"message":"Empty result!"}; it is still billed 1 credit.
+	// It takes precedence over NoDataAsError.
+	EmptyResult404 bool
+	// NullEvery, when N > 0, answers null for link_text and domain_rank of
+	// every row whose data-set index is N-1 modulo N.
+	NullEvery int
+	// SameDayShare (0..1) is the share of every query's rows first seen on
+	// OneDayDate, spread evenly over its data set: exactly
+	// floor(n×share) of its first n rows. With 0.35 and 200,000 rows,
+	// 70,000 rows share one day, which date slicing cannot split.
+	SameDayShare float64
 	// Fault, if set, is asked for every getNewBacklinks or getStats
 	// request that passed auth, the rate check and Latency; a Fault other
 	// than FaultNone is injected. It takes precedence over Faults.
@@ -212,9 +247,13 @@ const (
 	FaultAPIError
 	// FaultDelay waits Fault.Delay, then answers normally.
 	FaultDelay
+	// FaultUnexpected produces and bills the answer, with links_ext of
+	// its first row the string "abc": well-formed JSON of a shape no
+	// client can read as an integer.
+	FaultUnexpected
 )
 
-var faultKindNames = [...]string{"none", "http-status", "reset", "truncate", "api-error", "delay"}
+var faultKindNames = [...]string{"none", "http-status", "reset", "truncate", "api-error", "delay", "unexpected"}
 
 func (k FaultKind) String() string {
 	if k >= 0 && int(k) < len(faultKindNames) {
@@ -574,6 +613,14 @@ func (f *Fake) handle(r *http.Request, e *Entry) (reply, error) {
 		e.Outcome = OutcomeFaultTruncate
 		return func(w http.ResponseWriter) { writeTruncated(w, answer) }, nil
 	}
+	if fault.Kind == FaultUnexpected {
+		e.Outcome = OutcomeFaultShape
+		if i := bytes.Index(answer, []byte(`"links_ext":`)); i >= 0 {
+			i += len(`"links_ext":`)
+			j := i + bytes.IndexByte(answer[i:], ',')
+			answer = slices.Concat(answer[:i], []byte(`"abc"`), answer[j:])
+		}
+	}
 	return jsonReply(answer), nil
 }
 
@@ -702,9 +749,10 @@ func (f *Fake) getNewBacklinks(e *Entry, p *params, perr *serpstat.Error) []byte
 		return errorBody(e.ID, perr.Code, perr.Message, perr.Data)
 	}
 	total := f.RowsFor(p.Query)
+	g := f.gen(p.Query)
 	var idx []int32 // matching rows, with a filter
 	if p.filter != nil {
-		idx = f.matches.indexes(p.Query, p.canon, total, p.filter)
+		idx = f.matches.indexes(g, p.canon, total, p.filter)
 		total = len(idx)
 	}
 	if p.Page-1 >= f.wall || (p.Page-1)*p.Size >= f.wall {
@@ -729,13 +777,16 @@ func (f *Fake) getNewBacklinks(e *Entry, p *params, perr *serpstat.Error) []byte
 	f.mu.Unlock()
 	e.Rows, e.Credits = n, cost
 
+	if n == 0 && f.opts.EmptyResult404 {
+		e.Outcome = OutcomeNoData
+		return errorBody(e.ID, CodeEmptyResult, MsgEmptyResult, nil)
+	}
 	if n == 0 && f.opts.NoDataAsError {
 		e.Outcome = OutcomeNoData
 		return errorBody(e.ID, CodeNoData, MsgNoData, nil)
 	}
 	e.Outcome = OutcomeOK
 
-	g := newGen(p.Query)
 	s := make([]byte, 0, 256+n*420)
 	s = append(s, `{"id":`...)
 	s = appendString(s, e.ID)
@@ -749,7 +800,12 @@ func (f *Fake) getNewBacklinks(e *Entry, p *params, perr *serpstat.Error) []byte
 			s = append(s, ',')
 		}
 		r := g.row(i)
-		s = appendRow(s, &r.Backlink, f.opts.DomainRankAsString && i%2 == 1)
+		st := rowStyle{
+			rankAsString:  f.opts.NumbersAsStrings || f.opts.DomainRankAsString && i%2 == 1,
+			linksAsString: f.opts.NumbersAsStrings,
+			nulls:         f.opts.NullEvery > 0 && i%f.opts.NullEvery == f.opts.NullEvery-1,
+		}
+		s = appendRow(s, &r.Backlink, st)
 	}
 	sort, order := p.Sort, strings.ToUpper(p.Order)
 	if sort == "" {
@@ -758,19 +814,45 @@ func (f *Fake) getNewBacklinks(e *Entry, p *params, perr *serpstat.Error) []byte
 	if order == "" {
 		order = "DESC"
 	}
+	str := f.opts.NumbersAsStrings
 	s = append(s, `],"summary_info":{"left_lines":`...)
-	s = strconv.AppendInt(s, left, 10)
+	s = appendInt(s, left, str)
 	s = append(s, `,"page":`...)
-	s = strconv.AppendInt(s, int64(p.Page), 10)
+	s = appendInt(s, int64(p.Page), str)
 	s = append(s, `,"count":`...)
-	s = strconv.AppendInt(s, int64(n), 10)
+	s = appendInt(s, int64(n), str)
 	s = append(s, `,"total":`...)
-	s = strconv.AppendInt(s, int64(total), 10)
+	if f.opts.TotalNull {
+		s = append(s, "null"...)
+	} else {
+		s = appendInt(s, int64(total), str)
+	}
 	s = append(s, `,"sort":`...)
 	s = appendString(s, sort)
 	s = append(s, `,"order":`...)
 	s = appendString(s, order)
 	return append(s, "}}}"...)
+}
+
+// Rows returns rows 0..n-1 of query's data set as this fake serves them,
+// with its options (SameDayShare changes first_seen): what it serves for
+// query, without a filter, when it matches at least n rows.
+func (f *Fake) Rows(query string, n int) []serpstat.Backlink {
+	g := f.gen(query)
+	out := make([]serpstat.Backlink, n)
+	for i := range out {
+		out[i] = g.row(i).Backlink
+	}
+	return out
+}
+
+// gen is the row generator of query, with the fake's options.
+func (f *Fake) gen(query string) gen {
+	g := newGen(query)
+	if sh := f.opts.SameDayShare; sh > 0 {
+		g.sameDay = uint64(math.Round(min(sh, 1) * 1e6))
+	}
+	return g
 }
 
 // getStats answers getStats: 0 credits.

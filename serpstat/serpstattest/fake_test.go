@@ -314,7 +314,19 @@ func TestValidation(t *testing.T) {
 		{"additional filters accepted", valid(filter(map[string]any{"additional_filters": "no_subdomains"})), 0, ""},
 		{"no query", valid(func(m map[string]any) { delete(m, "query") }), 400, serpstattest.MsgSchema},
 		{"no searchType", valid(func(m map[string]any) { delete(m, "searchType") }), 400, serpstattest.MsgSchema},
-		{"bad searchType", valid(func(m map[string]any) { m["searchType"] = "url" }), 400, serpstattest.MsgSchema},
+		{"bad searchType", valid(func(m map[string]any) { m["searchType"] = "page" }), 400, serpstattest.MsgSchema},
+		{"searchType url", valid(func(m map[string]any) { m["searchType"] = "url"; m["query"] = "https://example.com/page" }), 0, ""},
+		{"searchType part_url", valid(func(m map[string]any) { m["searchType"] = "part_url"; m["query"] = "example.com/blog/" }), 0, ""},
+		{"between on dates", valid(filter(cond("add", "between", "1.1.2024", "31.1.2024"))), 32117, serpstattest.MsgBetween},
+		{"between on check dates", valid(filter(cond("check", "between", "1.1.2024", "31.1.2024"))), 32117, serpstattest.MsgBetween},
+		{"between on numbers", valid(filter(cond("links_external", "between", 1, 5))), 0, ""},
+		{"gte and lte on dates", valid(filter(cond("add", "gte", "1.1.2024"), cond("add", "lte", "31.1.2024"))), 0, ""},
+		{"link_type answer value", valid(filter(cond("link_type", "eq", "href"))), 32117, "Not allowed value href for field link_type"},
+		{"link_type frame", valid(filter(cond("link_type", "neq", "frame"))), 32117, "Not allowed value frame for field link_type"},
+		{"link_type documented", valid(filter(cond("link_type", "neq", "text", "redirect", "iframe", "form", "canonical", "rss", "alternate", "image"))), 0, ""},
+		{"link_nofollow undocumented", valid(filter(cond("link_nofollow", "eq", "dofollow"))), 32117, "Not allowed value dofollow for field link_nofollow"},
+		{"link_nofollow documented", valid(filter(cond("link_nofollow", "eq", "follow", "nofollow", "ugc", "sponsored"))), 0, ""},
+		{"link_nofollow code", valid(filter(cond("link_nofollow", "eq", "4"))), 0, ""},
 		{"bad sort", valid(func(m map[string]any) { m["sort"] = "first_seen" }), 400, serpstattest.MsgSchema},
 		{"bad order", valid(func(m map[string]any) { m["order"] = "up" }), 400, serpstattest.MsgSchema},
 		{"page 0", valid(func(m map[string]any) { m["page"] = 0 }), 400, serpstattest.MsgSchema},
@@ -327,7 +339,7 @@ func TestValidation(t *testing.T) {
 		{"number method on text", valid(filter(cond("anchor", "gt", "a"))), 32117, "Not allowed method gt for field anchor"},
 		{"text method on number", valid(filter(cond("links_external", "contains", "1"))), 32117, "Not allowed method contains for field links_external"},
 		{"no value", valid(filter(cond("url_from", "contains"))), 32117, "Field value is required"},
-		{"between one value", valid(filter(cond("add", "between", "1.1.2024"))), 32117, "Field value is required"},
+		{"between one value", valid(filter(cond("links_external", "between", 1))), 32117, "Field value is required"},
 		{"bad date", valid(filter(cond("add", "gt", "2024-01-01"))), 32117, "Invalid crawl date"},
 		{"impossible date", valid(filter(cond("check", "lt", "31.2.2024"))), 32117, "Invalid crawl date"},
 		{"bad number", valid(filter(cond("links_external", "gt", "many"))), 32117, "Invalid value for field links_external"},
@@ -358,8 +370,8 @@ func TestFilter(t *testing.T) {
 		keep   func(b serpstat.Backlink) bool
 	}{
 		{
-			name:   "between dates, inclusive",
-			filter: serpstat.Filter{{{Field: "add", CompareType: "between", Value: []any{"1.3.2023", "31.3.2023"}}}},
+			name:   "date range as gte and lte, inclusive",
+			filter: serpstat.Filter{{{Field: "add", CompareType: "gte", Value: []any{"1.3.2023"}}, {Field: "add", CompareType: "lte", Value: []any{"31.3.2023"}}}},
 			keep:   func(b serpstat.Backlink) bool { return b.FirstSeen >= "2023-03-01" && b.FirstSeen <= "2023-03-31" },
 		},
 		{
@@ -383,6 +395,16 @@ func TestFilter(t *testing.T) {
 				return b.Nofollow == "nofollow" && b.LinksExt >= 100 ||
 					strings.Contains(b.LinkText, "\n") && b.LastVisited < "2024-01-01"
 			},
+		},
+		{
+			name:   "links_external between two numbers",
+			filter: serpstat.Filter{{{Field: "links_external", CompareType: "between", Value: []any{10, 20}}}},
+			keep:   func(b serpstat.Backlink) bool { return b.LinksExt >= 10 && b.LinksExt <= 20 },
+		},
+		{
+			name:   "link_nofollow code",
+			filter: serpstat.Filter{{{Field: "link_nofollow", CompareType: "eq", Value: []any{"2"}}}},
+			keep:   func(b serpstat.Backlink) bool { return b.Nofollow == "ugc" },
 		},
 		{
 			name:   "link_type filter alias",
@@ -441,7 +463,7 @@ func TestDateSlicesPartition(t *testing.T) {
 	sum := 0
 	for _, r := range [][2]string{{"1.1.2023", "30.6.2023"}, {"1.7.2023", "31.12.2023"}, {"1.1.2024", "31.12.2024"}} {
 		p := page(query, 1, 1)
-		p.ComplexFilter = serpstat.Filter{{{Field: "add", CompareType: "between", Value: []any{r[0], r[1]}}}}
+		p.ComplexFilter = serpstat.Filter{{{Field: "add", CompareType: "gte", Value: []any{r[0]}}, {Field: "add", CompareType: "lte", Value: []any{r[1]}}}}
 		a := call(t, s, p)
 		require.Nil(t, a.Error)
 		assert.Greater(t, int(a.Result.Summary.Total), rows/5)

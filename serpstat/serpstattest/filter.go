@@ -50,8 +50,20 @@ var opIDs = map[string]int{
 	"startsWith": opStartsWith, "endsWith": opEndsWith,
 }
 
-// Filter link_type values that differ from those in answers.
-var linkTypeAliases = map[string]string{"text": "href", "iframe": "frame"}
+// The documented filter values of link_type, and the answer value each
+// matches: filter values differ from answer values (backlinks-methods.md).
+// Any other value (href, frame, ...) is refused, as the spec allows none.
+var linkTypeFilterValues = map[string]string{
+	"text": "href", "redirect": "redirect", "iframe": "frame", "form": "form",
+	"canonical": "canonical", "rss": "rss", "alternate": "alternate", "image": "image",
+}
+
+// The documented filter values of link_nofollow: the spec's names, and the
+// method page's codes ("0" follow, "1" nofollow, "2" ugc, "4" sponsored).
+var nofollowFilterValues = map[string]string{
+	"follow": "follow", "nofollow": "nofollow", "ugc": "ugc", "sponsored": "sponsored",
+	"0": "follow", "1": "nofollow", "2": "ugc", "4": "sponsored",
+}
 
 // cond is one compiled condition; an additional filter matches every row.
 type cond struct {
@@ -110,6 +122,11 @@ func compileCond(c serpstat.Condition) (cond, *serpstat.Error) {
 	if len(c.Value) == 0 || op == opBetween && len(c.Value) < 2 {
 		return cond{}, filterErr("Field value is required")
 	}
+	if op == opBetween && (field == fieldAdd || field == fieldCheck) {
+		// The spec documents between for two numbers only; dates are
+		// compared with gte and lte.
+		return cond{}, filterErr("Not allowed values for between method")
+	}
 	cc := cond{field: field, op: op}
 	for _, v := range c.Value {
 		switch {
@@ -119,9 +136,18 @@ func compileCond(c serpstat.Condition) (cond, *serpstat.Error) {
 				s = jsonText(v)
 			}
 			if field == fieldLinkType && (op == opEQ || op == opNEQ) {
-				if a, ok := linkTypeAliases[s]; ok {
-					s = a
+				a, ok := linkTypeFilterValues[s]
+				if !ok {
+					return cond{}, filterErr("Not allowed value " + s + " for field link_type")
 				}
+				s = a
+			}
+			if field == fieldNofollow && (op == opEQ || op == opNEQ) {
+				a, ok := nofollowFilterValues[s]
+				if !ok {
+					return cond{}, filterErr("Not allowed value " + s + " for field link_nofollow")
+				}
+				s = a
 			}
 			cc.strs = append(cc.strs, s)
 		case field == fieldAdd || field == fieldCheck:
@@ -310,7 +336,8 @@ type matchEntry struct {
 }
 
 // indexes returns the indexes, below n, of query's rows that c matches.
-func (mc *matchCache) indexes(query, canon string, n int, c compiled) []int32 {
+func (mc *matchCache) indexes(g gen, canon string, n int, c compiled) []int32 {
+	query := g.query
 	key := query + "\x00" + canon
 	mc.mu.Lock()
 	if mc.m == nil {
@@ -324,7 +351,6 @@ func (mc *matchCache) indexes(query, canon string, n int, c compiled) []int32 {
 	mc.mu.Unlock()
 
 	e.once.Do(func() {
-		g := newGen(query)
 		var idx []int32
 		for i := 0; i < n; i++ {
 			r := g.row(i)

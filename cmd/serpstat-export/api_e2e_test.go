@@ -1,0 +1,210 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
+)
+
+// End-to-end tests of issue 11: the binary against the strict fake, which
+// refuses what the spec does not document and answers the variants it does.
+
+// TestSameDayOverTheWallExportsEveryRowOnce: 200,000 rows of which 70,000
+// share one first-seen day: exported completely, each row once, no request
+// refused for its filter, billed at most 1.01 × rows.
+func TestSameDayOverTheWallExportsEveryRowOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("exports 200,000 rows")
+	}
+	if raceEnabled {
+		t.Skip("exports 200,000 rows: too slow with the race detector; make test runs it without")
+	}
+	const total = 200000
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: total, SameDayShare: 0.35})
+	defer srv.Close()
+	dir := t.TempDir()
+	out, sum := filepath.Join(dir, "b.ndjson"), filepath.Join(dir, "summary.json")
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "sameday.example", "--out", out, "--summary-json", sum)...)
+	require.Equal(t, 0, res.code, res.stderr)
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+	require.Len(t, lines, total)
+	got := make([]serpstat.Backlink, len(lines))
+	for i, l := range lines {
+		require.NoError(t, json.Unmarshal(l, &got[i]))
+	}
+	want := srv.Rows("sameday.example", total)
+	day := 0
+	for _, r := range want {
+		if r.FirstSeen == serpstattest.OneDayDate {
+			day++
+		}
+	}
+	require.GreaterOrEqual(t, day, 70000, "the data set has 70,000 rows on one day")
+	seen := make(map[serpstat.Backlink]int, total)
+	for _, r := range got {
+		seen[r]++
+	}
+	for i, r := range want {
+		require.Equal(t, 1, seen[r], "row %d written %d times", i, seen[r])
+	}
+	st := srv.Stats()
+	assert.Zero(t, st.ByOutcome[serpstattest.OutcomeInvalid], "no request refused for its filter")
+	assert.Zero(t, st.ByOutcome[serpstattest.OutcomeWall], "no request past the wall")
+	assert.LessOrEqual(t, st.CreditsBilled, int64(total*101/100), "billed at most 1.01 × rows")
+	t.Logf("billed %d credits for %d rows (%.4f×)", st.CreditsBilled, total, float64(st.CreditsBilled)/total)
+	for _, e := range srv.Log() {
+		for _, g := range e.Params.ComplexFilter {
+			for _, c := range g {
+				require.NotEqual(t, "between", c.CompareType, "no between on dates")
+			}
+		}
+	}
+	var s map[string]any
+	js, err := os.ReadFile(sum)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(js, &s))
+	assert.Equal(t, true, s["sliced"])
+	assert.EqualValues(t, 0, s["unreachable"])
+	assert.NotContains(t, s, "rows_in_doubt")
+}
+
+// TestNumbersAsStringsAreExact: an answer with links_ext and domain_rank
+// (and the totals) as strings: exact output, integers in NDJSON and
+// Parquet, billed exactly the rows.
+func TestNumbersAsStringsAreExact(t *testing.T) {
+	const total = 2500
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: total, NumbersAsStrings: true})
+	defer srv.Close()
+	dir := t.TempDir()
+	csvPath, ndPath, pqPath := filepath.Join(dir, "b.csv"), filepath.Join(dir, "b.ndjson"), filepath.Join(dir, "b.parquet")
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "strings.example", "--out", csvPath, "--out", ndPath, "--out", pqPath)...)
+	require.Equal(t, 0, res.code, res.stderr)
+	want := serpstattest.Rows("strings.example", total)
+	requireRows(t, asCSV(want), readCSV(t, csvPath), "csv")
+	nd, err := os.ReadFile(ndPath)
+	require.NoError(t, err)
+	requireRows(t, want, readNDJSON(t, nd), "ndjson") // readNDJSON checks the numbers are JSON numbers
+	requireRows(t, want, readParquet(t, pqPath), "parquet")
+	assert.EqualValues(t, total, srv.Stats().CreditsBilled, "billed exactly the rows")
+}
+
+// TestEmptyResult404IsNoData: a filter matching nothing answered with the
+// documented 404 "Empty result!": exit 0, a header-only CSV, billed 1.
+func TestEmptyResult404IsNoData(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 2500, EmptyResult404: true})
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "empty.csv")
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "empty.example", "--out", out,
+		"--filter", `[[{"field":"url_from","compareType":"contains","value":["no-such-page-anywhere"]}]]`)...)
+	require.Equal(t, 0, res.code, res.stderr)
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, strings.Join(serpstat.Columns, ",")+"\n", string(data))
+	assert.EqualValues(t, 1, srv.Stats().CreditsBilled)
+	assert.Equal(t, 1, srv.Stats().ByOutcome[serpstattest.OutcomeNoData])
+}
+
+// TestTotalNullExportsEveryRow: "total": null with 2,345 rows: every row,
+// billed at most 2,346, and the summary says the total was unknown.
+func TestTotalNullExportsEveryRow(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 2345, TotalNull: true})
+	defer srv.Close()
+	dir := t.TempDir()
+	out, sum := filepath.Join(dir, "n.ndjson"), filepath.Join(dir, "summary.json")
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "null.example", "--out", out, "--summary-json", sum)...)
+	require.Equal(t, 0, res.code, res.stderr)
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	requireRows(t, serpstattest.Rows("null.example", 2345), readNDJSON(t, data), "rows")
+	assert.LessOrEqual(t, srv.Stats().CreditsBilled, int64(2346))
+	assert.Contains(t, res.stderr, "the API did not tell the total")
+	var s map[string]any
+	js, err := os.ReadFile(sum)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(js, &s))
+	assert.Equal(t, true, s["total_unknown"])
+	assert.EqualValues(t, 2345, s["total"])
+}
+
+// TestNullFieldsAreWrittenAsNulls: null in an answer is an empty CSV cell
+// and a JSON null.
+func TestNullFieldsAreWrittenAsNulls(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 30, NullEvery: 10})
+	defer srv.Close()
+	dir := t.TempDir()
+	nd := filepath.Join(dir, "n.ndjson")
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "nulls.example", "--out", nd)...)
+	require.Equal(t, 0, res.code, res.stderr)
+	data, err := os.ReadFile(nd)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	require.Len(t, lines, 30)
+	for i, l := range lines {
+		null := i%10 == 9
+		assert.Equal(t, null, strings.Contains(l, `"link_text":null`), "line %d", i)
+		assert.Equal(t, null, strings.HasSuffix(l, `"domain_rank":null}`), "line %d", i)
+	}
+}
+
+// TestSearchTypeURL: --search-type url takes a page's URL as --query; a
+// bare domain with it is a usage error, before anything is sent.
+func TestSearchTypeURL(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 1500})
+	defer srv.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "u.ndjson")
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "https://example.com/page", "--search-type", "url", "--out", out)...)
+	require.Equal(t, 0, res.code, res.stderr)
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	requireRows(t, serpstattest.Rows("https://example.com/page", 1500), readNDJSON(t, data), "rows")
+	for _, e := range srv.Log() {
+		assert.Equal(t, "url", e.Params.SearchType)
+		assert.Equal(t, "https://example.com/page", e.Params.Query)
+	}
+	res = runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "example.com/blog/", "--search-type", "part_url", "--out", filepath.Join(dir, "p.ndjson"))...)
+	require.Equal(t, 0, res.code, res.stderr)
+
+	requests := srv.Stats().Requests
+	res = runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "example.com", "--search-type", "url", "--out", filepath.Join(dir, "bad.ndjson"))...)
+	assert.Equal(t, 2, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "query")
+	assert.Contains(t, res.stderr, "https://example.com/page")
+	assert.Equal(t, requests, srv.Stats().Requests, "nothing sent")
+}
+
+// TestUnexpectedAnswerStopsWithoutPayingTwice: a well-formed answer whose
+// shape surprises the decoder is not retried: exit 1 with the method, field
+// and value named; the next run reads it from the spool without paying.
+func TestUnexpectedAnswerStopsWithoutPayingTwice(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 3500, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
+		if fi.Params.Page == 3 {
+			return serpstattest.Fault{Kind: serpstattest.FaultUnexpected}
+		}
+		return serpstattest.Fault{}
+	}})
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "u.csv")
+	for run := 1; run <= 2; run++ {
+		res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "shape.example", "--out", out)...)
+		require.Equal(t, 1, res.code, res.stderr)
+		for _, want := range []string{serpstat.MethodNewBacklinks, "links_ext", `"abc"`} {
+			assert.Contains(t, res.stderr, want, "run %d", run)
+		}
+		assert.Equal(t, 1, srv.Stats().ByOutcome[serpstattest.OutcomeFaultShape], "run %d: asked once in all", run)
+		assert.EqualValues(t, 3500, srv.Stats().CreditsBilled, "run %d: every page billed once", run)
+		_, err := os.Stat(out)
+		assert.True(t, os.IsNotExist(err), "no output of an export that did not complete")
+	}
+}

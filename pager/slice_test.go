@@ -1,0 +1,211 @@
+package pager_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/serpstat-export/serpstat-export/pager"
+	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
+)
+
+var now = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+// meddler is a Fetcher in front of the strict fake that changes what the
+// API does with some filters, as a real API that applies one otherwise
+// than documented would.
+type meddler struct {
+	f pager.Fetcher
+	// refuse answers 32117 to any filter naming one of these fields.
+	refuse []string
+	// extra is added to the total of an answer whose filter holds this
+	// text (in its JSON).
+	extraFor string
+	extra    int
+}
+
+func (m *meddler) NewBacklinks(ctx context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error) {
+	js, _ := json.Marshal(p.ComplexFilter)
+	for _, f := range m.refuse {
+		if strings.Contains(string(js), `"field":"`+f+`"`) {
+			return nil, &serpstat.Error{Code: 32117, Message: "Not allowed field: " + f}
+		}
+	}
+	pg, err := m.f.NewBacklinks(ctx, p)
+	if err == nil && m.extraFor != "" && strings.Contains(string(js), m.extraFor) {
+		pg.Summary.Total += serpstat.Int(m.extra)
+	}
+	return pg, err
+}
+
+func slicePager(t *testing.T, opts serpstattest.Options, query string, wall int, m *meddler) (*pager.Pager, *serpstattest.Server) {
+	t.Helper()
+	srv := serpstattest.NewServer(opts)
+	t.Cleanup(srv.Close)
+	var f pager.Fetcher = &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken}
+	if m != nil {
+		m.f = f
+		f = m
+	}
+	p := &pager.Pager{Fetcher: f, Wall: wall, Params: serpstat.NewBacklinksParams{Query: query, SearchType: serpstat.SearchDomain, Size: 100}}
+	p.Init()
+	return p, srv
+}
+
+// sliceRows fetches every row of every slice, all pages.
+func sliceRows(t *testing.T, p *pager.Pager, sp *pager.SlicePlan) []serpstat.Backlink {
+	t.Helper()
+	var rows []serpstat.Backlink
+	for _, s := range sp.Slices {
+		first, plan, err := p.FirstFor(context.Background(), s.Params(p.Params), 0)
+		require.NoError(t, err)
+		rows = append(rows, first.Rows...)
+		for n := 2; n <= plan.Pages; n++ {
+			req, err := p.Reserve(plan, n)
+			require.NoError(t, err)
+			pg, err := p.Fetch(context.Background(), req)
+			require.NoError(t, err)
+			rows = append(rows, pg.Rows...)
+		}
+	}
+	return rows
+}
+
+// TestSlicesUseOnlyDocumentedFilters plans a query with a day over the
+// wall against the strict fake: no probe is refused, every condition is a
+// documented form, and the slices partition the rows exactly.
+func TestSlicesUseOnlyDocumentedFilters(t *testing.T) {
+	const total, wall = 3000, 400
+	p, srv := slicePager(t, serpstattest.Options{Rows: total, SameDayShare: 0.4}, "documented.example", wall, nil)
+	sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
+	require.NoError(t, err)
+	assert.Zero(t, sp.InDoubt)
+	assert.Zero(t, sp.Unreachable)
+	assert.Empty(t, sp.Refused)
+	assert.Equal(t, total, sp.Sum())
+	assert.Zero(t, srv.Stats().ByOutcome[serpstattest.OutcomeInvalid], "no probe refused")
+	var linkType, nofollow, links bool
+	for _, s := range sp.Slices {
+		require.LessOrEqual(t, s.Total, wall, s.Label())
+		for _, c := range s.Conds() {
+			switch c.Field {
+			case "add":
+				require.Contains(t, []string{"gte", "lte"}, c.CompareType)
+			case "links_external":
+				links = true
+				require.Contains(t, []string{"gte", "lte", "between"}, c.CompareType)
+			case "link_type":
+				linkType = true
+				require.Contains(t, serpstat.LinkTypeValues, c.Value[0])
+			case "link_nofollow":
+				nofollow = true
+				require.Contains(t, serpstat.NofollowValues, c.Value[0])
+			}
+		}
+	}
+	assert.True(t, links, "a day over the wall is split by links_external")
+	t.Logf("%d slices, %d probes, %d probe credits; link_type used: %v, link_nofollow used: %v", len(sp.Slices), sp.Probes, sp.ProbeCredits, linkType, nofollow)
+
+	rows := sliceRows(t, p, sp)
+	want := map[serpstat.Backlink]int{}
+	for _, r := range rows {
+		want[r]++
+	}
+	require.Len(t, rows, total)
+	for r, n := range want {
+		require.Equal(t, 1, n, "row %+v", r)
+	}
+}
+
+// TestSlicesByEnumValues: with a wall so low that links_external runs out,
+// link_type and then link_nofollow split by their documented values plus a
+// remainder, and still partition the rows.
+func TestSlicesByEnumValues(t *testing.T) {
+	const total, wall = 300, 3
+	p, _ := slicePager(t, serpstattest.Options{RowsFor: func(string) int { return total }}, serpstattest.OneDayPrefix+"enum.example", wall, nil)
+	sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
+	require.NoError(t, err)
+	assert.Zero(t, sp.InDoubt)
+	assert.Equal(t, total, sp.Sum())
+	var enum bool
+	for _, s := range sp.Slices {
+		enum = enum || s.LinkType != ""
+	}
+	assert.True(t, enum, "link_type split what links_external could not")
+	var neq []any
+	for _, c := range (pager.Slice{LinkType: pager.Other}).Conds() {
+		require.Equal(t, "link_type", c.Field)
+		require.Equal(t, "neq", c.CompareType)
+		neq = append(neq, c.Value...)
+	}
+	require.ElementsMatch(t, neq, []any{"text", "redirect", "iframe", "form", "canonical", "rss", "alternate", "image"}, "the remainder is neq every documented value")
+	rows := sliceRows(t, p, sp)
+	seen := map[serpstat.Backlink]bool{}
+	for _, r := range rows {
+		require.False(t, seen[r], "a row in two slices")
+		seen[r] = true
+	}
+	assert.Len(t, rows, total)
+}
+
+// TestSlicesThatDoNotAddUp: the API answers one slice's total otherwise
+// than its rows: the plan says so (InDoubt), rather than inferring totals.
+func TestSlicesThatDoNotAddUp(t *testing.T) {
+	const total, wall = 3000, 1000
+	m := &meddler{extraFor: `"gte","value":["1.1.2000"]`, extra: 7}
+	p, _ := slicePager(t, serpstattest.Options{Rows: total}, "doubt.example", wall, m)
+	sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
+	require.NoError(t, err)
+	assert.Equal(t, 7, sp.InDoubt)
+	assert.Equal(t, total+7, sp.Sum())
+}
+
+// TestSlicingFallsBackWhenAFilterIsRefused: a 32117 answer to a slicing
+// filter is not the user's error: slicing goes on without that dimension.
+func TestSlicingFallsBackWhenAFilterIsRefused(t *testing.T) {
+	const total, wall = 600, 250
+	m := &meddler{refuse: []string{"links_external"}}
+	p, _ := slicePager(t, serpstattest.Options{RowsFor: func(string) int { return total }}, serpstattest.OneDayPrefix+"refused.example", wall, m)
+	sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"links_external"}, sp.Refused)
+	assert.Zero(t, sp.InDoubt)
+	assert.Equal(t, total, sp.Sum())
+	for _, s := range sp.Slices {
+		assert.False(t, s.Links, s.Label())
+	}
+	assert.True(t, slices.ContainsFunc(sp.Slices, func(s pager.Slice) bool { return s.LinkType != "" }))
+}
+
+// TestSlicingByLastVisitedDate: when links_external, link_type and
+// link_nofollow are all refused, a day over the wall is split by
+// last-visited date (check gte/lte), and the slices still partition it.
+func TestSlicingByLastVisitedDate(t *testing.T) {
+	const total, wall = 600, 100
+	m := &meddler{refuse: []string{"links_external", "link_type", "link_nofollow"}}
+	p, _ := slicePager(t, serpstattest.Options{RowsFor: func(string) int { return total }}, serpstattest.OneDayPrefix+"check.example", wall, m)
+	sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"links_external", "link_type", "link_nofollow"}, sp.Refused)
+	assert.Zero(t, sp.InDoubt)
+	assert.Zero(t, sp.Unreachable)
+	assert.Equal(t, total, sp.Sum())
+	for _, s := range sp.Slices {
+		require.False(t, s.CheckTo.IsZero(), s.Label())
+		require.LessOrEqual(t, s.Total, wall, s.Label())
+	}
+	rows := sliceRows(t, p, sp)
+	seen := map[serpstat.Backlink]bool{}
+	for _, r := range rows {
+		require.False(t, seen[r], "a row in two slices")
+		seen[r] = true
+	}
+	assert.Len(t, rows, total)
+}

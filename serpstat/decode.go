@@ -1,0 +1,298 @@
+package serpstat
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// This file is the generic (encoding/json) side of reading an answer, and
+// what happens when even it cannot: the answer is well-formed JSON whose
+// shape surprises this version, an *UnexpectedError. fastdecode.go is the
+// fast side; FuzzDecodeNewBacklinks checks the two agree.
+
+// nullString is a string field that remembers a JSON null.
+type nullString struct {
+	s    string
+	null bool
+}
+
+func (n *nullString) UnmarshalJSON(b []byte) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		n.null = true
+		return nil
+	}
+	return json.Unmarshal(b, &n.s)
+}
+
+// nullInt is an Int field that remembers a JSON null.
+type nullInt struct {
+	v    Int
+	null bool
+}
+
+func (n *nullInt) UnmarshalJSON(b []byte) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		n.null = true
+		return nil
+	}
+	return n.v.UnmarshalJSON(b)
+}
+
+// UnmarshalJSON implements json.Unmarshaler: every field may be null
+// (marked in Null), an integer may be a number or a numeric string, keys
+// match case-insensitively as encoding/json matches them. A null row is
+// an error: it is no row at all.
+func (b *Backlink) UnmarshalJSON(raw []byte) error {
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return errors.New("row is null")
+	}
+	var w struct {
+		URLFrom     nullString `json:"url_from"`
+		URLTo       nullString `json:"url_to"`
+		Nofollow    nullString `json:"nofollow"`
+		LinkType    nullString `json:"link_type"`
+		LinksExt    nullInt    `json:"links_ext"`
+		LinkText    nullString `json:"link_text"`
+		FirstSeen   nullString `json:"first_seen"`
+		LastVisited nullString `json:"last_visited"`
+		DomainRank  nullInt    `json:"domain_rank"`
+	}
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return err
+	}
+	*b = Backlink{
+		URLFrom: w.URLFrom.s, URLTo: w.URLTo.s, Nofollow: w.Nofollow.s, LinkType: w.LinkType.s,
+		LinksExt: w.LinksExt.v, LinkText: w.LinkText.s, FirstSeen: w.FirstSeen.s,
+		LastVisited: w.LastVisited.s, DomainRank: w.DomainRank.v,
+	}
+	for i, null := range []bool{w.URLFrom.null, w.URLTo.null, w.Nofollow.null, w.LinkType.null,
+		w.LinksExt.null, w.LinkText.null, w.FirstSeen.null, w.LastVisited.null, w.DomainRank.null} {
+		if null {
+			b.Null |= 1 << i
+		}
+	}
+	return nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler: a missing or null total is
+// TotalUnknown, and so is a null summary_info.
+func (s *SummaryInfo) UnmarshalJSON(raw []byte) error {
+	if string(bytes.TrimSpace(raw)) == "null" {
+		*s = SummaryInfo{Total: TotalUnknown}
+		return nil
+	}
+	var w struct {
+		LeftLines Int    `json:"left_lines"`
+		Page      Int    `json:"page"`
+		Count     Int    `json:"count"`
+		Total     *Int   `json:"total"`
+		Sort      string `json:"sort"`
+		Order     string `json:"order"`
+	}
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return err
+	}
+	*s = SummaryInfo{LeftLines: w.LeftLines, Page: w.Page, Count: w.Count, Total: TotalUnknown, Sort: w.Sort, Order: w.Order}
+	if w.Total != nil {
+		s.Total = *w.Total
+	}
+	return nil
+}
+
+// decodeGeneric decodes a getNewBacklinks answer with encoding/json: the
+// reference the fast decoder is checked against. It returns the answer's
+// *Error when it holds one.
+func decodeGeneric(raw []byte, page *BacklinksPage) error {
+	*page = BacklinksPage{Summary: SummaryInfo{Total: TotalUnknown}}
+	env := struct {
+		Result any    `json:"result"`
+		Error  *Error `json:"error"`
+	}{Result: page}
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return err
+	}
+	if env.Error != nil {
+		return env.Error
+	}
+	if env.Result == nil || !bytes.Contains(raw, []byte(`"result"`)) {
+		return errors.New("the answer has neither result nor error")
+	}
+	return nil
+}
+
+// DecodeNewBacklinksAnswer decodes the raw body of a getNewBacklinks answer
+// as the Client does: the fast decoder, then encoding/json. A "no data"
+// error is an empty page with NoData set; another API error is returned as
+// its *Error; a body that is not complete JSON is a *BodyError, and a
+// well-formed one this version cannot read an *UnexpectedError. It lets a
+// stored answer (see UnexpectedError.Raw) be read again without paying.
+func DecodeNewBacklinksAnswer(raw []byte) (*BacklinksPage, error) {
+	var page BacklinksPage
+	repaired, err := decodeAnswer(MethodNewBacklinks, raw, &page, func(s string) string { return s })
+	page.Repaired = repaired
+	var ae *Error
+	if errors.As(err, &ae) && ae.Class() == ClassNoData {
+		return &BacklinksPage{NoData: true}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// UnexpectedError is a well-formed JSON answer whose shape this version
+// cannot read: a field of an unexpected type ("links_ext":"abc"), data that
+// is not an array, a result that is null. It was produced, so it was
+// probably billed, and asking again would only buy the same answer: it is
+// never retried (ClassUnexpected). Raw holds the answer, to be kept and
+// read again by a later version without paying.
+type UnexpectedError struct {
+	Method string
+	// Field is where the surprise is, e.g. "result.data[3].links_ext", and
+	// Value the JSON found there (shortened); both may be "" when no one
+	// field is to blame.
+	Field, Value string
+	// Rows is the length of result.data when it is an array, else 0.
+	Rows int
+	Raw  []byte
+	Err  error
+}
+
+func (e *UnexpectedError) Error() string {
+	msg := "serpstat: unexpected " + e.Method + " answer"
+	if e.Field != "" {
+		msg += ": field " + e.Field + " holds " + e.Value
+	} else if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg + " (well-formed JSON this version cannot read; it was billed, so it is not asked again)"
+}
+
+func (e *UnexpectedError) Unwrap() error { return e.Err }
+
+// unexpected builds the *UnexpectedError of a well-formed answer that did
+// not decode, naming the first field that does not fit.
+func unexpected(method string, raw []byte, err error) *UnexpectedError {
+	ue := &UnexpectedError{Method: method, Raw: raw, Err: err}
+	var v any
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if d.Decode(&v) != nil {
+		return ue
+	}
+	ue.Field, ue.Value, ue.Rows = diagnose(v)
+	return ue
+}
+
+// shortJSON is v as JSON, cut to 80 bytes.
+func shortJSON(v any) string {
+	b, _ := json.Marshal(v)
+	if len(b) > 80 {
+		return string(b[:77]) + "..."
+	}
+	return string(b)
+}
+
+// diagnose finds the first part of a decoded answer that does not have
+// the shape of a getNewBacklinks answer.
+func diagnose(v any) (field, value string, rows int) {
+	top, ok := v.(map[string]any)
+	if !ok {
+		return "(answer)", shortJSON(v), 0
+	}
+	res, ok := lookup(top, "result")
+	if !ok {
+		return "result", "nothing (neither result nor error)", 0
+	}
+	rm, ok := res.(map[string]any)
+	if !ok {
+		return "result", shortJSON(res), 0
+	}
+	if data, ok := lookup(rm, "data"); ok {
+		arr, ok := data.([]any)
+		if !ok {
+			return "result.data", shortJSON(data), 0
+		}
+		rows = len(arr)
+		for i, r := range arr {
+			at := fmt.Sprintf("result.data[%d]", i)
+			row, ok := r.(map[string]any)
+			if !ok {
+				return at, shortJSON(r), rows
+			}
+			for _, k := range sortedKeys(row) {
+				col := strings.ToLower(k)
+				switch col {
+				case "links_ext", "domain_rank":
+					if !fitsInt(row[k]) {
+						return at + "." + k, shortJSON(row[k]), rows
+					}
+				case "url_from", "url_to", "nofollow", "link_type", "link_text", "first_seen", "last_visited":
+					if _, ok := row[k].(string); !ok && row[k] != nil {
+						return at + "." + k, shortJSON(row[k]), rows
+					}
+				}
+			}
+		}
+	}
+	if si, ok := lookup(rm, "summary_info"); ok && si != nil {
+		sm, ok := si.(map[string]any)
+		if !ok {
+			return "result.summary_info", shortJSON(si), rows
+		}
+		for _, k := range sortedKeys(sm) {
+			switch strings.ToLower(k) {
+			case "left_lines", "page", "count", "total":
+				if !fitsInt(sm[k]) {
+					return "result.summary_info." + k, shortJSON(sm[k]), rows
+				}
+			case "sort", "order":
+				if _, ok := sm[k].(string); !ok && sm[k] != nil {
+					return "result.summary_info." + k, shortJSON(sm[k]), rows
+				}
+			}
+		}
+	}
+	return "", "", rows
+}
+
+func lookup(m map[string]any, key string) (any, bool) {
+	if v, ok := m[key]; ok {
+		return v, true
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// fitsInt tells whether v (decoded with UseNumber) decodes into an Int.
+func fitsInt(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case json.Number:
+		var n Int
+		return n.UnmarshalJSON([]byte(x)) == nil
+	case string:
+		var n Int
+		return n.UnmarshalJSON([]byte(strconv.Quote(x))) == nil
+	}
+	return false
+}
