@@ -83,6 +83,7 @@ type Exporter struct {
 // live is what Snapshot reads while Run runs.
 type live struct {
 	rows, pages, planned atomic.Int64
+	damaged              atomic.Int64 // stored pages found damaged and bought again
 }
 
 // Snapshot is how far a run is, for a progress display.
@@ -151,6 +152,9 @@ type Report struct {
 	Cut              int64 // surplus rows fetched for the last page and not written
 	UnwrittenPages   int   // pages paid for but not written (after a gap)
 	Resumed          int   // pages loaded from the checkpoint, not asked again
+	// DamagedPages counts stored pages that failed their checks (cut
+	// short, edited, another page's content) and were bought again.
+	DamagedPages int
 	Duplicates       int64 // rows dropped as already written by the page before
 	Repaired         int   // invalid UTF-8 sequences from the API, written as U+FFFD
 	LastTotal        int   // the total a later page reported, when it changed; 0 if never
@@ -237,6 +241,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 			rep.CreditsByBalance = rep.StartBalance - rep.LeftLines
 		}
 		rep.Workers = int(f.peak.Load())
+		rep.DamagedPages = int(e.live.damaged.Load())
 		rep.Elapsed = time.Since(start)
 		if !rep.Complete && rep.CreditsEstimated > 0 {
 			rep.CreditsLeft = max(0, rep.CreditsEstimated-rep.Rows-rep.Duplicates-rep.Cut)
@@ -390,7 +395,7 @@ func (e *Exporter) finish(rep *Report, err error) error {
 func (e *Exporter) first(ctx context.Context, cp Checkpoint, params serpstat.NewBacklinksParams, maxRows int) (*pager.Page, pager.Plan, error) {
 	p := e.Pager
 	if cp != nil {
-		pg, err := cp.Load(1)
+		pg, err := e.load(cp, 1)
 		if err != nil {
 			return nil, pager.Plan{}, err
 		}
@@ -410,6 +415,19 @@ func (e *Exporter) first(ctx context.Context, cp Checkpoint, params serpstat.New
 		}
 	}
 	return pg, plan, nil
+}
+
+// load reads page n from the checkpoint. A damaged page is logged,
+// counted and treated as not stored, so it is bought again (that page
+// only); any other error is returned.
+func (e *Exporter) load(cp Checkpoint, n int) (*pager.Page, error) {
+	pg, err := cp.Load(n)
+	if errors.Is(err, ErrPageDamaged) {
+		e.live.damaged.Add(1)
+		e.Logger.Warn("a stored page is damaged: not trusted, buying it again", "page", n, "error", err)
+		return nil, nil
+	}
+	return pg, err
 }
 
 // usable tells whether a stored page is the one the plan asks for: a page
@@ -649,7 +667,7 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 		default:
 		}
 		if cp != nil {
-			pg, err := cp.Load(n)
+			pg, err := e.load(cp, n)
 			if err != nil {
 				results <- result{n: n, err: err}
 				return

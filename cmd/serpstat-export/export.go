@@ -655,6 +655,9 @@ func printReport(w io.Writer, runID string, res *runResult) {
 		if rep.Resumed > 0 {
 			fmt.Fprintf(w, "  resumed: %d pages came from the checkpoint, not paid for again\n", rep.Resumed)
 		}
+		if rep.DamagedPages > 0 {
+			fmt.Fprintf(w, "  %d stored pages were damaged (cut short, edited or another page's content): not trusted, bought again\n", rep.DamagedPages)
+		}
 		if rep.LastTotal > 0 {
 			fmt.Fprintf(w, "  the data changed while exporting: total %d at the start, %d later\n", rep.Plan.Total, rep.LastTotal)
 		}

@@ -36,6 +36,7 @@ type runSummary struct {
 	Retries          int64           `json:"retries"`
 	RateLimited      int64           `json:"rate_limited"`
 	ResumedPages     int             `json:"resumed_pages"`
+	DamagedPages     int             `json:"damaged_pages,omitempty"` // stored pages that failed their checks and were bought again
 	Duplicates       int64           `json:"duplicates"`
 	RepairedUTF8     int             `json:"repaired_utf8"`
 	Cut              int64           `json:"cut,omitempty"`
@@ -130,6 +131,7 @@ func newSummary(runID, command string, res *runResult, err error, code int) *run
 	}
 	sum.ElapsedSeconds, sum.RowsPerSecond = rep.Elapsed.Seconds(), rep.RowsPerSecond()
 	sum.Retries, sum.RateLimited = rep.Retries, rep.RateLimited
+	sum.DamagedPages = rep.DamagedPages
 	sum.ResumedPages, sum.Duplicates, sum.RepairedUTF8, sum.Cut, sum.TotalChanged = rep.Resumed, rep.Duplicates, rep.Repaired, rep.Cut, rep.LastTotal
 	sum.Sliced, sum.Probes, sum.ProbeCredits = rep.Sliced, rep.Probes, rep.ProbeCredits
 	for _, s := range rep.Slices {
