@@ -155,13 +155,13 @@ type Report struct {
 	// DamagedPages counts stored pages that failed their checks (cut
 	// short, edited, another page's content) and were bought again.
 	DamagedPages int
-	Duplicates       int64 // rows dropped as already written by the page before
-	Repaired         int   // invalid UTF-8 sequences from the API, written as U+FFFD
-	LastTotal        int   // the total a later page reported, when it changed; 0 if never
-	Retries          int64
-	RateLimited      int64
-	Workers          int // most requests in flight at once
-	Elapsed          time.Duration
+	Duplicates   int64 // rows dropped as already written by the page before
+	Repaired     int   // invalid UTF-8 sequences from the API, written as U+FFFD
+	LastTotal    int   // the total a later page reported, when it changed; 0 if never
+	Retries      int64
+	RateLimited  int64
+	Workers      int // most requests in flight at once
+	Elapsed      time.Duration
 
 	// Sliced is set when the query was cut into slices to get past the
 	// wall; Slices lists them in export order.
