@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,6 +79,42 @@ type Exporter struct {
 
 	cur  part // the part being written
 	live live // what progress displays read while Run runs
+
+	savedMu  sync.Mutex
+	saved    map[int]bool // pages of the unsliced plan this run stored
+	cutFirst bool         // page 1 was cut to the budget: bought again
+}
+
+// markSaved records that page n of the unsliced plan is in the checkpoint.
+func (e *Exporter) markSaved(cp Checkpoint, n int) {
+	if cp != e.Checkpoint {
+		return // a slice's
+	}
+	e.savedMu.Lock()
+	defer e.savedMu.Unlock()
+	if e.saved == nil {
+		e.saved = map[int]bool{}
+	}
+	e.saved[n] = true
+}
+
+// creditsLeft is what the pages of plan that are neither stored nor
+// written still cost: what a resume has to pay for.
+func (e *Exporter) creditsLeft(plan pager.Plan) int64 {
+	stored := map[int]bool{}
+	for _, n := range e.Checkpoint.Stored() {
+		stored[n] = true
+	}
+	e.savedMu.Lock()
+	defer e.savedMu.Unlock()
+	var left int64
+	for n := 1; n <= plan.Pages; n++ {
+		if n == 1 && e.cutFirst || !stored[n] && !e.saved[n] {
+			_, _, c := plan.Request(n)
+			left += c
+		}
+	}
+	return left
 }
 
 // live is what Snapshot reads while Run runs.
@@ -142,6 +179,14 @@ type Report struct {
 
 	CreditsEstimated int64 // what the export was planned to cost
 	Credits          int64 // credits billed by this run, counted from the answers
+	// CreditsEarlier is what earlier attempts of the same export spent, as
+	// its checkpoint recorded (requests that may have been billed when a
+	// run was killed included); CreditsInAll is the export's spend in all,
+	// earlier attempts and this one: what --budget caps. Attempts counts
+	// the runs, this one included (1 without a checkpoint's record).
+	CreditsEarlier int64
+	CreditsInAll   int64
+	Attempts       int
 	// CreditsByBalance is the drop of the account's balance over the run,
 	// from the answers' left_lines; -1 when the API did not tell. Others
 	// spending from the same account show up here too.
@@ -229,13 +274,40 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		rep.StartBalance = e.StartBalance
 	}
 	f := &flow{wake: make(chan struct{}, 1)}
+	// The checkpoint's record of what earlier attempts spent counts
+	// against the budget: --budget caps the export, not one attempt.
+	ledger, _ := e.Checkpoint.(Ledger)
+	rep.Attempts = 1
+	if ledger != nil {
+		prior, attempts, err := ledger.LoadSpent()
+		if err != nil {
+			rep.StopReason = StopError
+			return rep, err
+		}
+		p.Budget.Carry(prior)
+		rep.CreditsEarlier, rep.Attempts = prior, attempts+1
+	}
 	// The budget may be shared with other runs (several queries): this
 	// run's credits are what it adds to it.
 	spentBefore := p.Budget.Spent()
+	if ledger != nil {
+		base := spentBefore + p.Budget.Reserved()
+		prior, attempts := rep.CreditsEarlier, rep.Attempts
+		p.Budget.SetJournal(func(committed int64) error {
+			return ledger.SaveSpent(prior+committed-base, attempts)
+		})
+	}
 	defer func() {
 		st := p.Stats()
 		rep.Retries, rep.RateLimited = st.Retries, st.RateLimited
 		rep.Credits = p.Budget.Spent() - spentBefore
+		rep.CreditsInAll = rep.CreditsEarlier + rep.Credits
+		if ledger != nil {
+			p.Budget.SetJournal(nil)
+			if err := ledger.SaveSpent(rep.CreditsInAll, rep.Attempts); err != nil {
+				e.Logger.Warn("could not record the credits spent in the checkpoint", "error", err)
+			}
+		}
 		rep.LeftLines = p.Budget.Balance()
 		if rep.StartBalance >= 0 && rep.LeftLines >= 0 {
 			rep.CreditsByBalance = rep.StartBalance - rep.LeftLines
@@ -245,6 +317,11 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		rep.Elapsed = time.Since(start)
 		if !rep.Complete && rep.CreditsEstimated > 0 {
 			rep.CreditsLeft = max(0, rep.CreditsEstimated-rep.Rows-rep.Duplicates-rep.Cut)
+			if e.Checkpoint != nil && !rep.Sliced && rep.Plan.Pages > 0 {
+				// Pages stored but not written (after a stop) are not
+				// paid for again either.
+				rep.CreditsLeft = e.creditsLeft(rep.Plan)
+			}
 		}
 	}()
 
@@ -255,6 +332,8 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	}
 	rep.Plan = plan
 	rep.Unreachable = plan.Unreachable
+	// Page 1 cut to what the budget could pay for is bought again.
+	e.cutFirst = len(first.Rows) < min(plan.Size, plan.Reachable)
 	e.live.planned.Store(int64(plan.Reachable))
 	if p.MaxRows > 0 && p.MaxRows <= plan.Wall {
 		rep.Unreachable = 0 // the rows past the wall were not wanted
@@ -413,6 +492,7 @@ func (e *Exporter) first(ctx context.Context, cp Checkpoint, params serpstat.New
 		if err := cp.Save(pg); err != nil {
 			return nil, plan, err
 		}
+		e.markSaved(cp, 1)
 	}
 	return pg, plan, nil
 }
@@ -691,7 +771,9 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 		g.Go(func() error {
 			page, err := e.Pager.Fetch(ctx, req)
 			if err == nil && cp != nil {
-				err = cp.Save(page)
+				if err = cp.Save(page); err == nil {
+					e.markSaved(cp, n)
+				}
 			}
 			f.inflight.Add(-1)
 			f.signal()

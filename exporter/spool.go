@@ -45,6 +45,20 @@ type SliceCheckpoint interface {
 	LoadMeta(name string, v any) (bool, error)
 }
 
+// Ledger is a Checkpoint that also keeps what the export has spent in all
+// its attempts, so a resume counts it against the budget.
+type Ledger interface {
+	// LoadSpent returns the credits earlier attempts committed (spent, or
+	// reserved for a request that may have been billed) and how many
+	// attempts there were.
+	LoadSpent() (spent int64, attempts int, err error)
+	// SaveSpent records the credits the export has committed in all,
+	// durably, and that this attempt counts.
+	SaveSpent(spent int64, attempts int) error
+}
+
+var _ Ledger = (*Spool)(nil)
+
 // ErrSpoolMismatch is returned when a spool belongs to another export.
 var ErrSpoolMismatch = errors.New("the spool belongs to a different export")
 
@@ -199,6 +213,38 @@ func (s *Spool) LoadMeta(name string, v any) (bool, error) {
 	return true, nil
 }
 
+// spoolCredits is the spool's credits.json.
+type spoolCredits struct {
+	Spent    int64 `json:"spent"`
+	Attempts int   `json:"attempts"`
+}
+
+// LoadSpent implements Ledger.
+func (s *Spool) LoadSpent() (int64, int, error) {
+	var c spoolCredits
+	data, err := os.ReadFile(filepath.Join(s.dir, "credits.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("spool credits: %w", err)
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		return 0, 0, fmt.Errorf("spool %s/credits.json: %w: delete it, or pass --restart", s.dir, err)
+	}
+	return c.Spent, c.Attempts, nil
+}
+
+// SaveSpent implements Ledger: credits.json, written to a temporary name,
+// fsync'd and renamed.
+func (s *Spool) SaveSpent(spent int64, attempts int) error {
+	data, _ := json.Marshal(spoolCredits{Spent: spent, Attempts: attempts})
+	if err := writeFileSync(filepath.Join(s.dir, "credits.json"), data); err != nil {
+		return fmt.Errorf("spool credits: %w", err)
+	}
+	return nil
+}
+
 // Total implements pager.ProbeCache.
 func (s *Spool) Total(key string) (int, bool) {
 	var t int
@@ -333,11 +379,12 @@ func (s *Spool) Remove() error {
 	return os.RemoveAll(s.dir)
 }
 
-// RemoveIfEmpty deletes the spool when it holds no page: a run that failed
-// before paying for anything leaves nothing behind.
+// RemoveIfEmpty deletes the spool when it holds no page and records no
+// credit spent: a run that failed before paying for anything leaves
+// nothing behind.
 func (s *Spool) RemoveIfEmpty() {
 	matches, _ := filepath.Glob(filepath.Join(s.dir, "*page-*.json"))
-	if len(matches) == 0 {
+	if spent, _, err := s.LoadSpent(); len(matches) == 0 && err == nil && spent == 0 {
 		_ = s.Remove()
 	}
 }

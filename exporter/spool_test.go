@@ -98,17 +98,32 @@ func TestResumeFromCheckpointPaysNothingTwice(t *testing.T) {
 	require.Len(t, c.rows, 4000)
 	require.NoError(t, sp.Close())
 
-	// ...and its resume: the four pages come from the spool.
+	// ...and its resume: the four pages come from the spool. --budget
+	// caps the export in all: 6000 more do not fit with 4000 spent...
+	sp, err = exporter.OpenSpool(dir, key{"resume.example", 1000})
+	require.NoError(t, err)
+	e = &exporter.Exporter{Pager: newPager(srv, "resume.example", 1000, 6000), Sinks: []exporter.Sink{&collect{}}, Workers: 3, Checkpoint: sp}
+	rep, err := e.Run(context.Background())
+	require.ErrorIs(t, err, pager.ErrBudgetExhausted)
+	assert.EqualValues(t, 4000, rep.CreditsEarlier)
+	assert.EqualValues(t, 4000, rep.CreditsInAll)
+	assert.EqualValues(t, 10000, rep.CreditsEstimated)
+	assert.EqualValues(t, 6000, rep.CreditsLeft, "the stored pages are not needed again")
+	require.NoError(t, sp.Close())
+
+	// ...10000 do.
 	sp, err = exporter.OpenSpool(dir, key{"resume.example", 1000})
 	require.NoError(t, err)
 	defer sp.Close()
 	c = &collect{}
-	e = &exporter.Exporter{Pager: newPager(srv, "resume.example", 1000, 6000), Sinks: []exporter.Sink{c}, Workers: 3, Checkpoint: sp}
-	rep, err := e.Run(context.Background())
+	e = &exporter.Exporter{Pager: newPager(srv, "resume.example", 1000, 10000), Sinks: []exporter.Sink{c}, Workers: 3, Checkpoint: sp}
+	rep, err = e.Run(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, serpstattest.Rows("resume.example", 10000), c.rows)
 	assert.Equal(t, 4, rep.Resumed)
 	assert.EqualValues(t, 6000, rep.Credits)
+	assert.EqualValues(t, 10000, rep.CreditsInAll)
+	assert.Equal(t, 3, rep.Attempts)
 	assert.EqualValues(t, 10000, srv.Stats().CreditsBilled)
 	for k, n := range srv.Stats().PagesBilled {
 		assert.Equal(t, 1, n, "page %+v", k)

@@ -34,6 +34,9 @@ type Budget struct {
 	floor    int64
 	floorCap int64
 	balance  int64 // last balance seen; -1 unknown
+
+	carried int64                       // spent by earlier attempts (Carry)
+	journal func(committed int64) error // SetJournal
 }
 
 // NewBudget returns a Budget of limit credits; 0 means no limit.
@@ -64,6 +67,46 @@ func (b *Budget) ObserveBalance(balance int64) {
 	if b.floorCap >= 0 {
 		b.floorCap = min(b.floorCap, max(0, b.spent+balance-b.floor))
 	}
+}
+
+// Carry counts n credits an earlier attempt of the same export spent (a
+// checkpoint's record) as spent, so that Limit caps the export in all,
+// not one attempt. The balance floor is not lowered by them: the balance
+// read now already lacks them.
+func (b *Budget) Carry(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.spent += n
+	b.carried += n
+	if b.floorCap >= 0 {
+		b.floorCap += n
+	}
+}
+
+// Carried is what Carry added.
+func (b *Budget) Carried() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.carried
+}
+
+// SetJournal makes every Reserve record the credits committed (spent and
+// reserved) with fn before it returns, so a record survives kill -9 with
+// every request that may have been billed counted; a Reserve whose record
+// fails is refused with fn's error, and nothing is sent. Settle records
+// too, best effort. fn is called with the Budget locked; nil turns the
+// journal off.
+func (b *Budget) SetJournal(fn func(committed int64) error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.journal = fn
+}
+
+// Reserved is the credits reserved and not yet settled.
+func (b *Budget) Reserved() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.reserved
 }
 
 // Exhausted returns the error that says which limit binds: the floor
@@ -123,6 +166,11 @@ func (b *Budget) Reserve(n int64) (*Reservation, error) {
 	if b.floorCap >= 0 && b.spent+b.reserved+n > b.floorCap {
 		return nil, fmt.Errorf("%w: the next request may cost %d credits and the balance is %d with a floor of %d", ErrBalanceFloor, n, b.balance, b.floor)
 	}
+	if b.journal != nil {
+		if err := b.journal(b.spent + b.reserved + n); err != nil {
+			return nil, fmt.Errorf("recording the credits committed: %w", err)
+		}
+	}
 	b.reserved += n
 	return &Reservation{b: b, n: n}, nil
 }
@@ -162,4 +210,7 @@ func (r *Reservation) Settle(billed int64) {
 	r.done = true
 	r.b.reserved -= r.n
 	r.b.spent += billed
+	if r.b.journal != nil {
+		_ = r.b.journal(r.b.spent + r.b.reserved)
+	}
 }

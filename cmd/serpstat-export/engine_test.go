@@ -118,3 +118,76 @@ func contains(s []int, v int) bool {
 	}
 	return false
 }
+
+// stopAfterBilled starts the binary with args and stops it once the fake has
+// billed at least credits: with SIGINT (and waits for its exit 130) or
+// with SIGKILL.
+func stopAfterBilled(t *testing.T, srv *serpstattest.Server, credits int64, sig os.Signal, args ...string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "SERPSTAT_TOKEN="+serpstattest.DefaultToken)
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for srv.Stats().CreditsBilled < credits {
+		select {
+		case err := <-done:
+			t.Fatalf("the run ended before it was stopped: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	require.NoError(t, cmd.Process.Signal(sig))
+	err := <-done
+	if sig == os.Interrupt {
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee)
+		require.Equal(t, 130, ee.ExitCode())
+	}
+}
+
+func TestBudgetCapsTheExportAcrossResumes(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		sig        os.Signal
+		budget, at int64
+	}{
+		{"ctrl-c", os.Interrupt, 5000, 4000},
+		{"kill -9", os.Kill, 10000, 4000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := serpstattest.NewServer(serpstattest.Options{Rows: 30000, Latency: 20 * time.Millisecond})
+			defer srv.Close()
+			dir := t.TempDir()
+			out := filepath.Join(dir, "b.csv")
+			summary := filepath.Join(dir, "summary.json")
+			args := []string{"export", "--endpoint", srv.URL, "--query", "budget.example", "--rps", "25", "--workers", "2",
+				"--budget", fmt.Sprint(tc.budget), "--partial", "--out", out, "--summary-json", summary}
+			stopAfterBilled(t, srv, tc.at, tc.sig, args...)
+			first := srv.Stats().CreditsBilled
+			require.Less(t, first, tc.budget)
+
+			res := runCLI(t, serpstattest.DefaultToken, args...)
+			require.Equal(t, 0, res.code, res.stderr)
+			billed := srv.Stats().CreditsBilled
+			rows := readCSV(t, out)
+			t.Logf("first attempt billed %d, in all %d, rows %d", first, billed, len(rows))
+			require.LessOrEqual(t, billed, tc.budget, "--budget caps the export in all")
+			requireRows(t, asCSV(serpstattest.Rows("budget.example", len(rows))), rows, "the first rows")
+			if tc.sig == os.Interrupt {
+				require.EqualValues(t, billed, len(rows), "rows written = credits billed")
+			}
+			var sum struct {
+				CreditsBilled      int64 `json:"credits_billed"`
+				CreditsBilledInAll int64 `json:"credits_billed_in_all"`
+				Attempts           int   `json:"attempts"`
+			}
+			raw, err := os.ReadFile(summary)
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(raw, &sum))
+			require.Equal(t, 2, sum.Attempts)
+			require.Equal(t, billed-first, sum.CreditsBilled, "this attempt")
+			require.GreaterOrEqual(t, sum.CreditsBilledInAll, billed, "the export in all (a kill may count requests in flight that were never billed)")
+			require.LessOrEqual(t, sum.CreditsBilledInAll, tc.budget)
+		})
+	}
+}

@@ -642,6 +642,9 @@ func printReport(w io.Writer, runID string, res *runResult) {
 				rep.Query, rep.Plan.Total, rep.Plan.Reachable, rep.Plan.Pages, rep.Plan.Size)
 		}
 		fmt.Fprintf(w, "  credits: estimated %d, billed %d", rep.CreditsEstimated, rep.Credits)
+		if rep.CreditsEarlier > 0 {
+			fmt.Fprintf(w, " (%d in all over %d attempts)", rep.CreditsInAll, rep.Attempts)
+		}
 		if rep.CreditsByBalance >= 0 {
 			fmt.Fprintf(w, " (balance dropped by %d)", rep.CreditsByBalance)
 		}
@@ -788,11 +791,12 @@ func printBudgetStop(w io.Writer, s settings, rep *exporter.Report, err error) {
 	}
 	spent := int64(0)
 	if rep != nil {
-		spent = rep.Credits
+		spent = rep.CreditsInAll // --budget caps the export in all
 	}
 	fmt.Fprintf(w, "serpstat-export: stopped by the budget: %d credits spent of --budget %d", spent, s.Budget)
 	if rep != nil && rep.CreditsEstimated > 0 {
-		fmt.Fprintf(w, "; the full export needs %d credits (%d more); raise --budget to at least %d", rep.CreditsEstimated, rep.CreditsLeft, rep.CreditsEstimated)
+		// What is spent stays spent; the pages stored are not bought again.
+		fmt.Fprintf(w, "; the full export needs %d credits (%d more); raise --budget to at least %d", rep.CreditsEstimated, rep.CreditsLeft, spent+rep.CreditsLeft)
 		if !s.Partial {
 			fmt.Fprint(w, ", or add --partial to export the whole pages that fit")
 		}
