@@ -333,7 +333,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	rep.Plan = plan
 	rep.Unreachable = plan.Unreachable
 	// Page 1 cut to what the budget could pay for is bought again.
-	e.cutFirst = len(first.Rows) < min(plan.Size, plan.Reachable)
+	e.cutFirst = firstCut(plan, first)
 	e.live.planned.Store(int64(plan.Reachable))
 	if p.MaxRows > 0 && p.MaxRows <= plan.Wall {
 		rep.Unreachable = 0 // the rows past the wall were not wanted
@@ -360,7 +360,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 
 // rest exports pages 2.. of a plan whose page 1 is written.
 func (e *Exporter) rest(ctx context.Context, rep *Report, f *flow, first *pager.Page, plan pager.Plan, cp Checkpoint) error {
-	if len(first.Rows) < min(plan.Size, plan.Reachable) {
+	if firstCut(plan, first) {
 		// Page 1 was cut to what the budget could pay for.
 		return fmt.Errorf("page 2: %w: page 1 could only be asked for %d rows", e.Pager.Budget.Exhausted(), len(first.Rows))
 	}
@@ -508,6 +508,13 @@ func (e *Exporter) load(cp Checkpoint, n int) (*pager.Page, error) {
 		return nil, nil
 	}
 	return pg, err
+}
+
+// firstCut tells whether page 1 brought fewer rows than its plan asks of
+// it: it was cut to what the budget could pay for.
+func firstCut(plan pager.Plan, first *pager.Page) bool {
+	_, size, _ := plan.Request(1)
+	return len(first.Rows) < min(size, plan.Reachable)
 }
 
 // usable tells whether a stored page is the one the plan asks for: a page

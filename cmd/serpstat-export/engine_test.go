@@ -191,3 +191,40 @@ func TestBudgetCapsTheExportAcrossResumes(t *testing.T) {
 		})
 	}
 }
+
+func TestMaxRowsBillsExactlyTheRowsWanted(t *testing.T) {
+	for _, n := range []int{2344, 3001, 999} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			srv := serpstattest.NewServer(serpstattest.Options{Rows: 25000})
+			defer srv.Close()
+			est := runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--query", "max.example",
+				"--max-rows", fmt.Sprint(n), "--budget", fmt.Sprint(n), "--json")
+			require.Equal(t, 0, est.code, est.stderr)
+			var e struct {
+				Pages      int    `json:"pages"`
+				PagePlan   string `json:"page_plan"`
+				Credits    int64  `json:"credits"`
+				FitsBudget bool   `json:"fits_budget"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(est.stdout), &e), est.stdout)
+			require.EqualValues(t, n, e.Credits, e.PagePlan)
+			require.True(t, e.FitsBudget)
+			spent := srv.Stats().CreditsBilled // the estimate's size-1 request
+
+			out := filepath.Join(t.TempDir(), "top.csv")
+			res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "max.example", "--max-rows", fmt.Sprint(n),
+				"--budget", fmt.Sprint(n), "--out", out)...)
+			require.Equal(t, 0, res.code, res.stderr)
+			requireRows(t, asCSV(serpstattest.Rows("max.example", n)), readCSV(t, out), "the first rows")
+			require.EqualValues(t, n, srv.Stats().CreditsBilled-spent, "billed exactly --max-rows")
+			pages := 0
+			for _, en := range srv.Log() {
+				if en.Method == "SerpstatBacklinksProcedure.getNewBacklinks" {
+					pages++
+				}
+			}
+			require.Equal(t, e.Pages, pages-1, "the pages estimate showed: %s", e.PagePlan)
+			t.Logf("--max-rows %d: %s", n, e.PagePlan)
+		})
+	}
+}
