@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,8 +148,17 @@ func (e *Exporter) Snapshot() Snapshot {
 // written of it.
 type part struct {
 	plan pager.Plan
-	rows int64               // rows written (or cut) of this part
-	prev []serpstat.Backlink // the last page's rows, for dedupe
+	rows int64 // rows written (or cut, or dropped as duplicates) of this part
+
+	// Live data (see live.go): the rows written, as hashes; the last row
+	// written; the total the last page reported and the largest seen;
+	// rows whose export could not be proven.
+	seen      map[uint64]struct{}
+	last      serpstat.Backlink
+	hasLast   bool
+	lastTotal int
+	maxTotal  int
+	inDoubt   int64
 }
 
 // Stop reasons.
@@ -162,6 +170,7 @@ const (
 	StopMaxRows     = "max-rows"
 	StopError       = "error"
 	StopInterrupted = "interrupted"
+	StopUnproven    = "unproven" // see ErrUnproven
 )
 
 // Report says what a run did.
@@ -200,13 +209,18 @@ type Report struct {
 	// DamagedPages counts stored pages that failed their checks (cut
 	// short, edited, another page's content) and were bought again.
 	DamagedPages int
-	Duplicates   int64 // rows dropped as already written by the page before
-	Repaired     int   // invalid UTF-8 sequences from the API, written as U+FFFD
-	LastTotal    int   // the total a later page reported, when it changed; 0 if never
-	Retries      int64
-	RateLimited  int64
-	Workers      int // most requests in flight at once
-	Elapsed      time.Duration
+	Duplicates   int64 // rows dropped as already written (new rows pushed them across a page boundary)
+	// Reread counts rows read again to repair shifts made by new data;
+	// InDoubt counts rows that existed at the start and whose export
+	// could not be proven (Run then fails with ErrUnproven).
+	Reread      int64
+	InDoubt     int64
+	Repaired    int // invalid UTF-8 sequences from the API, written as U+FFFD
+	LastTotal   int // the total a later page reported, when it changed; 0 if never
+	Retries     int64
+	RateLimited int64
+	Workers     int // most requests in flight at once
+	Elapsed     time.Duration
 
 	// Sliced is set when the query was cut into slices to get past the
 	// wall; Slices lists them in export order.
@@ -348,7 +362,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	}
 	e.Logger.Info("planned", "query", rep.Query, "total", plan.Total, "reachable", plan.Reachable, "pages", plan.Pages, "size", plan.Size, "credits", plan.Cost())
 	e.cur = part{plan: plan}
-	if err := e.write(rep, first); err != nil {
+	if err := e.write(ctx, rep, first); err != nil {
 		return rep, e.finish(rep, err)
 	}
 	if err := e.preflight(plan.Cost(), e.need(plan, e.Checkpoint)); err != nil {
@@ -360,6 +374,14 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 
 // rest exports pages 2.. of a plan whose page 1 is written.
 func (e *Exporter) rest(ctx context.Context, rep *Report, f *flow, first *pager.Page, plan pager.Plan, cp Checkpoint) error {
+	if err := e.restPages(ctx, rep, f, first, plan, cp); err != nil {
+		return err
+	}
+	return e.endPart(ctx, rep)
+}
+
+// restPages exports pages 2.. of a plan whose page 1 is written.
+func (e *Exporter) restPages(ctx context.Context, rep *Report, f *flow, first *pager.Page, plan pager.Plan, cp Checkpoint) error {
 	if firstCut(plan, first) {
 		// Page 1 was cut to what the budget could pay for.
 		return fmt.Errorf("page 2: %w: page 1 could only be asked for %d rows", e.Pager.Budget.Exhausted(), len(first.Rows))
@@ -408,7 +430,7 @@ func (e *Exporter) rest(ctx context.Context, rep *Report, f *flow, first *pager.
 				halt(r.err)
 				break
 			}
-			if err := e.write(rep, r.page); err != nil {
+			if err := e.write(ctx, rep, r.page); err != nil {
 				halt(err)
 				break
 			}
@@ -440,6 +462,9 @@ func (e *Exporter) rest(ctx context.Context, rep *Report, f *flow, first *pager.
 
 // finish sets the report's outcome from the run's error.
 func (e *Exporter) finish(rep *Report, err error) error {
+	if err == nil && rep.InDoubt > 0 {
+		err = fmt.Errorf("%w: %d rows that existed at the start may be missing", ErrUnproven, rep.InDoubt)
+	}
 	switch {
 	case err == nil:
 		rep.Complete = true
@@ -681,7 +706,7 @@ func (e *Exporter) exportSlice(ctx context.Context, rep *Report, f *flow, s page
 	}()
 	e.cur = part{plan: plan}
 	e.Logger.Debug("slice", "slice", sr.Label, "total", plan.Total, "pages", plan.Pages)
-	if err := e.write(rep, first); err != nil {
+	if err := e.write(ctx, rep, first); err != nil {
 		return err
 	}
 	return e.rest(ctx, rep, f, first, plan, cp)
@@ -790,26 +815,33 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 	}
 }
 
-// write writes a page's rows to every sink: the surplus of a last page cut,
-// and rows the previous page already held dropped (new rows inserted
-// above them while exporting push them across the page boundary).
-func (e *Exporter) write(rep *Report, pg *pager.Page) error {
+// write writes a page's rows to every sink: rows already written dropped
+// (new rows inserted above them while exporting push them across a page
+// boundary), a junction that may hide rows repaired first (see live.go),
+// and the surplus of a capped plan's last page cut.
+func (e *Exporter) write(ctx context.Context, rep *Report, pg *pager.Page) error {
 	cur := &e.cur
 	if pg.Spooled {
 		rep.Resumed++
 	}
-	if t := int(pg.Summary.Total); t > 0 && cur.plan.Total > 0 && t != cur.plan.Total && t != rep.LastTotal {
+	t := int(pg.Summary.Total)
+	if t > 0 && cur.plan.Total > 0 && t != cur.plan.Total && t != rep.LastTotal {
 		e.Logger.Warn("the query's total changed while exporting", "page", pg.N, "planned", cur.plan.Total, "now", t)
 		rep.LastTotal = t
 	}
-	rows := pg.Rows
-	if k := overlap(cur.prev, rows); k > 0 {
-		rep.Duplicates += int64(k)
-		cur.rows += int64(k)
-		rows = rows[k:]
+	if t > 0 && cur.lastTotal > 0 && t < cur.lastTotal {
+		bridged, ok := e.bridge(ctx, rep, pg)
+		if !ok {
+			cur.inDoubt += int64(cur.lastTotal - t)
+			e.Logger.Warn("rows may be missing between two pages: new data came between their answers and the re-read did not prove the junction", "page", pg.N, "in_doubt", cur.lastTotal-t)
+		} else if err := e.emit(rep, bridged); err != nil {
+			return err
+		}
 	}
-	cur.prev = pg.Rows
-	if want := int64(cur.plan.Reachable) - cur.rows; int64(len(rows)) > want {
+	rows, dups := cur.dedupe(pg.Rows)
+	rep.Duplicates += int64(dups)
+	cur.rows += int64(dups)
+	if want := int64(cur.plan.Reachable) - cur.rows; cur.plan.Reachable < cur.plan.Total && int64(len(rows)) > want {
 		// The last page of a plan that stops short of the total may
 		// bring surplus rows (see pager.Plan.Request).
 		rep.Cut += int64(len(rows)) - max(0, want)
@@ -820,6 +852,13 @@ func (e *Exporter) write(rep *Report, pg *pager.Page) error {
 			return fmt.Errorf("write page %d: %w", pg.N, err)
 		}
 	}
+	if len(rows) > 0 {
+		cur.last, cur.hasLast = rows[len(rows)-1], true
+	}
+	if t > 0 {
+		cur.lastTotal = t
+		cur.maxTotal = max(cur.maxTotal, t)
+	}
 	rep.Pages++
 	rep.Rows += int64(len(rows))
 	rep.Repaired += pg.Repaired
@@ -829,27 +868,13 @@ func (e *Exporter) write(rep *Report, pg *pager.Page) error {
 	return nil
 }
 
-// overlap is how many rows at the start of cur repeat the end of prev:
-// when k rows are inserted above while exporting, the last k rows of a
-// page come again at the start of the next one. It compares rows, without
-// hashing or allocating.
-func overlap(prev, cur []serpstat.Backlink) int {
-	if len(prev) == 0 || len(cur) == 0 {
-		return 0
-	}
-	for j := len(prev) - 1; j >= 0; j-- {
-		if prev[j] != cur[0] {
-			continue
-		}
-		k := len(prev) - j
-		if k > len(cur) {
-			continue
-		}
-		if slices.Equal(prev[j:], cur[:k]) {
-			return k
-		}
-	}
-	return 0
+// endPart reads on past a part's planned end when new data pushed rows
+// there, and counts what could not be proven.
+func (e *Exporter) endPart(ctx context.Context, rep *Report) error {
+	err := e.tail(ctx, rep)
+	rep.InDoubt += e.cur.inDoubt
+	e.cur.inDoubt = 0
+	return err
 }
 
 func stopReason(err error) string {
@@ -862,6 +887,8 @@ func stopReason(err error) string {
 		return StopBudget
 	case errors.Is(err, pager.ErrWall):
 		return StopWall
+	case errors.Is(err, ErrUnproven):
+		return StopUnproven
 	}
 	return StopError
 }

@@ -316,6 +316,18 @@ func (p *Pager) ProbeFor(ctx context.Context, params serpstat.NewBacklinksParams
 	return p.do(ctx, params, 1, 1, size, res)
 }
 
+// FetchAt fetches page (page, size) of params outside any plan, as page
+// n for logs: a re-read of rows that new data shifted. Its full cost is
+// reserved from the budget first.
+func (p *Pager) FetchAt(ctx context.Context, params serpstat.NewBacklinksParams, n, page, size int) (*Page, error) {
+	p.Init()
+	res, err := p.Budget.Reserve(int64(size))
+	if err != nil {
+		return nil, fmt.Errorf("re-read: %w", err)
+	}
+	return p.do(ctx, params, n, page, size, res)
+}
+
 // Request is a page whose maximum cost is reserved and that is ready to
 // be fetched.
 type Request struct {

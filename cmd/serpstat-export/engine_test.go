@@ -228,3 +228,51 @@ func TestMaxRowsBillsExactlyTheRowsWanted(t *testing.T) {
 		})
 	}
 }
+
+func TestLiveDataEveryStartingRowExactlyOnce(t *testing.T) {
+	tests := []struct {
+		name                      string
+		rows, size, insert, after int
+		extra                     []string
+	}{
+		{"size 100, 150 at the top after 5 pages", 3000, 100, 150, 5, []string{"--sort", "check"}},
+		{"size 100, 150 after 5 pages, default order", 3000, 100, 150, 5, nil},
+		{"size 1000, 300 at the top after 1 page", 3000, 1000, 300, 1, []string{"--sort", "check", "--order", "desc"}},
+		{"size 1000, 300 after 1 page, default order", 3000, 1000, 300, 1, nil},
+		{"size 100, 150 at the top after 5 pages, 1 worker", 3000, 100, 150, 5, []string{"--sort", "check", "--workers", "1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := serpstattest.NewServer(serpstattest.Options{Rows: tc.rows, InsertRows: tc.insert, InsertAfter: tc.after})
+			defer srv.Close()
+			dir := t.TempDir()
+			out := filepath.Join(dir, "live.csv")
+			summary := filepath.Join(dir, "summary.json")
+			res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "live.example",
+				append([]string{"--size", fmt.Sprint(tc.size), "--out", out, "--summary-json", summary}, tc.extra...)...)...)
+			require.Equal(t, 0, res.code, res.stderr)
+			got := readCSV(t, out)
+			count := map[string]int{}
+			for _, r := range got {
+				count[fmt.Sprint(r)]++
+			}
+			for i, r := range asCSV(serpstattest.Rows("live.example", tc.rows)) {
+				require.Equal(t, 1, count[fmt.Sprint(r)], "starting row %d written %d times", i, count[fmt.Sprint(r)])
+			}
+			for k, n := range count {
+				require.Equal(t, 1, n, "row %s written %d times", k, n)
+			}
+			var sum struct {
+				Duplicates int64 `json:"duplicates"`
+				Reread     int64 `json:"reread"`
+				InDoubt    int64 `json:"rows_in_doubt"`
+				Billed     int64 `json:"credits_billed"`
+			}
+			raw, err := os.ReadFile(summary)
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(raw, &sum))
+			require.Zero(t, sum.InDoubt)
+			t.Logf("rows %d, duplicates %d, re-read %d, billed %d", len(got), sum.Duplicates, sum.Reread, sum.Billed)
+		})
+	}
+}

@@ -664,6 +664,12 @@ func printReport(w io.Writer, runID string, res *runResult) {
 		if rep.LastTotal > 0 {
 			fmt.Fprintf(w, "  the data changed while exporting: total %d at the start, %d later\n", rep.Plan.Total, rep.LastTotal)
 		}
+		if rep.Reread > 0 {
+			fmt.Fprintf(w, "  %d rows were read again to repair shifts made by new rows\n", rep.Reread)
+		}
+		if rep.InDoubt > 0 {
+			fmt.Fprintf(w, "  %d rows that existed at the start may be missing: the data changed while exporting and the re-reads could not prove them\n", rep.InDoubt)
+		}
 		if rep.Duplicates > 0 {
 			fmt.Fprintf(w, "  %d rows repeated across a page boundary (new rows were inserted above them) were written once\n", rep.Duplicates)
 		}
