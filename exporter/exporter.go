@@ -82,9 +82,66 @@ type Exporter struct {
 	savedMu  sync.Mutex
 	saved    map[int]bool // pages of the unsliced plan this run stored
 	cutFirst bool         // page 1 was cut to the budget: bought again
+	saveErr  error        // the first failed checkpoint write
+	unsaved  []unsaved    // pages paid for that the checkpoint could not store
+}
+
+// unsaved is a page the checkpoint could not store, kept in memory until
+// it is stored or the run ends.
+type unsaved struct {
+	cp   Checkpoint
+	page *pager.Page
+}
+
+// save stores a page that arrived. When the checkpoint fails (disk full)
+// the page is kept in memory and still written to the outputs; no more
+// pages are dispatched (saveFailed), and the run ends with the error.
+func (e *Exporter) save(cp Checkpoint, pg *pager.Page) {
+	err := cp.Save(pg)
+	e.savedMu.Lock()
+	defer e.savedMu.Unlock()
+	if err != nil {
+		if e.saveErr == nil {
+			e.saveErr = err
+			e.Logger.Error("the checkpoint could not store a page: sending no more requests", "page", pg.N, "error", err)
+		}
+		e.unsaved = append(e.unsaved, unsaved{cp: cp, page: pg})
+		return
+	}
+	if cp == e.Checkpoint {
+		if e.saved == nil {
+			e.saved = map[int]bool{}
+		}
+		e.saved[pg.N] = true
+	}
+}
+
+func (e *Exporter) saveFailed() error {
+	e.savedMu.Lock()
+	defer e.savedMu.Unlock()
+	return e.saveErr
+}
+
+// retryUnsaved tries once more to store the pages the checkpoint could not
+// (space may have been freed), and returns the credits of those it still
+// cannot keep.
+func (e *Exporter) retryUnsaved() (lost int64) {
+	e.savedMu.Lock()
+	pages := e.unsaved
+	e.unsaved = nil
+	e.savedMu.Unlock()
+	for _, u := range pages {
+		if err := u.cp.Save(u.page); err != nil {
+			lost += u.page.Billed
+			continue
+		}
+		e.markSaved(u.cp, u.page.N)
+	}
+	return lost
 }
 
 // markSaved records that page n of the unsliced plan is in the checkpoint.
+// It takes savedMu.
 func (e *Exporter) markSaved(cp Checkpoint, n int) {
 	if cp != e.Checkpoint {
 		return // a slice's
@@ -213,8 +270,12 @@ type Report struct {
 	// Reread counts rows read again to repair shifts made by new data;
 	// InDoubt counts rows that existed at the start and whose export
 	// could not be proven (Run then fails with ErrUnproven).
-	Reread      int64
-	InDoubt     int64
+	Reread  int64
+	InDoubt int64
+	// Unkept is the credits spent on pages the checkpoint could not
+	// store (disk full): they were written to the outputs if the run got
+	// that far, but a resume pays for them again.
+	Unkept      int64
 	Repaired    int // invalid UTF-8 sequences from the API, written as U+FFFD
 	LastTotal   int // the total a later page reported, when it changed; 0 if never
 	Retries     int64
@@ -462,6 +523,15 @@ func (e *Exporter) restPages(ctx context.Context, rep *Report, f *flow, first *p
 
 // finish sets the report's outcome from the run's error.
 func (e *Exporter) finish(rep *Report, err error) error {
+	if saveErr := e.saveFailed(); saveErr != nil {
+		rep.Unkept = e.retryUnsaved()
+		if err == nil || errors.Is(err, pager.ErrBudgetExhausted) {
+			err = fmt.Errorf("the checkpoint could not store every page: %w", saveErr)
+		}
+		if rep.Unkept > 0 {
+			e.Logger.Error("pages paid for could not be kept in the checkpoint", "credits", rep.Unkept, "error", saveErr)
+		}
+	}
 	if err == nil && rep.InDoubt > 0 {
 		err = fmt.Errorf("%w: %d rows that existed at the start may be missing", ErrUnproven, rep.InDoubt)
 	}
@@ -514,10 +584,7 @@ func (e *Exporter) first(ctx context.Context, cp Checkpoint, params serpstat.New
 		return nil, plan, err
 	}
 	if cp != nil {
-		if err := cp.Save(pg); err != nil {
-			return nil, plan, err
-		}
-		e.markSaved(cp, 1)
+		e.save(cp, pg)
 	}
 	return pg, plan, nil
 }
@@ -789,6 +856,12 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 				continue
 			}
 		}
+		if err := e.saveFailed(); err != nil {
+			// Disk full or the like: send nothing more that could not be
+			// kept.
+			results <- result{n: n, err: fmt.Errorf("page %d not asked: the checkpoint could not store an earlier page: %w", n, err)}
+			return
+		}
 		req, err := e.Pager.Reserve(plan, n)
 		if err != nil {
 			results <- result{n: n, err: err}
@@ -803,9 +876,7 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 		g.Go(func() error {
 			page, err := e.Pager.Fetch(ctx, req)
 			if err == nil && cp != nil {
-				if err = cp.Save(page); err == nil {
-					e.markSaved(cp, n)
-				}
+				e.save(cp, page)
 			}
 			f.inflight.Add(-1)
 			f.signal()

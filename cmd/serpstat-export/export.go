@@ -664,6 +664,9 @@ func printReport(w io.Writer, runID string, res *runResult) {
 		if rep.LastTotal > 0 {
 			fmt.Fprintf(w, "  the data changed while exporting: total %d at the start, %d later\n", rep.Plan.Total, rep.LastTotal)
 		}
+		if rep.Unkept > 0 {
+			fmt.Fprintf(w, "  %d credits were spent on pages the checkpoint could not store (is the disk full?): a resume pays for them again\n", rep.Unkept)
+		}
 		if rep.Reread > 0 {
 			fmt.Fprintf(w, "  %d rows were read again to repair shifts made by new rows\n", rep.Reread)
 		}

@@ -43,8 +43,9 @@ type runSummary struct {
 	ResumedPages       int             `json:"resumed_pages"`
 	DamagedPages       int             `json:"damaged_pages,omitempty"` // stored pages that failed their checks and were bought again
 	Duplicates         int64           `json:"duplicates"`
-	Reread             int64           `json:"reread,omitempty"`        // rows read again to repair shifts made by new data
-	RowsInDoubt        int64           `json:"rows_in_doubt,omitempty"` // rows that existed at the start and whose export could not be proven
+	Reread             int64           `json:"reread,omitempty"`         // rows read again to repair shifts made by new data
+	RowsInDoubt        int64           `json:"rows_in_doubt,omitempty"`  // rows that existed at the start and whose export could not be proven
+	CreditsUnkept      int64           `json:"credits_unkept,omitempty"` // spent on pages the checkpoint could not store (disk full)
 	RepairedUTF8       int             `json:"repaired_utf8"`
 	Cut                int64           `json:"cut,omitempty"`
 	TotalChanged       int             `json:"total_changed,omitempty"`
@@ -139,7 +140,7 @@ func newSummary(runID, command string, res *runResult, err error, code int) *run
 	sum.ElapsedSeconds, sum.RowsPerSecond = rep.Elapsed.Seconds(), rep.RowsPerSecond()
 	sum.Retries, sum.RateLimited = rep.Retries, rep.RateLimited
 	sum.DamagedPages = rep.DamagedPages
-	sum.Reread, sum.RowsInDoubt = rep.Reread, rep.InDoubt
+	sum.Reread, sum.RowsInDoubt, sum.CreditsUnkept = rep.Reread, rep.InDoubt, rep.Unkept
 	sum.CreditsBilledInAll, sum.CreditsEarlier, sum.Attempts = rep.CreditsInAll, rep.CreditsEarlier, rep.Attempts
 	sum.ResumedPages, sum.Duplicates, sum.RepairedUTF8, sum.Cut, sum.TotalChanged = rep.Resumed, rep.Duplicates, rep.Repaired, rep.Cut, rep.LastTotal
 	sum.Sliced, sum.Probes, sum.ProbeCredits = rep.Sliced, rep.Probes, rep.ProbeCredits
