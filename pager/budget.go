@@ -35,8 +35,9 @@ type Budget struct {
 	floorCap int64
 	balance  int64 // last balance seen; -1 unknown
 
-	carried int64                       // spent by earlier attempts (Carry)
-	journal func(committed int64) error // SetJournal
+	carried   int64                       // spent by earlier attempts (Carry)
+	journaled int64                       // the most committed credits recorded
+	journal   func(committed int64) error // SetJournal
 }
 
 // NewBudget returns a Budget of limit credits; 0 means no limit.
@@ -90,16 +91,18 @@ func (b *Budget) Carried() int64 {
 	return b.carried
 }
 
-// SetJournal makes every Reserve record the credits committed (spent and
-// reserved) with fn before it returns, so a record survives kill -9 with
-// every request that may have been billed counted; a Reserve whose record
-// fails is refused with fn's error, and nothing is sent. Settle records
-// too, best effort. fn is called with the Budget locked; nil turns the
-// journal off.
+// SetJournal makes Reserve record the credits committed (spent and
+// reserved) with fn before it returns, whenever they pass the most
+// recorded, so a record survives kill -9 with every request that may have
+// been billed counted (a reservation settled for less stays counted until
+// the caller records the exact spend); a Reserve whose record fails is
+// refused with fn's error, and nothing is sent. fn is called with the
+// Budget locked; nil turns the journal off.
 func (b *Budget) SetJournal(fn func(committed int64) error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.journal = fn
+	b.journaled = b.spent + b.reserved
 }
 
 // Reserved is the credits reserved and not yet settled.
@@ -166,10 +169,13 @@ func (b *Budget) Reserve(n int64) (*Reservation, error) {
 	if b.floorCap >= 0 && b.spent+b.reserved+n > b.floorCap {
 		return nil, fmt.Errorf("%w: the next request may cost %d credits and the balance is %d with a floor of %d", ErrBalanceFloor, n, b.balance, b.floor)
 	}
-	if b.journal != nil {
-		if err := b.journal(b.spent + b.reserved + n); err != nil {
+	if c := b.spent + b.reserved + n; b.journal != nil && c > b.journaled {
+		// A high-water mark: one durable write per request, never fewer
+		// credits than may have been billed.
+		if err := b.journal(c); err != nil {
 			return nil, fmt.Errorf("recording the credits committed: %w", err)
 		}
+		b.journaled = c
 	}
 	b.reserved += n
 	return &Reservation{b: b, n: n}, nil
@@ -210,7 +216,11 @@ func (r *Reservation) Settle(billed int64) {
 	r.done = true
 	r.b.reserved -= r.n
 	r.b.spent += billed
-	if r.b.journal != nil {
-		_ = r.b.journal(r.b.spent + r.b.reserved)
+	if c := r.b.spent + r.b.reserved; r.b.journal != nil && c > r.b.journaled {
+		// Billed more than reserved (the data grew): record it, best
+		// effort.
+		if r.b.journal(c) == nil {
+			r.b.journaled = c
+		}
 	}
 }
