@@ -14,49 +14,51 @@ import (
 // and --log-format json logs it as the last line. Its field names are a
 // contract.
 type runSummary struct {
-	RunID            string `json:"run_id"`
-	Command          string `json:"command"`
-	Status           string `json:"status"` // done, partial, stopped, interrupted, refused, usage, failed
-	ExitCode         int    `json:"exit_code"`
-	Error            string `json:"error,omitempty"`
-	StopReason       string `json:"stop_reason,omitempty"`
-	Query            string `json:"query,omitempty"`
-	Total            int    `json:"total"`
-	Reachable        int    `json:"reachable"`
-	Unreachable      int    `json:"unreachable"`
-	Rows             int64  `json:"rows"`
-	Pages            int    `json:"pages"`
-	CreditsEstimated int64  `json:"credits_estimated"`
-	CreditsBilled    int64  `json:"credits_billed"`
-	// The export in all, over every attempt (a resume counts the earlier
-	// ones'): what --budget caps. credits_billed is this attempt's.
-	CreditsBilledInAll int64           `json:"credits_billed_in_all"`
-	CreditsEarlier     int64           `json:"credits_earlier_attempts,omitempty"`
-	Attempts           int             `json:"attempts,omitempty"`
-	CreditsByBalance   *int64          `json:"credits_by_balance,omitempty"`
-	BalanceAfter       *int64          `json:"balance_after,omitempty"`
-	CreditsLeft        int64           `json:"credits_left,omitempty"`
-	ElapsedSeconds     float64         `json:"elapsed_seconds"`
-	RowsPerSecond      float64         `json:"rows_per_second"`
-	Retries            int64           `json:"retries"`
-	RateLimited        int64           `json:"rate_limited"`
-	ResumedPages       int             `json:"resumed_pages"`
-	DamagedPages       int             `json:"damaged_pages,omitempty"` // stored pages that failed their checks and were bought again
-	Duplicates         int64           `json:"duplicates"`
-	Reread             int64           `json:"reread,omitempty"`         // rows read again to repair shifts made by new data
-	RowsInDoubt        int64           `json:"rows_in_doubt,omitempty"`  // rows that existed at the start and whose export could not be proven
-	CreditsUnkept      int64           `json:"credits_unkept,omitempty"` // spent on pages the checkpoint could not store (disk full)
-	RepairedUTF8       int             `json:"repaired_utf8"`
-	Cut                int64           `json:"cut,omitempty"`
-	TotalChanged       int             `json:"total_changed,omitempty"`
-	Sliced             bool            `json:"sliced"`
-	Slices             []sliceSummary  `json:"slices,omitempty"`
-	Probes             int             `json:"probes,omitempty"`
-	ProbeCredits       int64           `json:"probe_credits,omitempty"`
-	Outputs            []outputSummary `json:"outputs"`
-	Spool              string          `json:"spool,omitempty"` // kept for a resume
-	Manifest           string          `json:"manifest,omitempty"`
-	Queries            []querySummary  `json:"queries,omitempty"`
+	RunID            string          `json:"run_id"`
+	Command          string          `json:"command"`
+	Status           string          `json:"status"` // done, partial, stopped, interrupted, refused, usage, failed
+	ExitCode         int             `json:"exit_code"`
+	Error            string          `json:"error,omitempty"`
+	StopReason       string          `json:"stop_reason,omitempty"`
+	Query            string          `json:"query,omitempty"`
+	Total            int             `json:"total"`
+	Reachable        int             `json:"reachable"`
+	Unreachable      int             `json:"unreachable"`
+	Rows             int64           `json:"rows"`
+	Pages            int             `json:"pages"`
+	CreditsEstimated int64           `json:"credits_estimated"`
+	CreditsBilled    int64           `json:"credits_billed"`
+	CreditsByBalance *int64          `json:"credits_by_balance,omitempty"`
+	BalanceAfter     *int64          `json:"balance_after,omitempty"`
+	CreditsLeft      int64           `json:"credits_left,omitempty"`
+	ElapsedSeconds   float64         `json:"elapsed_seconds"`
+	RowsPerSecond    float64         `json:"rows_per_second"`
+	Retries          int64           `json:"retries"`
+	RateLimited      int64           `json:"rate_limited"`
+	ResumedPages     int             `json:"resumed_pages"`
+	Duplicates       int64           `json:"duplicates"`
+	RepairedUTF8     int             `json:"repaired_utf8"`
+	Cut              int64           `json:"cut,omitempty"`
+	TotalChanged     int             `json:"total_changed,omitempty"`
+	Sliced           bool            `json:"sliced"`
+	Slices           []sliceSummary  `json:"slices,omitempty"`
+	Probes           int             `json:"probes,omitempty"`
+	ProbeCredits     int64           `json:"probe_credits,omitempty"`
+	Outputs          []outputSummary `json:"outputs"`
+	Spool            string          `json:"spool,omitempty"` // kept for a resume
+	Manifest         string          `json:"manifest,omitempty"`
+	Queries          []querySummary  `json:"queries,omitempty"`
+
+	// Issue 12's engine fields. The export in all, over every attempt (a
+	// resume counts the earlier ones'): what --budget caps;
+	// credits_billed is this attempt's.
+	CreditsBilledInAll int64 `json:"credits_billed_in_all"`
+	CreditsEarlier     int64 `json:"credits_earlier_attempts,omitempty"`
+	Attempts           int   `json:"attempts,omitempty"`
+	DamagedPages       int   `json:"damaged_pages,omitempty"`  // stored pages that failed their checks and were bought again
+	Reread             int64 `json:"reread,omitempty"`         // rows read again to repair shifts made by new data
+	RowsInDoubt        int64 `json:"rows_in_doubt,omitempty"`  // rows that existed at the start and whose export could not be proven
+	CreditsUnkept      int64 `json:"credits_unkept,omitempty"` // spent on pages the checkpoint could not store (disk full)
 }
 
 // querySummary is a line a query of a run of several.
@@ -139,9 +141,8 @@ func newSummary(runID, command string, res *runResult, err error, code int) *run
 	}
 	sum.ElapsedSeconds, sum.RowsPerSecond = rep.Elapsed.Seconds(), rep.RowsPerSecond()
 	sum.Retries, sum.RateLimited = rep.Retries, rep.RateLimited
-	sum.DamagedPages = rep.DamagedPages
-	sum.Reread, sum.RowsInDoubt, sum.CreditsUnkept = rep.Reread, rep.InDoubt, rep.Unkept
 	sum.CreditsBilledInAll, sum.CreditsEarlier, sum.Attempts = rep.CreditsInAll, rep.CreditsEarlier, rep.Attempts
+	sum.DamagedPages, sum.Reread, sum.RowsInDoubt, sum.CreditsUnkept = rep.DamagedPages, rep.Reread, rep.InDoubt, rep.Unkept
 	sum.ResumedPages, sum.Duplicates, sum.RepairedUTF8, sum.Cut, sum.TotalChanged = rep.Resumed, rep.Duplicates, rep.Repaired, rep.Cut, rep.LastTotal
 	sum.Sliced, sum.Probes, sum.ProbeCredits = rep.Sliced, rep.Probes, rep.ProbeCredits
 	for _, s := range rep.Slices {
