@@ -245,14 +245,6 @@ type Report struct {
 
 	CreditsEstimated int64 // what the export was planned to cost
 	Credits          int64 // credits billed by this run, counted from the answers
-	// CreditsEarlier is what earlier attempts of the same export spent, as
-	// its checkpoint recorded (requests that may have been billed when a
-	// run was killed included); CreditsInAll is the export's spend in all,
-	// earlier attempts and this one: what --budget caps. Attempts counts
-	// the runs, this one included (1 without a checkpoint's record).
-	CreditsEarlier int64
-	CreditsInAll   int64
-	Attempts       int
 	// CreditsByBalance is the drop of the account's balance over the run,
 	// from the answers' left_lines; -1 when the API did not tell. Others
 	// spending from the same account show up here too.
@@ -263,10 +255,25 @@ type Report struct {
 	Cut              int64 // surplus rows fetched for the last page and not written
 	UnwrittenPages   int   // pages paid for but not written (after a gap)
 	Resumed          int   // pages loaded from the checkpoint, not asked again
+	Duplicates       int64 // rows dropped as already written (new rows pushed them across a page boundary)
+	Repaired         int   // invalid UTF-8 sequences from the API, written as U+FFFD
+	LastTotal        int   // the total a later page reported, when it changed; 0 if never
+	Retries          int64
+	RateLimited      int64
+	Workers          int // most requests in flight at once
+	Elapsed          time.Duration
+
+	// CreditsEarlier is what earlier attempts of the same export spent, as
+	// its checkpoint recorded (requests that may have been billed when a
+	// run was killed included); CreditsInAll is the export's spend in all,
+	// earlier attempts and this one: what --budget caps. Attempts counts
+	// the runs, this one included (1 without a checkpoint's record).
+	CreditsEarlier int64
+	CreditsInAll   int64
+	Attempts       int
 	// DamagedPages counts stored pages that failed their checks (cut
 	// short, edited, another page's content) and were bought again.
 	DamagedPages int
-	Duplicates   int64 // rows dropped as already written (new rows pushed them across a page boundary)
 	// Reread counts rows read again to repair shifts made by new data;
 	// InDoubt counts rows that existed at the start and whose export
 	// could not be proven (Run then fails with ErrUnproven).
@@ -275,13 +282,7 @@ type Report struct {
 	// Unkept is the credits spent on pages the checkpoint could not
 	// store (disk full): they were written to the outputs if the run got
 	// that far, but a resume pays for them again.
-	Unkept      int64
-	Repaired    int // invalid UTF-8 sequences from the API, written as U+FFFD
-	LastTotal   int // the total a later page reported, when it changed; 0 if never
-	Retries     int64
-	RateLimited int64
-	Workers     int // most requests in flight at once
-	Elapsed     time.Duration
+	Unkept int64
 
 	// Sliced is set when the query was cut into slices to get past the
 	// wall; Slices lists them in export order.
