@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,11 +78,105 @@ type Exporter struct {
 
 	cur  part // the part being written
 	live live // what progress displays read while Run runs
+
+	savedMu  sync.Mutex
+	saved    map[int]bool // pages of the unsliced plan this run stored
+	cutFirst bool         // page 1 was cut to the budget: bought again
+	saveErr  error        // the first failed checkpoint write
+	unsaved  []unsaved    // pages paid for that the checkpoint could not store
+}
+
+// unsaved is a page the checkpoint could not store, kept in memory until
+// it is stored or the run ends.
+type unsaved struct {
+	cp   Checkpoint
+	page *pager.Page
+}
+
+// save stores a page that arrived. When the checkpoint fails (disk full)
+// the page is kept in memory and still written to the outputs; no more
+// pages are dispatched (saveFailed), and the run ends with the error.
+func (e *Exporter) save(cp Checkpoint, pg *pager.Page) {
+	err := cp.Save(pg)
+	e.savedMu.Lock()
+	defer e.savedMu.Unlock()
+	if err != nil {
+		if e.saveErr == nil {
+			e.saveErr = err
+			e.Logger.Error("the checkpoint could not store a page: sending no more requests", "page", pg.N, "error", err)
+		}
+		e.unsaved = append(e.unsaved, unsaved{cp: cp, page: pg})
+		return
+	}
+	if cp == e.Checkpoint {
+		if e.saved == nil {
+			e.saved = map[int]bool{}
+		}
+		e.saved[pg.N] = true
+	}
+}
+
+func (e *Exporter) saveFailed() error {
+	e.savedMu.Lock()
+	defer e.savedMu.Unlock()
+	return e.saveErr
+}
+
+// retryUnsaved tries once more to store the pages the checkpoint could not
+// (space may have been freed), and returns the credits of those it still
+// cannot keep.
+func (e *Exporter) retryUnsaved() (lost int64) {
+	e.savedMu.Lock()
+	pages := e.unsaved
+	e.unsaved = nil
+	e.savedMu.Unlock()
+	for _, u := range pages {
+		if err := u.cp.Save(u.page); err != nil {
+			lost += u.page.Billed
+			continue
+		}
+		e.markSaved(u.cp, u.page.N)
+	}
+	return lost
+}
+
+// markSaved records that page n of the unsliced plan is in the checkpoint.
+// It takes savedMu.
+func (e *Exporter) markSaved(cp Checkpoint, n int) {
+	if cp != e.Checkpoint {
+		return // a slice's
+	}
+	e.savedMu.Lock()
+	defer e.savedMu.Unlock()
+	if e.saved == nil {
+		e.saved = map[int]bool{}
+	}
+	e.saved[n] = true
+}
+
+// creditsLeft is what the pages of plan that are neither stored nor
+// written still cost: what a resume has to pay for.
+func (e *Exporter) creditsLeft(plan pager.Plan) int64 {
+	stored := map[int]bool{}
+	for _, n := range e.Checkpoint.Stored() {
+		stored[n] = true
+	}
+	e.savedMu.Lock()
+	defer e.savedMu.Unlock()
+	var left int64
+	for n := 1; n <= plan.Pages; n++ {
+		if n == 1 && e.cutFirst || !stored[n] && !e.saved[n] {
+			_, _, c := plan.Request(n)
+			left += c
+		}
+	}
+	return left
 }
 
 // live is what Snapshot reads while Run runs.
 type live struct {
 	rows, pages, planned atomic.Int64
+	damaged              atomic.Int64 // stored pages found damaged and bought again
 }
 
 // Snapshot is how far a run is, for a progress display.
@@ -111,8 +205,17 @@ func (e *Exporter) Snapshot() Snapshot {
 // written of it.
 type part struct {
 	plan pager.Plan
-	rows int64               // rows written (or cut) of this part
-	prev []serpstat.Backlink // the last page's rows, for dedupe
+	rows int64 // rows written (or cut, or dropped as duplicates) of this part
+
+	// Live data (see live.go): the rows written, as hashes; the last row
+	// written; the total the last page reported and the largest seen;
+	// rows whose export could not be proven.
+	seen      map[uint64]struct{}
+	last      serpstat.Backlink
+	hasLast   bool
+	lastTotal int
+	maxTotal  int
+	inDoubt   int64
 }
 
 // Stop reasons.
@@ -126,7 +229,8 @@ const (
 	StopInterrupted = "interrupted"
 	// StopInDoubt: every slice was exported, but the slices did not add up
 	// to the query's total (Report.InDoubt).
-	StopInDoubt = "rows-in-doubt"
+	StopInDoubt  = "rows-in-doubt"
+	StopUnproven = "unproven" // see ErrUnproven
 )
 
 // ErrRowsInDoubt is returned, after every slice was exported, when the
@@ -161,7 +265,7 @@ type Report struct {
 	Cut              int64 // surplus rows fetched for the last page and not written
 	UnwrittenPages   int   // pages paid for but not written (after a gap)
 	Resumed          int   // pages loaded from the checkpoint, not asked again
-	Duplicates       int64 // rows dropped as already written by the page before
+	Duplicates       int64 // rows dropped as already written (new rows pushed them across a page boundary)
 	Repaired         int   // invalid UTF-8 sequences from the API, written as U+FFFD
 	LastTotal        int   // the total a later page reported, when it changed; 0 if never
 	Retries          int64
@@ -169,16 +273,37 @@ type Report struct {
 	Workers          int // most requests in flight at once
 	Elapsed          time.Duration
 
+	// CreditsEarlier is what earlier attempts of the same export spent, as
+	// its checkpoint recorded (requests that may have been billed when a
+	// run was killed included); CreditsInAll is the export's spend in all,
+	// earlier attempts and this one: what --budget caps. Attempts counts
+	// the runs, this one included (1 without a checkpoint's record).
+	CreditsEarlier int64
+	CreditsInAll   int64
+	Attempts       int
+	// DamagedPages counts stored pages that failed their checks (cut
+	// short, edited, another page's content) and were bought again.
+	DamagedPages int
+	// Reread counts rows read again to repair shifts made by new data;
+	// InDoubt counts rows that existed at the start and whose export
+	// could not be proven (Run then fails with ErrUnproven).
+	Reread  int64
+	InDoubt int64
+	// Unkept is the credits spent on pages the checkpoint could not
+	// store (disk full): they were written to the outputs if the run got
+	// that far, but a resume pays for them again.
+	Unkept int64
+
 	// Sliced is set when the query was cut into slices to get past the
 	// wall; Slices lists them in export order.
 	Sliced       bool
 	Slices       []SliceReport
 	Probes       int   // requests sent to plan the slices
 	ProbeCredits int64 // what they cost
-	// InDoubt is the rows by which slices did not add up to their
+	// SliceInDoubt is the rows by which slices did not add up to their
 	// parent's total (see ErrRowsInDoubt); they are counted in Unreachable
 	// too.
-	InDoubt int
+	SliceInDoubt int
 	// TotalUnknown is set when the API did not tell the query's total
 	// (missing or null): pages were asked one after another until a short
 	// one, and Plan.Total is the rows found.
@@ -243,21 +368,54 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 		rep.StartBalance = e.StartBalance
 	}
 	f := &flow{wake: make(chan struct{}, 1)}
+	// The checkpoint's record of what earlier attempts spent counts
+	// against the budget: --budget caps the export, not one attempt.
+	ledger, _ := e.Checkpoint.(Ledger)
+	rep.Attempts = 1
+	if ledger != nil {
+		prior, attempts, err := ledger.LoadSpent()
+		if err != nil {
+			rep.StopReason = StopError
+			return rep, err
+		}
+		p.Budget.Carry(prior)
+		rep.CreditsEarlier, rep.Attempts = prior, attempts+1
+	}
 	// The budget may be shared with other runs (several queries): this
 	// run's credits are what it adds to it.
 	spentBefore := p.Budget.Spent()
+	if ledger != nil {
+		base := spentBefore + p.Budget.Reserved()
+		prior, attempts := rep.CreditsEarlier, rep.Attempts
+		p.Budget.SetJournal(func(committed int64) error {
+			return ledger.SaveSpent(prior+committed-base, attempts)
+		})
+	}
 	defer func() {
 		st := p.Stats()
 		rep.Retries, rep.RateLimited = st.Retries, st.RateLimited
 		rep.Credits = p.Budget.Spent() - spentBefore
+		rep.CreditsInAll = rep.CreditsEarlier + rep.Credits
+		if ledger != nil {
+			p.Budget.SetJournal(nil)
+			if err := ledger.SaveSpent(rep.CreditsInAll, rep.Attempts); err != nil {
+				e.Logger.Warn("could not record the credits spent in the checkpoint", "error", err)
+			}
+		}
 		rep.LeftLines = p.Budget.Balance()
 		if rep.StartBalance >= 0 && rep.LeftLines >= 0 {
 			rep.CreditsByBalance = rep.StartBalance - rep.LeftLines
 		}
 		rep.Workers = int(f.peak.Load())
+		rep.DamagedPages = int(e.live.damaged.Load())
 		rep.Elapsed = time.Since(start)
 		if !rep.Complete && rep.CreditsEstimated > 0 {
 			rep.CreditsLeft = max(0, rep.CreditsEstimated-rep.Rows-rep.Duplicates-rep.Cut)
+			if e.Checkpoint != nil && !rep.Sliced && rep.Plan.Pages > 0 {
+				// Pages stored but not written (after a stop) are not
+				// paid for again either.
+				rep.CreditsLeft = e.creditsLeft(rep.Plan)
+			}
 		}
 	}()
 
@@ -268,6 +426,8 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	}
 	rep.Plan = plan
 	rep.Unreachable = plan.Unreachable
+	// Page 1 cut to what the budget could pay for is bought again.
+	e.cutFirst = firstCut(plan, first)
 	e.live.planned.Store(int64(plan.Reachable))
 	if p.MaxRows > 0 && p.MaxRows <= plan.Wall {
 		rep.Unreachable = 0 // the rows past the wall were not wanted
@@ -287,7 +447,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	}
 	e.Logger.Info("planned", "query", rep.Query, "total", plan.Total, "reachable", plan.Reachable, "pages", plan.Pages, "size", plan.Size, "credits", plan.Cost())
 	e.cur = part{plan: plan}
-	if err := e.write(rep, first); err != nil {
+	if err := e.write(ctx, rep, first); err != nil {
 		return rep, e.finish(rep, err)
 	}
 	if err := e.preflight(plan.Cost(), e.need(plan, e.Checkpoint)); err != nil {
@@ -299,7 +459,15 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 
 // rest exports pages 2.. of a plan whose page 1 is written.
 func (e *Exporter) rest(ctx context.Context, rep *Report, f *flow, first *pager.Page, plan pager.Plan, cp Checkpoint) error {
-	if first.Size < min(plan.Size, plan.Reachable) {
+	if err := e.restPages(ctx, rep, f, first, plan, cp); err != nil {
+		return err
+	}
+	return e.endPart(ctx, rep)
+}
+
+// restPages exports pages 2.. of a plan whose page 1 is written.
+func (e *Exporter) restPages(ctx context.Context, rep *Report, f *flow, first *pager.Page, plan pager.Plan, cp Checkpoint) error {
+	if firstCut(plan, first) {
 		// Page 1 was cut to what the budget could pay for.
 		return fmt.Errorf("page 2: %w: page 1 could only be asked for %d rows", e.Pager.Budget.Exhausted(), len(first.Rows))
 	}
@@ -347,7 +515,7 @@ func (e *Exporter) rest(ctx context.Context, rep *Report, f *flow, first *pager.
 				halt(r.err)
 				break
 			}
-			if err := e.write(rep, r.page); err != nil {
+			if err := e.write(ctx, rep, r.page); err != nil {
 				halt(err)
 				break
 			}
@@ -379,6 +547,18 @@ func (e *Exporter) rest(ctx context.Context, rep *Report, f *flow, first *pager.
 
 // finish sets the report's outcome from the run's error.
 func (e *Exporter) finish(rep *Report, err error) error {
+	if saveErr := e.saveFailed(); saveErr != nil {
+		rep.Unkept = e.retryUnsaved()
+		if err == nil || errors.Is(err, pager.ErrBudgetExhausted) {
+			err = fmt.Errorf("the checkpoint could not store every page: %w", saveErr)
+		}
+		if rep.Unkept > 0 {
+			e.Logger.Error("pages paid for could not be kept in the checkpoint", "credits", rep.Unkept, "error", saveErr)
+		}
+	}
+	if err == nil && rep.InDoubt > 0 {
+		err = fmt.Errorf("%w: %d rows that existed at the start may be missing", ErrUnproven, rep.InDoubt)
+	}
 	switch {
 	case err == nil:
 		rep.Complete = true
@@ -413,7 +593,7 @@ func (e *Exporter) finish(rep *Report, err error) error {
 func (e *Exporter) first(ctx context.Context, cp Checkpoint, params serpstat.NewBacklinksParams, maxRows int) (*pager.Page, pager.Plan, error) {
 	p := e.Pager
 	if cp != nil {
-		pg, err := cp.Load(1)
+		pg, err := e.load(cp, 1)
 		if err != nil {
 			return nil, pager.Plan{}, err
 		}
@@ -437,11 +617,32 @@ func (e *Exporter) first(ctx context.Context, cp Checkpoint, params serpstat.New
 		return nil, plan, keepUnexpected(cp, err)
 	}
 	if cp != nil {
-		if err := cp.Save(pg); err != nil {
-			return nil, plan, err
-		}
+		e.save(cp, pg)
 	}
 	return pg, plan, nil
+}
+
+// load reads page n from the checkpoint. A damaged page is logged,
+// counted and treated as not stored, so it is bought again (that page
+// only); any other error is returned.
+func (e *Exporter) load(cp Checkpoint, n int) (*pager.Page, error) {
+	pg, err := cp.Load(n)
+	if errors.Is(err, ErrPageDamaged) {
+		e.live.damaged.Add(1)
+		e.Logger.Warn("a stored page is damaged: not trusted, buying it again", "page", n, "error", err)
+		return nil, nil
+	}
+	return pg, err
+}
+
+// firstCut tells whether page 1 was asked for fewer rows than its plan
+// asks of it: it was cut to what the budget could pay for. (What the
+// request asked, not the rows it brought: a total that overstates the
+// rows, as an API applying a filter otherwise than documented may answer,
+// is not a budget stop.)
+func firstCut(plan pager.Plan, first *pager.Page) bool {
+	_, size, _ := plan.Request(1)
+	return first.Size < min(size, plan.Reachable)
 }
 
 // usable tells whether a stored page is the one the plan asks for: a page
@@ -509,7 +710,7 @@ func (e *Exporter) runSliced(ctx context.Context, rep *Report, f *flow, plan pag
 	rep.Plan.Reachable = reach
 	e.live.planned.Store(int64(reach))
 	rep.Unreachable = unreach + sp.InDoubt
-	rep.InDoubt = sp.InDoubt
+	rep.SliceInDoubt = sp.InDoubt
 	// The probes that fetched a slice's page 1 at full size are part of
 	// the rows; the others, and the unsliced page 1, are the overhead.
 	overhead := rep.ProbeCredits + first.Billed
@@ -615,7 +816,7 @@ func (e *Exporter) exportSlice(ctx context.Context, rep *Report, f *flow, s page
 	}()
 	e.cur = part{plan: plan}
 	e.Logger.Debug("slice", "slice", sr.Label, "total", plan.Total, "pages", plan.Pages)
-	if err := e.write(rep, first); err != nil {
+	if err := e.write(ctx, rep, first); err != nil {
 		return err
 	}
 	return e.rest(ctx, rep, f, first, plan, cp)
@@ -688,7 +889,7 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 		default:
 		}
 		if cp != nil {
-			pg, err := cp.Load(n)
+			pg, err := e.load(cp, n)
 			if err != nil {
 				results <- result{n: n, err: err}
 				return
@@ -709,6 +910,12 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 				}
 			}
 		}
+		if err := e.saveFailed(); err != nil {
+			// Disk full or the like: send nothing more that could not be
+			// kept.
+			results <- result{n: n, err: fmt.Errorf("page %d not asked: the checkpoint could not store an earlier page: %w", n, err)}
+			return
+		}
 		req, err := e.Pager.Reserve(plan, n)
 		if err != nil {
 			results <- result{n: n, err: err}
@@ -724,7 +931,7 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 			page, err := e.Pager.Fetch(ctx, req)
 			if cp != nil {
 				if err == nil {
-					err = cp.Save(page)
+					e.save(cp, page)
 				} else {
 					err = keepUnexpected(cp, err)
 				}
@@ -737,26 +944,33 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 	}
 }
 
-// write writes a page's rows to every sink: the surplus of a last page cut,
-// and rows the previous page already held dropped (new rows inserted
-// above them while exporting push them across the page boundary).
-func (e *Exporter) write(rep *Report, pg *pager.Page) error {
+// write writes a page's rows to every sink: rows already written dropped
+// (new rows inserted above them while exporting push them across a page
+// boundary), a junction that may hide rows repaired first (see live.go),
+// and the surplus of a capped plan's last page cut.
+func (e *Exporter) write(ctx context.Context, rep *Report, pg *pager.Page) error {
 	cur := &e.cur
 	if pg.Spooled {
 		rep.Resumed++
 	}
-	if t := int(pg.Summary.Total); t > 0 && cur.plan.Total > 0 && t != cur.plan.Total && t != rep.LastTotal {
+	t := int(pg.Summary.Total)
+	if t > 0 && cur.plan.Total > 0 && t != cur.plan.Total && t != rep.LastTotal {
 		e.Logger.Warn("the query's total changed while exporting", "page", pg.N, "planned", cur.plan.Total, "now", t)
 		rep.LastTotal = t
 	}
-	rows := pg.Rows
-	if k := overlap(cur.prev, rows); k > 0 {
-		rep.Duplicates += int64(k)
-		cur.rows += int64(k)
-		rows = rows[k:]
+	if t > 0 && cur.lastTotal > 0 && t < cur.lastTotal {
+		bridged, ok := e.bridge(ctx, rep, pg)
+		if !ok {
+			cur.inDoubt += int64(cur.lastTotal - t)
+			e.Logger.Warn("rows may be missing between two pages: new data came between their answers and the re-read did not prove the junction", "page", pg.N, "in_doubt", cur.lastTotal-t)
+		} else if err := e.emit(rep, bridged); err != nil {
+			return err
+		}
 	}
-	cur.prev = pg.Rows
-	if want := int64(cur.plan.Reachable) - cur.rows; int64(len(rows)) > want {
+	rows, dups := cur.dedupe(pg.Rows)
+	rep.Duplicates += int64(dups)
+	cur.rows += int64(dups)
+	if want := int64(cur.plan.Reachable) - cur.rows; cur.plan.Reachable < cur.plan.Total && int64(len(rows)) > want {
 		// The last page of a plan that stops short of the total may
 		// bring surplus rows (see pager.Plan.Request).
 		rep.Cut += int64(len(rows)) - max(0, want)
@@ -767,6 +981,13 @@ func (e *Exporter) write(rep *Report, pg *pager.Page) error {
 			return fmt.Errorf("write page %d: %w", pg.N, err)
 		}
 	}
+	if len(rows) > 0 {
+		cur.last, cur.hasLast = rows[len(rows)-1], true
+	}
+	if t > 0 {
+		cur.lastTotal = t
+		cur.maxTotal = max(cur.maxTotal, t)
+	}
 	rep.Pages++
 	rep.Rows += int64(len(rows))
 	rep.Repaired += pg.Repaired
@@ -776,27 +997,13 @@ func (e *Exporter) write(rep *Report, pg *pager.Page) error {
 	return nil
 }
 
-// overlap is how many rows at the start of cur repeat the end of prev:
-// when k rows are inserted above while exporting, the last k rows of a
-// page come again at the start of the next one. It compares rows, without
-// hashing or allocating.
-func overlap(prev, cur []serpstat.Backlink) int {
-	if len(prev) == 0 || len(cur) == 0 {
-		return 0
-	}
-	for j := len(prev) - 1; j >= 0; j-- {
-		if prev[j] != cur[0] {
-			continue
-		}
-		k := len(prev) - j
-		if k > len(cur) {
-			continue
-		}
-		if slices.Equal(prev[j:], cur[:k]) {
-			return k
-		}
-	}
-	return 0
+// endPart reads on past a part's planned end when new data pushed rows
+// there, and counts what could not be proven.
+func (e *Exporter) endPart(ctx context.Context, rep *Report) error {
+	err := e.tail(ctx, rep)
+	rep.InDoubt += e.cur.inDoubt
+	e.cur.inDoubt = 0
+	return err
 }
 
 func stopReason(err error) string {
@@ -811,6 +1018,8 @@ func stopReason(err error) string {
 		return StopWall
 	case errors.Is(err, ErrRowsInDoubt):
 		return StopInDoubt
+	case errors.Is(err, ErrUnproven):
+		return StopUnproven
 	}
 	return StopError
 }

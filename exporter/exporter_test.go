@@ -164,7 +164,7 @@ func TestMaxRowsPaysForNoMore(t *testing.T) {
 	tests := []struct {
 		maxRows, size int
 		billed        int64
-	}{{2500, 1000, 2500}, {2300, 1000, 2400}, {10, 1000, 10}, {1000, 1000, 1000}, {20000, 1000, 10000}}
+	}{{2500, 1000, 2500}, {2300, 1000, 2300}, {2344, 1000, 2344}, {3001, 1000, 3001}, {999, 1000, 999}, {10, 1000, 10}, {1000, 1000, 1000}, {20000, 1000, 10000}, {2344, 100, 2344}}
 	for _, tt := range tests {
 		srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000})
 		c := &collect{}

@@ -237,7 +237,7 @@ func TestSlicesThatDoNotAddUpFailTheRun(t *testing.T) {
 	c := &collect{}
 	rep, err := (&exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Now: sliceNow}).Run(context.Background())
 	require.ErrorIs(t, err, exporter.ErrRowsInDoubt)
-	assert.Equal(t, 7, rep.InDoubt)
+	assert.Equal(t, 7, rep.SliceInDoubt)
 	assert.Equal(t, 7, rep.Unreachable, "rows in doubt count as out of reach")
 	assert.False(t, rep.Complete)
 	assert.Equal(t, exporter.StopInDoubt, rep.StopReason)

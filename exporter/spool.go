@@ -2,6 +2,8 @@ package exporter
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 
+	"github.com/gofrs/flock"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/sink"
@@ -43,11 +45,30 @@ type SliceCheckpoint interface {
 	LoadMeta(name string, v any) (bool, error)
 }
 
+// Ledger is a Checkpoint that also keeps what the export has spent in all
+// its attempts, so a resume counts it against the budget.
+type Ledger interface {
+	// LoadSpent returns the credits earlier attempts committed (spent, or
+	// reserved for a request that may have been billed) and how many
+	// attempts there were.
+	LoadSpent() (spent int64, attempts int, err error)
+	// SaveSpent records the credits the export has committed in all,
+	// durably, and that this attempt counts.
+	SaveSpent(spent int64, attempts int) error
+}
+
+var _ Ledger = (*Spool)(nil)
+
 // ErrSpoolMismatch is returned when a spool belongs to another export.
 var ErrSpoolMismatch = errors.New("the spool belongs to a different export")
 
 // ErrSpoolBusy is returned when another process holds the spool.
 var ErrSpoolBusy = errors.New("another run is using the spool")
+
+// ErrPageDamaged is returned by Load for a stored page that is not the
+// page asked for: cut short, edited, or another page's (or another
+// export's) content. The page is not trusted: the caller buys it again.
+var ErrPageDamaged = errors.New("stored page is damaged")
 
 var _ SliceCheckpoint = (*Spool)(nil)
 
@@ -71,6 +92,12 @@ type spoolPage struct {
 	Rows    int                  `json:"rows"`
 	// Repaired is the answer's invalid UTF-8 count.
 	Repaired int `json:"repaired,omitempty"`
+	// Key names the export and the slice the page belongs to (a hash of
+	// the spool's key and the slice), and Sum is the SHA-256 of the rows
+	// that follow the header, so a page file that was cut short, edited
+	// or copied from another page or export is never trusted.
+	Key string `json:"key,omitempty"`
+	Sum string `json:"sum,omitempty"`
 }
 
 // Spool is a Checkpoint in a directory: state.json names the export (its
@@ -81,9 +108,10 @@ type Spool struct {
 	dir    string
 	prefix string       // "" for the query, "s-KEY-" for a slice
 	pages  map[int]bool // pages stored when the spool was opened
-	lock   *os.File     // flock'd while the spool is open
+	lock   *flock.Flock // held while the spool is open
 	root   *Spool       // the spool a Sub belongs to; nil for the root
 	remote *remoteSpool // object storage it is kept in (spoolstore.go); nil: local
+	key    string       // what every page's header must name (spoolPage.Key)
 }
 
 // OpenSpool opens the spool in dir for the export key describes (any JSON
@@ -102,7 +130,7 @@ func OpenSpool(dir string, key any) (*Spool, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Spool{dir: dir, pages: map[int]bool{}, lock: lock}
+	s := &Spool{dir: dir, pages: map[int]bool{}, lock: lock, key: pageKey(k, "")}
 	if err := s.open(k); err != nil {
 		s.Close()
 		return nil, err
@@ -155,7 +183,7 @@ func (s *Spool) scan(entries []os.DirEntry) {
 // Sub returns the checkpoint of the slice with this key, in the same
 // directory. Its lock is the spool's.
 func (s *Spool) Sub(key string) Checkpoint {
-	sub := &Spool{dir: s.dir, prefix: "s-" + key + "-", pages: map[int]bool{}, root: s}
+	sub := &Spool{dir: s.dir, prefix: "s-" + key + "-", pages: map[int]bool{}, root: s, key: pageKey([]byte(s.key), key)}
 	if entries, err := os.ReadDir(s.dir); err == nil {
 		sub.scan(entries)
 	}
@@ -188,6 +216,39 @@ func (s *Spool) LoadMeta(name string, v any) (bool, error) {
 		return false, fmt.Errorf("spool %s: %w", name, err)
 	}
 	return true, nil
+}
+
+// spoolCredits is the spool's credits.json.
+type spoolCredits struct {
+	Spent    int64 `json:"spent"`
+	Attempts int   `json:"attempts"`
+}
+
+// LoadSpent implements Ledger.
+func (s *Spool) LoadSpent() (int64, int, error) {
+	var c spoolCredits
+	data, err := os.ReadFile(filepath.Join(s.dir, "credits.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("spool credits: %w", err)
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		return 0, 0, fmt.Errorf("spool %s/credits.json: %w: delete it, or pass --restart", s.dir, err)
+	}
+	return c.Spent, c.Attempts, nil
+}
+
+// SaveSpent implements Ledger: credits.json, written to a temporary name,
+// fsync'd and renamed.
+func (s *Spool) SaveSpent(spent int64, attempts int) error {
+	data, _ := json.Marshal(spoolCredits{Spent: spent, Attempts: attempts})
+	path := filepath.Join(s.dir, "credits.json")
+	if err := writeFileSync(path, data); err != nil {
+		return fmt.Errorf("spool credits: %w", err)
+	}
+	return s.push(path)
 }
 
 // Total implements pager.ProbeCache.
@@ -240,19 +301,35 @@ func (s *Spool) path(n int) string {
 	return filepath.Join(s.dir, fmt.Sprintf("%spage-%06d.json", s.prefix, n))
 }
 
-// Load implements Checkpoint.
+// Load implements Checkpoint. A stored page that fails its checks (its
+// number, the export's key, the rows' checksum and count) is returned as
+// an error wrapping ErrPageDamaged, never as a page.
 func (s *Spool) Load(n int) (*pager.Page, error) {
 	if !s.pages[n] {
 		return nil, nil
 	}
 	data, err := os.ReadFile(s.path(n))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("spool page %d: %w: the file is gone", n, ErrPageDamaged)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("spool page %d: %w", n, err)
+	}
+	damaged := func(why string, args ...any) error {
+		return fmt.Errorf("spool page %d: %w: %s", n, ErrPageDamaged, fmt.Sprintf(why, args...))
 	}
 	head, body, _ := bytes.Cut(data, []byte("\n"))
 	var sp spoolPage
 	if err := json.Unmarshal(head, &sp); err != nil {
-		return nil, fmt.Errorf("spool page %d: %w", n, err)
+		return nil, damaged("its header does not decode (%v)", err)
+	}
+	switch {
+	case sp.N != n:
+		return nil, damaged("it holds page %d", sp.N)
+	case sp.Key != s.key:
+		return nil, damaged("it belongs to another export or slice")
+	case sp.Sum != checksum(body):
+		return nil, damaged("its rows do not match their checksum (cut short or edited)")
 	}
 	rows := make([]serpstat.Backlink, 0, sp.Rows)
 	for len(body) > 0 {
@@ -260,46 +337,68 @@ func (s *Spool) Load(n int) (*pager.Page, error) {
 		line, body, _ = bytes.Cut(body, []byte("\n"))
 		var r serpstat.Backlink
 		if err := json.Unmarshal(line, &r); err != nil {
-			return nil, fmt.Errorf("spool page %d row %d: %w", n, len(rows)+1, err)
+			return nil, damaged("row %d does not decode (%v)", len(rows)+1, err)
 		}
 		rows = append(rows, r)
 	}
 	if len(rows) != sp.Rows {
-		return nil, fmt.Errorf("spool page %d: %d rows, the header says %d", n, len(rows), sp.Rows)
+		return nil, damaged("%d rows, the header says %d", len(rows), sp.Rows)
 	}
 	return &pager.Page{N: sp.N, Page: sp.Page, Size: sp.Size, Rows: rows, Summary: sp.Summary, Billed: sp.Billed, Repaired: sp.Repaired, Spooled: true}, nil
 }
 
+// pageKey is what a page header names: a short hash of the spool's key and
+// the slice's.
+func pageKey(spoolKey []byte, slice string) string {
+	h := sha256.New()
+	h.Write(spoolKey)
+	h.Write([]byte{0})
+	h.Write([]byte(slice))
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+func checksum(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}
+
 // Save implements Checkpoint.
 func (s *Spool) Save(p *pager.Page) error {
-	head, err := json.Marshal(spoolPage{N: p.N, Page: p.Page, Size: p.Size, Billed: p.Billed, Summary: p.Summary, Rows: len(p.Rows), Repaired: p.Repaired})
+	body := make([]byte, 0, len(p.Rows)*400)
+	for i := range p.Rows {
+		body = sink.AppendNDJSON(body, &p.Rows[i])
+	}
+	head, err := json.Marshal(spoolPage{N: p.N, Page: p.Page, Size: p.Size, Billed: p.Billed, Summary: p.Summary, Rows: len(p.Rows), Repaired: p.Repaired, Key: s.key, Sum: checksum(body)})
 	if err != nil {
 		return fmt.Errorf("spool page %d: %w", p.N, err)
 	}
-	data := make([]byte, 0, len(head)+1+len(p.Rows)*400)
-	data = append(append(data, head...), '\n')
-	for i := range p.Rows {
-		data = sink.AppendNDJSON(data, &p.Rows[i])
-	}
+	data := make([]byte, 0, len(head)+1+len(body))
+	data = append(append(append(data, head...), '\n'), body...)
 	if err := writeFileSync(s.path(p.N), data); err != nil {
 		return fmt.Errorf("spool page %d: %w", p.N, err)
 	}
 	return s.push(s.path(p.N))
 }
 
-// Remove deletes the spool; a finished export calls it.
+// Remove deletes the spool; a finished export calls it. It releases the
+// lock first (Windows cannot remove an open file).
 func (s *Spool) Remove() error {
+	if s.root == nil && s.lock != nil {
+		_ = s.lock.Unlock()
+		s.lock = nil
+	}
 	if s.remote != nil {
 		return s.removeRemote()
 	}
 	return os.RemoveAll(s.dir)
 }
 
-// RemoveIfEmpty deletes the spool when it holds no page: a run that failed
-// before paying for anything leaves nothing behind.
+// RemoveIfEmpty deletes the spool when it holds no page and records no
+// credit spent: a run that failed before paying for anything leaves
+// nothing behind.
 func (s *Spool) RemoveIfEmpty() {
 	matches, _ := filepath.Glob(filepath.Join(s.dir, "*page-*.json"))
-	if len(matches) == 0 {
+	if spent, _, err := s.LoadSpent(); len(matches) == 0 && err == nil && spent == 0 {
 		_ = s.Remove()
 	}
 }
@@ -318,7 +417,7 @@ func (s *Spool) Close() error {
 	if s == nil || s.lock == nil || s.root != nil {
 		return nil
 	}
-	err := s.lock.Close()
+	err := s.lock.Unlock()
 	s.lock = nil
 	if s.remote != nil {
 		// The local copy of a remote spool is only a cache.
@@ -347,22 +446,29 @@ func RemoveSpool(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer lock.Close()
+	// Windows cannot remove an open file: release the lock first. Another
+	// run taking the spool in between finds it gone or half gone, and its
+	// own state check refuses what is left.
+	if err := lock.Unlock(); err != nil {
+		return err
+	}
 	return os.RemoveAll(dir)
 }
 
-// lockDir takes an exclusive, non-blocking flock on dir/lock; the lock
-// goes with the process, so a killed run never leaves it held.
-func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+// lockDir takes an exclusive, non-blocking lock on dir/lock: flock(2) on
+// Unix, LockFileEx on Windows (github.com/gofrs/flock, so every platform
+// builds); the lock goes with the process, so a killed run never leaves
+// it held.
+func lockDir(dir string) (*flock.Flock, error) {
+	l := flock.New(filepath.Join(dir, "lock"))
+	ok, err := l.TryLock()
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
+	if !ok {
 		return nil, fmt.Errorf("%w %s", ErrSpoolBusy, dir)
 	}
-	return f, nil
+	return l, nil
 }
 
 // writeFileSync writes data to path atomically and durably, through the

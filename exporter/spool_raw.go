@@ -53,7 +53,7 @@ func (s *Spool) SaveRaw(n, page, size int, billed int64, raw []byte) error {
 	if err := writeFileSync(s.rawPath(n), data); err != nil {
 		return fmt.Errorf("spool raw answer of page %d: %w", n, err)
 	}
-	return nil
+	return s.push(s.rawPath(n))
 }
 
 // LoadRaw implements RawCheckpoint.

@@ -1,7 +1,9 @@
 package exporter_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -96,17 +98,32 @@ func TestResumeFromCheckpointPaysNothingTwice(t *testing.T) {
 	require.Len(t, c.rows, 4000)
 	require.NoError(t, sp.Close())
 
-	// ...and its resume: the four pages come from the spool.
+	// ...and its resume: the four pages come from the spool. --budget
+	// caps the export in all: 6000 more do not fit with 4000 spent...
+	sp, err = exporter.OpenSpool(dir, key{"resume.example", 1000})
+	require.NoError(t, err)
+	e = &exporter.Exporter{Pager: newPager(srv, "resume.example", 1000, 6000), Sinks: []exporter.Sink{&collect{}}, Workers: 3, Checkpoint: sp}
+	rep, err := e.Run(context.Background())
+	require.ErrorIs(t, err, pager.ErrBudgetExhausted)
+	assert.EqualValues(t, 4000, rep.CreditsEarlier)
+	assert.EqualValues(t, 4000, rep.CreditsInAll)
+	assert.EqualValues(t, 10000, rep.CreditsEstimated)
+	assert.EqualValues(t, 6000, rep.CreditsLeft, "the stored pages are not needed again")
+	require.NoError(t, sp.Close())
+
+	// ...10000 do.
 	sp, err = exporter.OpenSpool(dir, key{"resume.example", 1000})
 	require.NoError(t, err)
 	defer sp.Close()
 	c = &collect{}
-	e = &exporter.Exporter{Pager: newPager(srv, "resume.example", 1000, 6000), Sinks: []exporter.Sink{c}, Workers: 3, Checkpoint: sp}
-	rep, err := e.Run(context.Background())
+	e = &exporter.Exporter{Pager: newPager(srv, "resume.example", 1000, 10000), Sinks: []exporter.Sink{c}, Workers: 3, Checkpoint: sp}
+	rep, err = e.Run(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, serpstattest.Rows("resume.example", 10000), c.rows)
 	assert.Equal(t, 4, rep.Resumed)
 	assert.EqualValues(t, 6000, rep.Credits)
+	assert.EqualValues(t, 10000, rep.CreditsInAll)
+	assert.Equal(t, 3, rep.Attempts)
 	assert.EqualValues(t, 10000, srv.Stats().CreditsBilled)
 	for k, n := range srv.Stats().PagesBilled {
 		assert.Equal(t, 1, n, "page %+v", k)
@@ -172,4 +189,67 @@ func TestDriftDropsRowsRepeatedAcrossPageBoundaries(t *testing.T) {
 	require.Equal(t, want, c.rows, "every row once, in order")
 	assert.EqualValues(t, 3, rep.Duplicates, "the 3 rows pushed from page 1 into page 2")
 	assert.Equal(t, 5003, rep.LastTotal)
+}
+
+func TestSpoolDamagedPagesAreNeverTrusted(t *testing.T) {
+	save := func(t *testing.T, dir string, k key, n int) string {
+		sp, err := exporter.OpenSpool(dir, k)
+		require.NoError(t, err)
+		defer sp.Close()
+		rows := serpstattest.Rows("a.example", 5*n)[5*(n-1):]
+		require.NoError(t, sp.Save(&pager.Page{N: n, Page: n, Size: 5, Rows: rows, Billed: 5}))
+		return filepath.Join(dir, fmt.Sprintf("page-%06d.json", n))
+	}
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, dir, p3, p4 string)
+	}{
+		{"cut short", func(t *testing.T, dir, p3, p4 string) {
+			data, err := os.ReadFile(p3)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(p3, data[:len(data)-40], 0o644))
+		}},
+		{"cut inside the header", func(t *testing.T, dir, p3, p4 string) {
+			require.NoError(t, os.WriteFile(p3, []byte(`{"n":3,"pa`), 0o644))
+		}},
+		{"another page's content", func(t *testing.T, dir, p3, p4 string) {
+			data, err := os.ReadFile(p4)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(p3, data, 0o644))
+		}},
+		{"an edited row", func(t *testing.T, dir, p3, p4 string) {
+			data, err := os.ReadFile(p3)
+			require.NoError(t, err)
+			i := bytes.LastIndex(data, []byte(`"domain_rank":`))
+			data[i+len(`"domain_rank":`)] ^= 1
+			require.NoError(t, os.WriteFile(p3, data, 0o644))
+		}},
+		{"another export's page", func(t *testing.T, dir, p3, p4 string) {
+			other := save(t, filepath.Join(t.TempDir(), "o.spool"), key{"b.example", 5}, 3)
+			data, err := os.ReadFile(other)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(p3, data, 0o644))
+		}},
+		{"gone", func(t *testing.T, dir, p3, p4 string) {
+			require.NoError(t, os.Remove(p3))
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "s.spool")
+			k := key{"a.example", 5}
+			p3 := save(t, dir, k, 3)
+			p4 := save(t, dir, k, 4)
+			sp, err := exporter.OpenSpool(dir, k)
+			require.NoError(t, err)
+			defer sp.Close()
+			tc.damage(t, dir, p3, p4)
+			pg, err := sp.Load(3)
+			require.ErrorIs(t, err, exporter.ErrPageDamaged)
+			require.Nil(t, pg)
+			pg, err = sp.Load(4)
+			require.NoError(t, err, "the other page is intact")
+			require.Equal(t, serpstattest.Rows("a.example", 20)[15:], pg.Rows)
+		})
+	}
 }

@@ -25,7 +25,7 @@ func (e *Exporter) runUnknown(ctx context.Context, rep *Report, first *pager.Pag
 		rep.Plan.Pages = rep.Pages
 		rep.CreditsEstimated = rep.Credits
 	}()
-	if err := e.write(rep, first); err != nil {
+	if err := e.write(ctx, rep, first); err != nil {
 		return err
 	}
 	if first.Size < min(plan.Size, plan.Reachable) {
@@ -77,7 +77,7 @@ func (e *Exporter) runUnknown(ctx context.Context, rep *Report, first *pager.Pag
 				}
 			}
 		}
-		if err := e.write(rep, pg); err != nil {
+		if err := e.write(ctx, rep, pg); err != nil {
 			return err
 		}
 		last = pg

@@ -36,6 +36,10 @@ type Budget struct {
 	balance  int64 // last balance seen; -1 unknown
 
 	account Account // shared with other processes; nil: none
+
+	carried   int64                       // spent by earlier attempts (Carry)
+	journaled int64                       // the most committed credits recorded
+	journal   func(committed int64) error // SetJournal
 }
 
 // ShareAccount makes every later reservation also reserve from a, a pool
@@ -75,6 +79,48 @@ func (b *Budget) ObserveBalance(balance int64) {
 	if b.floorCap >= 0 {
 		b.floorCap = min(b.floorCap, max(0, b.spent+balance-b.floor))
 	}
+}
+
+// Carry counts n credits an earlier attempt of the same export spent (a
+// checkpoint's record) as spent, so that Limit caps the export in all,
+// not one attempt. The balance floor is not lowered by them: the balance
+// read now already lacks them.
+func (b *Budget) Carry(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.spent += n
+	b.carried += n
+	if b.floorCap >= 0 {
+		b.floorCap += n
+	}
+}
+
+// Carried is what Carry added.
+func (b *Budget) Carried() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.carried
+}
+
+// SetJournal makes Reserve record the credits committed (spent and
+// reserved) with fn before it returns, whenever they pass the most
+// recorded, so a record survives kill -9 with every request that may have
+// been billed counted (a reservation settled for less stays counted until
+// the caller records the exact spend); a Reserve whose record fails is
+// refused with fn's error, and nothing is sent. fn is called with the
+// Budget locked; nil turns the journal off.
+func (b *Budget) SetJournal(fn func(committed int64) error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.journal = fn
+	b.journaled = b.spent + b.reserved
+}
+
+// Reserved is the credits reserved and not yet settled.
+func (b *Budget) Reserved() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.reserved
 }
 
 // Exhausted returns the error that says which limit binds: the floor
@@ -149,6 +195,14 @@ func (b *Budget) reserve(n int64) (*Reservation, error) {
 	if b.floorCap >= 0 && b.spent+b.reserved+n > b.floorCap {
 		return nil, fmt.Errorf("%w: the next request may cost %d credits and the balance is %d with a floor of %d", ErrBalanceFloor, n, b.balance, b.floor)
 	}
+	if c := b.spent + b.reserved + n; b.journal != nil && c > b.journaled {
+		// A high-water mark: one durable write per request, never fewer
+		// credits than may have been billed.
+		if err := b.journal(c); err != nil {
+			return nil, fmt.Errorf("recording the credits committed: %w", err)
+		}
+		b.journaled = c
+	}
 	b.reserved += n
 	return &Reservation{b: b, n: n}, nil
 }
@@ -188,6 +242,13 @@ func (r *Reservation) Settle(billed int64) {
 	r.done = true
 	r.b.reserved -= r.n
 	r.b.spent += billed
+	if c := r.b.spent + r.b.reserved; r.b.journal != nil && c > r.b.journaled {
+		// Billed more than reserved (the data grew): record it, best
+		// effort.
+		if r.b.journal(c) == nil {
+			r.b.journaled = c
+		}
+	}
 	r.b.mu.Unlock()
 	if r.acct != nil {
 		r.acct.Settle(billed)

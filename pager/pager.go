@@ -93,6 +93,10 @@ type Plan struct {
 	// the pages are to be asked one after another until a short one, each
 	// reserving a full page.
 	TotalUnknown bool
+	// Steps, when set, are the requests of a plan that pages at more than
+	// one size: with MaxRows below the total, so that the rows billed are
+	// exactly the rows wanted (see ExactSteps). Steps[n-1] is page n.
+	Steps []Step `json:",omitempty"`
 }
 
 // NewPlan plans a query of total rows at size rows per page under wall,
@@ -104,13 +108,41 @@ func NewPlan(total, size, wall, maxRows int) Plan {
 		reach = min(reach, maxRows)
 	}
 	pages := max(1, (reach+size-1)/size)
-	return Plan{Size: size, Total: total, Wall: wall, MaxRows: maxRows, Reachable: reach, Pages: pages, Unreachable: unreach}
+	plan := Plan{Size: size, Total: total, Wall: wall, MaxRows: maxRows, Reachable: reach, Pages: pages, Unreachable: unreach}
+	if maxRows > 0 && reach == maxRows && reach < min(total, wall) {
+		plan.Steps = ExactSteps(0, reach, size)
+		plan.Pages = len(plan.Steps)
+	}
+	return plan
+}
+
+// newPlanFrom plans like NewPlan for a page 1 that was asked with size
+// first: with MaxRows, page 1's size is the first step of the exact plan
+// (or was cut by the budget), and the rest follows from there.
+func newPlanFrom(total, size, wall, maxRows, first int) Plan {
+	plan := NewPlan(total, size, wall, maxRows)
+	if maxRows <= 0 || first == size || plan.Reachable <= first {
+		return plan
+	}
+	if len(plan.Steps) > 0 && plan.Steps[0].Size == first {
+		return plan
+	}
+	plan.Steps = append([]Step{{Page: 1, Size: first}}, ExactSteps(first, plan.Reachable, size)...)
+	plan.Pages = len(plan.Steps)
+	return plan
 }
 
 // Cost is the credits the whole export costs when every page is answered
 // once: a credit a row, and 1 for an empty answer.
 func (p Plan) Cost() int64 {
 	var sum int64
+	if len(p.Steps) > 0 {
+		for n := 1; n <= p.Pages; n++ {
+			_, _, c := p.Request(n)
+			sum += c
+		}
+		return sum
+	}
 	if p.Pages == 1 {
 		_, _, c := p.Request(1)
 		return c
@@ -129,6 +161,10 @@ func (p Plan) Cost() int64 {
 // for as few surplus rows as paging allows and, at the wall, never asks
 // past it. The caller cuts the surplus.
 func (p Plan) Request(n int) (page, size int, maxCost int64) {
+	if len(p.Steps) > 0 {
+		st := p.Steps[n-1]
+		return st.Page, st.Size, int64(max(1, min(st.Size, p.Total-st.Offset())))
+	}
 	offset := (n - 1) * p.Size
 	left := p.Reachable - offset
 	if p.Reachable < p.Total && left > 0 && left < p.Size {
@@ -252,10 +288,7 @@ func (p *Pager) First(ctx context.Context) (*Page, Plan, error) {
 // only that many rows (any size fits offset 0).
 func (p *Pager) FirstFor(ctx context.Context, params serpstat.NewBacklinksParams, maxRows int) (*Page, Plan, error) {
 	p.Init()
-	size := params.Size
-	if maxRows > 0 {
-		size = min(size, maxRows)
-	}
+	size := firstSize(params.Size, maxRows, p.Wall)
 	if avail := p.Budget.Available(); avail >= 0 && avail < int64(size) {
 		if avail < 1 {
 			_, err := p.Budget.Reserve(1)
@@ -283,7 +316,7 @@ func (p *Pager) PlanFor(params serpstat.NewBacklinksParams, first *Page, maxRows
 		// A short page 1 is the whole query.
 		total = len(first.Rows)
 	}
-	plan := NewPlan(max(total, len(first.Rows)), params.Size, p.Wall, maxRows)
+	plan := newPlanFrom(max(total, len(first.Rows)), params.Size, p.Wall, maxRows, first.Size)
 	plan.Params = params
 	return plan
 }
@@ -296,7 +329,10 @@ func (p *Pager) Probe(ctx context.Context) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	return p.PlanFor(p.Params, pg, p.MaxRows), nil
+	// Planned as the export will page, not from this size-1 page.
+	plan := NewPlan(max(int(pg.Summary.Total), len(pg.Rows)), p.Params.Size, p.Wall, p.MaxRows)
+	plan.Params = p.Params
+	return plan, nil
 }
 
 // ProbeFor fetches page 1 of params with the given size: a size of 1
@@ -308,6 +344,18 @@ func (p *Pager) ProbeFor(ctx context.Context, params serpstat.NewBacklinksParams
 		return nil, fmt.Errorf("page 1: %w", err)
 	}
 	return p.do(ctx, params, 1, 1, size, res)
+}
+
+// FetchAt fetches page (page, size) of params outside any plan, as page
+// n for logs: a re-read of rows that new data shifted. Its full cost is
+// reserved from the budget first.
+func (p *Pager) FetchAt(ctx context.Context, params serpstat.NewBacklinksParams, n, page, size int) (*Page, error) {
+	p.Init()
+	res, err := p.Budget.Reserve(int64(size))
+	if err != nil {
+		return nil, fmt.Errorf("re-read: %w", err)
+	}
+	return p.do(ctx, params, n, page, size, res)
 }
 
 // Request is a page whose maximum cost is reserved and that is ready to

@@ -76,23 +76,83 @@ func TestPlanMaxRows(t *testing.T) {
 		lastPage, lastSize   int
 		cost                 int64
 	}{
-		{"2000 done, 500 wanted", 25000, 1000, 2500, 3, 5, 500, 2500},
-		{"2000 done, 300 wanted: size 400, surplus cut", 25000, 1000, 2300, 3, 6, 400, 2400},
+		{"2500: 3 pages", 25000, 1000, 2500, 3, 5, 500, 2500},
+		{"2300: 920, 920, 460", 25000, 1000, 2300, 3, 5, 460, 2300},
+		{"2344: 879, 879, 586", 25000, 1000, 2344, 3, 4, 586, 2344},
+		{"3001: 3 of 1000 and 1 of 1", 25000, 1000, 3001, 4, 3001, 1, 3001},
+		{"999: one page", 25000, 1000, 999, 1, 1, 999, 999},
 		{"fewer rows than max", 1500, 1000, 2500, 2, 2, 1000, 1500},
 		{"one small page", 25000, 1000, 10, 1, 1, 10, 10},
 		{"exact pages", 25000, 1000, 3000, 3, 3, 1000, 3000},
-		{"prime offset", 25000, 7, 10, 2, 2, 7, 14},
+		{"prime offset", 25000, 7, 10, 2, 2, 5, 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := pager.NewPlan(tt.total, tt.size, 60000, tt.maxRows)
-			assert.Equal(t, tt.pages, p.Pages)
+			assert.Equal(t, tt.pages, p.Pages, p.Describe())
 			page, size, _ := p.Request(p.Pages)
-			assert.Equal(t, tt.lastPage, page)
-			assert.Equal(t, tt.lastSize, size)
+			assert.Equal(t, tt.lastPage, page, p.Describe())
+			assert.Equal(t, tt.lastSize, size, p.Describe())
 			assert.Equal(t, tt.cost, p.Cost())
+			requireContiguous(t, p, min(tt.total, tt.maxRows))
 		})
 	}
+}
+
+// requireContiguous checks that the plan's requests read rows 0..rows-1
+// (the last one may reach past the total), each at an offset that is a
+// multiple of its size.
+func requireContiguous(t *testing.T, p pager.Plan, rows int) {
+	t.Helper()
+	covered := 0
+	for n := 1; n <= p.Pages; n++ {
+		page, size, _ := p.Request(n)
+		require.Equal(t, covered, (page-1)*size, "page %d starts where the one before ended", n)
+		require.LessOrEqual(t, size, p.Size)
+		covered += size
+	}
+	require.GreaterOrEqual(t, covered, rows)
+	if p.MaxRows > 0 && p.MaxRows < p.Total {
+		require.Equal(t, rows, covered, "not a row more than wanted")
+	}
+}
+
+func TestExactStepsAreShortestAndExact(t *testing.T) {
+	const limit = 5000
+	for _, size := range []int{1000, 100, 7} {
+		// Breadth first over every offset: the fewest requests that
+		// read rows 0..o-1 exactly.
+		fewest := make([]int, limit+1)
+		for i := range fewest {
+			fewest[i] = -1
+		}
+		fewest[0] = 0
+		queue := []int{0}
+		for len(queue) > 0 {
+			o := queue[0]
+			queue = queue[1:]
+			for s := 1; s <= size && o+s <= limit; s++ {
+				if (o == 0 || o%s == 0) && fewest[o+s] < 0 {
+					fewest[o+s] = fewest[o] + 1
+					queue = append(queue, o+s)
+				}
+			}
+		}
+		for to := 1; to <= limit; to += 37 {
+			steps := pager.ExactSteps(0, to, size)
+			off := 0
+			for _, s := range steps {
+				require.Equal(t, off, s.Offset(), "to %d size %d: %v", to, size, steps)
+				require.True(t, s.Size >= 1 && s.Size <= size)
+				off += s.Size
+			}
+			require.Equal(t, to, off)
+			require.Len(t, steps, fewest[to], "to %d size %d: %v is not the shortest", to, size, steps)
+		}
+	}
+	assert.Equal(t, []pager.Step{{1, 879}, {2, 879}, {4, 586}}, pager.ExactSteps(0, 2344, 1000))
+	assert.Equal(t, []pager.Step{{1, 1000}, {2, 1000}, {3, 1000}, {3001, 1}}, pager.ExactSteps(0, 3001, 1000))
+	assert.Equal(t, "3 pages of 1000 rows, then 1 of 1", pager.NewPlan(5000, 1000, 60000, 3001).Describe())
 }
 
 func TestBalanceFloor(t *testing.T) {

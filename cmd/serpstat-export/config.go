@@ -192,6 +192,21 @@ func (s *settings) params() (serpstat.NewBacklinksParams, error) {
 		Size:          s.Size,
 		LinkPerDomain: s.LinkPerDomain,
 	}
+	if p.Sort == "" {
+		// Live data: in the API's default order (check, last visited,
+		// descending) every backlink found or re-crawled while exporting
+		// lands at the top and shifts every row below it; first seen
+		// ascending is the most stable of the documented sorts, because a
+		// new backlink's first-seen date is the newest, so it lands at the
+		// end, and a row's first-seen date never changes (check does on
+		// every crawl, and url_from, anchor, links_external, domain_rank
+		// put new rows anywhere). Both params are documented; the engine
+		// still detects and repairs shifts whatever the order.
+		p.Sort = "add"
+		if p.Order == "" {
+			p.Order = "asc"
+		}
+	}
 	if s.Size < 1 || s.Size > serpstat.MaxPageSize {
 		return p, &serpstat.ParamError{Field: "size", Value: fmt.Sprint(s.Size), Msg: fmt.Sprintf("must be 1..%d", serpstat.MaxPageSize)}
 	}

@@ -46,6 +46,7 @@ type estimate struct {
 	MaxRows           int     `json:"max_rows,omitempty"`
 	Size              int     `json:"size"`
 	Pages             int     `json:"pages"`
+	PagePlan          string  `json:"page_plan"` // how the pages are asked, e.g. "3 pages of 879 rows, then 1 of 586" with --max-rows
 	Credits           int64   `json:"credits"`
 	RPS               float64 `json:"rps"`
 	Seconds           float64 `json:"seconds"`
@@ -247,6 +248,7 @@ func estimateQuery(ctx context.Context, j *job, s settings, q string, state *inc
 		MaxRows:      s.MaxRows,
 		Size:         plan.Size,
 		Pages:        plan.Pages,
+		PagePlan:     plan.Describe(),
 		Credits:      plan.Cost(),
 		RPS:          s.RPS,
 		Seconds:      float64(plan.Pages) / s.RPS,
@@ -275,6 +277,7 @@ func estimateQuery(ctx context.Context, j *job, s settings, q string, state *inc
 		e.Reachable = reach
 		e.Unreachable = plan.Total - sp.Reachable(plan.Wall)
 		e.Pages = pages + 1 + sp.Probes
+		e.PagePlan = fmt.Sprintf("page 1, %d probes, then %d pages of at most %d rows", sp.Probes, pages, plan.Size)
 		// The export asks page 1 of the whole query, then probes the
 		// slices as this estimate did (at most a page each).
 		e.ProbeCredits = int64(plan.Size) + int64(sp.Probes)
@@ -307,6 +310,9 @@ func printEstimate(w io.Writer, e *estimate) {
 		fmt.Fprintf(w, "slices:           %d, to get past the 60,000-row wall (about %d credits of page 1 and probes)\n", e.Slices, e.ProbeCredits)
 	}
 	fmt.Fprintf(w, "pages:            %d of %d rows\n", e.Pages, e.Size)
+	if e.MaxRows > 0 && e.PagePlan != fmt.Sprintf("%d pages of %d rows", e.Pages, e.Size) {
+		fmt.Fprintf(w, "page plan:        %s (every row billed is a row wanted)\n", e.PagePlan)
+	}
 	fmt.Fprintf(w, "export cost:      %d credits (balance after: %d)\n", e.Credits, e.BalanceAfter)
 	fmt.Fprintf(w, "%-18s%s\n", fmt.Sprintf("time at %g req/s:", e.RPS), (time.Duration(e.Seconds * float64(time.Second))).Round(time.Second))
 	printFits(w, e.Budget, e.KeepBalance, e.FitsBudget, e.AffordableCredits, e.Credits)

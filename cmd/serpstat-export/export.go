@@ -650,6 +650,9 @@ func printReport(w io.Writer, runID string, res *runResult) {
 				rep.Query, rep.Plan.Total, rep.Plan.Reachable, rep.Plan.Pages, rep.Plan.Size)
 		}
 		fmt.Fprintf(w, "  credits: estimated %d, billed %d", rep.CreditsEstimated, rep.Credits)
+		if rep.CreditsEarlier > 0 {
+			fmt.Fprintf(w, " (%d in all over %d attempts)", rep.CreditsInAll, rep.Attempts)
+		}
 		if rep.CreditsByBalance >= 0 {
 			fmt.Fprintf(w, " (balance dropped by %d)", rep.CreditsByBalance)
 		}
@@ -663,8 +666,20 @@ func printReport(w io.Writer, runID string, res *runResult) {
 		if rep.Resumed > 0 {
 			fmt.Fprintf(w, "  resumed: %d pages came from the checkpoint, not paid for again\n", rep.Resumed)
 		}
+		if rep.DamagedPages > 0 {
+			fmt.Fprintf(w, "  %d stored pages were damaged (cut short, edited or another page's content): not trusted, bought again\n", rep.DamagedPages)
+		}
 		if rep.LastTotal > 0 {
 			fmt.Fprintf(w, "  the data changed while exporting: total %d at the start, %d later\n", rep.Plan.Total, rep.LastTotal)
+		}
+		if rep.Unkept > 0 {
+			fmt.Fprintf(w, "  %d credits were spent on pages the checkpoint could not store (is the disk full?): a resume pays for them again\n", rep.Unkept)
+		}
+		if rep.Reread > 0 {
+			fmt.Fprintf(w, "  %d rows were read again to repair shifts made by new rows\n", rep.Reread)
+		}
+		if rep.InDoubt > 0 {
+			fmt.Fprintf(w, "  %d rows that existed at the start may be missing: the data changed while exporting and the re-reads could not prove them\n", rep.InDoubt)
 		}
 		if rep.Duplicates > 0 {
 			fmt.Fprintf(w, "  %d rows repeated across a page boundary (new rows were inserted above them) were written once\n", rep.Duplicates)
@@ -689,15 +704,15 @@ func printReport(w io.Writer, runID string, res *runResult) {
 		if rep.TotalUnknown {
 			fmt.Fprintf(w, "  the API did not tell the total: pages were asked one after another until a short one; %d rows found\n", rep.Plan.Total)
 		}
-		if rep.InDoubt > 0 {
-			fmt.Fprintf(w, "  ROWS IN DOUBT: the slices' totals did not add up to the query's (by %d rows): the API applies a slicing filter otherwise than documented, or the data changed; rows may be missing or repeated, and they are counted below as out of reach\n", rep.InDoubt)
+		if rep.SliceInDoubt > 0 {
+			fmt.Fprintf(w, "  ROWS IN DOUBT: the slices' totals did not add up to the query's (by %d rows): the API applies a slicing filter otherwise than documented, or the data changed; rows may be missing or repeated, and they are counted below as out of reach\n", rep.SliceInDoubt)
 		}
-		if rep.Unreachable > rep.InDoubt {
+		if rep.Unreachable > rep.SliceInDoubt {
 			hint := "narrow the query with --filter to get them"
 			if !rep.Sliced {
 				hint = "slicing was off (--no-slice)"
 			}
-			fmt.Fprintf(w, "  the API's %d-row wall: %d matching rows were out of reach (%s)\n", rep.Plan.Wall, rep.Unreachable-rep.InDoubt, hint)
+			fmt.Fprintf(w, "  the API's %d-row wall: %d matching rows were out of reach (%s)\n", rep.Plan.Wall, rep.Unreachable-rep.SliceInDoubt, hint)
 		}
 		if rep.Partial {
 			fmt.Fprintf(w, "  partial: %d of %d rows; the rest needs %d more credits\n", rep.Rows, rep.Plan.Reachable, rep.CreditsLeft)
@@ -809,11 +824,12 @@ func printBudgetStop(w io.Writer, s settings, rep *exporter.Report, err error) {
 	}
 	spent := int64(0)
 	if rep != nil {
-		spent = rep.Credits
+		spent = rep.CreditsInAll // --budget caps the export in all
 	}
 	fmt.Fprintf(w, "serpstat-export: stopped by the budget: %d credits spent of --budget %d", spent, s.Budget)
 	if rep != nil && rep.CreditsEstimated > 0 {
-		fmt.Fprintf(w, "; the full export needs %d credits (%d more); raise --budget to at least %d", rep.CreditsEstimated, rep.CreditsLeft, rep.CreditsEstimated)
+		// What is spent stays spent; the pages stored are not bought again.
+		fmt.Fprintf(w, "; the full export needs %d credits (%d more); raise --budget to at least %d", rep.CreditsEstimated, rep.CreditsLeft, spent+rep.CreditsLeft)
 		if !s.Partial {
 			fmt.Fprint(w, ", or add --partial to export the whole pages that fit")
 		}

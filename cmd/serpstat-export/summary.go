@@ -28,7 +28,6 @@ type runSummary struct {
 	Total            int             `json:"total"`
 	Reachable        int             `json:"reachable"`
 	Unreachable      int             `json:"unreachable"`
-	RowsInDoubt      int             `json:"rows_in_doubt,omitempty"` // counted in unreachable too
 	TotalUnknown     bool            `json:"total_unknown,omitempty"` // the API did not tell the total
 	Rows             int64           `json:"rows"`
 	AlreadyExported  int64           `json:"already_exported,omitempty"`
@@ -56,6 +55,20 @@ type runSummary struct {
 	Spool            string          `json:"spool,omitempty"` // kept for a resume
 	Manifest         string          `json:"manifest,omitempty"`
 	Queries          []querySummary  `json:"queries,omitempty"`
+
+	// Issue 12's engine fields. The export in all, over every attempt (a
+	// resume counts the earlier ones'): what --budget caps;
+	// credits_billed is this attempt's.
+	CreditsBilledInAll int64 `json:"credits_billed_in_all"`
+	CreditsEarlier     int64 `json:"credits_earlier_attempts,omitempty"`
+	Attempts           int   `json:"attempts,omitempty"`
+	DamagedPages       int   `json:"damaged_pages,omitempty"` // stored pages that failed their checks and were bought again
+	Reread             int64 `json:"reread,omitempty"`        // rows read again to repair shifts made by new data
+	// RowsInDoubt: rows that existed at the start and whose export could
+	// not be proven (live data), plus rows by which the slices did not
+	// add up to the query's total (those are in unreachable too).
+	RowsInDoubt   int64 `json:"rows_in_doubt,omitempty"`
+	CreditsUnkept int64 `json:"credits_unkept,omitempty"` // spent on pages the checkpoint could not store (disk full)
 }
 
 // querySummary is a line a query of a run of several; its counts are
@@ -196,9 +209,11 @@ func newSummary(runID, command string, res *runResult, err error, code int, elap
 	}
 	sum.ElapsedSeconds, sum.RowsPerSecond = rep.Elapsed.Seconds(), perSecond(sum.Rows, rep.Elapsed)
 	sum.Retries, sum.RateLimited = rep.Retries, rep.RateLimited
+	sum.CreditsBilledInAll, sum.CreditsEarlier, sum.Attempts = rep.CreditsInAll, rep.CreditsEarlier, rep.Attempts
+	sum.DamagedPages, sum.Reread, sum.RowsInDoubt, sum.CreditsUnkept = rep.DamagedPages, rep.Reread, rep.InDoubt, rep.Unkept
 	sum.ResumedPages, sum.Duplicates, sum.RepairedUTF8, sum.Cut, sum.TotalChanged = rep.Resumed, rep.Duplicates, rep.Repaired, rep.Cut, rep.LastTotal
 	sum.Sliced, sum.Probes, sum.ProbeCredits = rep.Sliced, rep.Probes, rep.ProbeCredits
-	sum.RowsInDoubt, sum.TotalUnknown = rep.InDoubt, rep.TotalUnknown
+	sum.RowsInDoubt, sum.TotalUnknown = rep.InDoubt+int64(rep.SliceInDoubt), rep.TotalUnknown
 	for _, s := range rep.Slices {
 		sum.Slices = append(sum.Slices, sliceSummary{Label: s.Label, Total: s.Total, Rows: s.Rows, Unreachable: s.Unreachable})
 	}

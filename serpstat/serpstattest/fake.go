@@ -192,6 +192,15 @@ type Options struct {
 	Fault func(FaultInfo) Fault
 	// Faults injects random faults into getNewBacklinks requests.
 	Faults FaultRates
+	// InsertRows new rows are added to every query once InsertAfter
+	// getNewBacklinks answers were billed (0: never), as backlinks found
+	// while an export runs: at the top of the default order (every row
+	// below shifts down by InsertRows), or at the end with sort "add" and
+	// order "asc" (they are the newest first seen). The new rows are the
+	// query's rows past its count (Row(query, RowsFor(query)+k)). Requests
+	// with a complexFilter see no new rows.
+	InsertRows  int
+	InsertAfter int
 }
 
 // FaultRates are the probabilities of random faults per getNewBacklinks
@@ -330,6 +339,7 @@ type Fake struct {
 	inFlight    int
 	maxInFlight int
 	pages       map[PageKey]int
+	okPages     int // getNewBacklinks answers billed, for InsertAfter
 	outcomes    map[string]int
 	log         []Entry
 	logNext     int // where the next entry goes once log is full
@@ -750,6 +760,16 @@ func (f *Fake) getNewBacklinks(e *Entry, p *params, perr *serpstat.Error) []byte
 	}
 	total := f.RowsFor(p.Query)
 	g := f.gen(p.Query)
+	base, inserted, atEnd := total, 0, false
+	if f.opts.InsertRows > 0 && f.opts.InsertAfter > 0 && p.filter == nil {
+		f.mu.Lock()
+		if f.okPages >= f.opts.InsertAfter {
+			inserted = f.opts.InsertRows
+		}
+		f.mu.Unlock()
+		total += inserted
+		atEnd = p.Sort == "add" && strings.EqualFold(p.Order, "asc")
+	}
 	var idx []int32 // matching rows, with a filter
 	if p.filter != nil {
 		idx = f.matches.indexes(g, p.canon, total, p.filter)
@@ -773,6 +793,7 @@ func (f *Fake) getNewBacklinks(e *Entry, p *params, perr *serpstat.Error) []byte
 	f.billed += cost
 	f.rowsServed += n
 	f.pages[PageKey{Query: p.Query, Page: p.Page, Size: p.Size, Filter: p.canon}]++
+	f.okPages++
 	left := f.balance
 	f.mu.Unlock()
 	e.Rows, e.Credits = n, cost
@@ -795,6 +816,15 @@ func (f *Fake) getNewBacklinks(e *Entry, p *params, perr *serpstat.Error) []byte
 		i := offset + k
 		if idx != nil {
 			i = int(idx[i])
+		}
+		switch {
+		case inserted == 0:
+		case atEnd:
+			// rows base.. are the new ones, already at the end
+		case i < inserted:
+			i = base + inserted - 1 - i // the newest on top
+		default:
+			i -= inserted
 		}
 		if k > 0 {
 			s = append(s, ',')
