@@ -260,3 +260,14 @@ func (d *fileDest) Abort() error   { return d.f.Abort() }
 func (d *fileDest) Name() string   { return d.name }
 func (d *fileDest) Size() int64    { return d.n }
 func (d *fileDest) SHA256() string { return hex.EncodeToString(d.h.Sum(nil)) }
+
+// LocalPath returns the local file path of target, a plain path or a
+// file:// URL, and false for anything else (an object, "-", an invalid
+// target).
+func LocalPath(target string) (string, bool) {
+	t, err := parseTarget(target)
+	if err != nil || t.path == "" {
+		return "", false
+	}
+	return t.path, true
+}

@@ -284,6 +284,14 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 			}
 		}
 	}
+	// The outputs' locks come first: a run refused because another is
+	// writing the same paths touches nothing.
+	date := time.Now().UTC().Format(time.DateOnly)
+	locks, err := lockOutputs(specs, queries, date, u.runID)
+	if err != nil {
+		return nil, err
+	}
+	defer locks.release()
 	var state *incrementalState
 	if s.Incremental != "" {
 		if state, err = loadState(ctx, s.Incremental, s.s3()); err != nil {
@@ -303,11 +311,9 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		startBalance = bal
 	}
 
-	removeStaleTemps(specs)
 	res := &runResult{multi: multi}
-	date := time.Now().UTC().Format(time.DateOnly)
 	newOutput := func(sp *outSpec, query string) *output {
-		return &output{spec: sp, query: query, date: date, maxRows: s.MaxRowsPerFile, csvRaw: s.CSVRaw,
+		return &output{spec: sp, query: query, date: date, run: u.runID, maxRows: s.MaxRowsPerFile, csvRaw: s.CSVRaw,
 			qcol: multi && !sp.perQuery, ctx: ctx, s3: s.s3(), stdout: stdout}
 	}
 	var shared []*output // outputs every query writes to, with a query column
@@ -542,21 +548,6 @@ func openSpool(s settings, specs []*outSpec, q string, p *pager.Pager) (*exporte
 		return nil, err
 	}
 	return sp, nil
-}
-
-// removeStaleTemps removes the temporary files a killed run left next to
-// local outputs (every page of theirs is in the spool). It runs before any
-// output of this run is opened.
-func removeStaleTemps(specs []*outSpec) {
-	for _, o := range specs {
-		if o.plainFile() {
-			d, base := filepath.Split(o.tmpl)
-			stale, _ := filepath.Glob(filepath.Join(d, "."+base+".tmp-*"))
-			for _, f := range stale {
-				_ = os.Remove(f)
-			}
-		}
-	}
 }
 
 // writeManifest writes _manifest.json next to the data (or at --manifest)

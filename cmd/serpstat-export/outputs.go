@@ -14,7 +14,8 @@ import (
 )
 
 // An --out is a template: {query}, {date} (the run's date, YYYY-MM-DD),
-// {method} and {part} are filled in, each value made safe for a path.
+// {method}, {run} (the run's id) and {part} are filled in, each value made
+// safe for a path.
 var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
 
 // methodName is {method}: the API method, short.
@@ -26,6 +27,7 @@ type outSpec struct {
 	format   sink.Format
 	perQuery bool // holds {query}: one output per query
 	parts    bool // holds {part}
+	run      bool // holds {run}
 	stdout   bool
 }
 
@@ -59,9 +61,11 @@ func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int) ([
 				o.perQuery = true
 			case "{part}":
 				o.parts = true
+			case "{run}":
+				o.run = true
 			case "{date}", "{method}":
 			default:
-				return nil, usagef("--out %s: unknown placeholder %s; use {query}, {date}, {method} or {part}", p, ph)
+				return nil, usagef("--out %s: unknown placeholder %s; use {query}, {date}, {method}, {run} or {part}", p, ph)
 			}
 		}
 		anyParts = anyParts || o.parts
@@ -117,7 +121,7 @@ func safeValue(s string) string {
 }
 
 // expand fills in a template.
-func expand(tmpl, query, date string, part int) string {
+func expand(tmpl, query, date, run string, part int) string {
 	return placeholder.ReplaceAllStringFunc(tmpl, func(ph string) string {
 		switch ph {
 		case "{query}":
@@ -126,6 +130,8 @@ func expand(tmpl, query, date string, part int) string {
 			return safeValue(date)
 		case "{method}":
 			return methodName
+		case "{run}":
+			return safeValue(run)
 		case "{part}":
 			return fmt.Sprintf("%05d", part)
 		}
@@ -151,6 +157,7 @@ type output struct {
 	spec    *outSpec
 	query   string // "" for a shared output
 	date    string
+	run     string // the run's id, for {run}
 	maxRows int
 	csvRaw  bool
 	qcol    bool // a leading query column
@@ -212,7 +219,7 @@ func (o *output) open() error {
 		o.path = "-"
 		w = o.stdout
 	} else {
-		o.path = expand(o.spec.tmpl, o.query, o.date, o.part)
+		o.path = expand(o.spec.tmpl, o.query, o.date, o.run, o.part)
 		d, err := sink.Open(o.ctx, o.path, o.s3)
 		if err != nil {
 			return usagef("--out %s: %v", o.path, err)
