@@ -358,3 +358,16 @@ func readBlob(ctx context.Context, t target, opts S3Options) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// removeBlob deletes an object; one that does not exist is not an error.
+func removeBlob(ctx context.Context, t target, opts S3Options) error {
+	b, err := openBucket(ctx, t, opts)
+	if err != nil {
+		return err
+	}
+	err = b.b.Delete(ctx, t.key)
+	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("remove %q: %w", t.name, err)
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -270,4 +271,20 @@ func LocalPath(target string) (string, bool) {
 		return "", false
 	}
 	return t.path, true
+}
+
+// Remove deletes target, a path or a URL as for Open. A target that does
+// not exist is not an error.
+func Remove(ctx context.Context, target string, opts S3Options) error {
+	t, err := parseTarget(target)
+	if err != nil {
+		return err
+	}
+	if t.path != "" {
+		if err := os.Remove(t.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return removeBlob(ctx, t, opts)
 }

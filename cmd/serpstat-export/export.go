@@ -215,6 +215,7 @@ type runResult struct {
 	queries  []*queryResult
 	files    []*fileRecord
 	manifest string
+	success  bool // _SUCCESS was written beside the manifest
 	multi    bool
 }
 
@@ -292,6 +293,11 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		return nil, err
 	}
 	defer locks.release()
+	manifestAt := manifestTarget(s, specs, queries, multi, date, u.runID)
+	prev, err := loadEarlier(ctx, manifestAt, s.s3())
+	if err != nil {
+		return nil, err
+	}
 	var state *incrementalState
 	if s.Incremental != "" {
 		if state, err = loadState(ctx, s.Incremental, s.s3()); err != nil {
@@ -313,7 +319,8 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 
 	res := &runResult{multi: multi}
 	newOutput := func(sp *outSpec, query string) *output {
-		return &output{spec: sp, query: query, date: date, run: u.runID, maxRows: s.MaxRowsPerFile, csvRaw: s.CSVRaw,
+		return &output{spec: sp, query: query, date: date, run: u.runID, part: prev.firstPart(sp, query, date, u.runID),
+			maxRows: s.MaxRowsPerFile, csvRaw: s.CSVRaw,
 			qcol: multi && !sp.perQuery, ctx: ctx, s3: s.s3(), stdout: stdout}
 	}
 	var shared []*output // outputs every query writes to, with a query column
@@ -359,7 +366,7 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 	if runErr != nil {
 		return res, runErr
 	}
-	if err := j.writeManifest(ctx, res, date); err != nil {
+	if err := j.writeManifest(ctx, res, date, manifestAt, prev); err != nil {
 		return res, err
 	}
 	if state != nil {
@@ -551,9 +558,12 @@ func openSpool(s settings, specs []*outSpec, q string, p *pager.Pager) (*exporte
 }
 
 // writeManifest writes _manifest.json next to the data (or at --manifest)
-// and then an empty _SUCCESS beside it, when the run wrote to templated
-// paths, object storage or several queries, or --manifest asks for one.
-func (j *job) writeManifest(ctx context.Context, res *runResult, date string) error {
+// and then, when every query of the run succeeded, an empty _SUCCESS
+// beside it, when the run wrote to templated paths, object storage or
+// several queries, or --manifest asks for one. The manifest lists the
+// files earlier runs left there too (see earlier.merge); a run with a
+// failed query removes an earlier run's _SUCCESS.
+func (j *job) writeManifest(ctx context.Context, res *runResult, date, target string, prev *earlier) error {
 	s := j.s
 	templated := false
 	for _, o := range s.Out {
@@ -580,7 +590,7 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date string) er
 		}
 		m.Queries = append(m.Queries, mq)
 	}
-	target := s.Manifest
+	prev.merge(&m)
 	if target == "" {
 		target = besideData(files, "_manifest.json")
 	}
@@ -593,9 +603,16 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date string) er
 	}
 	res.manifest = target
 	success := besideData([]*fileRecord{{Path: target}}, "_SUCCESS")
+	if !m.Complete {
+		if err := sink.Remove(ctx, success, s.s3()); err != nil {
+			return fmt.Errorf("_SUCCESS %s of an earlier run: %w", success, err)
+		}
+		return nil
+	}
 	if err := sink.WriteAll(ctx, success, nil, s.s3()); err != nil {
 		return fmt.Errorf("_SUCCESS %s: %w", success, err)
 	}
+	res.success = true
 	return nil
 }
 
@@ -697,7 +714,11 @@ func printFiles(w io.Writer, res *runResult) {
 		fmt.Fprintf(w, "  wrote %s (%s, %d rows)\n", f.Path, f.Format, f.Rows)
 	}
 	if res.manifest != "" {
-		fmt.Fprintf(w, "  wrote %s and _SUCCESS\n", res.manifest)
+		if res.success {
+			fmt.Fprintf(w, "  wrote %s and _SUCCESS\n", res.manifest)
+		} else {
+			fmt.Fprintf(w, "  wrote %s, and no _SUCCESS: not every query succeeded\n", res.manifest)
+		}
 	}
 }
 

@@ -142,6 +142,7 @@ func expand(tmpl, query, date, run string, part int) string {
 // fileRecord is a file written, for the manifest.
 type fileRecord struct {
 	Path   string      `json:"path"`
+	Run    string      `json:"run,omitempty"`   // the run that wrote it
 	Query  string      `json:"query,omitempty"` // "" when it holds several
 	Part   int         `json:"part"`
 	Format sink.Format `json:"format"`
@@ -254,7 +255,7 @@ func (o *output) commitPart() error {
 	if err := o.w.Close(); err != nil {
 		return fmt.Errorf("--out %s: %w", o.path, err)
 	}
-	rec := &fileRecord{Path: o.path, Query: o.query, Part: o.part, Format: o.format, Rows: o.rows}
+	rec := &fileRecord{Path: o.path, Run: o.run, Query: o.query, Part: o.part, Format: o.format, Rows: o.rows}
 	if o.dest != nil {
 		if err := o.dest.Commit(); err != nil {
 			return fmt.Errorf("--out %s: %w", o.path, err)
