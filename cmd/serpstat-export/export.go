@@ -204,8 +204,9 @@ type queryResult struct {
 	Report  *exporter.Report
 	Err     error
 	Files   []*fileRecord
-	Spool   string // kept for a resume
-	Dropped int64  // boundary rows an earlier incremental run exported
+	Spool   string         // kept for a resume
+	Dropped int64          // boundary rows an earlier incremental run exported
+	Earlier *finishedQuery // set when an earlier run of the command exported it
 
 	spool *exporter.Spool // to remove once the shared outputs are committed
 }
@@ -317,6 +318,14 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		startBalance = bal
 	}
 
+	// Several queries into their own outputs: each finished query is
+	// recorded, and one an earlier run of the command finished is skipped.
+	var record *runRecord
+	if multi && allPerQuery(specs) {
+		if record, err = openRunRecord(s, j.pager.Params, date); err != nil {
+			return nil, err
+		}
+	}
 	res := &runResult{multi: multi}
 	newOutput := func(sp *outSpec, query string) *output {
 		return &output{spec: sp, query: query, date: date, run: u.runID, part: prev.firstPart(sp, query, date, u.runID),
@@ -331,9 +340,24 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 	}
 	var runErr error
 	for _, q := range queries {
+		if qr := record.skip(q, state); qr != nil {
+			u.log.Info("exported by an earlier run of this command: skipped", "query", q, "rows", qr.Report.Rows)
+			res.queries = append(res.queries, qr)
+			res.files = append(res.files, qr.Files...)
+			continue
+		}
 		qr := j.exportQuery(ctx, stop, q, specs, shared, newOutput, state, startBalance)
 		res.queries = append(res.queries, qr)
 		res.files = append(res.files, qr.Files...)
+		if qr.Err == nil && record != nil {
+			var st *queryState
+			if state != nil {
+				st = state.Queries[q]
+			}
+			if err := record.finish(ctx, qr, st); err != nil {
+				u.log.Warn("could not record the finished query: a rerun would export it again", "query", q, "error", err)
+			}
+		}
 		if qr.Err != nil {
 			u.log.Error("query failed", "query", q, "error", qr.Err)
 			if !multi || fatal(ctx, qr.Err) {
@@ -364,6 +388,18 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		}
 	}
 	if runErr != nil {
+		if multi && errors.Is(runErr, pager.ErrBudgetExhausted) {
+			bs := &budgetStop{err: runErr, of: len(queries), recorded: record != nil}
+			for _, qr := range res.queries {
+				if qr.Report != nil {
+					bs.spent += qr.Report.Credits
+				}
+				if qr.Err == nil {
+					bs.finished++
+				}
+			}
+			runErr = bs
+		}
 		return res, runErr
 	}
 	if err := j.writeManifest(ctx, res, date, manifestAt, prev); err != nil {
@@ -374,6 +410,9 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		if err := state.save(ctx, s.Incremental, s.s3()); err != nil {
 			return res, fmt.Errorf("--incremental: %w", err)
 		}
+	}
+	if err := record.remove(); err != nil {
+		u.log.Warn("could not remove the record of finished queries", "error", err)
 	}
 	for _, qr := range res.queries {
 		if qr.Err != nil {
@@ -585,6 +624,9 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date, target st
 		if qr.Report != nil {
 			mq.Rows, mq.CreditsBilled = qr.Report.Rows, qr.Report.Credits
 		}
+		if qr.Earlier != nil {
+			mq.CreditsBilled = qr.Earlier.Credits
+		}
 		if qr.Err != nil {
 			mq.Status, mq.Error, m.Complete = "failed", qr.Err.Error(), false
 		}
@@ -614,6 +656,16 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date, target st
 	}
 	res.success = true
 	return nil
+}
+
+// allPerQuery tells whether every output is a query's own (holds {query}).
+func allPerQuery(specs []*outSpec) bool {
+	for _, sp := range specs {
+		if !sp.perQuery {
+			return false
+		}
+	}
+	return true
 }
 
 func hasShared(outs []string) bool {
@@ -740,6 +792,8 @@ func printMulti(w io.Writer, runID string, res *runResult) {
 		switch {
 		case q.Err != nil:
 			fmt.Fprintf(w, "  query %-30s failed: %v\n", q.Query, q.Err)
+		case q.Earlier != nil:
+			fmt.Fprintf(w, "  query %-30s done by an earlier run of this command: %d rows, kept, not paid for again\n", q.Query, q.Earlier.Rows)
 		case q.Report != nil:
 			r := q.Report
 			fmt.Fprintf(w, "  query %-30s %s: total %d, %d rows, %d pages, %d credits", q.Query, r.StopReason, r.Plan.Total, r.Rows, r.Pages, r.Credits)
@@ -793,6 +847,15 @@ func printBudgetStop(w io.Writer, s settings, rep *exporter.Report, err error) {
 		if rep != nil && rep.CreditsLeft > 0 {
 			fmt.Fprintf(w, "  the rest of the export needs %d more credits\n", rep.CreditsLeft)
 		}
+		return
+	}
+	var bs *budgetStop
+	if errors.As(err, &bs) {
+		fmt.Fprintf(w, "serpstat-export: stopped by the budget: %d credits spent of --budget %d; %d of %d queries finished", bs.spent, s.Budget, bs.finished, bs.of)
+		if bs.recorded && bs.finished > 0 {
+			fmt.Fprint(w, ", their outputs committed and recorded: run the same command again with a higher --budget to export the others without paying for those again")
+		}
+		fmt.Fprintln(w)
 		return
 	}
 	spent := int64(0)
