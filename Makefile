@@ -4,7 +4,10 @@ BIN     := bin/serpstat-export
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test test-parquet check fmt vet bench clean
+.PHONY: all build demo test test-parquet check fmt vet bench cross dist clean
+
+# The platforms of cross and dist: GOOS/GOARCH.
+PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 
 all: check build
 
@@ -40,5 +43,23 @@ vet:
 bench:
 	GO=$(GO) ./scripts/bench.sh
 
+## cross: build every package for each of $(PLATFORMS) (what CI checks)
+cross:
+	@set -e; for p in $(PLATFORMS); do \
+		echo "go build ./... for $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build ./...; \
+	done
+
+## dist: the binary for each of $(PLATFORMS) in dist/, with dist/SHA256SUMS
+dist:
+	@rm -rf dist && mkdir -p dist
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		out=dist/serpstat-export-$$os-$$arch$$ext; echo "$$out"; \
+		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$out ./cmd/serpstat-export; \
+	done
+	@cd dist && if command -v sha256sum >/dev/null; then sha256sum serpstat-export-*; \
+		else shasum -a 256 serpstat-export-*; fi > SHA256SUMS && cat SHA256SUMS
+
 clean:
-	rm -rf bin out
+	rm -rf bin out dist
