@@ -294,6 +294,9 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		return nil, err
 	}
 	defer locks.release()
+	if err := probeDestinations(ctx, s, specs, queries, date, u.runID); err != nil {
+		return nil, err
+	}
 	manifestAt := manifestTarget(s, specs, queries, multi, date, u.runID)
 	prev, err := loadEarlier(ctx, manifestAt, s.s3())
 	if err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"strings"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
@@ -45,9 +47,13 @@ func lockOutputs(specs []*outSpec, queries []string, date, run string) (outputLo
 			}
 			seen[path] = true
 			l, err := sink.LockPath(path)
-			if err != nil {
+			if errors.Is(err, sink.ErrLocked) {
 				locks.release()
 				return nil, usagef("--out %s: %v: wait for that run to end", sp.tmpl, err)
+			}
+			if err != nil {
+				locks.release()
+				return nil, usagef("--out %s: cannot write there: %v", sp.tmpl, err)
 			}
 			locks = append(locks, l)
 			wild := ""
@@ -65,4 +71,57 @@ func (ls outputLocks) release() {
 	for _, l := range ls {
 		_ = l.Unlock()
 	}
+}
+
+// probeDestinations checks, before the first credit is spent, that every
+// output and the incremental state can be written: a local directory
+// writable, an object store's credentials found and a probe object
+// written and deleted (once per bucket). A failure is a usage error:
+// exit 2, nothing sent.
+func probeDestinations(ctx context.Context, s settings, specs []*outSpec, queries []string, date, run string) error {
+	type probe struct{ flag, target string }
+	var probes []probe
+	for _, sp := range specs {
+		if sp.stdout {
+			continue
+		}
+		qs := []string{""}
+		if sp.perQuery {
+			qs = nil
+			for _, q := range queries {
+				if serpstat.ValidateQuery(q) == nil {
+					qs = append(qs, q)
+				}
+			}
+		}
+		for _, q := range qs {
+			probes = append(probes, probe{"--out " + sp.tmpl, expand(sp.tmpl, q, date, run, 0)})
+		}
+	}
+	if s.Incremental != "" {
+		probes = append(probes, probe{"--incremental", s.Incremental})
+	}
+	if s.Manifest != "" {
+		probes = append(probes, probe{"--manifest", s.Manifest})
+	}
+	seen := map[string]bool{}
+	for _, p := range probes {
+		where := parentOf(p.target)
+		if sink.IsURL(p.target) {
+			if _, ok := sink.LocalPath(p.target); !ok {
+				// One probe a bucket: its credentials and permissions.
+				base, _ := splitURLQuery(p.target)
+				rest := base[strings.Index(base, "://")+3:]
+				where = base[:strings.Index(base, "://")+3] + strings.SplitN(rest, "/", 2)[0]
+			}
+		}
+		if seen[where] {
+			continue
+		}
+		seen[where] = true
+		if err := sink.Probe(ctx, p.target, s.s3()); err != nil {
+			return usagef("%s: %v", p.flag, err)
+		}
+	}
+	return nil
 }
