@@ -370,15 +370,15 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		}
 		startBalance = 0
 	}
-	for _, o := range shared {
-		if runErr != nil {
+	if runErr != nil {
+		for _, o := range shared {
 			o.abort()
-			continue
 		}
-		if err := o.finish(); err != nil {
-			runErr = err
+	} else {
+		runErr = commitAll(ctx, shared)
+		for _, o := range shared {
+			res.files = append(res.files, o.written()...)
 		}
-		res.files = append(res.files, o.written()...)
 	}
 	for _, qr := range res.queries {
 		if qr.spool == nil {
@@ -513,10 +513,8 @@ func (j *job) exportQuery(ctx context.Context, stop <-chan struct{}, q string, s
 		qr.Dropped = t.dropped
 	}
 	if err == nil {
+		qr.Err = commitAll(ctx, own)
 		for _, o := range own {
-			if ferr := o.finish(); ferr != nil && qr.Err == nil {
-				qr.Err = ferr
-			}
 			qr.Files = append(qr.Files, o.written()...)
 		}
 	}

@@ -174,6 +174,7 @@ type output struct {
 	w      sink.RowWriter
 	files  []*fileRecord
 	setQ   string // the query column's value
+	sealed bool   // the current part is complete, its writer closed (commitAll)
 }
 
 // Write implements exporter.Sink, rolling over to a new part when full.
@@ -255,6 +256,11 @@ func (o *output) commitPart() error {
 	if err := o.w.Close(); err != nil {
 		return fmt.Errorf("--out %s: %w", o.path, err)
 	}
+	return o.commitClosed()
+}
+
+// commitClosed commits the current part, its writer closed.
+func (o *output) commitClosed() error {
 	rec := &fileRecord{Path: o.path, Run: o.run, Query: o.query, Part: o.part, Format: o.format, Rows: o.rows}
 	if o.dest != nil {
 		if err := o.dest.Commit(); err != nil {
@@ -268,25 +274,13 @@ func (o *output) commitPart() error {
 	return nil
 }
 
-// finish commits what is left: the last part, or an empty first one.
-func (o *output) finish() error {
-	if o.w == nil && len(o.files) > 0 {
-		return nil
-	}
-	if o.w == nil {
-		if err := o.open(); err != nil {
-			return err
-		}
-	}
-	return o.commitPart()
-}
-
 // abort throws away the part being written; parts already committed stay
 // (no manifest or _SUCCESS will name them).
 func (o *output) abort() {
-	if o.w != nil {
+	if o.w != nil && !o.sealed {
 		_ = o.w.Close()
 	}
+	o.sealed = false
 	if o.dest != nil {
 		_ = o.dest.Abort()
 	}
