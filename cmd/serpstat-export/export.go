@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -130,7 +131,7 @@ func (j *job) pagerFor(params serpstat.NewBacklinksParams) *pager.Pager {
 		Retry:    j.pager.Retry,
 		MaxRows:  j.s.MaxRows,
 		Wall:     j.s.Wall,
-		Logger:   j.u.log.With("query", params.Query),
+		Logger:   slog.New(withQuery(j.u.log.Handler(), params.Query)),
 	}
 	p.Init()
 	return p
@@ -155,6 +156,9 @@ func prepare(s settings, u *ui) (*job, error) {
 		return nil, err
 	}
 	u.secret(token)
+	if err := checkToken(token); err != nil {
+		return nil, err
+	}
 	if s.tokenFlag != "" {
 		log.Warn("--token is visible to other users of this machine in the process list; prefer SERPSTAT_TOKEN or --token-file")
 	}
