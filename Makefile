@@ -6,7 +6,10 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 
-.PHONY: all build demo test test-parquet check fmt vet bench clean
+.PHONY: all build demo test test-parquet check fmt vet bench cross dist clean
+
+# The platforms of cross and dist: GOOS/GOARCH.
+PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 
 all: check build
 
@@ -43,5 +46,23 @@ vet:
 bench:
 	GO=$(GO) ./scripts/bench.sh
 
+## cross: build every package for each of $(PLATFORMS) (what CI checks)
+cross:
+	@set -e; for p in $(PLATFORMS); do \
+		echo "go build ./... for $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build ./...; \
+	done
+
+## dist: the binary for each of $(PLATFORMS) in dist/, with dist/SHA256SUMS
+dist:
+	@rm -rf dist && mkdir -p dist
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		out=dist/serpstat-export-$$os-$$arch$$ext; echo "$$out"; \
+		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$out ./cmd/serpstat-export; \
+	done
+	@cd dist && if command -v sha256sum >/dev/null; then sha256sum serpstat-export-*; \
+		else shasum -a 256 serpstat-export-*; fi > SHA256SUMS && cat SHA256SUMS
+
 clean:
-	rm -rf bin out
+	rm -rf bin out dist

@@ -73,6 +73,8 @@ type bucket struct {
 	// upload that a cancelled write left behind.
 	s3   *s3.Client
 	name string
+	// creds are the S3 client's credentials, for Probe.
+	creds aws.CredentialsProvider
 }
 
 // buckets caches the opened buckets by scheme, bucket, query and options,
@@ -202,7 +204,7 @@ func openS3(ctx context.Context, t target, opts S3Options) (*bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &bucket{b: b, s3: client, name: t.bucket}, nil
+	return &bucket{b: b, s3: client, name: t.bucket, creds: credentialsOf(cfg)}, nil
 }
 
 // contentTypes are the Content-Type of objects by extension; others are
@@ -357,4 +359,17 @@ func readBlob(ctx context.Context, t target, opts S3Options) ([]byte, error) {
 		return nil, fmt.Errorf("read %q: %w", t.name, err)
 	}
 	return data, nil
+}
+
+// removeBlob deletes an object; one that does not exist is not an error.
+func removeBlob(ctx context.Context, t target, opts S3Options) error {
+	b, err := openBucket(ctx, t, opts)
+	if err != nil {
+		return err
+	}
+	err = b.b.Delete(ctx, t.key)
+	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("remove %q: %w", t.name, err)
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -260,3 +261,30 @@ func (d *fileDest) Abort() error   { return d.f.Abort() }
 func (d *fileDest) Name() string   { return d.name }
 func (d *fileDest) Size() int64    { return d.n }
 func (d *fileDest) SHA256() string { return hex.EncodeToString(d.h.Sum(nil)) }
+
+// LocalPath returns the local file path of target, a plain path or a
+// file:// URL, and false for anything else (an object, "-", an invalid
+// target).
+func LocalPath(target string) (string, bool) {
+	t, err := parseTarget(target)
+	if err != nil || t.path == "" {
+		return "", false
+	}
+	return t.path, true
+}
+
+// Remove deletes target, a path or a URL as for Open. A target that does
+// not exist is not an error.
+func Remove(ctx context.Context, target string, opts S3Options) error {
+	t, err := parseTarget(target)
+	if err != nil {
+		return err
+	}
+	if t.path != "" {
+		if err := os.Remove(t.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return removeBlob(ctx, t, opts)
+}

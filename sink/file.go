@@ -92,6 +92,14 @@ func (f *File) CommitAs(path string) error {
 	if err := f.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 		return fmt.Errorf("commit %q: %w", path, err)
 	}
+	// os.Rename replaces path atomically on every system we build for:
+	// rename(2) on Linux and macOS; on Windows, MoveFileEx with
+	// MOVEFILE_REPLACE_EXISTING (Go's os.Rename since Go 1.5), a
+	// metadata update on one NTFS volume, so a reader sees the old file or
+	// the new one. Windows refuses it (an *os.LinkError, access denied)
+	// while another program holds path open without FILE_SHARE_DELETE,
+	// such as a spreadsheet showing the CSV: the temporary file is then
+	// kept for Abort and the commit fails, the old file untouched.
 	if err := os.Rename(f.tmp, path); err != nil {
 		return fmt.Errorf("commit %q: %w", path, err)
 	}
@@ -115,17 +123,4 @@ func (f *File) Abort() error {
 		return fmt.Errorf("abort %q: %w", f.path, err)
 	}
 	return nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,11 +40,11 @@ func benchRun(b *testing.B, args ...string) benchResult {
 		out := stderr.String()
 		b.Fatalf("%s %s: %v\n%s", filepath.Base(binary), strings.Join(args, " "), err, out[max(0, len(out)-2000):])
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	rss, ok := peakRSS(cmd.ProcessState)
 	if !ok {
 		b.Fatal("no rusage for the process")
 	}
-	return benchResult{wall: wall, maxRSS: int64(ru.Maxrss) * 1024} // Maxrss is in KiB on Linux
+	return benchResult{wall: wall, maxRSS: rss}
 }
 
 // benchExport exports rows rows of a fresh query from srv into one

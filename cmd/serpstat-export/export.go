@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -107,7 +108,7 @@ func (j *job) pagerFor(params serpstat.NewBacklinksParams) *pager.Pager {
 		Retry:    j.pager.Retry,
 		MaxRows:  j.s.MaxRows,
 		Wall:     j.s.Wall,
-		Logger:   j.u.log.With("query", params.Query),
+		Logger:   slog.New(withQuery(j.u.log.Handler(), params.Query)),
 	}
 	p.Init()
 	return p
@@ -132,6 +133,9 @@ func prepare(s settings, u *ui) (*job, error) {
 		return nil, err
 	}
 	u.secret(token)
+	if err := checkToken(token); err != nil {
+		return nil, err
+	}
 	if s.tokenOnCommandLine {
 		log.Warn("--token is visible to other users of this machine in the process list; prefer SERPSTAT_TOKEN or --token-file")
 	}
@@ -181,8 +185,9 @@ type queryResult struct {
 	Report  *exporter.Report
 	Err     error
 	Files   []*fileRecord
-	Spool   string // kept for a resume
-	Dropped int64  // boundary rows an earlier incremental run exported
+	Spool   string         // kept for a resume
+	Dropped int64          // boundary rows an earlier incremental run exported
+	Earlier *finishedQuery // set when an earlier run of the command exported it
 
 	spool *exporter.Spool // to remove once the shared outputs are committed
 }
@@ -192,6 +197,7 @@ type runResult struct {
 	queries  []*queryResult
 	files    []*fileRecord
 	manifest string
+	success  bool // _SUCCESS was written beside the manifest
 	multi    bool
 }
 
@@ -266,6 +272,22 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 			}
 		}
 	}
+	// The outputs' locks come first: a run refused because another is
+	// writing the same paths touches nothing.
+	date := time.Now().UTC().Format(time.DateOnly)
+	locks, err := lockOutputs(specs, queries, date, u.runID)
+	if err != nil {
+		return nil, err
+	}
+	defer locks.release()
+	if err := probeDestinations(ctx, s, specs, queries, date, u.runID); err != nil {
+		return nil, err
+	}
+	manifestAt := manifestTarget(s, specs, queries, multi, date, u.runID)
+	prev, err := loadEarlier(ctx, manifestAt, s.s3())
+	if err != nil {
+		return nil, err
+	}
 	var state *incrementalState
 	if s.Incremental != "" {
 		if state, err = loadState(ctx, s.Incremental, s.s3()); err != nil {
@@ -285,15 +307,22 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		startBalance = bal
 	}
 
-	removeStaleTemps(specs)
+	// Several queries into their own outputs: each finished query is
+	// recorded, and one an earlier run of the command finished is skipped.
+	var record *runRecord
+	if multi && allPerQuery(specs) {
+		if record, err = openRunRecord(s, j.pager.Params, date); err != nil {
+			return nil, err
+		}
+	}
 	res := &runResult{multi: multi}
-	date := time.Now().UTC().Format(time.DateOnly)
 	newOutput := func(sp *outSpec, query string) *output {
 		maxRows := s.MaxRowsPerFile
 		if !sp.parts {
 			maxRows = 0 // an --out without {part} is one file: parts would overwrite it
 		}
-		return &output{spec: sp, query: query, date: date, maxRows: maxRows, csvRaw: s.CSVRaw, csvBOM: s.CSVBOM,
+		return &output{spec: sp, query: query, date: date, run: u.runID, part: prev.firstPart(sp, query, date, u.runID),
+			maxRows: maxRows, csvRaw: s.CSVRaw, csvBOM: s.CSVBOM,
 			skipEmpty: s.Incremental != "" && !sp.plainFile() && !sp.stdout,
 			qcol:      multi && !sp.perQuery, ctx: ctx, s3: s.s3(), stdout: stdout}
 	}
@@ -305,9 +334,24 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 	}
 	var runErr error
 	for _, q := range queries {
+		if qr := record.skip(q, state); qr != nil {
+			u.log.Info("exported by an earlier run of this command: skipped", "query", q, "rows", qr.Report.Rows)
+			res.queries = append(res.queries, qr)
+			res.files = append(res.files, qr.Files...)
+			continue
+		}
 		qr := j.exportQuery(ctx, stop, q, specs, shared, newOutput, state, startBalance)
 		res.queries = append(res.queries, qr)
 		res.files = append(res.files, qr.Files...)
+		if qr.Err == nil && record != nil {
+			var st *queryState
+			if state != nil {
+				st = state.Queries[q]
+			}
+			if err := record.finish(ctx, qr, st); err != nil {
+				u.log.Warn("could not record the finished query: a rerun would export it again", "query", q, "error", err)
+			}
+		}
 		if qr.Err != nil {
 			u.log.Error("query failed", "query", q, "error", qr.Err)
 			if !multi || fatal(ctx, qr.Err) {
@@ -317,15 +361,15 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		}
 		startBalance = 0
 	}
-	for _, o := range shared {
-		if runErr != nil {
+	if runErr != nil {
+		for _, o := range shared {
 			o.abort()
-			continue
 		}
-		if err := o.finish(); err != nil {
-			runErr = err
+	} else {
+		runErr = commitAll(ctx, shared)
+		for _, o := range shared {
+			res.files = append(res.files, o.written()...)
 		}
-		res.files = append(res.files, o.written()...)
 	}
 	for _, qr := range res.queries {
 		if qr.spool == nil {
@@ -338,9 +382,21 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		}
 	}
 	if runErr != nil {
+		if multi && errors.Is(runErr, pager.ErrBudgetExhausted) {
+			bs := &budgetStop{err: runErr, of: len(queries), recorded: record != nil}
+			for _, qr := range res.queries {
+				if qr.Report != nil {
+					bs.spent += qr.Report.Credits
+				}
+				if qr.Err == nil {
+					bs.finished++
+				}
+			}
+			runErr = bs
+		}
 		return res, runErr
 	}
-	if err := j.writeManifest(ctx, res, date); err != nil {
+	if err := j.writeManifest(ctx, res, date, manifestAt, prev); err != nil {
 		return res, err
 	}
 	if state != nil {
@@ -348,6 +404,9 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		if err := state.save(ctx, s.Incremental, s.s3()); err != nil {
 			return res, fmt.Errorf("--incremental: %w", err)
 		}
+	}
+	if err := record.remove(); err != nil {
+		u.log.Warn("could not remove the record of finished queries", "error", err)
 	}
 	for _, qr := range res.queries {
 		if qr.Err != nil {
@@ -444,14 +503,12 @@ func (j *job) exportQuery(ctx context.Context, stop <-chan struct{}, q string, s
 	if t != nil {
 		qr.Dropped = t.dropped
 	}
-	// Rows in doubt: every slice was exported, and what was written is
-	// committed, but the run is not a success and the spool is kept.
 	inDoubt := errors.Is(err, exporter.ErrRowsInDoubt)
 	if err == nil || inDoubt {
+		if cerr := commitAll(ctx, own); cerr != nil {
+			qr.Err, inDoubt = cerr, false
+		}
 		for _, o := range own {
-			if ferr := o.finish(); ferr != nil && (qr.Err == nil || inDoubt) {
-				qr.Err, inDoubt = ferr, false
-			}
 			qr.Files = append(qr.Files, o.written()...)
 		}
 	}
@@ -536,25 +593,13 @@ func openSpool(s settings, specs []*outSpec, q string, p *pager.Pager) (*exporte
 	return sp, nil
 }
 
-// removeStaleTemps removes the temporary files a killed run left next to
-// local outputs (every page of theirs is in the spool). It runs before any
-// output of this run is opened.
-func removeStaleTemps(specs []*outSpec) {
-	for _, o := range specs {
-		if o.plainFile() {
-			d, base := filepath.Split(o.tmpl)
-			stale, _ := filepath.Glob(filepath.Join(d, "."+base+".tmp-*"))
-			for _, f := range stale {
-				_ = os.Remove(f)
-			}
-		}
-	}
-}
-
 // writeManifest writes _manifest.json next to the data (or at --manifest)
-// and then an empty _SUCCESS beside it, when the run wrote to templated
-// paths, object storage or several queries, or --manifest asks for one.
-func (j *job) writeManifest(ctx context.Context, res *runResult, date string) error {
+// and then, when every query of the run succeeded, an empty _SUCCESS
+// beside it, when the run wrote to templated paths, object storage or
+// several queries, or --manifest asks for one. The manifest lists the
+// files earlier runs left there too (see earlier.merge); a run with a
+// failed query removes an earlier run's _SUCCESS.
+func (j *job) writeManifest(ctx context.Context, res *runResult, date, target string, prev *earlier) error {
 	s := j.s
 	templated := false
 	for _, o := range s.Out {
@@ -580,12 +625,17 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date string) er
 			mq.Rows, mq.CreditsBilled = qr.written(), qr.Report.Credits
 			mq.NoNewRows = s.Incremental != "" && mq.Rows == 0 && qr.Err == nil
 		}
+		if qr.Earlier != nil {
+			mq.CreditsBilled = qr.Earlier.Credits
+		}
 		if qr.Err != nil {
 			mq.Status, mq.Error, m.Complete = "failed", qr.Err.Error(), false
 		}
 		m.Queries = append(m.Queries, mq)
 	}
-	target := s.Manifest
+	prev.merge(&m)
+	// target is where the run read the earlier runs' manifest
+	// (manifestTarget); where it is unknown, the files written tell.
 	if target == "" && len(files) == 0 {
 		target = emptyRunManifest(s.Out, date)
 	} else if target == "" {
@@ -606,10 +656,27 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date string) er
 	}
 	res.manifest = target
 	success := besideData([]*fileRecord{{Path: target}}, "_SUCCESS")
+	if !m.Complete {
+		if err := sink.Remove(ctx, success, s.s3()); err != nil {
+			return fmt.Errorf("_SUCCESS %s of an earlier run: %w", success, err)
+		}
+		return nil
+	}
 	if err := sink.WriteAll(ctx, success, nil, s.s3()); err != nil {
 		return fmt.Errorf("_SUCCESS %s: %w", success, err)
 	}
+	res.success = true
 	return nil
+}
+
+// allPerQuery tells whether every output is a query's own (holds {query}).
+func allPerQuery(specs []*outSpec) bool {
+	for _, sp := range specs {
+		if !sp.perQuery {
+			return false
+		}
+	}
+	return true
 }
 
 func hasShared(outs []string) bool {
@@ -739,7 +806,11 @@ func printFiles(w io.Writer, res *runResult) {
 		fmt.Fprintln(w, ")")
 	}
 	if res.manifest != "" {
-		fmt.Fprintf(w, "  wrote %s and _SUCCESS\n", res.manifest)
+		if res.success {
+			fmt.Fprintf(w, "  wrote %s and _SUCCESS\n", res.manifest)
+		} else {
+			fmt.Fprintf(w, "  wrote %s, and no _SUCCESS: not every query succeeded\n", res.manifest)
+		}
 	}
 }
 
@@ -761,6 +832,8 @@ func printMulti(w io.Writer, runID string, res *runResult) {
 		switch {
 		case q.Err != nil:
 			fmt.Fprintf(w, "  query %-30s failed: %v\n", q.Query, q.Err)
+		case q.Earlier != nil:
+			fmt.Fprintf(w, "  query %-30s done by an earlier run of this command: %d rows, kept, not paid for again\n", q.Query, q.Earlier.Rows)
 		case q.Report != nil:
 			r := q.Report
 			fmt.Fprintf(w, "  query %-30s %s: total %d, %d rows, %d pages, %d credits", q.Query, r.StopReason, r.Plan.Total, q.written(), r.Pages, r.Credits)
@@ -820,6 +893,15 @@ func printBudgetStop(w io.Writer, s settings, rep *exporter.Report, err error) {
 		if rep != nil && rep.CreditsLeft > 0 {
 			fmt.Fprintf(w, "  the rest of the export needs %d more credits\n", rep.CreditsLeft)
 		}
+		return
+	}
+	var bs *budgetStop
+	if errors.As(err, &bs) {
+		fmt.Fprintf(w, "serpstat-export: stopped by the budget: %d credits spent of --budget %d; %d of %d queries finished", bs.spent, s.Budget, bs.finished, bs.of)
+		if bs.recorded && bs.finished > 0 {
+			fmt.Fprint(w, ", their outputs committed and recorded: run the same command again with a higher --budget to export the others without paying for those again")
+		}
+		fmt.Fprintln(w)
 		return
 	}
 	spent := int64(0)

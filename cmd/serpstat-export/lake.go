@@ -230,7 +230,8 @@ type manifest struct {
 
 type manifestQuery struct {
 	Query         string                      `json:"query"`
-	Status        string                      `json:"status"` // done, failed
+	Run           string                      `json:"run,omitempty"` // the run that exported it
+	Status        string                      `json:"status"`        // done, failed
 	Error         string                      `json:"error,omitempty"`
 	Rows          int64                       `json:"rows"`
 	CreditsBilled int64                       `json:"credits_billed"`

@@ -173,6 +173,9 @@ func TestBadDomainsAreReportedAndNeverEscape(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(data, &m))
 	assert.False(t, m.Complete, "the manifest says queries failed")
+	_, err = os.Stat(filepath.Join(lake, "_SUCCESS"))
+	assert.True(t, os.IsNotExist(err), "no _SUCCESS when a query failed")
+	assert.Contains(t, res.stderr, "no _SUCCESS")
 }
 
 func TestIncrementalPaysOnlyForNewRows(t *testing.T) {

@@ -14,7 +14,8 @@ import (
 )
 
 // An --out is a template: {query}, {date} (the run's date, YYYY-MM-DD),
-// {method} and {part} are filled in, each value made safe for a path.
+// {method}, {run} (the run's id) and {part} are filled in, each value made
+// safe for a path.
 var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
 
 // methodName is {method}: the API method, short.
@@ -26,6 +27,7 @@ type outSpec struct {
 	format   sink.Format
 	perQuery bool // holds {query}: one output per query
 	parts    bool // holds {part}
+	run      bool // holds {run}
 	stdout   bool
 }
 
@@ -59,9 +61,11 @@ func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int) ([
 				o.perQuery = true
 			case "{part}":
 				o.parts = true
+			case "{run}":
+				o.run = true
 			case "{date}", "{method}":
 			default:
-				return nil, usagef("--out %s: unknown placeholder %s; use {query}, {date}, {method} or {part}", p, ph)
+				return nil, usagef("--out %s: unknown placeholder %s; use {query}, {date}, {method}, {run} or {part}", p, ph)
 			}
 		}
 		anyParts = anyParts || o.parts
@@ -117,7 +121,7 @@ func safeValue(s string) string {
 }
 
 // expand fills in a template.
-func expand(tmpl, query, date string, part int) string {
+func expand(tmpl, query, date, run string, part int) string {
 	return placeholder.ReplaceAllStringFunc(tmpl, func(ph string) string {
 		switch ph {
 		case "{query}":
@@ -126,6 +130,8 @@ func expand(tmpl, query, date string, part int) string {
 			return safeValue(date)
 		case "{method}":
 			return methodName
+		case "{run}":
+			return safeValue(run)
 		case "{part}":
 			return fmt.Sprintf("%05d", part)
 		}
@@ -136,6 +142,7 @@ func expand(tmpl, query, date string, part int) string {
 // fileRecord is a file written, for the manifest.
 type fileRecord struct {
 	Path   string      `json:"path"`
+	Run    string      `json:"run,omitempty"`   // the run that wrote it
 	Query  string      `json:"query,omitempty"` // "" when it holds several
 	Part   int         `json:"part"`
 	Format sink.Format `json:"format"`
@@ -154,6 +161,7 @@ type output struct {
 	spec    *outSpec
 	query   string // "" for a shared output
 	date    string
+	run     string // the run's id, for {run}
 	maxRows int
 	csvRaw  bool
 	csvBOM  bool
@@ -173,6 +181,7 @@ type output struct {
 	w      sink.RowWriter
 	files  []*fileRecord
 	setQ   string // the query column's value
+	sealed bool   // the current part is complete, its writer closed (commitAll)
 }
 
 // Write implements exporter.Sink, rolling over to a new part when full.
@@ -219,7 +228,7 @@ func (o *output) open() error {
 		o.path = "-"
 		w = o.stdout
 	} else {
-		o.path = expand(o.spec.tmpl, o.query, o.date, o.part)
+		o.path = expand(o.spec.tmpl, o.query, o.date, o.run, o.part)
 		d, err := sink.Open(o.ctx, o.path, o.s3)
 		if err != nil {
 			return usagef("--out %s: %v", o.path, err)
@@ -255,7 +264,12 @@ func (o *output) commitPart() error {
 	if err := o.w.Close(); err != nil {
 		return fmt.Errorf("--out %s: %w", o.path, err)
 	}
-	rec := &fileRecord{Path: o.path, Query: o.query, Part: o.part, Format: o.format, Rows: o.rows}
+	return o.commitClosed()
+}
+
+// commitClosed commits the current part, its writer closed.
+func (o *output) commitClosed() error {
+	rec := &fileRecord{Path: o.path, Run: o.run, Query: o.query, Part: o.part, Format: o.format, Rows: o.rows}
 	if c, ok := o.w.(*sink.CSV); ok {
 		rec.CellsGuarded = c.Neutralized()
 	}
@@ -271,25 +285,13 @@ func (o *output) commitPart() error {
 	return nil
 }
 
-// finish commits what is left: the last part, or an empty first one.
-func (o *output) finish() error {
-	if o.w == nil && (len(o.files) > 0 || o.skipEmpty) {
-		return nil
-	}
-	if o.w == nil {
-		if err := o.open(); err != nil {
-			return err
-		}
-	}
-	return o.commitPart()
-}
-
 // abort throws away the part being written; parts already committed stay
 // (no manifest or _SUCCESS will name them).
 func (o *output) abort() {
-	if o.w != nil {
+	if o.w != nil && !o.sealed {
 		_ = o.w.Close()
 	}
+	o.sealed = false
 	if o.dest != nil {
 		_ = o.dest.Abort()
 	}

@@ -113,9 +113,24 @@ func TestDataLakeOnS3(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	paid := srv.Stats().CreditsBilled - first
 	t.Logf("first run %d credits, second %d", first, paid)
-	require.NoError(t, json.Unmarshal(read(base+"/_manifest.json"), &m))
-	var newRows int64
-	for _, f := range m.Files {
+	firstRun := m.RunID
+	var m2 struct {
+		RunID string `json:"run_id"`
+		Files []struct {
+			manifestFile
+			Run string `json:"run"`
+		} `json:"files"`
+	}
+	require.NoError(t, json.Unmarshal(read(base+"/_manifest.json"), &m2))
+	var newRows, firstRows int64
+	for _, f := range m2.Files {
+		// The manifest lists the first run's parts too, still there.
+		if f.Run == firstRun {
+			firstRows += f.Rows
+			read(f.Path)
+			continue
+		}
+		require.Equal(t, m2.RunID, f.Run)
 		if f.Query == domains[4] {
 			data := read(f.Path)
 			rows, err := parquet.Read[parquetRow](bytes.NewReader(data), int64(len(data)))
@@ -125,6 +140,11 @@ func TestDataLakeOnS3(t *testing.T) {
 		}
 	}
 	assert.EqualValues(t, 777, newRows, "only the new rows")
+	var all int64
+	for _, d := range domains {
+		all += int64(total(d)) - 777*int64(btoi(d == domains[4]))
+	}
+	assert.Equal(t, all, firstRows, "the first run's parts are all listed")
 	// At most a boundary day a domain: 100 rows for the growing one, and
 	// the fake's busiest day for the others.
 	assert.Less(t, paid, int64(777+100+4*200))
@@ -136,4 +156,11 @@ func TestDataLakeOnS3(t *testing.T) {
 	require.NoError(t, json.Unmarshal(read(state), &st))
 	assert.Len(t, st.Queries, 5)
 	assert.Equal(t, serpstattest.Rows(domains[4], 4777)[4776].FirstSeen, st.Queries[domains[4]].Newest)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
