@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/sink"
 )
 
@@ -30,16 +29,7 @@ func lockOutputs(specs []*outSpec, queries []string, date, run string) (outputLo
 		if sp.stdout {
 			continue
 		}
-		qs := []string{""}
-		if sp.perQuery {
-			qs = nil
-			for _, q := range queries {
-				if serpstat.ValidateQuery(q) == nil {
-					qs = append(qs, q)
-				}
-			}
-		}
-		for _, q := range qs {
+		for _, q := range sp.queriesOf(queries) {
 			target := strings.ReplaceAll(expand(strings.ReplaceAll(sp.tmpl, "{part}", "\x00"), q, date, run, 0), "\x00", partWild)
 			path, ok := sink.LocalPath(target)
 			if !ok || seen[path] {
@@ -85,16 +75,7 @@ func probeDestinations(ctx context.Context, s settings, specs []*outSpec, querie
 		if sp.stdout {
 			continue
 		}
-		qs := []string{""}
-		if sp.perQuery {
-			qs = nil
-			for _, q := range queries {
-				if serpstat.ValidateQuery(q) == nil {
-					qs = append(qs, q)
-				}
-			}
-		}
-		for _, q := range qs {
+		for _, q := range sp.queriesOf(queries) {
 			probes = append(probes, probe{"--out " + sp.tmpl, expand(sp.tmpl, q, date, run, 0)})
 		}
 	}

@@ -42,16 +42,7 @@ func manifestTarget(s settings, specs []*outSpec, queries []string, multi bool, 
 		if sp.stdout {
 			continue
 		}
-		qs := []string{""}
-		if sp.perQuery {
-			qs = nil
-			for _, q := range queries {
-				if serpstat.ValidateQuery(q) == nil {
-					qs = append(qs, q)
-				}
-			}
-		}
-		for _, q := range qs {
+		for _, q := range sp.queriesOf(queries) {
 			files = append(files, &fileRecord{Path: expand(sp.tmpl, q, date, run, 0)})
 		}
 	}
@@ -136,4 +127,20 @@ func (e *earlier) merge(m *manifest) {
 		}
 	}
 	m.Queries = append(qs, m.Queries...)
+}
+
+// queriesOf is the queries whose values sp's template takes: each valid
+// one of queries for a per-query output ({query}), else one "" for the
+// output they share.
+func (sp *outSpec) queriesOf(queries []string) []string {
+	if !sp.perQuery {
+		return []string{""}
+	}
+	var qs []string
+	for _, q := range queries {
+		if serpstat.ValidateQuery(q) == nil {
+			qs = append(qs, q)
+		}
+	}
+	return qs
 }

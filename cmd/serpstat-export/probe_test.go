@@ -1,9 +1,7 @@
 package main_test
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -16,18 +14,7 @@ import (
 // runCLITokenEnv is runCLI with extra environment variables (later ones win).
 func runCLITokenEnv(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(append(os.Environ(), "SERPSTAT_TOKEN="+serpstattest.DefaultToken), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	return runCLIEnv(t, append([]string{"SERPSTAT_TOKEN=" + serpstattest.DefaultToken}, env...), args...)
 }
 
 // TestUnwritableDestinationsAreRefusedBeforeACreditIsSpent: a destination
