@@ -27,6 +27,10 @@ var ErrLocked = errors.New("another run is writing it")
 type PathLock struct {
 	fl   *flock.Flock
 	path string // the lock file
+	// made are the directories LockPath created, deepest first: Unlock
+	// removes those still empty, so a run that wrote nothing there (an
+	// incremental load with no new rows) leaves no empty directory.
+	made []string
 }
 
 // LockFile is the lock file LockPath uses for path.
@@ -37,9 +41,17 @@ func LockFile(path string) string {
 
 // LockPath takes the lock of a local output path without waiting: it
 // fails with an error wrapping ErrLocked when another process holds it.
-// The directory of path is created (with mode 0755) if it is missing.
+// The directory of path is created (with mode 0755) if it is missing, and
+// removed again by Unlock if it is still empty then.
 func LockPath(path string) (*PathLock, error) {
 	lf := LockFile(path)
+	var made []string
+	for d := filepath.Dir(lf); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) || filepath.Dir(d) == d {
+			break
+		}
+		made = append(made, d)
+	}
 	if err := os.MkdirAll(filepath.Dir(lf), 0o755); err != nil {
 		return nil, fmt.Errorf("lock %q: %w", path, err)
 	}
@@ -59,7 +71,7 @@ func LockPath(path string) (*PathLock, error) {
 		held, herr := fl.Stat()
 		named, nerr := os.Stat(lf)
 		if herr == nil && nerr == nil && os.SameFile(held, named) {
-			return &PathLock{fl: fl, path: lf}, nil
+			return &PathLock{fl: fl, path: lf, made: made}, nil
 		}
 		_ = fl.Close()
 	}
@@ -79,6 +91,11 @@ func (l *PathLock) Unlock() error {
 	err := l.fl.Close()
 	if rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 		_ = os.Remove(l.path)
+	}
+	for _, d := range l.made {
+		if os.Remove(d) != nil {
+			break // not empty: it holds what the run wrote
+		}
 	}
 	l.fl = nil
 	return err

@@ -24,13 +24,25 @@ func TestLockPathIsExclusiveAndLeavesNothing(t *testing.T) {
 
 	require.NoError(t, l.Unlock())
 	require.NoError(t, l.Unlock(), "a second Unlock does nothing")
+	_, err = os.Stat(filepath.Join(dir, "sub"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "Unlock removes the lock file, and the directory LockPath made as it is empty")
+
+	// A directory that held something, or was there before, stays.
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
+	l2, err := sink.LockPath(path)
+	require.NoError(t, err, "free again")
+	require.NoError(t, l2.Unlock())
 	entries, err := os.ReadDir(filepath.Join(dir, "sub"))
 	require.NoError(t, err)
 	assert.Empty(t, entries, "Unlock removes the lock file")
 
-	l2, err := sink.LockPath(path)
-	require.NoError(t, err, "free again")
-	require.NoError(t, l2.Unlock())
+	deep := filepath.Join(dir, "a", "b", "r.csv")
+	l3, err := sink.LockPath(deep)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(deep, []byte("x"), 0o644))
+	require.NoError(t, l3.Unlock())
+	_, err = os.Stat(deep)
+	require.NoError(t, err, "a directory holding the run's output stays")
 }
 
 func TestRemoveTempsRemovesOnlyThePathsTemps(t *testing.T) {

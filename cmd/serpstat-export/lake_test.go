@@ -27,6 +27,7 @@ type manifestFile struct {
 	Rows   int64  `json:"rows"`
 	Bytes  int64  `json:"bytes"`
 	SHA256 string `json:"sha256"`
+	Run    string `json:"run"` // set on an earlier run's files
 }
 
 type manifestDoc struct {
@@ -36,6 +37,7 @@ type manifestDoc struct {
 		Query  string `json:"query"`
 		Status string `json:"status"`
 		Rows   int64  `json:"rows"`
+		Run    string `json:"run"` // set on an earlier run's queries
 	} `json:"queries"`
 	Schema []struct {
 		Name string `json:"name"`
@@ -262,4 +264,23 @@ func TestSharedOutputResumesAfterAFatalStop(t *testing.T) {
 	if err == nil {
 		assert.Empty(t, entries, "the spools are removed once the output is committed")
 	}
+}
+
+// thisRun keeps the manifest's files and queries of the run that wrote it:
+// a manifest also lists what earlier runs left in the partition.
+func (m manifestDoc) thisRun() manifestDoc {
+	mine := func(run string) bool { return run == "" || run == m.RunID }
+	out := m
+	out.Files, out.Queries = nil, out.Queries[:0:0]
+	for _, f := range m.Files {
+		if mine(f.Run) {
+			out.Files = append(out.Files, f)
+		}
+	}
+	for _, q := range m.Queries {
+		if mine(q.Run) {
+			out.Queries = append(out.Queries, q)
+		}
+	}
+	return out
 }

@@ -15,6 +15,7 @@ import (
 )
 
 type summaryDoc struct {
+	RunID            string  `json:"run_id"`
 	Status           string  `json:"status"`
 	Total            int     `json:"total"`
 	Reachable        int     `json:"reachable"`
@@ -96,6 +97,8 @@ func TestMultiQuerySummaryEqualsTheOutputsAndTheManifest(t *testing.T) {
 		data, err := os.ReadFile(filepath.Join(lake, "_manifest.json"))
 		require.NoError(t, err)
 		require.NoError(t, json.Unmarshal(data, &m))
+		require.Equal(t, sum.RunID, m.RunID, run)
+		m = m.thisRun()
 
 		// The run: every count filled, and equal to the outputs'.
 		assert.Equal(t, billed, sum.CreditsBilled, run)
