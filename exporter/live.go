@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -52,7 +53,26 @@ var ErrUnproven = errors.New("the data changed while exporting and completeness 
 // only compared with each other.
 var rowSeed = maphash.MakeSeed()
 
-func rowHash(r *serpstat.Backlink) uint64 { return maphash.Comparable(rowSeed, *r) }
+// rowHash hashes every field of r, its null marks included. It writes the
+// fields itself: maphash.Comparable on the struct walks it by reflection,
+// a tenth of the binary's CPU in an unthrottled export.
+func rowHash(r *serpstat.Backlink) uint64 {
+	var h maphash.Hash
+	h.SetSeed(rowSeed)
+	for _, s := range [...]string{r.URLFrom, r.URLTo, r.Nofollow, r.LinkType, r.LinkText, r.FirstSeen, r.LastVisited} {
+		// The length first, so that no two rows' fields run together alike.
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.WriteString(s)
+	}
+	var b [18]byte
+	binary.LittleEndian.PutUint64(b[0:], uint64(r.LinksExt))
+	binary.LittleEndian.PutUint64(b[8:], uint64(r.DomainRank))
+	binary.LittleEndian.PutUint16(b[16:], uint16(r.Null))
+	h.Write(b[:])
+	return h.Sum64()
+}
 
 // dedupe drops the rows the part already wrote and records the others.
 func (p *part) dedupe(rows []serpstat.Backlink) (kept []serpstat.Backlink, dups int) {
