@@ -48,18 +48,7 @@ type result struct {
 // runCLI runs the binary with args and the token in the environment.
 func runCLI(t *testing.T, token string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "SERPSTAT_TOKEN="+token)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	return runCLIEnv(t, []string{"SERPSTAT_TOKEN=" + token}, args...)
 }
 
 // exportArgs are the flags every export here uses against srv.

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,24 +26,9 @@ import (
 // S3-compatible server, then an incremental second run with its state in
 // the bucket too. .ci/run starts versitygw and sets the variables below.
 func TestDataLakeOnS3(t *testing.T) {
-	endpoint := os.Getenv("SERPSTAT_TEST_S3_ENDPOINT")
-	bucket := os.Getenv("SERPSTAT_TEST_S3_BUCKET")
-	if endpoint == "" || bucket == "" {
-		t.Skip("set SERPSTAT_TEST_S3_ENDPOINT and SERPSTAT_TEST_S3_BUCKET (with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) to run against a real S3-compatible server; .ci/run starts versitygw")
-	}
+	endpoint, bucket := s3Bucket(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	require.NoError(t, err)
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-		o.UsePathStyle = true
-	})
-	_, err = client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
-	var apiErr interface{ ErrorCode() string }
-	if err != nil && !(errors.As(err, &apiErr) && strings.HasPrefix(apiErr.ErrorCode(), "BucketAlready")) {
-		require.NoError(t, err, "create bucket %s", bucket)
-	}
 	opts := sink.S3Options{Endpoint: endpoint, PathStyle: true}
 	defer sink.CloseBuckets()
 
