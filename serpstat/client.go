@@ -69,6 +69,34 @@ func (c *Client) NewBacklinks(ctx context.Context, p NewBacklinksParams) (*Backl
 	return &page, nil
 }
 
+// Fetch calls m for one page with p (only the params m documents). A "no
+// data" error answer comes back as an empty page with NoData set, not as
+// an error, since it is billed like one.
+func (c *Client) Fetch(ctx context.Context, m *Method, p Params) (*Page, error) {
+	body, err := m.MarshalParams(p)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := c.exchange(ctx, m.API, body)
+	if err != nil {
+		return nil, err
+	}
+	page, err := m.DecodeAnswer(raw)
+	var ae *Error
+	if errors.As(err, &ae) {
+		e := *ae
+		e.Message = c.redact(e.Message)
+		return nil, &e
+	}
+	if err != nil {
+		return nil, err
+	}
+	if page.NoData {
+		page.Summary.Page = Int(p.Page)
+	}
+	return page, nil
+}
+
 // Stats calls getStats, which costs no credits, and returns the balance.
 func (c *Client) Stats(ctx context.Context) (*Stats, error) {
 	var res struct {

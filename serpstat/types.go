@@ -184,13 +184,6 @@ type Condition struct {
 }
 
 // NewBacklinksParams are the params of getNewBacklinks.
-type NewBacklinksParams struct {
-	Query         string `json:"query"`
-	SearchType    string `json:"searchType"`
-	Sort          string `json:"sort,omitempty"`
-	Order         string `json:"order,omitempty"`
-	Page          int    `json:"page"`
-	Size          int    `json:"size"`
-	LinkPerDomain int    `json:"linkPerDomain,omitempty"`
-	ComplexFilter Filter `json:"complexFilter,omitempty"`
-}
+//
+// Deprecated: use Params with a Method.
+type NewBacklinksParams = Params

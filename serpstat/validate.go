@@ -12,18 +12,33 @@ import (
 	"time"
 )
 
-// Validate checks p the way the API would, before anything is sent, and
-// returns a *ParamError naming the first bad field and what is allowed.
-// Page 0 and Size 0 mean the API's defaults.
-func (p NewBacklinksParams) Validate() error {
-	if !slices.Contains(SearchTypes, p.SearchType) {
-		return &ParamError{Field: "search-type", Value: strconv.Quote(p.SearchType), Msg: "must be one of " + strings.Join(SearchTypes, ", ")}
+// Validate checks p the way the API would for m, before anything is
+// sent, and returns a *ParamError naming the first bad field and what is
+// allowed. Page 0 and Size 0 mean the API's defaults.
+func (m *Method) Validate(p Params) error {
+	if m.SearchTypes == nil {
+		if p.SearchType != "" {
+			return &ParamError{Field: "search-type", Value: strconv.Quote(p.SearchType), Msg: "is not taken by " + m.Name + ": leave it unset"}
+		}
+	} else if !slices.Contains(m.SearchTypes, p.SearchType) {
+		return &ParamError{Field: "search-type", Value: strconv.Quote(p.SearchType), Msg: "must be one of " + strings.Join(m.SearchTypes, ", ") + " for " + m.Name}
 	}
 	if err := ValidateQueryFor(p.SearchType, p.Query); err != nil {
 		return err
 	}
-	if p.Sort != "" && !slices.Contains(SortFields, p.Sort) {
-		return &ParamError{Field: "sort", Value: strconv.Quote(p.Sort), Msg: "must be one of " + strings.Join(SortFields, ", ")}
+	switch {
+	case m.Intersect == 0 && len(p.Intersect) > 0:
+		return &ParamError{Field: "intersect", Value: strings.Join(p.Intersect, ","), Msg: "is taken only by intersect: leave it unset for " + m.Name}
+	case m.Intersect > 0 && (len(p.Intersect) == 0 || len(p.Intersect) > m.Intersect):
+		return &ParamError{Field: "intersect", Value: strconv.Itoa(len(p.Intersect)) + " domains", Msg: fmt.Sprintf("must name 1 to %d domains to compare with the query, e.g. --intersect a.com,b.com", m.Intersect)}
+	}
+	for i, d := range p.Intersect {
+		if err := ValidateQuery(d); err != nil {
+			return &ParamError{Field: fmt.Sprintf("intersect[%d]", i), Value: strconv.Quote(d), Msg: "must be a bare domain name like example.com"}
+		}
+	}
+	if p.Sort != "" && !slices.Contains(m.Sorts, p.Sort) {
+		return &ParamError{Field: "sort", Value: strconv.Quote(p.Sort), Msg: "must be one of " + strings.Join(m.Sorts, ", ") + " for " + m.Name}
 	}
 	if p.Order != "" && !slices.Contains(Orders, p.Order) {
 		return &ParamError{Field: "order", Value: strconv.Quote(p.Order), Msg: "must be asc or desc"}
@@ -37,7 +52,10 @@ func (p NewBacklinksParams) Validate() error {
 	if p.LinkPerDomain < 0 {
 		return &ParamError{Field: "link-per-domain", Value: strconv.Itoa(p.LinkPerDomain), Msg: "must be 1 or more (0 leaves it unset)"}
 	}
-	return p.ComplexFilter.Validate()
+	if p.LinkPerDomain > 0 && !m.LinkPerDomain {
+		return &ParamError{Field: "link-per-domain", Value: strconv.Itoa(p.LinkPerDomain), Msg: "is not taken by " + m.Name + ": leave it unset"}
+	}
+	return m.ValidateFilter(p.ComplexFilter)
 }
 
 var reDomain = regexp.MustCompile(`^[\p{L}\p{N}]([\p{L}\p{N}_-]*[\p{L}\p{N}])?(\.[\p{L}\p{N}]([\p{L}\p{N}_-]*[\p{L}\p{N}])?)+\.?$`)
@@ -88,8 +106,8 @@ func ValidateQuery(q string) error {
 	return &ParamError{Field: "query", Value: strconv.Quote(q), Msg: "must be a bare domain name like example.com, without scheme or path" + hint}
 }
 
-// ParseFilter decodes a complexFilter from JSON and validates it.
-func ParseFilter(data []byte) (Filter, error) {
+// ParseFilter decodes a complexFilter from JSON and validates it for m.
+func (m *Method) ParseFilter(data []byte) (Filter, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return nil, nil
@@ -125,7 +143,7 @@ func ParseFilter(data []byte) (Filter, error) {
 			f[i][j] = c
 		}
 	}
-	return f, f.Validate()
+	return f, m.ValidateFilter(f)
 }
 
 var reFilterDate = regexp.MustCompile(`^(\d{1,2})\.(\d{1,2})\.(\d{4})$`)
@@ -151,30 +169,21 @@ func FormatFilterDate(t time.Time) string {
 	return fmt.Sprintf("%d.%d.%d", t.Day(), int(t.Month()), t.Year())
 }
 
-// filterEnums are the documented eq/neq filter values of the enum fields:
-// the spec's names, and for link_nofollow also the method page's codes.
-// Answer values (href, frame) are not filter values.
-var filterEnums = map[string][]string{
-	"link_type":     LinkTypeValues,
-	"link_nofollow": append(slices.Clone(NofollowValues), "0", "1", "2", "4"),
-}
-
 var (
 	textCompares   = []string{"contains", "notContains", "startsWith", "endsWith"}
 	numberCompares = []string{"gt", "lt", "gte", "lte"}
-	dateFields     = []string{"add", "check"}
-	numberFields   = []string{"links_external"}
 )
 
-// Validate checks the filter's structure, field names, compareTypes and
-// values (api-notes.md, "complexFilter").
-func (f Filter) Validate() error {
+// ValidateFilter checks the filter's structure, and its field names,
+// compareTypes and values against m's documented filter fields
+// (api-notes.md, "complexFilter").
+func (m *Method) ValidateFilter(f Filter) error {
 	for i, group := range f {
 		if len(group) == 0 {
 			return &ParamError{Field: fmt.Sprintf("filter[%d]", i), Msg: "is an empty AND-group: remove it or add conditions"}
 		}
 		for j, c := range group {
-			if err := c.validate(fmt.Sprintf("filter[%d][%d]", i, j)); err != nil {
+			if err := m.validateCondition(c, fmt.Sprintf("filter[%d][%d]", i, j)); err != nil {
 				return err
 			}
 		}
@@ -182,18 +191,26 @@ func (f Filter) Validate() error {
 	return nil
 }
 
-func (c Condition) validate(at string) error {
+func (m *Method) validateCondition(c Condition, at string) error {
 	if c.AdditionalFilters != "" {
 		if c.Field != "" || c.CompareType != "" || c.Value != nil {
 			return &ParamError{Field: at, Msg: "mixes additional_filters with field/compareType/value: put each in its own condition"}
 		}
-		if !slices.Contains(AdditionalFilters, c.AdditionalFilters) {
-			return &ParamError{Field: at + ".additional_filters", Value: strconv.Quote(c.AdditionalFilters), Msg: "must be one of " + strings.Join(AdditionalFilters, ", ")}
+		if !slices.Contains(m.AdditionalFilters, c.AdditionalFilters) {
+			if len(m.AdditionalFilters) == 0 {
+				return &ParamError{Field: at + ".additional_filters", Value: strconv.Quote(c.AdditionalFilters), Msg: "is not taken by " + m.Name + ": it documents no additional filters"}
+			}
+			return &ParamError{Field: at + ".additional_filters", Value: strconv.Quote(c.AdditionalFilters), Msg: "must be one of " + strings.Join(m.AdditionalFilters, ", ") + " for " + m.Name}
 		}
 		return nil
 	}
-	if !slices.Contains(FilterFields, c.Field) {
-		return &ParamError{Field: at + ".field", Value: strconv.Quote(c.Field), Msg: "must be one of " + strings.Join(FilterFields, ", ")}
+	ff := m.Filter(c.Field)
+	if ff == nil {
+		names := make([]string, len(m.Filters))
+		for i, f := range m.Filters {
+			names[i] = f.Name
+		}
+		return &ParamError{Field: at + ".field", Value: strconv.Quote(c.Field), Msg: "must be one of " + strings.Join(names, ", ") + " for " + m.Name}
 	}
 	if !slices.Contains(CompareTypes, c.CompareType) {
 		return &ParamError{Field: at + ".compareType", Value: strconv.Quote(c.CompareType), Msg: "must be one of " + strings.Join(CompareTypes, ", ")}
@@ -204,12 +221,12 @@ func (c Condition) validate(at string) error {
 	if c.CompareType == "between" && len(c.Value) != 2 {
 		return &ParamError{Field: at + ".value", Value: strconv.Itoa(len(c.Value)) + " values", Msg: "must hold exactly two values for between"}
 	}
-	isDate := slices.Contains(dateFields, c.Field)
-	isNumber := slices.Contains(numberFields, c.Field)
+	isDate := ff.Kind == KindDate
+	isNumber := ff.Kind == KindInt || ff.Kind == KindFloat
 	if isDate && c.CompareType == "between" {
 		return &ParamError{Field: at + ".compareType", Value: "between", Msg: "is documented for two numbers only, not dates: use two conditions, gte and lte, e.g. {\"field\":\"" + c.Field + "\",\"compareType\":\"gte\",\"value\":[\"1.1.2024\"]} and {...\"lte\",\"value\":[\"31.1.2024\"]}"}
 	}
-	if enum := filterEnums[c.Field]; enum != nil && (c.CompareType == "eq" || c.CompareType == "neq") {
+	if enum := ff.Values; enum != nil && (c.CompareType == "eq" || c.CompareType == "neq") {
 		for k, v := range c.Value {
 			if s, ok := v.(string); !ok || !slices.Contains(enum, s) {
 				return &ParamError{Field: fmt.Sprintf("%s.value[%d]", at, k), Value: fmt.Sprint(v), Msg: "is not a documented filter value of " + c.Field + ": use one of " + strings.Join(enum, ", ")}
@@ -252,3 +269,41 @@ func (c Condition) validate(at string) error {
 	}
 	return nil
 }
+
+// legacy is getNewBacklinks described by the old global lists.
+//
+// Deprecated: a shim while the engine moves to descriptors
+// (serpstat/backlinks); to be removed.
+var legacy = func() *Method {
+	m := &Method{Name: "new-backlinks", API: MethodNewBacklinks, SearchTypes: SearchTypes, Sorts: SortFields, AdditionalFilters: AdditionalFilters, LinkPerDomain: true}
+	for _, f := range FilterFields {
+		ff := FilterField{Name: f, Kind: KindString}
+		switch f {
+		case "add", "check":
+			ff.Kind = KindDate
+		case "links_external":
+			ff.Kind = KindInt
+		case "link_type":
+			ff.Values = LinkTypeValues
+		case "link_nofollow":
+			ff.Values = append(slices.Clone(NofollowValues), "0", "1", "2", "4")
+		}
+		m.Filters = append(m.Filters, ff)
+	}
+	return m
+}()
+
+// Validate is the shim of Method.Validate for getNewBacklinks.
+//
+// Deprecated: use Method.Validate.
+func (p NewBacklinksParams) Validate() error { return legacy.Validate(p) }
+
+// Validate is the shim of Method.ValidateFilter for getNewBacklinks.
+//
+// Deprecated: use Method.ValidateFilter.
+func (f Filter) Validate() error { return legacy.ValidateFilter(f) }
+
+// ParseFilter is the shim of Method.ParseFilter for getNewBacklinks.
+//
+// Deprecated: use Method.ParseFilter.
+func ParseFilter(data []byte) (Filter, error) { return legacy.ParseFilter(data) }
