@@ -3,6 +3,7 @@ package pager_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -31,14 +32,14 @@ type meddler struct {
 	extra    int
 }
 
-func (m *meddler) NewBacklinks(ctx context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error) {
+func (m *meddler) Fetch(ctx context.Context, meth *serpstat.Method, p serpstat.Params) (*serpstat.Page, error) {
 	js, _ := json.Marshal(p.ComplexFilter)
 	for _, f := range m.refuse {
 		if strings.Contains(string(js), `"field":"`+f+`"`) {
 			return nil, &serpstat.Error{Code: 32117, Message: "Not allowed field: " + f}
 		}
 	}
-	pg, err := m.f.NewBacklinks(ctx, p)
+	pg, err := m.f.Fetch(ctx, meth, p)
 	if err == nil && m.extraFor != "" && strings.Contains(string(js), m.extraFor) {
 		pg.Summary.Total += serpstat.Int(m.extra)
 	}
@@ -60,19 +61,19 @@ func slicePager(t *testing.T, opts serpstattest.Options, query string, wall int,
 }
 
 // sliceRows fetches every row of every slice, all pages.
-func sliceRows(t *testing.T, p *pager.Pager, sp *pager.SlicePlan) []serpstat.Backlink {
+func sliceRows(t *testing.T, p *pager.Pager, sp *pager.SlicePlan) []string {
 	t.Helper()
-	var rows []serpstat.Backlink
+	var rows []string
 	for _, s := range sp.Slices {
-		first, plan, err := p.FirstFor(context.Background(), s.Params(p.Params), 0)
+		first, plan, err := p.FirstFor(context.Background(), s.Params(p.Method, p.Params), 0)
 		require.NoError(t, err)
-		rows = append(rows, first.Rows...)
+		rows = append(rows, rowKeys(first.Rows)...)
 		for n := 2; n <= plan.Pages; n++ {
 			req, err := p.Reserve(plan, n)
 			require.NoError(t, err)
 			pg, err := p.Fetch(context.Background(), req)
 			require.NoError(t, err)
-			rows = append(rows, pg.Rows...)
+			rows = append(rows, rowKeys(pg.Rows)...)
 		}
 	}
 	return rows
@@ -94,7 +95,7 @@ func TestSlicesUseOnlyDocumentedFilters(t *testing.T) {
 	var linkType, nofollow, links bool
 	for _, s := range sp.Slices {
 		require.LessOrEqual(t, s.Total, wall, s.Label())
-		for _, c := range s.Conds() {
+		for _, c := range s.Conds(p.Method) {
 			switch c.Field {
 			case "add":
 				require.Contains(t, []string{"gte", "lte"}, c.CompareType)
@@ -114,7 +115,7 @@ func TestSlicesUseOnlyDocumentedFilters(t *testing.T) {
 	t.Logf("%d slices, %d probes, %d probe credits; link_type used: %v, link_nofollow used: %v", len(sp.Slices), sp.Probes, sp.ProbeCredits, linkType, nofollow)
 
 	rows := sliceRows(t, p, sp)
-	want := map[serpstat.Backlink]int{}
+	want := map[string]int{}
 	for _, r := range rows {
 		want[r]++
 	}
@@ -136,18 +137,18 @@ func TestSlicesByEnumValues(t *testing.T) {
 	assert.Equal(t, total, sp.Sum())
 	var enum bool
 	for _, s := range sp.Slices {
-		enum = enum || s.LinkType != ""
+		enum = enum || s.Bound("link_type") != nil
 	}
 	assert.True(t, enum, "link_type split what links_external could not")
 	var neq []any
-	for _, c := range (pager.Slice{LinkType: pager.Other}).Conds() {
+	for _, c := range (pager.Slice{Bounds: []pager.Bound{{Field: "link_type", Kind: serpstat.KindString, Value: pager.Other}}}).Conds(p.Method) {
 		require.Equal(t, "link_type", c.Field)
 		require.Equal(t, "neq", c.CompareType)
 		neq = append(neq, c.Value...)
 	}
 	require.ElementsMatch(t, neq, []any{"text", "redirect", "iframe", "form", "canonical", "rss", "alternate", "image"}, "the remainder is neq every documented value")
 	rows := sliceRows(t, p, sp)
-	seen := map[serpstat.Backlink]bool{}
+	seen := map[string]bool{}
 	for _, r := range rows {
 		require.False(t, seen[r], "a row in two slices")
 		seen[r] = true
@@ -179,9 +180,9 @@ func TestSlicingFallsBackWhenAFilterIsRefused(t *testing.T) {
 	assert.Zero(t, sp.InDoubt)
 	assert.Equal(t, total, sp.Sum())
 	for _, s := range sp.Slices {
-		assert.False(t, s.Links, s.Label())
+		assert.Nil(t, s.Bound("links_external"), s.Label())
 	}
-	assert.True(t, slices.ContainsFunc(sp.Slices, func(s pager.Slice) bool { return s.LinkType != "" }))
+	assert.True(t, slices.ContainsFunc(sp.Slices, func(s pager.Slice) bool { return s.Bound("link_type") != nil }))
 }
 
 // TestSlicingByLastVisitedDate: when links_external, link_type and
@@ -198,14 +199,23 @@ func TestSlicingByLastVisitedDate(t *testing.T) {
 	assert.Zero(t, sp.Unreachable)
 	assert.Equal(t, total, sp.Sum())
 	for _, s := range sp.Slices {
-		require.False(t, s.CheckTo.IsZero(), s.Label())
+		require.NotNil(t, s.Bound("check"), s.Label())
 		require.LessOrEqual(t, s.Total, wall, s.Label())
 	}
 	rows := sliceRows(t, p, sp)
-	seen := map[serpstat.Backlink]bool{}
+	seen := map[string]bool{}
 	for _, r := range rows {
 		require.False(t, seen[r], "a row in two slices")
 		seen[r] = true
 	}
 	assert.Len(t, rows, total)
+}
+
+// rowKeys are rows as comparable keys, to count them.
+func rowKeys(rows []serpstat.Row) []string {
+	keys := make([]string, len(rows))
+	for i, r := range rows {
+		keys[i] = fmt.Sprintf("%+v", r)
+	}
+	return keys
 }

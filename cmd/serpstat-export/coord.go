@@ -18,7 +18,6 @@ import (
 	"github.com/serpstat-export/serpstat-export/coord"
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/pager"
-	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/sink"
 )
 
@@ -128,7 +127,7 @@ func (j *job) wait(ctx context.Context) error {
 // object storage the spool lives there.
 func (j *job) openSpool(ctx context.Context, specs []*outSpec, q string, p *pager.Pager) (*exporter.Spool, error) {
 	s := j.s
-	key := spoolKey{Method: serpstat.MethodNewBacklinks, Params: p.Params, MaxRows: s.MaxRows}
+	key := spoolKey{Method: p.Method.API, Params: p.Params, MaxRows: s.MaxRows}
 	if j.coord != nil {
 		if err := j.coord.Lock(ctx, lockName(s, specs, key)); err != nil {
 			if errors.Is(err, coord.ErrLocked) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
 
 const estimateHelp = `Usage: serpstat-export estimate --query DOMAIN | --config FILE [flags]
@@ -36,6 +37,7 @@ Flags:
 // estimate is what `estimate` prints; its JSON form is a contract with
 // scripts.
 type estimate struct {
+	Method            string  `json:"method"`
 	Query             string  `json:"query"`
 	SearchType        string  `json:"search_type"`
 	Balance           int64   `json:"balance"`
@@ -220,7 +222,7 @@ func estimateQuery(ctx context.Context, j *job, s settings, q string, state *inc
 	if state != nil {
 		prev = state.Queries[q]
 		if prev != nil && prev.Newest != "" {
-			c, err := prev.since()
+			c, err := prev.since(j.method)
 			if err != nil {
 				return nil, err
 			}
@@ -233,13 +235,14 @@ func estimateQuery(ctx context.Context, j *job, s settings, q string, state *inc
 		return nil, err
 	}
 	var sp *pager.SlicePlan
-	if plan.Unreachable > 0 && !s.NoSlice && (s.MaxRows == 0 || s.MaxRows > plan.Wall) {
+	if p.ShouldSlice(plan, s.NoSlice) {
 		// Plan the slices with size-1 probes: a credit each.
 		if sp, err = p.PlanSlices(ctx, plan.Total, time.Now(), nil, true); err != nil {
 			return nil, err
 		}
 	}
 	e := &estimate{
+		Method:       p.Method.Name,
 		Query:        q,
 		SearchType:   params.SearchType,
 		Total:        plan.Total,
@@ -288,6 +291,9 @@ func estimateQuery(ctx context.Context, j *job, s settings, q string, state *inc
 }
 
 func printEstimate(w io.Writer, e *estimate) {
+	if e.Method != "" && e.Method != backlinks.NewBacklinks.Name {
+		fmt.Fprintf(w, "method:           %s\n", e.Method)
+	}
 	fmt.Fprintf(w, "query:            %s (%s)\n", e.Query, e.SearchType)
 	fmt.Fprintf(w, "account balance:  %d credits\n", e.Balance)
 	if e.TotalUnknown {

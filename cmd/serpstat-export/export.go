@@ -91,16 +91,18 @@ type job struct {
 	s      settings
 	u      *ui
 	client *serpstat.Client
-	pager  *pager.Pager // the first query's; its Throttle and Budget are shared
+	method *serpstat.Method // --method
+	pager  *pager.Pager     // the first query's; its Throttle and Budget are shared
 
 	coord *coord.Coordinator // --coordinator; nil without
 }
 
 // pagerFor is a pager for params sharing the job's client, rate limiter
 // and budget.
-func (j *job) pagerFor(params serpstat.NewBacklinksParams) *pager.Pager {
+func (j *job) pagerFor(params serpstat.Params) *pager.Pager {
 	p := &pager.Pager{
 		Fetcher:  j.client,
+		Method:   j.method,
 		Params:   params,
 		Throttle: j.pager.Throttle,
 		Limiter:  j.pager.Limiter,
@@ -121,6 +123,13 @@ func prepare(s settings, u *ui) (*job, error) {
 	params, err := s.params()
 	if err != nil {
 		return nil, err
+	}
+	m, err := s.method()
+	if err != nil {
+		return nil, err
+	}
+	if s.Incremental != "" && m.Cursor == nil {
+		return nil, usagef("--incremental: %s has no first-seen-like date to follow, so it cannot be loaded incrementally; methods that can: %s", m.Name, incrementalMethods())
 	}
 	if err := s.check(); err != nil {
 		return nil, err
@@ -153,6 +162,7 @@ func prepare(s settings, u *ui) (*job, error) {
 	}
 	p := &pager.Pager{
 		Fetcher:  client,
+		Method:   m,
 		Params:   params,
 		Throttle: pager.NewThrottle(s.RPS),
 		Budget:   pager.NewBudget(s.Budget),
@@ -162,7 +172,7 @@ func prepare(s settings, u *ui) (*job, error) {
 		Logger:   log,
 	}
 	p.Init()
-	return &job{s: s, u: u, client: client, pager: p}, nil
+	return &job{s: s, u: u, client: client, method: m, pager: p}, nil
 }
 
 // balance reads the account's balance with getStats (0 credits), paced
@@ -181,7 +191,7 @@ func (j *job) balance(ctx context.Context) (int64, error) {
 // queryResult is what one query of a run did.
 type queryResult struct {
 	Query   string
-	Params  serpstat.NewBacklinksParams
+	Params  serpstat.Params
 	Report  *exporter.Report
 	Err     error
 	Files   []*fileRecord
@@ -452,7 +462,7 @@ func (j *job) exportQuery(ctx context.Context, stop <-chan struct{}, q string, s
 	if state != nil {
 		prev = state.Queries[q]
 		if prev != nil && prev.Newest != "" {
-			c, err := prev.since()
+			c, err := prev.since(j.method)
 			if err != nil {
 				qr.Err = err
 				return qr
@@ -488,7 +498,7 @@ func (j *job) exportQuery(ctx context.Context, stop <-chan struct{}, q string, s
 	if state != nil {
 		// Incremental: the tracker drops the rows the earlier run had and
 		// follows the newest first_seen, in front of the outputs.
-		t = newTracker(prev)
+		t = newTracker(prev, p.Method)
 		for _, o := range sinks {
 			t.next = append(t.next, o)
 		}
@@ -546,9 +556,9 @@ func removeSpool(u *ui, spool *exporter.Spool) {
 // spoolKey names an export for its spool: what decides which rows it
 // holds. Budget, rate and workers may change between a run and its resume.
 type spoolKey struct {
-	Method  string                      `json:"method"`
-	Params  serpstat.NewBacklinksParams `json:"params"`
-	MaxRows int                         `json:"max_rows,omitempty"`
+	Method  string          `json:"method"`
+	Params  serpstat.Params `json:"params"`
+	MaxRows int             `json:"max_rows,omitempty"`
 }
 
 // openSpool opens a query's checkpoint: under --state-dir, or next to the
@@ -580,7 +590,7 @@ func openSpool(s settings, specs []*outSpec, q string, p *pager.Pager) (*exporte
 			return nil, usagef("--restart: %v", err)
 		}
 	}
-	key := spoolKey{Method: serpstat.MethodNewBacklinks, Params: p.Params, MaxRows: s.MaxRows}
+	key := spoolKey{Method: p.Method.API, Params: p.Params, MaxRows: s.MaxRows}
 	sp, err := exporter.OpenSpool(dir, key)
 	switch {
 	case errors.Is(err, exporter.ErrSpoolMismatch):

@@ -110,14 +110,14 @@ func (st *incrementalState) save(ctx context.Context, target string, s3 sink.S3O
 	return sink.WriteAll(ctx, target, append(data, '\n'), s3)
 }
 
-// since is the condition that asks only for rows first seen on or after
-// the newest one exported.
-func (q *queryState) since() (serpstat.Condition, error) {
+// since is the condition that asks only for rows first seen (m's cursor)
+// on or after the newest one exported.
+func (q *queryState) since(m *serpstat.Method) (serpstat.Condition, error) {
 	t, err := time.Parse(time.DateOnly, q.Newest)
 	if err != nil {
 		return serpstat.Condition{}, fmt.Errorf("incremental state: bad date %q", q.Newest)
 	}
-	return serpstat.Condition{Field: "add", CompareType: "gte", Value: []any{serpstat.FormatFilterDate(t)}}, nil
+	return serpstat.Condition{Field: m.Cursor.Filter, CompareType: "gte", Value: []any{serpstat.FormatFilterDate(t)}}, nil
 }
 
 // andInto ANDs c into every group of f (an empty filter becomes one group).
@@ -132,9 +132,37 @@ func andInto(f serpstat.Filter, c serpstat.Condition) serpstat.Filter {
 	return out
 }
 
-func rowHash(r *serpstat.Backlink) string {
-	js, _ := json.Marshal(r)
-	sum := sha256.Sum256(js)
+// rowHash names a row in the incremental state: a hash of the JSON
+// object of its columns (a null as its kind's zero value), and of its
+// unknown keys when the method writes them. For new-backlinks it is the
+// hash earlier versions wrote of the same row, so their states still work.
+func rowHash(m *serpstat.Method, r *serpstat.Row) string {
+	b := []byte{'{'}
+	for i, c := range m.Columns {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, _ := json.Marshal(c.Name)
+		b = append(append(b, k...), ':')
+		var v any
+		switch c.Kind {
+		case serpstat.KindInt:
+			v = r.Values[i].Int
+		case serpstat.KindFloat:
+			v = r.Values[i].Float
+		case serpstat.KindStrings:
+			v = r.Values[i].List
+		default:
+			v = r.Values[i].Str
+		}
+		js, _ := json.Marshal(v)
+		b = append(b, js...)
+	}
+	if m.Extra && len(r.Extra) > 0 {
+		b = append(append(b, `,"extra":`...), r.Extra...)
+	}
+	b = append(b, '}')
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
 }
 
@@ -142,8 +170,10 @@ func rowHash(r *serpstat.Backlink) string {
 // boundary day that an earlier run exported, and follows the newest
 // first_seen and the rows of that day for the next state.
 type tracker struct {
+	m    *serpstat.Method
+	col  int // the cursor column (first_seen for new-backlinks)
 	next []interface {
-		Write([]serpstat.Backlink) error
+		Write([]serpstat.Row) error
 	}
 	prevNewest string          // the earlier run's newest first_seen
 	seen       map[string]bool // the earlier run's rows of that day
@@ -151,11 +181,11 @@ type tracker struct {
 	day        map[string]bool // hashes of rows first seen on newest
 	rows       int64
 	dropped    int64
-	buf        []serpstat.Backlink
+	buf        []serpstat.Row
 }
 
-func newTracker(prev *queryState) *tracker {
-	t := &tracker{seen: map[string]bool{}, day: map[string]bool{}}
+func newTracker(prev *queryState, m *serpstat.Method) *tracker {
+	t := &tracker{m: m, col: m.ColumnIndex(m.Cursor.Column), seen: map[string]bool{}, day: map[string]bool{}}
 	if prev != nil {
 		t.prevNewest, t.newest = prev.Newest, prev.Newest
 		for _, h := range prev.Boundary {
@@ -166,7 +196,7 @@ func newTracker(prev *queryState) *tracker {
 	return t
 }
 
-func (t *tracker) Write(rows []serpstat.Backlink) error {
+func (t *tracker) Write(rows []serpstat.Row) error {
 	t.buf = t.buf[:0]
 	for i := range rows {
 		r := &rows[i]
@@ -174,19 +204,19 @@ func (t *tracker) Write(rows []serpstat.Backlink) error {
 		// it if that run had it) and on the newest day seen (for the
 		// next run).
 		h := ""
-		if t.prevNewest != "" && r.FirstSeen == t.prevNewest {
-			if h = rowHash(r); t.seen[h] {
+		if t.prevNewest != "" && r.Values[t.col].Str == t.prevNewest {
+			if h = rowHash(t.m, r); t.seen[h] {
 				t.dropped++ // exported by the earlier run
 				continue
 			}
 		}
-		if r.FirstSeen > t.newest {
-			t.newest = r.FirstSeen
+		if r.Values[t.col].Str > t.newest {
+			t.newest = r.Values[t.col].Str
 			clear(t.day)
 		}
-		if r.FirstSeen == t.newest {
+		if r.Values[t.col].Str == t.newest {
 			if h == "" {
-				h = rowHash(r)
+				h = rowHash(t.m, r)
 			}
 			t.day[h] = true
 		}
@@ -229,13 +259,13 @@ type manifest struct {
 }
 
 type manifestQuery struct {
-	Query         string                      `json:"query"`
-	Run           string                      `json:"run,omitempty"` // the run that exported it
-	Status        string                      `json:"status"`        // done, failed
-	Error         string                      `json:"error,omitempty"`
-	Rows          int64                       `json:"rows"`
-	CreditsBilled int64                       `json:"credits_billed"`
-	Params        serpstat.NewBacklinksParams `json:"params"`
+	Query         string          `json:"query"`
+	Run           string          `json:"run,omitempty"` // the run that exported it
+	Status        string          `json:"status"`        // done, failed
+	Error         string          `json:"error,omitempty"`
+	Rows          int64           `json:"rows"`
+	CreditsBilled int64           `json:"credits_billed"`
+	Params        serpstat.Params `json:"params"`
 	// NoNewRows: an incremental load found nothing newer than the last
 	// run (it paid for the boundary day's check only) and wrote no file.
 	NoNewRows bool `json:"no_new_rows,omitempty"`

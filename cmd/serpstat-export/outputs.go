@@ -185,7 +185,11 @@ type output struct {
 }
 
 // Write implements exporter.Sink, rolling over to a new part when full.
-func (o *output) Write(rows []serpstat.Backlink) error {
+func (o *output) Write(generic []serpstat.Row) error {
+	rows, err := legacyRows(generic)
+	if err != nil {
+		return err
+	}
 	for len(rows) > 0 {
 		if o.w == nil {
 			if err := o.open(); err != nil {

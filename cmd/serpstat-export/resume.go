@@ -39,32 +39,36 @@ type runRecord struct {
 
 // finishedQuery is a query whose outputs were committed.
 type finishedQuery struct {
-	Params  serpstat.NewBacklinksParams `json:"params"`
-	Rows    int64                       `json:"rows"`
-	Credits int64                       `json:"credits_billed"`
-	Files   []*fileRecord               `json:"files"`
-	State   *queryState                 `json:"incremental_state,omitempty"`
-	Dropped int64                       `json:"dropped,omitempty"`
+	Params  serpstat.Params `json:"params"`
+	Rows    int64           `json:"rows"`
+	Credits int64           `json:"credits_billed"`
+	Files   []*fileRecord   `json:"files"`
+	State   *queryState     `json:"incremental_state,omitempty"`
+	Dropped int64           `json:"dropped,omitempty"`
 }
 
 // runKey is what decides a run's outputs, but for its list of queries.
 type runKey struct {
-	Method         string                      `json:"method"`
-	Params         serpstat.NewBacklinksParams `json:"params"` // Query left empty
-	MaxRows        int                         `json:"max_rows,omitempty"`
-	Out            []string                    `json:"out"`
-	Format         string                      `json:"format,omitempty"`
-	MaxRowsPerFile int                         `json:"max_rows_per_file,omitempty"`
-	CSVRaw         bool                        `json:"csv_raw,omitempty"`
-	Incremental    string                      `json:"incremental,omitempty"`
-	Date           string                      `json:"date"`
+	Method         string          `json:"method"`
+	Params         serpstat.Params `json:"params"` // Query left empty
+	MaxRows        int             `json:"max_rows,omitempty"`
+	Out            []string        `json:"out"`
+	Format         string          `json:"format,omitempty"`
+	MaxRowsPerFile int             `json:"max_rows_per_file,omitempty"`
+	CSVRaw         bool            `json:"csv_raw,omitempty"`
+	Incremental    string          `json:"incremental,omitempty"`
+	Date           string          `json:"date"`
 }
 
 // openRunRecord reads the record of an earlier, unfinished run of the same
 // command, or starts an empty one. --restart discards it.
-func openRunRecord(s settings, params serpstat.NewBacklinksParams, date string) (*runRecord, error) {
+func openRunRecord(s settings, params serpstat.Params, date string) (*runRecord, error) {
 	params.Query = ""
-	k, err := json.Marshal(runKey{Method: serpstat.MethodNewBacklinks, Params: params, MaxRows: s.MaxRows, Out: s.Out,
+	m, err := s.method()
+	if err != nil {
+		return nil, err
+	}
+	k, err := json.Marshal(runKey{Method: m.API, Params: params, MaxRows: s.MaxRows, Out: s.Out,
 		Format: s.Format, MaxRowsPerFile: s.MaxRowsPerFile, CSVRaw: s.CSVRaw, Incremental: s.Incremental, Date: date})
 	if err != nil {
 		return nil, err
