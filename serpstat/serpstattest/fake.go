@@ -859,8 +859,9 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 		})
 		total = len(idx)
 	case p.mfilter != nil:
+		var r mrow
 		idx = f.matches.indexes(m.Name+"\x00"+key.Intersect+"\x00"+p.Query+"\x00"+p.canon, total, func(i int) bool {
-			r := mg.row(i)
+			mg.fill(&r, i, true)
 			return p.mfilter.match(&r)
 		})
 		total = len(idx)
@@ -902,6 +903,7 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	s = append(s, `{"id":`...)
 	s = appendString(s, e.ID)
 	s = append(s, `,"result":{"data":[`...)
+	var mr mrow
 	for k := range n {
 		i := offset + k
 		if idx != nil {
@@ -920,10 +922,10 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 			s = append(s, ',')
 		}
 		if !isNew {
-			r := mg.row(i)
+			mg.fill(&mr, i, false)
 			st := f.style(i)
 			st.unexpected = p.unexpected && k == 0
-			s = mg.appendRow(s, &r, st)
+			s = mg.appendRow(s, &mr, st)
 			continue
 		}
 		r := g.row(i)

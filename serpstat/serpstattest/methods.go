@@ -191,6 +191,14 @@ func dateKey(s string) int64 {
 
 // row computes row i.
 func (mg *mgen) row(i int) mrow {
+	var r mrow
+	mg.fill(&r, i, true)
+	return r
+}
+
+// fill computes row i into r, reusing its slices; the filter values only
+// when filters is true.
+func (mg *mgen) fill(r *mrow, i int, filters bool) {
 	b := mg.g.row(i)
 	x := mg.g.seed + uint64(i)*0x9e3779b97f4a7c15
 	r4 := mix64(x ^ 0x61c8864680b583eb)
@@ -201,9 +209,13 @@ func (mg *mgen) row(i int) mrow {
 	platform := 1 + int((r5>>8)%8)       // platform_type code
 	threat := 1 + int((r5>>16)%5)        // threat_type code
 	m := mg.mi.m
-	r := mrow{vals: make([]serpstat.Value, len(m.Columns))}
+	if cap(r.vals) < len(m.Columns) {
+		r.vals = make([]serpstat.Value, len(m.Columns))
+	}
+	r.vals = r.vals[:len(m.Columns)]
 	for c, col := range m.Columns {
 		v := &r.vals[c]
+		*v = serpstat.Value{}
 		switch col.Name {
 		case "url_from", "link_from":
 			v.Str = b.URLFrom
@@ -272,9 +284,16 @@ func (mg *mgen) row(i int) mrow {
 			}
 		}
 	}
-	r.fnum = make([]int64, len(m.Filters))
-	r.fstr = make([]string, len(m.Filters))
+	if !filters {
+		return
+	}
+	if cap(r.fnum) < len(m.Filters) {
+		r.fnum = make([]int64, len(m.Filters))
+		r.fstr = make([]string, len(m.Filters))
+	}
+	r.fnum, r.fstr = r.fnum[:len(m.Filters)], r.fstr[:len(m.Filters)]
 	for k, a := range mg.mi.access {
+		r.fnum[k], r.fstr[k] = 0, ""
 		if a.col >= 0 {
 			v := r.vals[a.col]
 			switch a.kind {
@@ -305,7 +324,6 @@ func (mg *mgen) row(i int) mrow {
 			}
 		}
 	}
-	return r
 }
 
 // mstyle is how appendRow writes one row's variants.
