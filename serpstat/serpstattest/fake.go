@@ -56,7 +56,8 @@
 // lte); "links_external" compares links_ext as a number (between takes two
 // numbers, inclusive); "url_from", "url_to", "anchor" (link_text),
 // "link_type" and "link_nofollow" (nofollow) compare text,
-// case-sensitively. With several values, eq, contains, startsWith and
+// case-sensitively (contains, notContains, startsWith and endsWith take
+// strings only: a number is refused with 32117). With several values, eq, contains, startsWith and
 // endsWith match any of them, neq and notContains none; the other
 // comparisons use the first value, between the first two. link_type eq and
 // neq take only the documented filter values (text, redirect, iframe,

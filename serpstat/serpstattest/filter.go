@@ -132,6 +132,11 @@ func compileCond(c serpstat.Condition) (cond, *serpstat.Error) {
 		switch {
 		case text:
 			s, ok := v.(string)
+			if !ok && op >= opContains {
+				// contains & co. compare text: a number is refused, as
+				// Method.Validate refuses it.
+				return cond{}, filterErr("Invalid value for field " + c.Field)
+			}
 			if !ok {
 				s = jsonText(v)
 			}

@@ -153,6 +153,8 @@ func TestMethodStrictness(t *testing.T) {
 		{"new-backlinks", "ok", set("linkPerDomain", 1), 0, ""},
 		{"new-backlinks", "intersect undocumented", set("intersect", []string{"a.com"}), 400, serpstattest.MsgSchema},
 		{"new-backlinks", "unknown param", set("lang", "en"), 400, serpstattest.MsgSchema},
+		{"new-backlinks", "contains a number", cond("url_from", "contains", 5), 32117, "Invalid value for field url_from"},
+		{"anchors", "contains a number", cond("anchor", "contains", 5), 32117, "Invalid value for field anchor"},
 		{"new-backlinks", "searchType url documented", set("searchType", "url"), 0, ""},
 
 		{"redirected-domains", "searchType undocumented", set("searchType", "domain"), 400, serpstattest.MsgSchema},
@@ -390,4 +392,42 @@ func TestUnknownKeyEveryCountsRows(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 3, n, fmt.Sprint(page.UnknownKeys))
+}
+
+// TestFakeRefusesWhatValidateRefuses checks the fake against the local
+// validation, condition by condition: for every filter field of every
+// method, every compare type and a few values, the fake refuses exactly
+// what Method.Validate refuses.
+func TestFakeRefusesWhatValidateRefuses(t *testing.T) {
+	s := newServer(t, serpstattest.Options{Rows: 5})
+	valueSets := [][]any{{"1.1.2024"}, {"5"}, {5.0}, {"blog"}, {"1.1.2024", "2.2.2024"}, {3.0, 9.0}}
+	checked := 0
+	for _, m := range backlinks.Methods {
+		for _, ff := range m.Filters {
+			sets := valueSets
+			for _, v := range ff.Values {
+				sets = append(sets, []any{v})
+			}
+			for _, cmp := range serpstat.CompareTypes {
+				for _, vals := range sets {
+					p := methodParams(m, "same.example", 1, 5)
+					p.ComplexFilter = serpstat.Filter{{{Field: ff.Name, CompareType: cmp, Value: vals}}}
+					local := m.Validate(p)
+					params, err := m.MarshalParams(p)
+					require.NoError(t, err)
+					var a struct {
+						Error *serpstat.Error `json:"error"`
+					}
+					b := rawMethodCall(t, s, m.API, params)
+					require.NoError(t, json.Unmarshal(b, &a))
+					if a.Error != nil {
+						assert.Equal(t, serpstattest.CodeFilter, a.Error.Code, "%s %s %s %v: %s", m.Name, ff.Name, cmp, vals, b)
+					}
+					assert.Equal(t, local != nil, a.Error != nil, "%s: %s %s %v: local %v, fake %s", m.Name, ff.Name, cmp, vals, local, b)
+					checked++
+				}
+			}
+		}
+	}
+	t.Logf("%d conditions checked", checked)
 }

@@ -187,6 +187,9 @@ func compileMethodFilter(m *serpstat.Method, f serpstat.Filter) (mcompiled, *ser
 				switch {
 				case text:
 					s, ok := v.(string)
+					if !ok && op >= opContains {
+						return nil, filterErr("Invalid value for field " + c.Field)
+					}
 					if !ok {
 						s = jsonText(v)
 					}
