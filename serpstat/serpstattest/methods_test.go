@@ -431,3 +431,56 @@ func TestFakeRefusesWhatValidateRefuses(t *testing.T) {
 	}
 	t.Logf("%d conditions checked", checked)
 }
+
+// TestFakeRefusesParamsValidateRefuses checks searchType, sort,
+// linkPerDomain and intersect of every method against Method.Validate.
+func TestFakeRefusesParamsValidateRefuses(t *testing.T) {
+	s := newServer(t, serpstattest.Options{Rows: 5})
+	var sorts []string
+	for _, m := range backlinks.Methods {
+		for _, so := range m.Sorts {
+			if !slices.Contains(sorts, so) {
+				sorts = append(sorts, so)
+			}
+		}
+	}
+	for _, m := range backlinks.Methods {
+		var cases []serpstat.Params
+		for _, st := range []string{"", serpstat.SearchDomain, serpstat.SearchDomainWithSubdomains} {
+			for _, is := range [][]string{nil, {"a.com"}, {"a.com", "b.com"}, {"a.com", "b.com", "c.com"}} {
+				for _, lpd := range []int{0, 1} {
+					cases = append(cases, serpstat.Params{Query: "p.example", SearchType: st, Intersect: is, LinkPerDomain: lpd, Page: 1, Size: 5})
+				}
+			}
+		}
+		for _, so := range sorts {
+			p := methodParams(m, "p.example", 1, 5)
+			p.Sort = so
+			cases = append(cases, p)
+		}
+		for _, p := range cases {
+			local := m.Validate(p)
+			params := map[string]any{"query": p.Query, "page": p.Page, "size": p.Size}
+			if p.SearchType != "" {
+				params["searchType"] = p.SearchType
+			}
+			if p.Intersect != nil {
+				params["intersect"] = p.Intersect
+			}
+			if p.LinkPerDomain != 0 {
+				params["linkPerDomain"] = p.LinkPerDomain
+			}
+			if p.Sort != "" {
+				params["sort"] = p.Sort
+			}
+			raw, err := json.Marshal(params)
+			require.NoError(t, err)
+			var a struct {
+				Error *serpstat.Error `json:"error"`
+			}
+			b := rawMethodCall(t, s, m.API, raw)
+			require.NoError(t, json.Unmarshal(b, &a))
+			assert.Equal(t, local != nil, a.Error != nil, "%s %s: local %v, fake %.200s", m.Name, raw, local, b)
+		}
+	}
+}
