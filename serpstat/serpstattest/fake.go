@@ -41,7 +41,10 @@
 // matches href, iframe frame), getTopPages' and getAnchors' lastupdate,
 // and the threat methods' platform_type and threat_type codes (1 windows
 // ... 8 chrome OS; 1 malware ... 5 unspecified), whose names the answer
-// lists. Expected returns the rows an export must produce, decoded.
+// lists. The rows of a method that lists domains, pages or anchors are
+// unique in its data set (each row's domain, top page or anchor holds its
+// index), so an exporter's duplicate check keeps them all. Expected
+// returns the rows an export must produce, decoded.
 //
 // Each (method, query) has its own data set, computed row by row from
 // (query, i) by Row (for getNewBacklinks; other methods reseed it with

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
@@ -82,6 +83,7 @@ type methodInfo struct {
 	q      wireQuirks
 	access []access // per m.Filters
 	seed   uint64   // mixed into the query's seed
+	hasURL bool     // a "url" column (top-pages): url_to is its page
 }
 
 var (
@@ -95,7 +97,7 @@ func infoFor(m *serpstat.Method) *methodInfo {
 	if mi := infos[m]; mi != nil {
 		return mi
 	}
-	mi := &methodInfo{m: m, q: quirks[m.Name]}
+	mi := &methodInfo{m: m, q: quirks[m.Name], hasURL: m.ColumnIndex("url") >= 0}
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(m.Name); i++ {
 		h ^= uint64(m.Name[i])
@@ -208,7 +210,23 @@ func (mg *mgen) fill(r *mrow, i int, filters bool) {
 	n3 := 1 + int64((r4>>40)%uint64(n2)) // ips <= n2
 	platform := 1 + int((r5>>8)%8)       // platform_type code
 	threat := 1 + int((r5>>16)%5)        // threat_type code
-	m := mg.mi.m
+	m, mi := mg.mi.m, mg.mi
+	r0 := mix64(x ^ 0x7f4a7c159e3779b9)
+	// A row's domain and top page are unique in its data set, as the
+	// API's rows of a domain list are: dedupe must keep every row.
+	var dom, page string
+	domain := func() string {
+		if dom == "" {
+			dom = uniqueHost(i, r0)
+		}
+		return dom
+	}
+	topPage := func() string {
+		if page == "" {
+			page = uniquePage(i, r0)
+		}
+		return page
+	}
 	if cap(r.vals) < len(m.Columns) {
 		r.vals = make([]serpstat.Value, len(m.Columns))
 	}
@@ -217,22 +235,30 @@ func (mg *mgen) fill(r *mrow, i int, filters bool) {
 		v := &r.vals[c]
 		*v = serpstat.Value{}
 		switch col.Name {
-		case "url_from", "link_from":
+		case "url_from":
 			v.Str = b.URLFrom
-		case "domain_link":
-			v.Str = b.URLFrom
-		case "url_to", "link_to":
+		case "link_from", "domain_link":
+			v.Str = "https://" + domain() + "/" + pick(fromPaths, r0>>48)
+		case "url_to":
+			if mi.hasURL { // top-pages: the page of url, in full
+				v.Str = mg.g.toBase + topPage()[1:]
+			} else {
+				v.Str = b.URLTo
+			}
+		case "link_to":
 			v.Str = b.URLTo
 		case "url":
-			v.Str = "/" + strings.TrimPrefix(b.URLTo, mg.g.toBase)
+			v.Str = topPage()
 		case "domain", "domain_from", "domain_to":
-			v.Str = host(b.URLFrom)
+			v.Str = domain()
 		case "nofollow":
 			v.Str = b.Nofollow
 		case "link_type":
 			v.Str = b.LinkType
-		case "link_text", "anchor":
+		case "link_text":
 			v.Str = b.LinkText
+		case "anchor":
+			v.Str = uniqueAnchor(i, b.LinkText)
 		case "links_ext":
 			v.Int = int64(b.LinksExt)
 		case "domain_rank", "sdr":
@@ -324,6 +350,45 @@ func (mg *mgen) fill(r *mrow, i int, filters bool) {
 			}
 		}
 	}
+}
+
+// uniqueHost is a host name made of row i: no two rows of a data set
+// share it. A twentieth are internationalized names.
+func uniqueHost(i int, r uint64) string {
+	n := strconv.Itoa(i)
+	if r%100 < 5 {
+		return "n" + n + "." + host(pick(idnURLs, r>>8))
+	}
+	return pick(hostPrefixes, r>>8) + pick(domainWords, r>>16) + "-" + pick(domainWords, r>>24) + n + "." + pick(tlds, r>>32)
+}
+
+// uniquePage is a path of the queried site made of row i: "/" for row 0,
+// a page of toPaths with i in it for the others.
+func uniquePage(i int, r uint64) string {
+	if i == 0 {
+		return "/"
+	}
+	p := pick(toPaths, r>>40)
+	if strings.Contains(p, "?") {
+		return "/" + p + "&p=" + strconv.Itoa(i)
+	}
+	return "/" + p + "p" + strconv.Itoa(i)
+}
+
+// uniqueAnchor is getAnchors' anchor of row i: the awkward text a with i
+// after its first character, so that it keeps its leading and trailing
+// characters (=, spaces, a backslash) and no two rows share it; row 1's
+// anchor is empty, as one row of a site's anchors may be.
+func uniqueAnchor(i int, a string) string {
+	if i == 1 {
+		return ""
+	}
+	n := strconv.Itoa(i)
+	if a == "" {
+		return n
+	}
+	_, size := utf8.DecodeRuneInString(a)
+	return a[:size] + n + a[size:]
 }
 
 // mstyle is how appendRow writes one row's variants.

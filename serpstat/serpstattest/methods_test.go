@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -482,5 +483,37 @@ func TestFakeRefusesParamsValidateRefuses(t *testing.T) {
 			require.NoError(t, json.Unmarshal(b, &a))
 			assert.Equal(t, local != nil, a.Error != nil, "%s %s: local %v, fake %.200s", m.Name, raw, local, b)
 		}
+	}
+}
+
+// TestRowsAreUnique checks that no two rows of a method's data set are
+// equal up to the wall: the exporter drops a row equal to one it wrote as
+// a duplicate of live data.
+func TestRowsAreUnique(t *testing.T) {
+	if testing.Short() {
+		t.Skip("60,000 rows per method")
+	}
+	s := newServer(t, serpstattest.Options{Rows: serpstat.Wall})
+	for _, m := range backlinks.Methods {
+		t.Run(m.Name, func(t *testing.T) {
+			seen := make(map[string]int, serpstat.Wall)
+			var b strings.Builder
+			for i, r := range s.Expected(m, "unique.example", methodParams(m, "unique.example", 1, 1)) {
+				b.Reset()
+				for _, v := range r.Values {
+					b.WriteString(strconv.Itoa(len(v.Str)))
+					b.WriteString(v.Str)
+					b.WriteString(strconv.FormatInt(v.Int, 10))
+					b.WriteString(strings.Join(v.List, "\x00"))
+					b.WriteString(strconv.FormatBool(v.Null))
+					b.WriteByte(0)
+				}
+				k := b.String()
+				if j, ok := seen[k]; ok {
+					t.Fatalf("rows %d and %d are equal: %v", j, i, r.Values)
+				}
+				seen[k] = i
+			}
+		})
 	}
 }
