@@ -231,25 +231,26 @@ type Options struct {
 	// floor(n×share) of its first n rows. With 0.35 and 200,000 rows,
 	// 70,000 rows share one day, which date slicing cannot split.
 	SameDayShare float64
-	// Fault, if set, is asked for every getNewBacklinks or getStats
-	// request that passed auth, the rate check and Latency; a Fault other
+	// Fault, if set, is asked for every request of a paged method or
+	// getStats that passed auth, the rate check and Latency; a Fault other
 	// than FaultNone is injected. It takes precedence over Faults.
 	Fault func(FaultInfo) Fault
-	// Faults injects random faults into getNewBacklinks requests.
+	// Faults injects random faults into requests of paged methods.
 	Faults FaultRates
-	// InsertRows new rows are added to every query once InsertAfter
-	// getNewBacklinks answers were billed (0: never), as backlinks found
-	// while an export runs: at the top of the default order (every row
-	// below shifts down by InsertRows), or at the end with sort "add" and
-	// order "asc" (they are the newest first seen). The new rows are the
+	// InsertRows new rows are added to every query, of every method, once
+	// InsertAfter answers of paged methods were billed (0: never), as
+	// backlinks found while an export runs: at the top of the default
+	// order (every row below shifts down by InsertRows), or at the end
+	// with the method's AppendSort ("add" for getNewBacklinks) and order
+	// "asc" (they are the newest first seen). The new rows are the
 	// query's rows past its count (Row(query, RowsFor(query)+k)). Requests
 	// with a complexFilter see no new rows.
 	InsertRows  int
 	InsertAfter int
 }
 
-// FaultRates are the probabilities of random faults per getNewBacklinks
-// request. Whether request number Seq gets a fault depends only on Seed and
+// FaultRates are the probabilities of random faults per request of a
+// paged method. Whether request number Seq gets a fault depends only on Seed and
 // Seq, so a run is repeatable when requests arrive in the same order. The
 // probabilities are added up in field order; their sum should be ≤ 1.
 type FaultRates struct {
@@ -275,8 +276,8 @@ type FaultInfo struct {
 	// fake received (Stats.Requests at its arrival).
 	Seq    int
 	Method string
-	// Params are the getNewBacklinks params as decoded, with page and size
-	// defaulted when absent; zero for getStats.
+	// Params are the params of a paged method as decoded, with page and
+	// size defaulted when absent; zero for getStats.
 	Params serpstat.NewBacklinksParams
 }
 
@@ -302,8 +303,9 @@ const (
 	// FaultDelay waits Fault.Delay, then answers normally.
 	FaultDelay
 	// FaultUnexpected produces and bills the answer, with links_ext of
-	// its first row the string "abc": well-formed JSON of a shape no
-	// client can read as an integer.
+	// its first row the string "abc" (getNewBacklinks), or the first
+	// value of its first row an object (other methods): well-formed JSON
+	// of a shape no client can read.
 	FaultUnexpected
 )
 

@@ -517,3 +517,28 @@ func TestRowsAreUnique(t *testing.T) {
 		})
 	}
 }
+
+func TestInsertRowsEveryMethod(t *testing.T) {
+	const q, n, k = "insert.example", 20, 3
+	m := backlinks.Threats
+	bigger := serpstattest.New(serpstattest.Options{Rows: n + k})
+	all := bigger.Expected(m, q, methodParams(m, q, 1, 1)) // rows 0..n+k-1
+	for _, tt := range []struct {
+		name, sort, order string
+		want              []serpstat.Row
+	}{
+		{"on top", "", "", slices.Concat([]serpstat.Row{all[n+2], all[n+1], all[n]}, all[:n])},
+		{"at the end with the append sort", m.AppendSort, "asc", all},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t, serpstattest.Options{Rows: n, InsertRows: k, InsertAfter: 1})
+			p := methodParams(m, q, 1, 100)
+			p.Sort, p.Order = tt.sort, tt.order
+			_, first := fetch(t, s, m, p)
+			assert.Equal(t, all[:n], first.Data)
+			_, second := fetch(t, s, m, p)
+			assert.EqualValues(t, n+k, second.Summary.Total)
+			assert.Equal(t, tt.want, second.Data)
+		})
+	}
+}
