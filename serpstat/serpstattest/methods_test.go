@@ -542,3 +542,32 @@ func TestInsertRowsEveryMethod(t *testing.T) {
 		})
 	}
 }
+
+// TestGrowingQueryEveryCursor checks that a GrowingPrefix query's rows
+// grow in the cursor column of every method that has one, so raising
+// its row count adds rows the incremental filter (cursor gte the last
+// day) finds.
+func TestGrowingQueryEveryCursor(t *testing.T) {
+	q := serpstattest.GrowingPrefix + "example.com"
+	s := newServer(t, serpstattest.Options{Rows: 1000})
+	for _, m := range backlinks.Methods {
+		if m.Cursor == nil {
+			continue
+		}
+		t.Run(m.Name, func(t *testing.T) {
+			c := m.ColumnIndex(m.Cursor.Column)
+			require.GreaterOrEqual(t, c, 0)
+			rows := s.Expected(m, q, methodParams(m, q, 1, 1))
+			require.Len(t, rows, 1000)
+			for i := 1; i < len(rows); i++ {
+				require.LessOrEqual(t, rows[i-1].Values[c].Str, rows[i].Values[c].Str, "row %d", i)
+			}
+			last := rows[len(rows)-1].Values[c].Str // YYYY-MM-DD
+			day := fmt.Sprintf("%s.%s.%s", strings.TrimLeft(last[8:10], "0"), strings.TrimLeft(last[5:7], "0"), last[0:4])
+			p := methodParams(m, q, 1, 1000)
+			p.ComplexFilter = serpstat.Filter{{{Field: m.Cursor.Filter, CompareType: "gte", Value: []any{day}}}}
+			_, page := fetch(t, s, m, p)
+			assert.EqualValues(t, serpstattest.GrowingRowsPerDay, page.Summary.Total, "the last day's rows")
+		})
+	}
+}
