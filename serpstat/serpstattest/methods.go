@@ -1,6 +1,7 @@
 package serpstattest
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -493,6 +494,7 @@ func (mg *mgen) decoded(r *mrow, st mstyle) serpstat.Row {
 		if v.Null || st.nulls && nulled(col) {
 			v = serpstat.Value{Null: true}
 		}
+		v.List = slices.Clone(v.List) // not the shared name lists
 		out.Values[c] = v
 	}
 	if st.unknown {
