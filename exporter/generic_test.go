@@ -15,6 +15,7 @@ import (
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
 // listFetcher serves rows of any method from memory, with no filters,
@@ -137,4 +138,39 @@ func TestSpoolKeepsGenericRows(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, rows, got.Rows)
 	assert.Equal(t, map[string]string{"links_count_1": "a.com"}, got.Intersect)
+}
+
+// TestExportOtherMethodsAgainstTheFake: ref-domains, anchors and threats
+// exported whole through the engine against the strict fake: under the
+// wall in API order, over it sliced; every row once, and the credits
+// counted are the fake's bill.
+func TestExportOtherMethodsAgainstTheFake(t *testing.T) {
+	for _, m := range []*serpstat.Method{backlinks.RefDomains, backlinks.Anchors, backlinks.Threats, backlinks.LostBacklinks} {
+		for _, wall := range []int{60000, 700} {
+			t.Run(fmt.Sprintf("%s/wall %d", m.Name, wall), func(t *testing.T) {
+				const total = 2345
+				srv := serpstattest.NewServer(serpstattest.Options{Rows: total})
+				defer srv.Close()
+				p := newPager(srv, "methods.example", 500, 0)
+				p.Method, p.Wall = m, wall
+				c := &collect{}
+				rep, err := (&exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Now: sliceNow}).Run(context.Background())
+				require.NoError(t, err)
+				want := srv.Expected(m, "methods.example", p.Params)
+				require.Len(t, want, total)
+				if wall > total {
+					assert.Equal(t, want, c.rows, "in API order")
+					assert.EqualValues(t, total, rep.Credits, "billed = rows")
+				} else {
+					assert.True(t, rep.Sliced)
+					requireSameSet(t, want, c.rows)
+					assert.Equal(t, rep.CreditsEstimated, rep.Credits, "billed = the rows, the size-1 probes and the unsliced page 1, as planned")
+					assert.Less(t, rep.Credits-int64(total), rep.ProbeCredits+500)
+				}
+				assert.Equal(t, srv.Stats().CreditsBilled, rep.Credits, "the credits counted are the fake's bill")
+				assert.EqualValues(t, total, rep.Rows)
+				assert.Equal(t, m.Name, rep.Method)
+			})
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
 // memFetcher serves one method's rows from memory, applying the
@@ -171,4 +172,32 @@ func TestShouldSliceNeedsASlicingField(t *testing.T) {
 func dimValues(m *serpstat.Method, field string) []string {
 	i := slices.IndexFunc(pager.Dims(m), func(d pager.Dim) bool { return d.Field == field })
 	return pager.Dims(m)[i].Values
+}
+
+// TestGenericSlicingAgainstTheFake: ref-domains and threats sliced past
+// the wall against the strict fake, which refuses any param or filter the
+// method does not document: nothing refused, the slices add up, and the
+// rows are the query's, each once.
+func TestGenericSlicingAgainstTheFake(t *testing.T) {
+	for _, m := range []*serpstat.Method{backlinks.RefDomains, backlinks.Threats, backlinks.TopPages} {
+		t.Run(m.Name, func(t *testing.T) {
+			const total, wall = 2000, 300
+			srv := serpstattest.NewServer(serpstattest.Options{Rows: total})
+			t.Cleanup(srv.Close)
+			p := &pager.Pager{Fetcher: &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken}, Method: m, Wall: wall,
+				Params: serpstat.Params{Query: "sliced.example", SearchType: serpstat.SearchDomain, Size: 100}}
+			p.Init()
+			sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
+			require.NoError(t, err)
+			assert.Empty(t, sp.Refused)
+			assert.Zero(t, sp.InDoubt)
+			assert.Zero(t, sp.Unreachable)
+			assert.Equal(t, total, sp.Sum())
+			assert.Zero(t, srv.Stats().ByOutcome[serpstattest.OutcomeInvalid], "no probe refused")
+			rows := sliceRows(t, p, sp)
+			want := rowKeys(srv.Expected(m, "sliced.example", p.Params))
+			assert.ElementsMatch(t, want, rows)
+			t.Logf("%s: %d slices, %d probes, %d probe credits", m.Name, len(sp.Slices), sp.Probes, sp.ProbeCredits)
+		})
+	}
 }
