@@ -100,7 +100,7 @@ func TestSlicingOneDayOverTheWall(t *testing.T) {
 func TestSlicingKeepsTheUsersOrGroups(t *testing.T) {
 	// Two OR-groups; with the wall lowered to 700 the query is sliced,
 	// and must return exactly the rows it returns unsliced.
-	user, err := serpstat.ParseFilter([]byte(`[
+	user, err := backlinks.NewBacklinks.ParseFilter([]byte(`[
 		[{"field":"url_from","compareType":"contains","value":["blog"]}],
 		[{"field":"link_nofollow","compareType":"eq","value":["nofollow"]},{"field":"links_external","compareType":"lt","value":[300]}]
 	]`))
