@@ -104,27 +104,6 @@ func (s *SummaryInfo) UnmarshalJSON(raw []byte) error {
 	return nil
 }
 
-// decodeGeneric decodes a getNewBacklinks answer with encoding/json: the
-// reference the fast decoder is checked against. It returns the answer's
-// *Error when it holds one.
-func decodeGeneric(raw []byte, page *BacklinksPage) error {
-	*page = BacklinksPage{Summary: SummaryInfo{Total: TotalUnknown}}
-	env := struct {
-		Result any    `json:"result"`
-		Error  *Error `json:"error"`
-	}{Result: page}
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return err
-	}
-	if env.Error != nil {
-		return env.Error
-	}
-	if env.Result == nil || !bytes.Contains(raw, []byte(`"result"`)) {
-		return errors.New("the answer has neither result nor error")
-	}
-	return nil
-}
-
 // DecodeNewBacklinksAnswer decodes the raw body of a getNewBacklinks answer
 // as the Client does: the fast decoder, then encoding/json. A "no data"
 // error is an empty page with NoData set; another API error is returned as

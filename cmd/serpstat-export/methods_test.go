@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -143,4 +144,28 @@ func TestMethodInputIsCheckedAgainstTheMethod(t *testing.T) {
 		assert.Contains(t, res.stderr, "method is not a method: use one of")
 	})
 	assert.Zero(t, srv.Stats().Requests, "bad input sends nothing")
+}
+
+// TestSummaryNamesTheMethodAndCountsUnknownKeys: the summary JSON says
+// the method and, for each undocumented key, the rows that held it; the
+// nine columns of new-backlinks stay as they are.
+func TestSummaryNamesTheMethodAndCountsUnknownKeys(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 2000, UnknownKeyEvery: 4})
+	defer srv.Close()
+	dir := t.TempDir()
+	out, sum := filepath.Join(dir, "nb.csv"), filepath.Join(dir, "summary.json")
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "unknown.example", "--out", out, "--summary-json", sum)...)
+	require.Equal(t, 0, res.code, res.stderr)
+	data, err := os.ReadFile(sum)
+	require.NoError(t, err)
+	var got struct {
+		Method      string           `json:"method"`
+		UnknownKeys map[string]int64 `json:"unknown_keys"`
+		Rows        int64            `json:"rows"`
+	}
+	require.NoError(t, json.Unmarshal(data, &got))
+	assert.Equal(t, "new-backlinks", got.Method)
+	assert.Equal(t, map[string]int64{serpstattest.UnknownKey: 500}, got.UnknownKeys)
+	assert.EqualValues(t, 2000, got.Rows)
+	assert.Len(t, readCSV(t, out), 2000, "the nine columns, no extra")
 }

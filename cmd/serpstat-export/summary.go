@@ -69,6 +69,11 @@ type runSummary struct {
 	// add up to the query's total (those are in unreachable too).
 	RowsInDoubt   int64 `json:"rows_in_doubt,omitempty"`
 	CreditsUnkept int64 `json:"credits_unkept,omitempty"` // spent on pages the checkpoint could not store (disk full)
+
+	// Issue 13: the method exported, and for each row key no column of it
+	// knows, the rows that held it (written in the extra column).
+	Method      string           `json:"method,omitempty"`
+	UnknownKeys map[string]int64 `json:"unknown_keys,omitempty"`
 }
 
 // querySummary is a line a query of a run of several; its counts are
@@ -190,6 +195,7 @@ func newSummary(runID, command string, res *runResult, err error, code int, elap
 		sum.ElapsedSeconds = elapsed.Seconds()
 		sum.RowsPerSecond = perSecond(sum.Rows, elapsed)
 	}
+	summarizeMethod(sum, res)
 	rep := res.report()
 	if rep == nil {
 		return sum
