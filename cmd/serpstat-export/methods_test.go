@@ -107,6 +107,17 @@ func TestEstimateOfAnotherMethod(t *testing.T) {
 	res = runCLI(t, serpstattest.DefaultToken, "estimate", "--method", "threats", "--endpoint", srv.URL, "--query", "est.example")
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Contains(t, res.stdout, "method:           threats")
+
+	// intersect takes its domains from --intersect (SERPSTAT_INTERSECT),
+	// and no searchType.
+	res = runCLIEnv(t, []string{"SERPSTAT_TOKEN=" + serpstattest.DefaultToken, "SERPSTAT_INTERSECT=a.example,b.example"},
+		"estimate", "--method", "intersect", "--endpoint", srv.URL, "--query", "est.example", "--json")
+	require.Equal(t, 0, res.code, res.stderr)
+	log := srv.Log()
+	last := log[len(log)-1]
+	assert.Equal(t, backlinks.Intersect.API, last.Method)
+	assert.Equal(t, []string{"a.example", "b.example"}, last.Params.Intersect)
+	assert.Empty(t, last.Params.SearchType)
 }
 
 // TestMethodInputIsCheckedAgainstTheMethod: a method's own sort fields,
