@@ -4,22 +4,28 @@ import (
 	"bufio"
 	"io"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
 )
 
 // NDJSON writes rows as newline-delimited JSON: one object a line, "\n"
-// terminated, keys named and ordered as serpstat.Columns, links_ext and
-// domain_rank as numbers, everything else as strings; a field the API
-// answered null (serpstat.Backlink.Null) is null.
+// terminated, keys named and ordered as the method's OutputColumns.
+//
+// A value is written by its column's Kind: string, date and timestamp as
+// JSON strings; integer and float as numbers (a float as encoding/json
+// writes a float64; NaN and the infinities, which JSON cannot hold, as
+// null); list<string> as an array of strings; the extra column as the
+// JSON object of the row's unknown keys, null when it had none. A value
+// the API answered null (serpstat.Value.Null) is null.
 //
 // Each line is byte for byte what a json.Encoder with SetEscapeHTML(false)
-// writes for a serpstat.Backlink: strings are escaped as encoding/json
-// escapes them (invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are
-// escaped), except that < > & are left as they are, since they fill URLs
-// and this output is not HTML. The encoder is hand-written and appends to
-// the buffer of a bufio.Writer: no reflection and no allocation a row.
+// writes for such an object: strings are escaped as encoding/json escapes
+// them (invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are escaped),
+// except that < > & are left as they are, since they fill URLs and this
+// output is not HTML. The encoder is hand-written and appends to the
+// buffer of a bufio.Writer: no reflection and no allocation a row.
 //
 // Make one with NewNDJSON; the zero value is not usable. An NDJSON is not
 // safe for concurrent use.
@@ -28,7 +34,8 @@ type NDJSON struct {
 	// given to SetQuery: rows of several queries in one file.
 	QueryColumn bool
 
-	prefix []byte // `{"query":"…",` when QueryColumn
+	enc    *rowEncoder
+	prefix []byte // `{"query":"…"` when QueryColumn
 	w      *bufio.Writer
 	closed bool
 	err    error
@@ -42,26 +49,38 @@ const ndjsonBufferSize = 64 << 10
 // in a slice that append grows.
 const ndjsonRoom = 4 << 10
 
-// NewNDJSON returns an NDJSON writing to w.
-func NewNDJSON(w io.Writer) *NDJSON {
-	return &NDJSON{w: bufio.NewWriterSize(w, ndjsonBufferSize)}
+// NewNDJSON returns an NDJSON writing the rows of method m to w. m must
+// not be nil.
+func NewNDJSON(w io.Writer, m *serpstat.Method) *NDJSON {
+	if m == nil {
+		panic(errNilMethod)
+	}
+	return &NDJSON{enc: newRowEncoder(m), w: bufio.NewWriterSize(w, ndjsonBufferSize)}
 }
 
 // SetQuery sets the query key's value for the rows written next.
 func (n *NDJSON) SetQuery(q string) {
-	n.prefix = append(appendJSONString(append(n.prefix[:0], `{"query":`...), q), ',')
+	n.prefix = appendJSONString(append(n.prefix[:0], `{"query":`...), q)
 }
 
 // Write writes one line a row. Rows are buffered; an error of w may surface
 // on a later Write or on Close.
-func (n *NDJSON) Write(rows []serpstat.Backlink) error {
+func (n *NDJSON) Write(rows []serpstat.Row) error {
 	if n.err != nil {
 		return n.err
 	}
 	if n.closed {
 		return errClosed
 	}
+	if n.QueryColumn && n.prefix == nil {
+		n.SetQuery("")
+	}
 	for i := range rows {
+		r := &rows[i]
+		if err := rowFits(n.enc.m, r); err != nil {
+			n.err = err
+			return err
+		}
 		if n.w.Available() < ndjsonRoom {
 			if err := n.w.Flush(); err != nil {
 				n.err = err
@@ -70,13 +89,11 @@ func (n *NDJSON) Write(rows []serpstat.Backlink) error {
 		}
 		// Appending to AvailableBuffer and writing the result back costs
 		// no copy while the line fits in the buffer.
-		line := appendNDJSON(n.w.AvailableBuffer(), &rows[i])
+		line := n.w.AvailableBuffer()
 		if n.QueryColumn {
-			if n.prefix == nil {
-				n.SetQuery("")
-			}
-			// Replace the line's "{" with the query key.
-			line = append(append([]byte(nil), n.prefix...), line[1:]...)
+			line = n.enc.appendRow(append(line, n.prefix...), true, r)
+		} else {
+			line = n.enc.appendRow(append(line, '{'), false, r)
 		}
 		if _, err := n.w.Write(line); err != nil {
 			n.err = err
@@ -97,57 +114,80 @@ func (n *NDJSON) Close() error {
 	return n.err
 }
 
-// AppendNDJSON appends r to dst as NDJSON writes it: one JSON object, keys
-// in column order, and a newline. It does not allocate when dst has room.
-func AppendNDJSON(dst []byte, r *serpstat.Backlink) []byte { return appendNDJSON(dst, r) }
-
-// appendNDJSON appends r as one JSON object and a newline to dst.
-func appendNDJSON(dst []byte, r *serpstat.Backlink) []byte {
-	if r.Null != 0 {
-		return appendNDJSONNulls(dst, r)
+// AppendNDJSONRow appends r, a row of method m, to dst as NDJSON writes
+// it: one JSON object, keys in column order, and a newline. It does not
+// allocate when dst has room, once m's keys are encoded (the first call
+// for m). It is safe for concurrent use.
+func AppendNDJSONRow(dst []byte, m *serpstat.Method, r *serpstat.Row) []byte {
+	e, ok := encoders.Load(m)
+	if !ok {
+		e, _ = encoders.LoadOrStore(m, newRowEncoder(m))
 	}
-	dst = append(dst, `{"url_from":`...)
-	dst = appendJSONString(dst, r.URLFrom)
-	dst = append(dst, `,"url_to":`...)
-	dst = appendJSONString(dst, r.URLTo)
-	dst = append(dst, `,"nofollow":`...)
-	dst = appendJSONString(dst, r.Nofollow)
-	dst = append(dst, `,"link_type":`...)
-	dst = appendJSONString(dst, r.LinkType)
-	dst = append(dst, `,"links_ext":`...)
-	dst = strconv.AppendInt(dst, int64(r.LinksExt), 10)
-	dst = append(dst, `,"link_text":`...)
-	dst = appendJSONString(dst, r.LinkText)
-	dst = append(dst, `,"first_seen":`...)
-	dst = appendJSONString(dst, r.FirstSeen)
-	dst = append(dst, `,"last_visited":`...)
-	dst = appendJSONString(dst, r.LastVisited)
-	dst = append(dst, `,"domain_rank":`...)
-	dst = strconv.AppendInt(dst, int64(r.DomainRank), 10)
-	return append(dst, "}\n"...)
+	return e.(*rowEncoder).appendRow(append(dst, '{'), false, r)
 }
 
-// appendNDJSONNulls is appendNDJSON for a row with null fields, written as
-// JSON null (the rare case, kept off the hot path).
-func appendNDJSONNulls(dst []byte, r *serpstat.Backlink) []byte {
-	texts := [...]string{r.URLFrom, r.URLTo, r.Nofollow, r.LinkType, "", r.LinkText, r.FirstSeen, r.LastVisited, ""}
-	for col, name := range serpstat.Columns {
-		if col == 0 {
-			dst = append(dst, '{')
-		} else {
+// encoders holds AppendNDJSONRow's rowEncoder of each method. A method is
+// immutable: an encoder never goes stale.
+var encoders sync.Map // *serpstat.Method → *rowEncoder
+
+// rowEncoder encodes the rows of one method as JSON objects: its keys are
+// escaped once. It is read-only once made.
+type rowEncoder struct {
+	m        *serpstat.Method
+	keys     [][]byte // `"url_from":` a column
+	extraKey []byte   // `"extra":` when the method has it
+}
+
+func newRowEncoder(m *serpstat.Method) *rowEncoder {
+	e := &rowEncoder{m: m, keys: make([][]byte, len(m.Columns))}
+	for i, c := range m.Columns {
+		e.keys[i] = append(appendJSONString(nil, c.Name), ':')
+	}
+	if m.Extra {
+		e.extraKey = append(appendJSONString(nil, serpstat.ExtraColumn), ':')
+	}
+	return e
+}
+
+// appendRow appends the members of r and "}\n" to dst, which holds the
+// object's "{" (and, when more is true, members already: a comma goes
+// first). r must fit the method (rowFits).
+func (e *rowEncoder) appendRow(dst []byte, more bool, r *serpstat.Row) []byte {
+	cols := e.m.Columns
+	for c := range cols {
+		if more || c > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, name)
-		dst = append(dst, ':')
-		switch {
-		case r.Null.Has(col):
+		dst = append(dst, e.keys[c]...)
+		v := &r.Values[c]
+		if v.Null {
 			dst = append(dst, "null"...)
-		case col == serpstat.ColLinksExt:
-			dst = strconv.AppendInt(dst, int64(r.LinksExt), 10)
-		case col == serpstat.ColDomainRank:
-			dst = strconv.AppendInt(dst, int64(r.DomainRank), 10)
-		default:
-			dst = appendJSONString(dst, texts[col])
+			continue
+		}
+		switch cols[c].Kind {
+		case serpstat.KindInt:
+			dst = strconv.AppendInt(dst, v.Int, 10)
+		case serpstat.KindFloat:
+			if finite(v.Float) {
+				dst = appendJSONFloat(dst, v.Float)
+			} else {
+				dst = append(dst, "null"...)
+			}
+		case serpstat.KindStrings:
+			dst = appendJSONList(dst, v.List)
+		default: // string, date, timestamp
+			dst = appendJSONString(dst, v.Str)
+		}
+	}
+	if e.extraKey != nil {
+		if more || len(cols) > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, e.extraKey...)
+		if len(r.Extra) == 0 {
+			dst = append(dst, "null"...)
+		} else {
+			dst = appendExtra(dst, r.Extra)
 		}
 	}
 	return append(dst, "}\n"...)

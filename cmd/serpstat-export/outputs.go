@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/sink"
 )
 
@@ -200,7 +201,7 @@ func (o *output) Write(generic []serpstat.Row) error {
 		if o.maxRows > 0 {
 			n = min(n, o.maxRows-int(o.rows))
 		}
-		if err := o.w.Write(rows[:n]); err != nil {
+		if err := o.w.Write(rowsOf(rows[:n])); err != nil {
 			return err
 		}
 		o.rows += int64(n)
@@ -239,7 +240,7 @@ func (o *output) open() error {
 		}
 		o.dest, w = d, d
 	}
-	rw, err := sink.New(o.format, w)
+	rw, err := sink.New(o.format, w, backlinks.NewBacklinks)
 	if err != nil {
 		return err
 	}
