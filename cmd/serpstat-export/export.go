@@ -331,7 +331,7 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		if !sp.parts {
 			maxRows = 0 // an --out without {part} is one file: parts would overwrite it
 		}
-		return &output{spec: sp, query: query, date: date, run: u.runID, part: prev.firstPart(sp, query, date, u.runID),
+		return &output{spec: sp, method: j.method, query: query, date: date, run: u.runID, part: prev.firstPart(sp, query, date, u.runID),
 			maxRows: maxRows, csvRaw: s.CSVRaw, csvBOM: s.CSVBOM,
 			skipEmpty: s.Incremental != "" && !sp.plainFile() && !sp.stdout,
 			qcol:      multi && !sp.perQuery, ctx: ctx, s3: s.s3(), stdout: stdout}

@@ -10,7 +10,6 @@ import (
 	"unicode"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
-	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/sink"
 )
 
@@ -160,6 +159,7 @@ type fileRecord struct {
 // committed when full, the last when finished.
 type output struct {
 	spec    *outSpec
+	method  *serpstat.Method // the columns it writes
 	query   string // "" for a shared output
 	date    string
 	run     string // the run's id, for {run}
@@ -186,11 +186,7 @@ type output struct {
 }
 
 // Write implements exporter.Sink, rolling over to a new part when full.
-func (o *output) Write(generic []serpstat.Row) error {
-	rows, err := legacyRows(generic)
-	if err != nil {
-		return err
-	}
+func (o *output) Write(rows []serpstat.Row) error {
 	for len(rows) > 0 {
 		if o.w == nil {
 			if err := o.open(); err != nil {
@@ -201,7 +197,7 @@ func (o *output) Write(generic []serpstat.Row) error {
 		if o.maxRows > 0 {
 			n = min(n, o.maxRows-int(o.rows))
 		}
-		if err := o.w.Write(rowsOf(rows[:n])); err != nil {
+		if err := o.w.Write(rows[:n]); err != nil {
 			return err
 		}
 		o.rows += int64(n)
@@ -240,7 +236,7 @@ func (o *output) open() error {
 		}
 		o.dest, w = d, d
 	}
-	rw, err := sink.New(o.format, w, backlinks.NewBacklinks)
+	rw, err := sink.New(o.format, w, o.method)
 	if err != nil {
 		return err
 	}
