@@ -160,7 +160,7 @@ type fileRecord struct {
 type output struct {
 	spec    *outSpec
 	method  *serpstat.Method // the columns it writes
-	query   string // "" for a shared output
+	query   string           // "" for a shared output
 	date    string
 	run     string // the run's id, for {run}
 	maxRows int
