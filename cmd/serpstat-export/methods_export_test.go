@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -143,4 +144,54 @@ func TestExportOtherMethods(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIncrementalFollowsTheMethodsCursor: threats loads incrementally by
+// its lastupdate: the second run asks lastupdate gte the newest day the
+// first exported, pays for the new rows and that day only, and writes only
+// the new rows.
+func TestIncrementalFollowsTheMethodsCursor(t *testing.T) {
+	var rows atomic.Int64
+	rows.Store(3000)
+	m := backlinks.Threats
+	q := serpstattest.GrowingPrefix + "example.com"
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return int(rows.Load()) }})
+	defer srv.Close()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state.json")
+	run := func(name string) []string {
+		out := filepath.Join(dir, name+".ndjson")
+		res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, q, "--method", m.Name, "--incremental", state, "--out", out)...)
+		require.Equal(t, 0, res.code, res.stderr)
+		data, err := os.ReadFile(out)
+		require.NoError(t, err)
+		if len(data) == 0 {
+			return nil
+		}
+		return lines(data, 0)
+	}
+	first := run("first")
+	require.Len(t, first, 3000)
+	billed := srv.Stats().CreditsBilled
+	assert.EqualValues(t, 3000, billed)
+
+	rows.Store(3000 + 777)
+	second := run("second")
+	paid := srv.Stats().CreditsBilled - billed
+	assert.Len(t, second, 777, "only the new rows are written")
+	assert.GreaterOrEqual(t, paid, int64(777))
+	assert.LessOrEqual(t, paid, int64(777+serpstattest.GrowingRowsPerDay), "the new rows and the boundary day")
+	var since bool
+	for _, e := range srv.Log() {
+		for _, g := range e.Params.ComplexFilter {
+			for _, c := range g {
+				since = since || c.Field == "lastupdate" && c.CompareType == "gte"
+			}
+		}
+	}
+	assert.True(t, since, "the second run asks lastupdate gte the boundary day")
+
+	params := sent(t, srv, m)
+	want := lines(formatted(t, sink.FormatNDJSON, m, srv.Expected(m, q, params)), 0)
+	assert.Equal(t, want, lines([]byte(strings.Join(append(first, second...), "\n")), 0), "together: the data set, each row once")
 }
