@@ -14,6 +14,7 @@ import (
 
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -55,7 +56,7 @@ func slicePager(t *testing.T, opts serpstattest.Options, query string, wall int,
 		m.f = f
 		f = m
 	}
-	p := &pager.Pager{Fetcher: f, Wall: wall, Params: serpstat.NewBacklinksParams{Query: query, SearchType: serpstat.SearchDomain, Size: 100}}
+	p := &pager.Pager{Fetcher: f, Wall: wall, Params: serpstat.Params{Query: query, SearchType: serpstat.SearchDomain, Size: 100}}
 	p.Init()
 	return p, srv
 }
@@ -104,10 +105,10 @@ func TestSlicesUseOnlyDocumentedFilters(t *testing.T) {
 				require.Contains(t, []string{"gte", "lte", "between"}, c.CompareType)
 			case "link_type":
 				linkType = true
-				require.Contains(t, serpstat.LinkTypeValues, c.Value[0])
+				require.Contains(t, backlinks.NewBacklinks.Filter("link_type").Values, c.Value[0])
 			case "link_nofollow":
 				nofollow = true
-				require.Contains(t, serpstat.NofollowValues, c.Value[0])
+				require.Contains(t, []string{"follow", "nofollow", "ugc", "sponsored"}, c.Value[0])
 			}
 		}
 	}
