@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 // the wall as the API draws it, and every param checked against the
 // method's descriptor; it counts the credits it bills.
 type listFetcher struct {
+	mu      sync.Mutex // the exporter's workers call it at once
 	rows    []serpstat.Row
 	wall    int
 	billed  int64
@@ -32,6 +34,8 @@ func (f *listFetcher) Fetch(_ context.Context, m *serpstat.Method, p serpstat.Pa
 	if err := m.Validate(p); err != nil {
 		return nil, &serpstat.Error{Code: 32117, Message: err.Error()}
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.methods == nil {
 		f.methods = map[string]int{}
 	}
