@@ -154,7 +154,7 @@ func doEstimate(ctx context.Context, s settings, loadErr error, stdin io.Reader,
 	s.Budget = budget
 	var state *incrementalState
 	if s.Incremental != "" {
-		if state, err = loadState(ctx, s.Incremental, s.s3()); err != nil {
+		if state, err = loadState(ctx, s.Incremental, s.s3(), j.method); err != nil {
 			return nil, err
 		}
 	}

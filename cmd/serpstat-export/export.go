@@ -300,7 +300,7 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 	}
 	var state *incrementalState
 	if s.Incremental != "" {
-		if state, err = loadState(ctx, s.Incremental, s.s3()); err != nil {
+		if state, err = loadState(ctx, s.Incremental, s.s3(), j.method); err != nil {
 			return nil, err
 		}
 	}

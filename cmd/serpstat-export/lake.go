@@ -84,8 +84,11 @@ type queryState struct {
 	Updated  time.Time `json:"updated"`
 }
 
-func loadState(ctx context.Context, target string, s3 sink.S3Options) (*incrementalState, error) {
-	st := &incrementalState{Version: stateVersion, Method: methodName, Queries: map[string]*queryState{}}
+func loadState(ctx context.Context, target string, s3 sink.S3Options, m *serpstat.Method) (*incrementalState, error) {
+	// The state names the API method without its procedure, as before
+	// methods were many: "getNewBacklinks".
+	method := m.API[strings.LastIndexByte(m.API, '.')+1:]
+	st := &incrementalState{Version: stateVersion, Method: method, Queries: map[string]*queryState{}}
 	data, err := sink.ReadAll(ctx, target, s3)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
@@ -95,6 +98,9 @@ func loadState(ctx context.Context, target string, s3 sink.S3Options) (*incremen
 	}
 	if err := json.Unmarshal(data, st); err != nil || st.Version != stateVersion {
 		return nil, usagef("--incremental %s is not an incremental state of this version (%v); move it away to start over", target, err)
+	}
+	if st.Method != method {
+		return nil, usagef("--incremental %s is the state of %s loads, not of %s: give each method its own state", target, st.Method, method)
 	}
 	if st.Queries == nil {
 		st.Queries = map[string]*queryState{}

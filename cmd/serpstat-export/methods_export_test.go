@@ -194,4 +194,11 @@ func TestIncrementalFollowsTheMethodsCursor(t *testing.T) {
 	params := sent(t, srv, m)
 	want := lines(formatted(t, sink.FormatNDJSON, m, srv.Expected(m, q, params)), 0)
 	assert.Equal(t, want, lines([]byte(strings.Join(append(first, second...), "\n")), 0), "together: the data set, each row once")
+
+	// Another method's load refuses the state: its cursor is another.
+	before := srv.Stats().Requests
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, q, "--incremental", state, "--out", filepath.Join(dir, "nb.csv"))...)
+	require.Equal(t, 2, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "is the state of getThreats loads, not of getNewBacklinks")
+	assert.Equal(t, before, srv.Stats().Requests, "nothing sent")
 }
