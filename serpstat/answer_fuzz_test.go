@@ -26,18 +26,7 @@ var fuzzMethods = []*serpstat.Method{backlinks.NewBacklinks, backlinks.RefDomain
 // the same values, and the same total. It replaces the fuzz test of the
 // hand-written getNewBacklinks decoder.
 func FuzzDecodeAnswer(f *testing.F) {
-	seeds := []string{
-		`{"id":1,"result":{"data":[{"url_from":"a","url_to":"b","nofollow":"follow","link_type":"href","links_ext":3,"link_text":"t","first_seen":"2024-01-02","last_visited":"2024-01-03 04:05:06","domain_rank":"25"}],"summary_info":{"total":1,"page":1}}}`,
-		`{"result":{"data":[],"summary_info":{"total":null}}}`,
-		`{"result":{"data":[{"domain_from":"x.com","ref_pages":"12","domainRank":null,"domain_rank":7,"new":[1,{"a":null}]}],"summary_info":{"total":"5"}}}`,
-		`{"result":{"data":[{"Domain":"d.com","SDR":3,"Links count for domain #1 gepur.com":"4","Links count for domain #2 b.com":null}]}}`,
-		`{"result":{"data":[{"domain":"bad.com","link_from":"x","platform_type":["windows",2,null],"threat_type":"MALWARE","lastupdate":"2024-01-01","links_count":" 2.5e1 "}]}}`,
-		`{"result":{"data":[{"anchor":"\ud83d\ude80 \ud800\u0041 \"\\\/\b\f\n\r\t","refDomains":-12.5E-1,"total":"","noFollow":1}]}}`,
-		"{\"result\":{\"data\":[{\"anchor\":\"Caf\xe9 \xff\",\"total\":1}]}}",
-		`{"result":{"data":[{"URL_FROM":"a","ſ":1,"url_from":null}]},"error":null}`,
-		`{"error":{"code":32017,"message":"no data"}}`,
-	}
-	for i, s := range seeds {
+	for i, s := range fuzzSeeds {
 		f.Add(uint8(i), []byte(s))
 	}
 	// raw is tried as a whole answer and, so that mutations reach the
@@ -58,6 +47,34 @@ func FuzzDecodeAnswer(f *testing.F) {
 			checkAnswer(t, m, fmt.Appendf(nil, tmpl, raw))
 		}
 	})
+}
+
+// TestFuzzSeedsAreRows: the seeds of FuzzDecodeAnswer are answers its
+// methods read, with rows, so the fuzz compares values from the start.
+func TestFuzzSeedsAreRows(t *testing.T) {
+	for i, s := range fuzzSeeds[:8] {
+		m := fuzzMethods[i%len(fuzzMethods)]
+		page, err := m.DecodeAnswer([]byte(s))
+		if err != nil {
+			t.Fatalf("seed %d (%s): %v", i, m.Name, err)
+		}
+		if i != 1 && len(page.Data) == 0 {
+			t.Fatalf("seed %d (%s): no rows", i, m.Name)
+		}
+		checkAnswer(t, m, []byte(s))
+	}
+}
+
+var fuzzSeeds = []string{
+	`{"id":1,"result":{"data":[{"url_from":"a","url_to":"b","nofollow":"follow","link_type":"href","links_ext":3,"link_text":"t","first_seen":"2024-01-02","last_visited":"2024-01-03 04:05:06","domain_rank":"25"}],"summary_info":{"total":1,"page":1}}}`,
+	`{"result":{"data":[],"summary_info":{"total":null}}}`,
+	`{"result":{"data":[{"domain_from":"x.com","ref_pages":"12","domainRank":null,"domain_rank":7,"new":[1,{"a":null}]}],"summary_info":{"total":"5"}}}`,
+	`{"result":{"data":[{"Domain":"d.com","SDR":3,"Links count for domain #1 gepur.com":"4","Links count for domain #2 b.com":null}]}}`,
+	`{"result":{"data":[{"domain":"bad.com","link_from":"x","platform_type":["windows",2,null],"threat_type":"MALWARE","lastupdate":"2024-01-01","links_count":" 2.5e1 "}]}}`,
+	`{"result":{"data":[{"anchor":"\ud83d\ude80 \ud800\u0041 \"\\\/\b\f\n\r\t","refDomains":-12.5E-1,"total":"","noFollow":1}]}}`,
+	"{\"result\":{\"data\":[{\"anchor\":\"Caf\xe9 \xff\",\"total\":1}]}}",
+	`{"result":{"data":[{"URL_FROM":"a","ſ":1,"url_from":null}]},"error":null}`,
+	`{"error":{"code":32017,"message":"no data"}}`,
 }
 
 // member is one name and value of a JSON object, in order, duplicates
