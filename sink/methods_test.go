@@ -330,12 +330,24 @@ func readNDJSONRows(t *testing.T, m *serpstat.Method, b []byte) []serpstat.Row {
 // elements gathered by their repetition levels.
 func readParquetRows(t *testing.T, m *serpstat.Method, b []byte) []serpstat.Row {
 	t.Helper()
+	_, rows := readParquetQueryRows(t, m, b)
+	return rows
+}
+
+// readParquetQueryRows is readParquetRows for a file that may have a
+// leading query column: its values are returned too (nil when none).
+func readParquetQueryRows(t *testing.T, m *serpstat.Method, b []byte) (queries []string, rows []serpstat.Row) {
+	t.Helper()
 	f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
 	require.NoError(t, err)
-	require.Len(t, f.Schema().Columns(), len(m.OutputColumns()), "one leaf a column")
+	first := 0
+	if f.Schema().Fields()[0].Name() == "query" {
+		first = 1
+	}
+	require.Len(t, f.Schema().Columns(), first+len(m.OutputColumns()), "one leaf a column")
 	r := parquet.NewReader(f)
 	defer r.Close()
-	rows := []serpstat.Row{}
+	rows = []serpstat.Row{}
 	buf := make([]parquet.Row, 64)
 	for {
 		n, err := r.ReadRows(buf)
@@ -343,7 +355,12 @@ func readParquetRows(t *testing.T, m *serpstat.Method, b []byte) []serpstat.Row 
 			row := serpstat.Row{Values: make([]serpstat.Value, len(m.Columns))}
 			seen := make([]bool, len(m.OutputColumns()))
 			for _, v := range pr {
-				leaf := v.Column()
+				leaf := v.Column() - first
+				if leaf < 0 { // query: required
+					require.Zero(t, v.DefinitionLevel())
+					queries = append(queries, string(v.ByteArray()))
+					continue
+				}
 				if leaf == len(m.Columns) { // extra
 					require.False(t, seen[leaf])
 					if !v.IsNull() {
@@ -401,9 +418,80 @@ func readParquetRows(t *testing.T, m *serpstat.Method, b []byte) []serpstat.Row 
 			rows = append(rows, row)
 		}
 		if errors.Is(err, io.EOF) {
-			return rows
+			return queries, rows
 		}
 		require.NoError(t, err)
+	}
+}
+
+// TestQueryColumnMethods: the leading query column of every format, for
+// a method with lists and the extra column: the other columns come back
+// as without it.
+func TestQueryColumnMethods(t *testing.T) {
+	m := backlinks.Threats
+	for _, f := range rowFormats {
+		t.Run(f.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := f.new(&buf, m)
+			w.(interface{ SetQuery(string) }).SetQuery("one.example")
+			switch x := w.(type) {
+			case *CSV:
+				x.QueryColumn = true
+			case *NDJSON:
+				x.QueryColumn = true
+			case *Parquet:
+				x.QueryColumn = true
+			}
+			require.NoError(t, w.Write(threatRows[:2]))
+			w.(interface{ SetQuery(string) }).SetQuery(`two "2".example`)
+			require.NoError(t, w.Write(threatRows[2:]))
+			require.NoError(t, w.Close())
+			var want []serpstat.Row
+			wantQ := []string{"one.example", "one.example"}
+			for i, r := range threatRows {
+				want = append(want, f.want(m, r))
+				if i >= 2 {
+					wantQ = append(wantQ, `two "2".example`)
+				}
+			}
+			var queries []string
+			var rows []serpstat.Row
+			switch f.name {
+			case "csv":
+				recs, err := csv.NewReader(bytes.NewReader(buf.Bytes())).ReadAll()
+				require.NoError(t, err)
+				var stripped bytes.Buffer
+				cw := csv.NewWriter(&stripped)
+				for i, rec := range recs {
+					if i == 0 {
+						require.Equal(t, "query", rec[0])
+					} else {
+						queries = append(queries, rec[0])
+					}
+					require.NoError(t, cw.Write(rec[1:]))
+				}
+				cw.Flush()
+				rows = readCSVRows(t, m, stripped.Bytes())
+			case "ndjson":
+				var stripped []byte
+				for _, line := range bytes.SplitAfter(buf.Bytes(), []byte("\n")) {
+					if len(line) == 0 {
+						continue
+					}
+					var q struct{ Query string }
+					require.NoError(t, json.Unmarshal(line, &q))
+					queries = append(queries, q.Query)
+					prefix := appendJSONString([]byte(`{"query":`), q.Query)
+					require.True(t, bytes.HasPrefix(line, append(prefix, ',')), "%s", line)
+					stripped = append(append(stripped, '{'), line[len(prefix)+1:]...)
+				}
+				rows = readNDJSONRows(t, m, stripped)
+			case "parquet":
+				queries, rows = readParquetQueryRows(t, m, buf.Bytes())
+			}
+			require.Equal(t, wantQ, queries)
+			require.Equal(t, want, rows)
+		})
 	}
 }
 

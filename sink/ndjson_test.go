@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -173,4 +174,22 @@ func FuzzAppendJSONString(f *testing.F) {
 		require.NoError(t, json.Unmarshal(got, &back))
 		require.Equal(t, validUTF8(s), back)
 	})
+}
+
+// TestPlain8 compares the eight-byte test with the byte table, for every
+// byte value at every position, among plain bytes and among others.
+func TestPlain8(t *testing.T) {
+	for _, fill := range []byte{'a', '~', ' ', 0x7f, '"', 0xff, 0} {
+		for pos := range 8 {
+			for b := range 256 {
+				s := bytes.Repeat([]byte{fill}, 8)
+				s[pos] = byte(b)
+				want := true
+				for _, c := range s {
+					want = want && c < utf8.RuneSelf && jsonSafe[c]
+				}
+				require.Equal(t, want, plain8(load8(string(s), 0)), "%q", s)
+			}
+		}
+	}
 }
