@@ -23,7 +23,9 @@
 // without 1 or 2 domains are refused with 400 "Json schema validation
 // error"; complexFilter fields, compare types and values are checked by
 // each filter field's kind (dates D.M.YYYY, numbers, text, documented
-// enumerations) and refused with 32117 as below.
+// enumerations) and refused with 32117 as below. getAnchors' anchor and
+// count params, which the spec documents and the descriptor does not
+// (no client sends them), are accepted as strings and ignored.
 //
 // Answers carry the spec's wire keys and types, with its documented
 // variants: getLostOutlinks answers link_nofollow and links_external (the
