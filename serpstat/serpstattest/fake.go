@@ -23,7 +23,9 @@
 // without 1 or 2 domains are refused with 400 "Json schema validation
 // error"; complexFilter fields, compare types and values are checked by
 // each filter field's kind (dates D.M.YYYY, numbers, text, documented
-// enumerations) and refused with 32117 as below.
+// enumerations) and refused with 32117 as below. getAnchors' anchor and
+// count params, which the spec documents and the descriptor does not
+// (no client sends them), are accepted as strings and ignored.
 //
 // Answers carry the spec's wire keys and types, with its documented
 // variants: getLostOutlinks answers link_nofollow and links_external (the
@@ -48,32 +50,38 @@
 //
 // Each (method, query) has its own data set, computed row by row from
 // (query, i) by Row (for getNewBacklinks; other methods reseed it with
-// their name), so data sets of any size cost no memory. Rows hold awkward text on
-// purpose: quotes, commas, line breaks, tabs, backslashes, non-ASCII text,
-// leading spreadsheet-formula characters and empty strings.
+// their name), so data sets of any size cost no memory. Rows hold awkward
+// text on purpose: quotes, commas, line breaks, tabs, backslashes,
+// non-ASCII text, leading spreadsheet-formula characters and empty
+// strings.
 //
 // complexFilter is an OR-list of AND-lists, checked as strictly as the
-// spec documents it (backlinks-methods.md): "add" compares first_seen and
-// "check" the date of last_visited (values D.M.YYYY; between on dates is
-// refused with 32117 "Not allowed values for between method": use gte and
-// lte); "links_external" compares links_ext as a number (between takes two
-// numbers, inclusive); "url_from", "url_to", "anchor" (link_text),
-// "link_type" and "link_nofollow" (nofollow) compare text,
-// case-sensitively (contains, notContains, startsWith and endsWith take
-// strings only: a number is refused with 32117). With several values, eq, contains, startsWith and
+// spec documents it (backlinks-methods.md). For getNewBacklinks: "add"
+// compares first_seen and "check" the date of last_visited (values
+// D.M.YYYY; between on dates is refused with 32117 "Not allowed values
+// for between method": use gte and lte); "links_external" compares
+// links_ext as a number (between takes two numbers, inclusive);
+// "url_from", "url_to", "anchor" (link_text), "link_type" and
+// "link_nofollow" (nofollow) compare text, case-sensitively (contains,
+// notContains, startsWith and endsWith take strings only: a number is
+// refused with 32117). With several values, eq, contains, startsWith and
 // endsWith match any of them, neq and notContains none; the other
-// comparisons use the first value, between the first two. link_type eq and
-// neq take only the documented filter values (text, redirect, iframe,
-// form, canonical, rss, alternate, image; text matches href and iframe
-// frame), link_nofollow eq and neq only follow, nofollow, ugc, sponsored
-// (or the method page's codes 0, 1, 2, 4): any other value, such as href,
-// is refused with 32117. searchType may be domain, domain_with_subdomains,
-// url or part_url.
+// comparisons use the first value, between the first two. link_type eq
+// and neq take only the documented filter values (text, redirect,
+// iframe, form, canonical, rss, alternate, image; text matches href and
+// iframe frame), link_nofollow eq and neq only follow, nofollow, ugc,
+// sponsored (or the method page's codes 0, 1, 2, 4): any other value,
+// such as href, is refused with 32117. searchType may be domain,
+// domain_with_subdomains, url or part_url. The other methods' filter
+// fields follow the same rules by their FilterField kind: dates as "add",
+// numbers as "links_external", text as "url_from", documented
+// enumerations as "link_type".
 //
 // Options answer the variants the spec documents: numbers as strings, a
-// null total, 404 "Empty result!" for no data, null fields. The rows a filter matches, in data-set order, are the result:
-// total counts them and pages walk them. Matches are cached per (query,
-// filter), so a data set is scanned once per filter, not once per page.
+// null total, 404 "Empty result!" for no data, null fields. The rows a
+// filter matches, in data-set order, are the result: total counts them
+// and pages walk them. Matches are cached per (method, query, filter), so
+// a data set is scanned once per filter, not once per page.
 //
 // What the fake does not do: it serves rows in data-set order whatever
 // sort and order say (summary_info echoes them), it accepts

@@ -75,6 +75,11 @@ func decodeMethodParams(m *serpstat.Method, raw json.RawMessage) (params, *serps
 				bad(k, "an integer")
 				continue
 			}
+		case slices.Contains(extraParams[m.Name], k):
+			// Documented by the spec, not by the descriptor (no client
+			// sends them): checked for type, then ignored.
+			var text string
+			err = json.Unmarshal(v, &text)
 		case k == "complexFilter":
 			err = json.Unmarshal(v, &p.ComplexFilter)
 			if err != nil {
@@ -126,6 +131,10 @@ func decodeMethodParams(m *serpstat.Method, raw json.RawMessage) (params, *serps
 	}
 	return p, nil
 }
+
+// extraParams are string params the spec documents for a method beyond
+// the descriptor's: getAnchors' anchor (text) and count (words in it).
+var extraParams = map[string][]string{"anchors": {"anchor", "count"}}
 
 // shortAPI is m's API name without the procedure: getLostBacklinks.
 func shortAPI(m *serpstat.Method) string {
