@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // settings are every export setting, each declared once: a field here
@@ -72,6 +72,10 @@ type settings struct {
 	AccountBudgetWindow time.Duration `yaml:"account_budget_window"`
 
 	tokenOnCommandLine bool // --token was given as a flag: other users can see it
+
+	// buckets is the run's open buckets (nil: opened per call), made and
+	// closed by the command that runs.
+	buckets *dest.Buckets
 }
 
 // Defaults.
@@ -258,8 +262,8 @@ func (s *settings) check() error {
 }
 
 // s3 is the settings of s3:// targets.
-func (s *settings) s3() sink.S3Options {
-	return sink.S3Options{Endpoint: s.S3Endpoint, Region: s.S3Region, PathStyle: s.S3PathStyle}
+func (s *settings) s3() dest.S3Options {
+	return dest.S3Options{Endpoint: s.S3Endpoint, Region: s.S3Region, PathStyle: s.S3PathStyle, Buckets: s.buckets}
 }
 
 // token reads the API token from --token or $SERPSTAT_TOKEN, or from

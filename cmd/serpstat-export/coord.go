@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/coord"
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // Many jobs, one account: --coordinator shares the rate, an account
@@ -43,7 +43,7 @@ const (
 
 // remoteState tells whether --state-dir is on object storage.
 func (s *settings) remoteState() bool {
-	return sink.IsURL(s.StateDir) && !strings.HasPrefix(strings.ToLower(s.StateDir), "file:")
+	return dest.IsURL(s.StateDir) && !strings.HasPrefix(strings.ToLower(s.StateDir), "file:")
 }
 
 // checkCoordinator validates the settings of many jobs on one account.
@@ -142,7 +142,7 @@ func (j *job) openSpool(ctx context.Context, specs []*outSpec, q string, p *page
 	}
 	dir := s.StateDir
 	if len(s.Queries) > 1 || s.QueriesFile != "" {
-		dir = sink.JoinDir(s.StateDir, safeValue(q)+".spool")
+		dir = dest.JoinDir(s.StateDir, safeValue(q)+".spool")
 	}
 	if s.Restart {
 		if err := exporter.RemoveRemoteSpool(ctx, dir, s.s3()); err != nil {
@@ -173,7 +173,7 @@ func lockName(s settings, specs []*outSpec, key spoolKey) string {
 		case sp.stdout:
 			wd, _ := os.Getwd()
 			dests = append(dests, "stdout:"+local(wd))
-		case sink.IsURL(sp.tmpl):
+		case dest.IsURL(sp.tmpl):
 			dests = append(dests, redactURL(sp.tmpl))
 		default:
 			dests = append(dests, local(sp.tmpl))

@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/coord"
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 const exportHelp = `Usage: serpstat-export export --query DOMAIN --out FILE [--out FILE ...] [flags]
@@ -43,7 +43,10 @@ func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin i
 	if done {
 		return code
 	}
-	defer func() { _ = sink.CloseBuckets() }()
+	// The run's buckets, closed once the outputs are committed or aborted
+	// and the summary written.
+	s.buckets = &dest.Buckets{}
+	defer func() { _ = s.buckets.Close() }()
 	stopProfiles := startProfiles(s, u)
 	res, err := export(ctx, stop, s, err, stdin, stdout, u)
 	stopProfiles()
@@ -603,7 +606,7 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date, target st
 	s := j.s
 	templated := false
 	for _, o := range s.Out {
-		templated = templated || placeholder.MatchString(o) || sink.IsURL(o)
+		templated = templated || placeholder.MatchString(o) || dest.IsURL(o)
 	}
 	var files []*fileRecord
 	for _, f := range res.files {
@@ -651,18 +654,18 @@ func (j *job) writeManifest(ctx context.Context, res *runResult, date, target st
 	if err != nil {
 		return err
 	}
-	if err := sink.WriteAll(ctx, target, append(data, '\n'), s.s3()); err != nil {
+	if err := dest.WriteAll(ctx, target, append(data, '\n'), s.s3()); err != nil {
 		return fmt.Errorf("manifest %s: %w", target, err)
 	}
 	res.manifest = target
 	success := besideData([]*fileRecord{{Path: target}}, "_SUCCESS")
 	if !m.Complete {
-		if err := sink.Remove(ctx, success, s.s3()); err != nil {
+		if err := dest.Remove(ctx, success, s.s3()); err != nil {
 			return fmt.Errorf("_SUCCESS %s of an earlier run: %w", success, err)
 		}
 		return nil
 	}
-	if err := sink.WriteAll(ctx, success, nil, s.s3()); err != nil {
+	if err := dest.WriteAll(ctx, success, nil, s.s3()); err != nil {
 		return fmt.Errorf("_SUCCESS %s: %w", success, err)
 	}
 	res.success = true

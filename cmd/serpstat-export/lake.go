@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // queryList gathers the run's queries: every --query (or the config's
@@ -84,9 +84,9 @@ type queryState struct {
 	Updated  time.Time `json:"updated"`
 }
 
-func loadState(ctx context.Context, target string, s3 sink.S3Options) (*incrementalState, error) {
+func loadState(ctx context.Context, target string, s3 dest.S3Options) (*incrementalState, error) {
 	st := &incrementalState{Version: stateVersion, Method: methodName, Queries: map[string]*queryState{}}
-	data, err := sink.ReadAll(ctx, target, s3)
+	data, err := dest.ReadAll(ctx, target, s3)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
 	}
@@ -102,12 +102,12 @@ func loadState(ctx context.Context, target string, s3 sink.S3Options) (*incremen
 	return st, nil
 }
 
-func (st *incrementalState) save(ctx context.Context, target string, s3 sink.S3Options) error {
+func (st *incrementalState) save(ctx context.Context, target string, s3 dest.S3Options) error {
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	return sink.WriteAll(ctx, target, append(data, '\n'), s3)
+	return dest.WriteAll(ctx, target, append(data, '\n'), s3)
 }
 
 // since is the condition that asks only for rows first seen on or after

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/sink"
 )
@@ -34,7 +35,7 @@ type outSpec struct {
 // plainFile tells whether the --out is one local file: no template, no
 // URL, not stdout.
 func (o *outSpec) plainFile() bool {
-	return !o.stdout && !sink.IsURL(o.tmpl) && !placeholder.MatchString(o.tmpl)
+	return !o.stdout && !dest.IsURL(o.tmpl) && !placeholder.MatchString(o.tmpl)
 }
 
 // parseOuts checks every --out: its placeholders, its format, no clashes.
@@ -170,14 +171,14 @@ type output struct {
 	skipEmpty bool
 	qcol      bool // a leading query column
 	ctx       context.Context
-	s3        sink.S3Options
+	s3        dest.S3Options
 	stdout    io.Writer
 
 	path   string // the current or last file's path
 	format sink.Format
 	part   int
 	rows   int64 // in the current part
-	dest   sink.Dest
+	dest   dest.Dest
 	w      sink.RowWriter
 	files  []*fileRecord
 	setQ   string // the query column's value
@@ -229,7 +230,7 @@ func (o *output) open() error {
 		w = o.stdout
 	} else {
 		o.path = expand(o.spec.tmpl, o.query, o.date, o.run, o.part)
-		d, err := sink.Open(o.ctx, o.path, o.s3)
+		d, err := dest.Open(o.ctx, o.path, o.s3)
 		if err != nil {
 			return usagef("--out %s: %v", o.path, err)
 		}
@@ -303,7 +304,7 @@ func (o *output) written() []*fileRecord { return o.files }
 
 // splitURLQuery splits the query string off a URL ("" for a path).
 func splitURLQuery(p string) (string, string) {
-	if sink.IsURL(p) {
+	if dest.IsURL(p) {
 		if i := strings.IndexByte(p, '?'); i >= 0 {
 			return p[:i], p[i:]
 		}
@@ -314,7 +315,7 @@ func splitURLQuery(p string) (string, string) {
 // parentOf is the directory of a path, or of a URL without its query
 // string; a bucket's root is its own parent.
 func parentOf(p string) string {
-	if !sink.IsURL(p) {
+	if !dest.IsURL(p) {
 		return filepath.Dir(p)
 	}
 	root := strings.Index(p, "://") + 3
@@ -344,7 +345,7 @@ func besideData(files []*fileRecord, name string) string {
 			dir = up
 		}
 	}
-	if sink.IsURL(dir) {
+	if dest.IsURL(dir) {
 		return dir + "/" + name + q
 	}
 	return filepath.Join(dir, name)

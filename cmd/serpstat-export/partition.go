@@ -6,8 +6,8 @@ import (
 	"errors"
 	"io/fs"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // A partition is loaded by several runs (a scheduled load run again the
@@ -32,7 +32,7 @@ func manifestTarget(s settings, specs []*outSpec, queries []string, multi bool, 
 	}
 	templated := false
 	for _, o := range s.Out {
-		templated = templated || placeholder.MatchString(o) || sink.IsURL(o)
+		templated = templated || placeholder.MatchString(o) || dest.IsURL(o)
 	}
 	if !templated && !multi {
 		return ""
@@ -55,12 +55,12 @@ func manifestTarget(s settings, specs []*outSpec, queries []string, multi bool, 
 // loadEarlier reads the manifest an earlier run left where this run's
 // goes. A manifest that cannot be read is refused before anything is
 // sent: it is the only list of the earlier runs' files.
-func loadEarlier(ctx context.Context, target string, s3 sink.S3Options) (*earlier, error) {
+func loadEarlier(ctx context.Context, target string, s3 dest.S3Options) (*earlier, error) {
 	e := &earlier{target: target}
 	if target == "" {
 		return e, nil
 	}
-	data, err := sink.ReadAll(ctx, target, s3)
+	data, err := dest.ReadAll(ctx, target, s3)
 	if errors.Is(err, fs.ErrNotExist) {
 		return e, nil
 	}

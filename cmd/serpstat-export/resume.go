@@ -11,9 +11,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/serpstat"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // A run of several queries, each into its own outputs, commits a query's
@@ -123,7 +123,7 @@ func (r *runRecord) finish(ctx context.Context, qr *queryResult, st *queryState)
 	if err := os.MkdirAll(filepath.Dir(r.path), 0o755); err != nil {
 		return err
 	}
-	return sink.WriteAll(ctx, r.path, append(data, '\n'), sink.S3Options{})
+	return dest.WriteAll(ctx, r.path, append(data, '\n'), dest.S3Options{})
 }
 
 // skip returns the result of a query an earlier run finished, or nil.

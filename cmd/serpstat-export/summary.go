@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/sink"
 )
 
@@ -257,7 +258,7 @@ func (u *ui) finish(s settings, sum *runSummary, res *runResult, err error) {
 	if s.SummaryJSON != "" {
 		data, jerr := json.MarshalIndent(sum, "", "  ")
 		if jerr == nil {
-			jerr = sink.WriteAll(context.Background(), s.SummaryJSON, append(data, '\n'), s.s3())
+			jerr = dest.WriteAll(context.Background(), s.SummaryJSON, append(data, '\n'), s.s3())
 		}
 		if jerr != nil {
 			u.log.Error("could not write --summary-json", "path", s.SummaryJSON, "error", jerr)
@@ -270,7 +271,7 @@ func (u *ui) finish(s settings, sum *runSummary, res *runResult, err error) {
 // {date} and {method} filled in (a run with files puts it beside them).
 func emptyRunManifest(outs []string, date string) string {
 	for _, o := range outs {
-		if o == "-" || !placeholder.MatchString(o) && !sink.IsURL(o) {
+		if o == "-" || !placeholder.MatchString(o) && !dest.IsURL(o) {
 			continue
 		}
 		base, query := splitURLQuery(o)
@@ -286,7 +287,7 @@ func emptyRunManifest(outs []string, date string) string {
 		if i := strings.IndexByte(p, '{'); i >= 0 {
 			p = p[:i] + "x" // inside the element that varies
 		}
-		if sink.IsURL(p) {
+		if dest.IsURL(p) {
 			return parentOf(p) + "/_manifest.json" + query
 		}
 		return filepath.Join(parentOf(p), "_manifest.json")
