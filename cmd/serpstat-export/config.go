@@ -9,6 +9,7 @@ import (
 
 	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/lake"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 )
@@ -105,13 +106,12 @@ func defaultSettings() settings {
 	}
 }
 
-// usageError is bad input: exit 2, nothing sent.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
+// usageError is bad input: exit 2, nothing sent. It is the lake's, so
+// that the lake's refusals exit 2 too.
+type usageError = lake.UsageError
 
 func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
+	return &usageError{Msg: fmt.Sprintf(format, args...)}
 }
 
 // multiFlag is a repeatable string flag.

@@ -1,4 +1,4 @@
-package main
+package lake
 
 import (
 	"context"
@@ -26,7 +26,7 @@ type earlier struct {
 // manifestTarget is where the run's manifest goes, when it writes one:
 // --manifest, or beside the data. It predicts the data's paths from the
 // templates (part 0); "" when the run writes no manifest.
-func manifestTarget(s settings, specs []*outSpec, queries []string, multi bool, date, run string) string {
+func manifestTarget(s Settings, specs []*outSpec, queries []string, multi bool, date, run string) string {
 	if s.Manifest != "" {
 		return s.Manifest
 	}
@@ -43,7 +43,7 @@ func manifestTarget(s settings, specs []*outSpec, queries []string, multi bool, 
 			continue
 		}
 		for _, q := range sp.queriesOf(queries) {
-			files = append(files, &fileRecord{Path: expand(sp.tmpl, q, date, run, 0)})
+			files = append(files, &fileRecord{Path: expand(sp.tmpl, q, date, run, 0, sp.method)})
 		}
 	}
 	if len(files) == 0 {
@@ -94,7 +94,7 @@ func (e *earlier) firstPart(sp *outSpec, query, date, run string) int {
 	}
 	next := 0
 	for _, f := range e.m.Files {
-		if f.Part >= next && f.Query == query && expand(sp.tmpl, query, date, run, f.Part) == f.Path {
+		if f.Part >= next && f.Query == query && expand(sp.tmpl, query, date, run, f.Part, sp.method) == f.Path {
 			next = f.Part + 1
 		}
 	}

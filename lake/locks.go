@@ -1,4 +1,4 @@
-package main
+package lake
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func lockOutputs(specs []*outSpec, queries []string, date, run string) (outputLo
 			continue
 		}
 		for _, q := range sp.queriesOf(queries) {
-			target := strings.ReplaceAll(expand(strings.ReplaceAll(sp.tmpl, "{part}", "\x00"), q, date, run, 0), "\x00", partWild)
+			target := strings.ReplaceAll(expand(strings.ReplaceAll(sp.tmpl, "{part}", "\x00"), q, date, run, 0, sp.method), "\x00", partWild)
 			path, ok := dest.LocalPath(target)
 			if !ok || seen[path] {
 				continue
@@ -68,7 +68,7 @@ func (ls outputLocks) release() {
 // writable, an object store's credentials found and a probe object
 // written and deleted (once per bucket). A failure is a usage error:
 // exit 2, nothing sent.
-func probeDestinations(ctx context.Context, s settings, specs []*outSpec, queries []string, date, run string) error {
+func probeDestinations(ctx context.Context, s Settings, specs []*outSpec, queries []string, date, run string) error {
 	type probe struct{ flag, target string }
 	var probes []probe
 	for _, sp := range specs {
@@ -76,7 +76,7 @@ func probeDestinations(ctx context.Context, s settings, specs []*outSpec, querie
 			continue
 		}
 		for _, q := range sp.queriesOf(queries) {
-			probes = append(probes, probe{"--out " + sp.tmpl, expand(sp.tmpl, q, date, run, 0)})
+			probes = append(probes, probe{"--out " + sp.tmpl, expand(sp.tmpl, q, date, run, 0, sp.method)})
 		}
 	}
 	if s.Incremental != "" {

@@ -1,4 +1,4 @@
-package main
+package lake
 
 import (
 	"context"
@@ -19,8 +19,9 @@ import (
 // safe for a path.
 var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
 
-// methodName is {method}: the API method, short.
-const methodName = "getNewBacklinks"
+// DefaultMethod is {method} and the manifest's method when the run names
+// none.
+const DefaultMethod = "new-backlinks"
 
 // outSpec is one --out as given.
 type outSpec struct {
@@ -30,6 +31,7 @@ type outSpec struct {
 	parts    bool // holds {part}
 	run      bool // holds {run}
 	stdout   bool
+	method   string // {method}
 }
 
 // plainFile tells whether the --out is one local file: no template, no
@@ -39,7 +41,7 @@ func (o *outSpec) plainFile() bool {
 }
 
 // parseOuts checks every --out: its placeholders, its format, no clashes.
-func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int) ([]*outSpec, error) {
+func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int, method string) ([]*outSpec, error) {
 	var override sink.Format
 	if format != "" {
 		f, err := sink.ParseFormat(format)
@@ -55,7 +57,7 @@ func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int) ([
 		if p == "" {
 			return nil, usagef("--out must not be empty")
 		}
-		o := &outSpec{tmpl: p, stdout: p == "-"}
+		o := &outSpec{tmpl: p, stdout: p == "-", method: method}
 		for _, ph := range placeholder.FindAllString(p, -1) {
 			switch ph {
 			case "{query}":
@@ -96,9 +98,9 @@ func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int) ([
 	return specs, nil
 }
 
-// safeValue makes a placeholder's value safe as one path element: no
+// SafeValue makes a placeholder's value safe as one path element: no
 // separators, no "..", no control characters, nothing hidden.
-func safeValue(s string) string {
+func SafeValue(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch {
@@ -122,17 +124,17 @@ func safeValue(s string) string {
 }
 
 // expand fills in a template.
-func expand(tmpl, query, date, run string, part int) string {
+func expand(tmpl, query, date, run string, part int, method string) string {
 	return placeholder.ReplaceAllStringFunc(tmpl, func(ph string) string {
 		switch ph {
 		case "{query}":
-			return safeValue(query)
+			return SafeValue(query)
 		case "{date}":
-			return safeValue(date)
+			return SafeValue(date)
 		case "{method}":
-			return methodName
+			return SafeValue(method)
 		case "{run}":
-			return safeValue(run)
+			return SafeValue(run)
 		case "{part}":
 			return fmt.Sprintf("%05d", part)
 		}
@@ -229,7 +231,7 @@ func (o *output) open() error {
 		o.path = "-"
 		w = o.stdout
 	} else {
-		o.path = expand(o.spec.tmpl, o.query, o.date, o.run, o.part)
+		o.path = expand(o.spec.tmpl, o.query, o.date, o.run, o.part, o.spec.method)
 		d, err := dest.Open(o.ctx, o.path, o.s3)
 		if err != nil {
 			return usagef("--out %s: %v", o.path, err)

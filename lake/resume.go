@@ -1,4 +1,4 @@
-package main
+package lake
 
 import (
 	"context"
@@ -43,7 +43,7 @@ type finishedQuery struct {
 	Rows    int64                       `json:"rows"`
 	Credits int64                       `json:"credits_billed"`
 	Files   []*fileRecord               `json:"files"`
-	State   *queryState                 `json:"incremental_state,omitempty"`
+	State   *QueryState                 `json:"incremental_state,omitempty"`
 	Dropped int64                       `json:"dropped,omitempty"`
 }
 
@@ -62,7 +62,7 @@ type runKey struct {
 
 // openRunRecord reads the record of an earlier, unfinished run of the same
 // command, or starts an empty one. --restart discards it.
-func openRunRecord(s settings, params serpstat.NewBacklinksParams, date string) (*runRecord, error) {
+func openRunRecord(s Settings, params serpstat.NewBacklinksParams, date string) (*runRecord, error) {
 	params.Query = ""
 	k, err := json.Marshal(runKey{Method: serpstat.MethodNewBacklinks, Params: params, MaxRows: s.MaxRows, Out: s.Out,
 		Format: s.Format, MaxRowsPerFile: s.MaxRowsPerFile, CSVRaw: s.CSVRaw, Incremental: s.Incremental, Date: date})
@@ -107,7 +107,7 @@ func jsonSame(a, b []byte) bool {
 }
 
 // finish records a query whose outputs are committed, durably.
-func (r *runRecord) finish(ctx context.Context, qr *queryResult, st *queryState) error {
+func (r *runRecord) finish(ctx context.Context, qr *QueryResult, st *QueryState) error {
 	if r == nil {
 		return nil
 	}
@@ -127,7 +127,7 @@ func (r *runRecord) finish(ctx context.Context, qr *queryResult, st *queryState)
 }
 
 // skip returns the result of a query an earlier run finished, or nil.
-func (r *runRecord) skip(q string, state *incrementalState) *queryResult {
+func (r *runRecord) skip(q string, state *State) *QueryResult {
 	if r == nil {
 		return nil
 	}
@@ -138,7 +138,7 @@ func (r *runRecord) skip(q string, state *incrementalState) *queryResult {
 	if state != nil && f.State != nil {
 		state.Queries[q] = f.State
 	}
-	return &queryResult{Query: q, Params: f.Params, Files: f.Files, Dropped: f.Dropped, Earlier: f,
+	return &QueryResult{Query: q, Params: f.Params, Files: f.Files, Dropped: f.Dropped, Earlier: f,
 		Report: &exporter.Report{Query: q, Rows: f.Rows, Complete: true, StopReason: "done by an earlier run", CreditsByBalance: -1, LeftLines: -1}}
 }
 
@@ -153,14 +153,14 @@ func (r *runRecord) remove() error {
 	return nil
 }
 
-// budgetStop is the budget's stop of a run of several queries: what it
+// BudgetStop is the budget's stop of a run of several queries: what it
 // spent and what it finished.
-type budgetStop struct {
+type BudgetStop struct {
 	err          error
-	spent        int64 // credits this run spent
-	finished, of int   // queries whose outputs are committed, of all
-	recorded     bool  // the finished queries are in a run record
+	Spent        int64 // credits this run spent
+	Finished, Of int   // queries whose outputs are committed, of all
+	Recorded     bool  // the finished queries are in a run record
 }
 
-func (e *budgetStop) Error() string { return e.err.Error() }
-func (e *budgetStop) Unwrap() error { return e.err }
+func (e *BudgetStop) Error() string { return e.err.Error() }
+func (e *BudgetStop) Unwrap() error { return e.err }
