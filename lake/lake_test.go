@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -151,6 +152,11 @@ func TestLakeLoadWithMethodInThePath(t *testing.T) {
 			require.Equal(t, billed, s.CreditsBilled)
 			require.Len(t, s.Queries, 3)
 			require.Equal(t, filepath.Join(base, "_manifest.json"), s.Manifest)
+			var text strings.Builder
+			s.WriteText(&text)
+			require.Contains(t, text.String(), fmt.Sprintf("serpstat-export: 3 queries (run run1): %d rows, %d credits billed, 0 failed\n", sum, billed))
+			require.Contains(t, text.String(), "  query b.example                      done: total 0, 0 rows, 1 pages, 1 credits\n")
+			require.Contains(t, text.String(), "  wrote "+filepath.Join(base, "_manifest.json")+" and _SUCCESS\n")
 			js, err := json.Marshal(s)
 			require.NoError(t, err)
 			var doc map[string]any

@@ -234,7 +234,7 @@ func NewSummary(runID, command, status string, code int, res *Result, err error,
 
 // WriteText writes the summary as a person reads it: what the run did and
 // what it cost.
-func (s *Summary) WriteText(w io.Writer) { printReport(w, s.RunID, s.res) }
+func (s *Summary) WriteText(w io.Writer) { printReport(w, s) }
 
 // emptyRunManifest is where the manifest of a run that wrote no file
 // goes: in the directory the first templated --out writes under, with

@@ -6,10 +6,12 @@ import (
 	"time"
 )
 
-// printReport writes what a run did and what it cost.
-func printReport(w io.Writer, runID string, res *Result) {
+// printReport writes what a run did and what it cost: the summary's
+// counts, with the details of the query's exporter report.
+func printReport(w io.Writer, s *Summary) {
+	runID, res := s.RunID, s.res
 	if res != nil && res.multi {
-		printMulti(w, runID, res)
+		printMulti(w, s)
 		return
 	}
 	rep := res.Report()
@@ -21,10 +23,9 @@ func printReport(w io.Writer, runID string, res *Result) {
 		case !rep.Complete:
 			state = "stopped"
 		}
-		written := res.queries[0].written()
 		fmt.Fprintf(w, "serpstat-export: %s (run %s): %d rows, %d pages, %d credits billed, %s, %.0f rows/s\n",
-			state, runID, written, rep.Pages, rep.Credits, rep.Elapsed.Round(time.Millisecond), perSecond(written, rep.Elapsed))
-		if d := res.queries[0].Dropped; d > 0 {
+			state, runID, s.Rows, s.Pages, s.CreditsBilled, rep.Elapsed.Round(time.Millisecond), s.RowsPerSecond)
+		if d := s.AlreadyExported; d > 0 {
 			fmt.Fprintf(w, "  incremental: %d rows of the boundary day were already exported (paid for again, not written)\n", d)
 		}
 		if rep.Sliced {
@@ -106,14 +107,15 @@ func printReport(w io.Writer, runID string, res *Result) {
 			fmt.Fprintf(w, "  %d invalid UTF-8 sequences from the API were written as U+FFFD\n", rep.Repaired)
 		}
 	}
-	printFiles(w, res)
+	printFiles(w, s)
 }
 
-func printFiles(w io.Writer, res *Result) {
+func printFiles(w io.Writer, s *Summary) {
+	res := s.res
 	if res == nil {
 		return
 	}
-	for _, f := range res.files {
+	for _, f := range s.Outputs {
 		if f.Path == "-" {
 			continue
 		}
@@ -123,49 +125,45 @@ func printFiles(w io.Writer, res *Result) {
 		}
 		fmt.Fprintln(w, ")")
 	}
-	if res.manifest != "" {
+	if s.Manifest != "" {
 		if res.success {
-			fmt.Fprintf(w, "  wrote %s and _SUCCESS\n", res.manifest)
+			fmt.Fprintf(w, "  wrote %s and _SUCCESS\n", s.Manifest)
 		} else {
-			fmt.Fprintf(w, "  wrote %s, and no _SUCCESS: not every query succeeded\n", res.manifest)
+			fmt.Fprintf(w, "  wrote %s, and no _SUCCESS: not every query succeeded\n", s.Manifest)
 		}
 	}
 }
 
-// printMulti reports a run of several queries: a line a query.
-func printMulti(w io.Writer, runID string, res *Result) {
-	var rows, credits int64
+// printMulti reports a run of several queries: a line a query, from the
+// summary's.
+func printMulti(w io.Writer, s *Summary) {
 	failed := 0
-	for _, q := range res.queries {
-		if q.Report != nil {
-			rows += q.written()
-			credits += q.Report.Credits
-		}
-		if q.Err != nil {
+	for _, qs := range s.Queries {
+		if qs.Status == "failed" {
 			failed++
 		}
 	}
-	fmt.Fprintf(w, "serpstat-export: %d queries (run %s): %d rows, %d credits billed, %d failed\n", len(res.queries), runID, rows, credits, failed)
-	for _, q := range res.queries {
+	fmt.Fprintf(w, "serpstat-export: %d queries (run %s): %d rows, %d credits billed, %d failed\n", len(s.Queries), s.RunID, s.Rows, s.CreditsBilled, failed)
+	for i, qs := range s.Queries {
+		q := s.res.queries[i]
 		switch {
 		case q.Err != nil:
-			fmt.Fprintf(w, "  query %-30s failed: %v\n", q.Query, q.Err)
+			fmt.Fprintf(w, "  query %-30s failed: %s\n", qs.Query, qs.Error)
 		case q.Earlier != nil:
-			fmt.Fprintf(w, "  query %-30s done by an earlier run of this command: %d rows, kept, not paid for again\n", q.Query, q.Earlier.Rows)
+			fmt.Fprintf(w, "  query %-30s done by an earlier run of this command: %d rows, kept, not paid for again\n", qs.Query, q.Earlier.Rows)
 		case q.Report != nil:
-			r := q.Report
-			fmt.Fprintf(w, "  query %-30s %s: total %d, %d rows, %d pages, %d credits", q.Query, r.StopReason, r.Plan.Total, q.written(), r.Pages, r.Credits)
-			if r.Sliced {
-				fmt.Fprintf(w, ", %d slices", len(r.Slices))
+			fmt.Fprintf(w, "  query %-30s %s: total %d, %d rows, %d pages, %d credits", qs.Query, qs.StopReason, qs.Total, qs.Rows, qs.Pages, qs.CreditsBilled)
+			if qs.Sliced {
+				fmt.Fprintf(w, ", %d slices", len(q.Report.Slices))
 			}
-			if r.Unreachable > 0 {
-				fmt.Fprintf(w, ", %d out of reach", r.Unreachable)
+			if qs.Unreachable > 0 {
+				fmt.Fprintf(w, ", %d out of reach", qs.Unreachable)
 			}
-			if q.Dropped > 0 {
-				fmt.Fprintf(w, ", %d already exported (incremental)", q.Dropped)
+			if qs.AlreadyExported > 0 {
+				fmt.Fprintf(w, ", %d already exported (incremental)", qs.AlreadyExported)
 			}
 			fmt.Fprintln(w)
 		}
 	}
-	printFiles(w, res)
+	printFiles(w, s)
 }
