@@ -192,6 +192,9 @@ type manifestQuery struct {
 	Rows          int64                       `json:"rows"`
 	CreditsBilled int64                       `json:"credits_billed"`
 	Params        serpstat.NewBacklinksParams `json:"params"`
+	// Intersect says which domain each links_count_N column counts
+	// (getIntersect): {"links_count_1": "a.com", ...}.
+	Intersect map[string]string `json:"intersect,omitempty"`
 	// NoNewRows: an incremental load found nothing newer than the last
 	// run (it paid for the boundary day's check only) and wrote no file.
 	NoNewRows bool `json:"no_new_rows,omitempty"`

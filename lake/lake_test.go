@@ -331,3 +331,20 @@ func TestSchemaOf(t *testing.T) {
 	}
 	require.True(t, found)
 }
+
+// The summary adds up, over the queries of a run, the rows holding each
+// answer key the method does not know.
+func TestSummaryUnknownKeys(t *testing.T) {
+	res := &Result{multi: true, method: "lost-backlinks", queries: []*QueryResult{
+		{Query: "a.example", UnknownKeys: map[string]int64{"new_key": 3, "other": 1}},
+		{Query: "b.example", UnknownKeys: map[string]int64{"new_key": 2}},
+		{Query: "c.example"},
+	}}
+	s := NewSummary("r1", "export", "done", 0, res, nil, time.Second)
+	require.Equal(t, map[string]int64{"new_key": 5, "other": 1}, s.UnknownKeys)
+	require.Equal(t, "lost-backlinks", s.Method)
+	js, err := json.Marshal(s)
+	require.NoError(t, err)
+	require.Contains(t, string(js), `"unknown_keys":{"new_key":5,"other":1}`)
+	require.Contains(t, string(js), `"method":"lost-backlinks"`)
+}

@@ -108,6 +108,9 @@ type QueryResult struct {
 	// UnknownKeys counts, per answer key the method's descriptor does
 	// not know, the rows that held it (from the exporter's report).
 	UnknownKeys map[string]int64
+	// Intersect names the domain each links_count_N column counts for
+	// (getIntersect), as the answers said; the manifest shows it.
+	Intersect map[string]string
 
 	spool *exporter.Spool // to remove once the shared outputs are committed
 }
@@ -531,7 +534,7 @@ func (r *Run) writeManifest(ctx context.Context, res *Result, date, target strin
 	m := manifest{RunID: s.RunID, Created: time.Now().UTC(), Date: date, Method: s.method(), Files: files,
 		Schema: schemaOf(r.descriptor(), res.multi && hasShared(s.Out)), CreditsBilled: r.Pager.Budget.Spent(), Complete: true}
 	for _, qr := range res.queries {
-		mq := manifestQuery{Query: qr.Query, Method: s.method(), Status: "done", Params: qr.Params}
+		mq := manifestQuery{Query: qr.Query, Method: s.method(), Status: "done", Params: qr.Params, Intersect: qr.Intersect}
 		if qr.Report != nil {
 			mq.Rows, mq.CreditsBilled = qr.written(), qr.Report.Credits
 			mq.NoNewRows = s.Incremental != "" && mq.Rows == 0 && qr.Err == nil
