@@ -34,11 +34,12 @@ type runRecord struct {
 
 	Version  int                       `json:"version"`
 	Key      json.RawMessage           `json:"key"`
-	Finished map[string]*finishedQuery `json:"finished"`
+	Finished map[string]*FinishedQuery `json:"finished"`
 }
 
-// finishedQuery is a query whose outputs were committed.
-type finishedQuery struct {
+// FinishedQuery is a query whose outputs were committed, as the record of
+// finished queries keeps it.
+type FinishedQuery struct {
 	Params  serpstat.NewBacklinksParams `json:"params"`
 	Rows    int64                       `json:"rows"`
 	Credits int64                       `json:"credits_billed"`
@@ -75,7 +76,7 @@ func openRunRecord(s Settings, params serpstat.NewBacklinksParams, date string) 
 		base = ".serpstat-export-state"
 	}
 	r := &runRecord{path: filepath.Join(base, "run-"+hex.EncodeToString(sum[:8])+".json"), Version: runRecordVersion,
-		Key: k, Finished: map[string]*finishedQuery{}}
+		Key: k, Finished: map[string]*FinishedQuery{}}
 	if s.Restart {
 		return r, r.remove()
 	}
@@ -111,7 +112,7 @@ func (r *runRecord) finish(ctx context.Context, qr *QueryResult, st *QueryState)
 	if r == nil {
 		return nil
 	}
-	f := &finishedQuery{Params: qr.Params, Files: qr.Files, State: st, Dropped: qr.Dropped}
+	f := &FinishedQuery{Params: qr.Params, Files: qr.Files, State: st, Dropped: qr.Dropped}
 	if qr.Report != nil {
 		f.Rows, f.Credits = qr.Report.Rows, qr.Report.Credits
 	}

@@ -103,7 +103,7 @@ type QueryResult struct {
 	Files   []*fileRecord
 	Spool   string         // kept for a resume
 	Dropped int64          // boundary rows an earlier incremental run exported
-	Earlier *finishedQuery // set when an earlier run of the command exported it
+	Earlier *FinishedQuery // set when an earlier run of the command exported it
 
 	// UnknownKeys counts, per answer key the method's descriptor does
 	// not know, the rows that held it (from the exporter's report).
@@ -210,6 +210,9 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 	}
 	startBalance := int64(0)
 	if s.KeepBalance > 0 {
+		if r.Balance == nil {
+			return nil, errors.New("lake: KeepBalance needs Run.Balance")
+		}
 		bal, err := r.Balance(ctx)
 		if err == nil && bal <= s.KeepBalance {
 			err = fmt.Errorf("the account's balance is %d credits, not above --keep-balance %d: %w", bal, s.KeepBalance, pager.ErrBalanceFloor)
