@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/sink"
 )
@@ -46,8 +47,8 @@ func ExampleNewNDJSON() {
 	// {"url_from":"https://forum.example/t/1","url_to":"https://target.test/café","nofollow":"nofollow","link_type":"img","links_ext":0,"link_text":"=1+1","first_seen":"2023-12-31","last_visited":"2024-01-02 00:00:00","domain_rank":0}
 }
 
-// A File commits what a writer wrote, whatever the format, in one rename.
-func ExampleCreate() {
+// A dest.File commits what a writer wrote, whatever the format, in one rename.
+func Example_file() {
 	dir, err := os.MkdirTemp("", "sink-example")
 	if err != nil {
 		fmt.Println(err)
@@ -56,7 +57,7 @@ func ExampleCreate() {
 	defer os.RemoveAll(dir)
 	path := dir + "/backlinks.parquet"
 
-	f, err := sink.Create(path)
+	f, err := dest.Create(path)
 	if err != nil {
 		fmt.Println(err)
 		return

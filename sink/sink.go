@@ -1,14 +1,15 @@
-// Package sink writes backlink rows as CSV, NDJSON or Parquet, and commits
-// them atomically to a file.
+// Package sink writes backlink rows as CSV, NDJSON or Parquet to an
+// io.Writer; where the bytes go (a file, an object) is package dest's.
 //
 // The writers work like encoding/csv.Writer: each writes to an io.Writer it
 // is given, buffers, and reports the first error from Write or Close. Close
 // flushes the writer's own buffers but never closes the io.Writer. Every
 // format names its columns and orders them as serpstat.Columns.
 //
-// Where the bytes go is the business of File: it writes to a temporary file
-// beside the destination and renames it into place on Commit, so a reader
-// never sees half a file, whatever the format.
+// Where the bytes go is the business of package dest (dest.File, dest.Open):
+// it writes to a temporary place and moves it into place on Commit, so a
+// reader never sees half a file, whatever the format. sink links no cloud
+// SDK.
 package sink
 
 import (
