@@ -14,9 +14,9 @@ import (
 	"strings"
 
 	"github.com/gofrs/flock"
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // Checkpoint stores each page's answer durably as it arrives, so that a
@@ -477,9 +477,9 @@ func lockDir(dir string) (*flock.Flock, error) {
 }
 
 // writeFileSync writes data to path atomically and durably, through the
-// one place that makes temporary names and renames (sink.File).
+// one place that makes temporary names and renames (dest.File).
 func writeFileSync(path string, data []byte) error {
-	f, err := sink.Create(path)
+	f, err := dest.Create(path)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/serpstat-export/serpstat-export/sink"
+	"github.com/serpstat-export/serpstat-export/dest"
 )
 
 // remoteTimeout bounds one upload, download or listing of a remote spool
@@ -26,7 +26,7 @@ const remoteTimeout = 2 * time.Minute
 // and the same export on another host resumes from it.
 type remoteSpool struct {
 	url  string
-	opts sink.S3Options
+	opts dest.S3Options
 
 	mu      sync.Mutex
 	removed bool
@@ -38,7 +38,7 @@ type remoteSpool struct {
 // first, and every page saved later is uploaded before Save returns. It
 // takes no lock: the caller must hold one that all hosts share (see
 // package coord).
-func OpenRemoteSpool(ctx context.Context, dir string, key any, opts sink.S3Options) (*Spool, error) {
+func OpenRemoteSpool(ctx context.Context, dir string, key any, opts dest.S3Options) (*Spool, error) {
 	r := &remoteSpool{url: strings.TrimRight(dir, "/"), opts: opts}
 	if i := strings.IndexByte(dir, '?'); i >= 0 {
 		r.url = strings.TrimRight(dir[:i], "/") + dir[i:]
@@ -55,7 +55,7 @@ func OpenRemoteSpool(ctx context.Context, dir string, key any, opts sink.S3Optio
 	}()
 	ctx, cancel := context.WithTimeout(ctx, remoteTimeout)
 	defer cancel()
-	names, err := sink.ListDir(ctx, r.url, opts)
+	names, err := dest.ListDir(ctx, r.url, opts)
 	if err != nil {
 		return nil, fmt.Errorf("spool %s: %w", r.url, err)
 	}
@@ -63,7 +63,7 @@ func OpenRemoteSpool(ctx context.Context, dir string, key any, opts sink.S3Optio
 		if n == "lock" || strings.Contains(n, "/") || strings.HasPrefix(n, ".") {
 			continue
 		}
-		data, err := sink.ReadAll(ctx, sink.JoinDir(r.url, n), opts)
+		data, err := dest.ReadAll(ctx, dest.JoinDir(r.url, n), opts)
 		if err != nil {
 			return nil, fmt.Errorf("spool %s: %w", r.url, err)
 		}
@@ -89,10 +89,10 @@ func OpenRemoteSpool(ctx context.Context, dir string, key any, opts sink.S3Optio
 // RemoveRemoteSpool deletes the spool at the directory URL dir, if there
 // is one. It refuses a directory that holds objects but no spool state,
 // so a mistyped URL is never wiped.
-func RemoveRemoteSpool(ctx context.Context, dir string, opts sink.S3Options) error {
+func RemoveRemoteSpool(ctx context.Context, dir string, opts dest.S3Options) error {
 	ctx, cancel := context.WithTimeout(ctx, remoteTimeout)
 	defer cancel()
-	names, err := sink.ListDir(ctx, dir, opts)
+	names, err := dest.ListDir(ctx, dir, opts)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func RemoveRemoteSpool(ctx context.Context, dir string, opts sink.S3Options) err
 	if !slices.Contains(names, "state.json") {
 		return fmt.Errorf("%s is not a spool (no state.json): not removing it", dir)
 	}
-	return sink.RemoveDir(ctx, dir, opts)
+	return dest.RemoveDir(ctx, dir, opts)
 }
 
 // push uploads the file at path, which the spool has just written, when
@@ -123,7 +123,7 @@ func (s *Spool) push(path string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
 	name := filepath.Base(path)
-	if err := sink.WriteAll(ctx, sink.JoinDir(r.url, name), data, r.opts); err != nil {
+	if err := dest.WriteAll(ctx, dest.JoinDir(r.url, name), data, r.opts); err != nil {
 		return fmt.Errorf("spool %s: %w", name, err)
 	}
 	return nil
@@ -136,7 +136,7 @@ func (s *Spool) removeRemote() error {
 	defer r.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
-	if err := sink.RemoveDir(ctx, r.url, r.opts); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := dest.RemoveDir(ctx, r.url, r.opts); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	r.removed = true

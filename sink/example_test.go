@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/sink"
@@ -87,8 +88,8 @@ func ExampleNewNDJSON_threats() {
 	// {"domain":"worse.example","domain_link":"shop.example","links_count":null,"platform_type":[],"threat_type":null,"lastupdate":"2025-02-05","extra":null}
 }
 
-// A File commits what a writer wrote, whatever the format, in one rename.
-func ExampleCreate() {
+// A dest.File commits what a writer wrote, whatever the format, in one rename.
+func Example_file() {
 	dir, err := os.MkdirTemp("", "sink-example")
 	if err != nil {
 		fmt.Println(err)
@@ -97,7 +98,7 @@ func ExampleCreate() {
 	defer os.RemoveAll(dir)
 	path := dir + "/backlinks.parquet"
 
-	f, err := sink.Create(path)
+	f, err := dest.Create(path)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,5 +1,6 @@
 // Package sink writes the rows of a paged method as CSV, NDJSON or
-// Parquet, and commits them atomically to a file.
+// Parquet to an io.Writer; where the bytes go (a file, an object) is
+// package dest's.
 //
 // The writers work like encoding/csv.Writer: each writes to an io.Writer it
 // is given, buffers, and reports the first error from Write or Close. Close
@@ -8,9 +9,10 @@
 // Method.OutputColumns, named and ordered so, each written by its Kind
 // (see NewCSV, NewNDJSON and NewParquet for the forms).
 //
-// Where the bytes go is the business of File: it writes to a temporary file
-// beside the destination and renames it into place on Commit, so a reader
-// never sees half a file, whatever the format.
+// Where the bytes go is the business of package dest (dest.File, dest.Open):
+// it writes to a temporary place and moves it into place on Commit, so a
+// reader never sees half a file, whatever the format. sink links no cloud
+// SDK.
 package sink
 
 import (

@@ -7,11 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/lake"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // settings are every export setting, each declared once: a field here
@@ -75,6 +76,10 @@ type settings struct {
 	AccountBudgetWindow time.Duration `yaml:"account_budget_window"`
 
 	tokenOnCommandLine bool // --token was given as a flag: other users can see it
+
+	// buckets is the run's open buckets (nil: opened per call), made and
+	// closed by the command that runs.
+	buckets *dest.Buckets
 }
 
 // Defaults.
@@ -105,13 +110,12 @@ func defaultSettings() settings {
 	}
 }
 
-// usageError is bad input: exit 2, nothing sent.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
+// usageError is bad input: exit 2, nothing sent. It is the lake's, so
+// that the lake's refusals exit 2 too.
+type usageError = lake.UsageError
 
 func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
+	return &usageError{Msg: fmt.Sprintf(format, args...)}
 }
 
 // multiFlag is a repeatable string flag.
@@ -273,8 +277,8 @@ func (s *settings) check() error {
 }
 
 // s3 is the settings of s3:// targets.
-func (s *settings) s3() sink.S3Options {
-	return sink.S3Options{Endpoint: s.S3Endpoint, Region: s.S3Region, PathStyle: s.S3PathStyle}
+func (s *settings) s3() dest.S3Options {
+	return dest.S3Options{Endpoint: s.S3Endpoint, Region: s.S3Region, PathStyle: s.S3PathStyle, Buckets: s.buckets}
 }
 
 // token reads the API token from --token or $SERPSTAT_TOKEN, or from

@@ -16,9 +16,10 @@ import (
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/coord"
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/lake"
 	"github.com/serpstat-export/serpstat-export/pager"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // Many jobs, one account: --coordinator shares the rate, an account
@@ -42,7 +43,7 @@ const (
 
 // remoteState tells whether --state-dir is on object storage.
 func (s *settings) remoteState() bool {
-	return sink.IsURL(s.StateDir) && !strings.HasPrefix(strings.ToLower(s.StateDir), "file:")
+	return dest.IsURL(s.StateDir) && !strings.HasPrefix(strings.ToLower(s.StateDir), "file:")
 }
 
 // checkCoordinator validates the settings of many jobs on one account.
@@ -125,11 +126,11 @@ func (j *job) wait(ctx context.Context) error {
 // openSpool opens a query's checkpoint. With a coordinator it first takes
 // the lock on what is exported where, for every host; with --state-dir on
 // object storage the spool lives there.
-func (j *job) openSpool(ctx context.Context, specs []*outSpec, q string, p *pager.Pager) (*exporter.Spool, error) {
+func (j *job) openSpool(ctx context.Context, q string, p *pager.Pager) (*exporter.Spool, error) {
 	s := j.s
-	key := spoolKey{Method: p.Method.API, Params: p.Params, MaxRows: s.MaxRows}
+	key := lake.SpoolKey{Method: p.Method.API, Params: p.Params, MaxRows: s.MaxRows}
 	if j.coord != nil {
-		if err := j.coord.Lock(ctx, lockName(s, specs, key)); err != nil {
+		if err := j.coord.Lock(ctx, lockName(s, key)); err != nil {
 			if errors.Is(err, coord.ErrLocked) {
 				return nil, usagef("%v: another run is exporting query %s to the same destination; wait for it to end", err, q)
 			}
@@ -137,11 +138,11 @@ func (j *job) openSpool(ctx context.Context, specs []*outSpec, q string, p *page
 		}
 	}
 	if !s.remoteState() {
-		return openSpool(s, specs, q, p)
+		return lake.OpenSpool(s.lake(j.u.runID, nil), q, p)
 	}
 	dir := s.StateDir
 	if len(s.Queries) > 1 || s.QueriesFile != "" {
-		dir = sink.JoinDir(s.StateDir, safeValue(q)+".spool")
+		dir = dest.JoinDir(s.StateDir, lake.SafeValue(q)+".spool")
 	}
 	if s.Restart {
 		if err := exporter.RemoveRemoteSpool(ctx, dir, s.s3()); err != nil {
@@ -158,7 +159,7 @@ func (j *job) openSpool(ctx context.Context, specs []*outSpec, q string, p *page
 // lockName names "this export to this destination" the same on every
 // host: the query's spool key, and where its rows and checkpoint go. A
 // URL is the same everywhere; a local path is qualified by the host.
-func lockName(s settings, specs []*outSpec, key spoolKey) string {
+func lockName(s settings, key lake.SpoolKey) string {
 	host, _ := os.Hostname()
 	local := func(p string) string {
 		if abs, err := filepath.Abs(p); err == nil {
@@ -167,15 +168,15 @@ func lockName(s settings, specs []*outSpec, key spoolKey) string {
 		return "file://" + host + p
 	}
 	var dests []string
-	for _, sp := range specs {
+	for _, out := range s.Out {
 		switch {
-		case sp.stdout:
+		case out == "-":
 			wd, _ := os.Getwd()
 			dests = append(dests, "stdout:"+local(wd))
-		case sink.IsURL(sp.tmpl):
-			dests = append(dests, redactURL(sp.tmpl))
+		case dest.IsURL(out):
+			dests = append(dests, redactURL(out))
 		default:
-			dests = append(dests, local(sp.tmpl))
+			dests = append(dests, local(out))
 		}
 	}
 	switch {

@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // s3Bucket is the real S3-compatible server's endpoint and a bucket in it
@@ -62,9 +62,9 @@ func TestStateDirOnS3ResumesAfterKillNineFromAnotherDirectory(t *testing.T) {
 	p.wait(t)
 	atKill := srv.Stats()
 	require.Less(t, len(atKill.PagesBilled), 20, "killed before the end")
-	opts := sink.S3Options{Endpoint: endpoint, PathStyle: true}
+	opts := dest.S3Options{Endpoint: endpoint, PathStyle: true}
 	ctx := context.Background()
-	names, err := sink.ListDir(ctx, state, opts)
+	names, err := dest.ListDir(ctx, state, opts)
 	require.NoError(t, err)
 	assert.Contains(t, names, "state.json")
 
@@ -84,7 +84,7 @@ func TestStateDirOnS3ResumesAfterKillNineFromAnotherDirectory(t *testing.T) {
 	}
 	t.Logf("%d pages billed before the kill; %d bought again (in flight at the kill)", len(atKill.PagesBilled), twice)
 	assert.LessOrEqual(t, twice, 2, "at most the requests in flight (--workers 2) are bought again")
-	names, err = sink.ListDir(ctx, state, opts)
+	names, err = dest.ListDir(ctx, state, opts)
 	require.NoError(t, err)
 	assert.Empty(t, names, "a finished export removes its checkpoint")
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/serpstat-export/serpstat-export/lake"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
@@ -100,7 +101,7 @@ func runEstimateCmd(ctx context.Context, args []string, stdin io.Reader, stdout,
 	run, err := doEstimate(ctx, s, err, stdin, u)
 	code = exitCode(ctx, err)
 	if err != nil {
-		u.finish(s, newSummary(u.runID, "estimate", nil, err, code, time.Since(u.start)), nil, err)
+		u.finish(s, lake.NewSummary(u.runID, "estimate", statusOf[code], code, nil, err, time.Since(u.start)), nil, err)
 		return code
 	}
 	single := len(run.List) == 1
@@ -152,9 +153,9 @@ func doEstimate(ctx context.Context, s settings, loadErr error, stdin io.Reader,
 	}
 	defer j.disconnect()
 	s.Budget = budget
-	var state *incrementalState
+	var state *lake.State
 	if s.Incremental != "" {
-		if state, err = loadState(ctx, s.Incremental, s.s3(), j.method); err != nil {
+		if state, err = lake.LoadState(ctx, s.Incremental, s.s3(), j.method); err != nil {
 			return nil, err
 		}
 	}
@@ -167,7 +168,7 @@ func doEstimate(ctx context.Context, s settings, loadErr error, stdin io.Reader,
 		before := j.pager.Budget.Spent()
 		e, err := estimateQuery(ctx, j, s, q, state)
 		if err != nil {
-			if len(queries) == 1 || fatal(ctx, err) {
+			if len(queries) == 1 || lake.Fatal(ctx, err) {
 				return nil, err
 			}
 			u.log.Error("query failed", "query", q, "error", err)
@@ -212,21 +213,21 @@ func affordable(bal, spent int64, s settings) int64 {
 
 // estimateQuery probes one query, as export would ask for it: for an
 // incremental load, only the rows first seen since the state's newest day.
-func estimateQuery(ctx context.Context, j *job, s settings, q string, state *incrementalState) (*estimate, error) {
+func estimateQuery(ctx context.Context, j *job, s settings, q string, state *lake.State) (*estimate, error) {
 	if err := serpstat.ValidateQuery(q); err != nil {
 		return nil, err
 	}
 	params := j.pager.Params
 	params.Query = q
-	var prev *queryState
+	var prev *lake.QueryState
 	if state != nil {
 		prev = state.Queries[q]
 		if prev != nil && prev.Newest != "" {
-			c, err := prev.since(j.method)
+			c, err := prev.Since(j.method)
 			if err != nil {
 				return nil, err
 			}
-			params.ComplexFilter = andInto(params.ComplexFilter, c)
+			params.ComplexFilter = lake.AndInto(params.ComplexFilter, c)
 		}
 	}
 	p := j.pagerFor(params)

@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/serpstat-export/serpstat-export/coord"
+	"github.com/serpstat-export/serpstat-export/lake"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 )
@@ -186,7 +187,7 @@ func exitCode(ctx context.Context, err error) int {
 	}
 	var ue *usageError
 	var pe *serpstat.ParamError
-	var qf *queriesFailed
+	var qf *lake.QueriesFailed
 	switch {
 	case errors.Is(err, coord.ErrUnavailable):
 		return exitTempFail // before the others: a scheduler should retry

@@ -195,23 +195,3 @@ func incrementalMethods() string {
 	}
 	return strings.Join(names, ", ")
 }
-
-// summarizeMethod names the method in the summary and adds up the
-// unknown keys of every query's rows.
-func summarizeMethod(sum *runSummary, res *runResult) {
-	for _, q := range res.queries {
-		r := q.Report
-		if r == nil {
-			continue
-		}
-		if sum.Method == "" {
-			sum.Method = r.Method
-		}
-		for k, n := range r.UnknownKeys {
-			if sum.UnknownKeys == nil {
-				sum.UnknownKeys = map[string]int64{}
-			}
-			sum.UnknownKeys[k] += n
-		}
-	}
-}

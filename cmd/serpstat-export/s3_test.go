@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // TestDataLakeOnS3 runs the nightly load of five domains into a real
@@ -29,8 +29,7 @@ func TestDataLakeOnS3(t *testing.T) {
 	endpoint, bucket := s3Bucket(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	opts := sink.S3Options{Endpoint: endpoint, PathStyle: true}
-	defer sink.CloseBuckets()
+	opts := dest.S3Options{Endpoint: endpoint, PathStyle: true}
 
 	var grow atomic.Int64
 	total := func(q string) int {
@@ -61,7 +60,7 @@ func TestDataLakeOnS3(t *testing.T) {
 
 	read := func(target string) []byte {
 		t.Helper()
-		data, err := sink.ReadAll(ctx, target, opts)
+		data, err := dest.ReadAll(ctx, target, opts)
 		require.NoError(t, err, target)
 		return data
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/stretchr/testify/require"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/sink"
@@ -70,7 +71,7 @@ func TestPqarrowReadsSinkParquet(t *testing.T) {
 
 	// Write through a File, as the exporter does.
 	path := filepath.Join(t.TempDir(), "backlinks.parquet")
-	f, err := sink.Create(path)
+	f, err := dest.Create(path)
 	require.NoError(t, err)
 	defer f.Abort()
 	w := sink.NewParquet(f, backlinks.NewBacklinks)

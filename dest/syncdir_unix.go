@@ -1,6 +1,6 @@
 //go:build !windows
 
-package sink
+package dest
 
 import "os"
 

@@ -1,4 +1,4 @@
-package sink
+package dest
 
 import (
 	"context"
@@ -45,10 +45,11 @@ func ListDir(ctx context.Context, dir string, opts S3Options) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	b, err := openBucket(ctx, t, opts)
+	b, release, err := openBucket(ctx, t, opts)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	var names []string
 	it := b.b.List(&blob.ListOptions{Prefix: prefix})
 	for {
@@ -75,10 +76,11 @@ func RemoveDir(ctx context.Context, dir string, opts S3Options) error {
 	if err != nil {
 		return err
 	}
-	b, err := openBucket(ctx, t, opts)
+	b, release, err := openBucket(ctx, t, opts)
 	if err != nil {
 		return err
 	}
+	defer release()
 	for _, n := range names {
 		if err := b.b.Delete(ctx, prefix+n); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 			return fmt.Errorf("delete %q: %w", JoinDir(dir, n), err)

@@ -1,4 +1,4 @@
-package sink
+package dest
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 //
 // Open returns one; a Dest is not safe for concurrent use. Use it as
 //
-//	d, err := sink.Open(ctx, target, opts)
+//	d, err := dest.Open(ctx, target, opts)
 //	if err != nil { ... }
 //	defer d.Abort() // no-op after Commit
 //	... write to d ...
@@ -75,8 +75,9 @@ func IsURL(target string) bool { return urlPrefix.MatchString(target) }
 // (standard output is the caller's business). ctx bounds the whole upload
 // of an object, Commit included.
 //
-// Open is safe for concurrent use; the buckets it opens are kept for the
-// life of the process (see CloseBuckets).
+// Open is safe for concurrent use; the bucket it opens is kept in
+// opts.Buckets, closed by the run that owns it, or, without one, closed
+// on Commit or Abort.
 func Open(ctx context.Context, target string, opts S3Options) (Dest, error) {
 	t, err := parseTarget(target)
 	if err != nil {

@@ -1,4 +1,4 @@
-package main
+package lake
 
 import (
 	"context"
@@ -6,8 +6,8 @@ import (
 	"errors"
 	"io/fs"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // A partition is loaded by several runs (a scheduled load run again the
@@ -26,13 +26,13 @@ type earlier struct {
 // manifestTarget is where the run's manifest goes, when it writes one:
 // --manifest, or beside the data. It predicts the data's paths from the
 // templates (part 0); "" when the run writes no manifest.
-func manifestTarget(s settings, specs []*outSpec, queries []string, multi bool, date, run string) string {
+func manifestTarget(s Settings, specs []*outSpec, queries []string, multi bool, date, run string) string {
 	if s.Manifest != "" {
 		return s.Manifest
 	}
 	templated := false
 	for _, o := range s.Out {
-		templated = templated || placeholder.MatchString(o) || sink.IsURL(o)
+		templated = templated || placeholder.MatchString(o) || dest.IsURL(o)
 	}
 	if !templated && !multi {
 		return ""
@@ -43,7 +43,7 @@ func manifestTarget(s settings, specs []*outSpec, queries []string, multi bool, 
 			continue
 		}
 		for _, q := range sp.queriesOf(queries) {
-			files = append(files, &fileRecord{Path: expand(sp.tmpl, q, date, run, 0)})
+			files = append(files, &fileRecord{Path: expand(sp.tmpl, q, date, run, 0, sp.method)})
 		}
 	}
 	if len(files) == 0 {
@@ -55,12 +55,12 @@ func manifestTarget(s settings, specs []*outSpec, queries []string, multi bool, 
 // loadEarlier reads the manifest an earlier run left where this run's
 // goes. A manifest that cannot be read is refused before anything is
 // sent: it is the only list of the earlier runs' files.
-func loadEarlier(ctx context.Context, target string, s3 sink.S3Options) (*earlier, error) {
+func loadEarlier(ctx context.Context, target string, s3 dest.S3Options) (*earlier, error) {
 	e := &earlier{target: target}
 	if target == "" {
 		return e, nil
 	}
-	data, err := sink.ReadAll(ctx, target, s3)
+	data, err := dest.ReadAll(ctx, target, s3)
 	if errors.Is(err, fs.ErrNotExist) {
 		return e, nil
 	}
@@ -94,7 +94,7 @@ func (e *earlier) firstPart(sp *outSpec, query, date, run string) int {
 	}
 	next := 0
 	for _, f := range e.m.Files {
-		if f.Part >= next && f.Query == query && expand(sp.tmpl, query, date, run, f.Part) == f.Path {
+		if f.Part >= next && f.Query == query && expand(sp.tmpl, query, date, run, f.Part, sp.method) == f.Path {
 			next = f.Part + 1
 		}
 	}

@@ -1,4 +1,4 @@
-package sink
+package dest
 
 import (
 	"context"
@@ -29,7 +29,6 @@ func TestS3Integration(t *testing.T) {
 	if endpoint == "" || bucket == "" {
 		t.Skip("set SERPSTAT_TEST_S3_ENDPOINT and SERPSTAT_TEST_S3_BUCKET (with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) to run against a real S3-compatible server; .ci/run starts versitygw")
 	}
-	t.Cleanup(func() { CloseBuckets() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	opts := S3Options{Endpoint: endpoint, PathStyle: true}

@@ -1,11 +1,11 @@
-package main
+package lake
 
 import (
 	"context"
 	"errors"
 	"strings"
 
-	"github.com/serpstat-export/serpstat-export/sink"
+	"github.com/serpstat-export/serpstat-export/dest"
 )
 
 // partWild stands for {part} in the path locked for a templated output:
@@ -13,7 +13,7 @@ import (
 const partWild = "{part}"
 
 // outputLocks are the locks of a run's local outputs.
-type outputLocks []*sink.PathLock
+type outputLocks []*dest.PathLock
 
 // lockOutputs takes the lock of every local output path the run will
 // write (one per --out and query; a {part} template locks all its parts
@@ -30,14 +30,14 @@ func lockOutputs(specs []*outSpec, queries []string, date, run string) (outputLo
 			continue
 		}
 		for _, q := range sp.queriesOf(queries) {
-			target := strings.ReplaceAll(expand(strings.ReplaceAll(sp.tmpl, "{part}", "\x00"), q, date, run, 0), "\x00", partWild)
-			path, ok := sink.LocalPath(target)
+			target := strings.ReplaceAll(expand(strings.ReplaceAll(sp.tmpl, "{part}", "\x00"), q, date, run, 0, sp.method), "\x00", partWild)
+			path, ok := dest.LocalPath(target)
 			if !ok || seen[path] {
 				continue
 			}
 			seen[path] = true
-			l, err := sink.LockPath(path)
-			if errors.Is(err, sink.ErrLocked) {
+			l, err := dest.LockPath(path)
+			if errors.Is(err, dest.ErrLocked) {
 				locks.release()
 				return nil, usagef("--out %s: %v: wait for that run to end", sp.tmpl, err)
 			}
@@ -50,7 +50,7 @@ func lockOutputs(specs []*outSpec, queries []string, date, run string) (outputLo
 			if sp.parts {
 				wild = partWild
 			}
-			sink.RemoveTemps(path, wild)
+			dest.RemoveTemps(path, wild)
 		}
 	}
 	return locks, nil
@@ -68,7 +68,7 @@ func (ls outputLocks) release() {
 // writable, an object store's credentials found and a probe object
 // written and deleted (once per bucket). A failure is a usage error:
 // exit 2, nothing sent.
-func probeDestinations(ctx context.Context, s settings, specs []*outSpec, queries []string, date, run string) error {
+func probeDestinations(ctx context.Context, s Settings, specs []*outSpec, queries []string, date, run string) error {
 	type probe struct{ flag, target string }
 	var probes []probe
 	for _, sp := range specs {
@@ -76,7 +76,7 @@ func probeDestinations(ctx context.Context, s settings, specs []*outSpec, querie
 			continue
 		}
 		for _, q := range sp.queriesOf(queries) {
-			probes = append(probes, probe{"--out " + sp.tmpl, expand(sp.tmpl, q, date, run, 0)})
+			probes = append(probes, probe{"--out " + sp.tmpl, expand(sp.tmpl, q, date, run, 0, sp.method)})
 		}
 	}
 	if s.Incremental != "" {
@@ -88,8 +88,8 @@ func probeDestinations(ctx context.Context, s settings, specs []*outSpec, querie
 	seen := map[string]bool{}
 	for _, p := range probes {
 		where := parentOf(p.target)
-		if sink.IsURL(p.target) {
-			if _, ok := sink.LocalPath(p.target); !ok {
+		if dest.IsURL(p.target) {
+			if _, ok := dest.LocalPath(p.target); !ok {
 				// One probe a bucket: its credentials and permissions.
 				base, _ := splitURLQuery(p.target)
 				rest := base[strings.Index(base, "://")+3:]
@@ -100,7 +100,7 @@ func probeDestinations(ctx context.Context, s settings, specs []*outSpec, querie
 			continue
 		}
 		seen[where] = true
-		if err := sink.Probe(ctx, p.target, s.s3()); err != nil {
+		if err := dest.Probe(ctx, p.target, s.s3()); err != nil {
 			return usagef("%s: %v", p.flag, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package lake
 
 import (
 	"context"
@@ -11,9 +11,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/serpstat"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // A run of several queries, each into its own outputs, commits a query's
@@ -34,17 +34,18 @@ type runRecord struct {
 
 	Version  int                       `json:"version"`
 	Key      json.RawMessage           `json:"key"`
-	Finished map[string]*finishedQuery `json:"finished"`
+	Finished map[string]*FinishedQuery `json:"finished"`
 }
 
-// finishedQuery is a query whose outputs were committed.
-type finishedQuery struct {
-	Params  serpstat.Params `json:"params"`
-	Rows    int64           `json:"rows"`
-	Credits int64           `json:"credits_billed"`
-	Files   []*fileRecord   `json:"files"`
-	State   *queryState     `json:"incremental_state,omitempty"`
-	Dropped int64           `json:"dropped,omitempty"`
+// FinishedQuery is a query whose outputs were committed, as the record of
+// finished queries keeps it.
+type FinishedQuery struct {
+	Params  serpstat.NewBacklinksParams `json:"params"`
+	Rows    int64                       `json:"rows"`
+	Credits int64                       `json:"credits_billed"`
+	Files   []*fileRecord               `json:"files"`
+	State   *QueryState                 `json:"incremental_state,omitempty"`
+	Dropped int64                       `json:"dropped,omitempty"`
 }
 
 // runKey is what decides a run's outputs, but for its list of queries.
@@ -62,12 +63,8 @@ type runKey struct {
 
 // openRunRecord reads the record of an earlier, unfinished run of the same
 // command, or starts an empty one. --restart discards it.
-func openRunRecord(s settings, params serpstat.Params, date string) (*runRecord, error) {
+func openRunRecord(s Settings, m *serpstat.Method, params serpstat.Params, date string) (*runRecord, error) {
 	params.Query = ""
-	m, err := s.method()
-	if err != nil {
-		return nil, err
-	}
 	k, err := json.Marshal(runKey{Method: m.API, Params: params, MaxRows: s.MaxRows, Out: s.Out,
 		Format: s.Format, MaxRowsPerFile: s.MaxRowsPerFile, CSVRaw: s.CSVRaw, Incremental: s.Incremental, Date: date})
 	if err != nil {
@@ -79,7 +76,7 @@ func openRunRecord(s settings, params serpstat.Params, date string) (*runRecord,
 		base = ".serpstat-export-state"
 	}
 	r := &runRecord{path: filepath.Join(base, "run-"+hex.EncodeToString(sum[:8])+".json"), Version: runRecordVersion,
-		Key: k, Finished: map[string]*finishedQuery{}}
+		Key: k, Finished: map[string]*FinishedQuery{}}
 	if s.Restart {
 		return r, r.remove()
 	}
@@ -111,11 +108,11 @@ func jsonSame(a, b []byte) bool {
 }
 
 // finish records a query whose outputs are committed, durably.
-func (r *runRecord) finish(ctx context.Context, qr *queryResult, st *queryState) error {
+func (r *runRecord) finish(ctx context.Context, qr *QueryResult, st *QueryState) error {
 	if r == nil {
 		return nil
 	}
-	f := &finishedQuery{Params: qr.Params, Files: qr.Files, State: st, Dropped: qr.Dropped}
+	f := &FinishedQuery{Params: qr.Params, Files: qr.Files, State: st, Dropped: qr.Dropped}
 	if qr.Report != nil {
 		f.Rows, f.Credits = qr.Report.Rows, qr.Report.Credits
 	}
@@ -127,11 +124,11 @@ func (r *runRecord) finish(ctx context.Context, qr *queryResult, st *queryState)
 	if err := os.MkdirAll(filepath.Dir(r.path), 0o755); err != nil {
 		return err
 	}
-	return sink.WriteAll(ctx, r.path, append(data, '\n'), sink.S3Options{})
+	return dest.WriteAll(ctx, r.path, append(data, '\n'), dest.S3Options{})
 }
 
 // skip returns the result of a query an earlier run finished, or nil.
-func (r *runRecord) skip(q string, state *incrementalState) *queryResult {
+func (r *runRecord) skip(q string, state *State) *QueryResult {
 	if r == nil {
 		return nil
 	}
@@ -142,7 +139,7 @@ func (r *runRecord) skip(q string, state *incrementalState) *queryResult {
 	if state != nil && f.State != nil {
 		state.Queries[q] = f.State
 	}
-	return &queryResult{Query: q, Params: f.Params, Files: f.Files, Dropped: f.Dropped, Earlier: f,
+	return &QueryResult{Query: q, Params: f.Params, Files: f.Files, Dropped: f.Dropped, Earlier: f,
 		Report: &exporter.Report{Query: q, Rows: f.Rows, Complete: true, StopReason: "done by an earlier run", CreditsByBalance: -1, LeftLines: -1}}
 }
 
@@ -157,14 +154,14 @@ func (r *runRecord) remove() error {
 	return nil
 }
 
-// budgetStop is the budget's stop of a run of several queries: what it
+// BudgetStop is the budget's stop of a run of several queries: what it
 // spent and what it finished.
-type budgetStop struct {
+type BudgetStop struct {
 	err          error
-	spent        int64 // credits this run spent
-	finished, of int   // queries whose outputs are committed, of all
-	recorded     bool  // the finished queries are in a run record
+	Spent        int64 // credits this run spent
+	Finished, Of int   // queries whose outputs are committed, of all
+	Recorded     bool  // the finished queries are in a run record
 }
 
-func (e *budgetStop) Error() string { return e.err.Error() }
-func (e *budgetStop) Unwrap() error { return e.err }
+func (e *BudgetStop) Error() string { return e.err.Error() }
+func (e *BudgetStop) Unwrap() error { return e.err }

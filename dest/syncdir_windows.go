@@ -1,4 +1,4 @@
-package sink
+package dest
 
 // syncDir does nothing on Windows: a directory cannot be flushed there
 // (FlushFileBuffers on a directory handle opened for reading is denied),

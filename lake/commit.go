@@ -1,4 +1,4 @@
-package main
+package lake
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/serpstat-export/serpstat-export/sink"
+	"github.com/serpstat-export/serpstat-export/dest"
 )
 
 // commitAll commits the last part of every output of a query (or of the
@@ -39,7 +39,7 @@ func commitAll(ctx context.Context, outs []*output) error {
 			var rolled, kept []string
 			for j, d := range done {
 				rec := d.files[len(d.files)-1]
-				if fresh[j] && sink.Remove(ctx, rec.Path, d.s3) == nil {
+				if fresh[j] && dest.Remove(ctx, rec.Path, d.s3) == nil {
 					d.files = d.files[:len(d.files)-1]
 					rolled = append(rolled, rec.Path)
 				} else {
@@ -96,7 +96,7 @@ func (o *output) destExists(ctx context.Context) bool {
 	if !o.sealed || o.dest == nil {
 		return false
 	}
-	p, ok := sink.LocalPath(o.path)
+	p, ok := dest.LocalPath(o.path)
 	if !ok {
 		return false
 	}

@@ -1,4 +1,4 @@
-package main
+package lake
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/sink"
 )
 
@@ -18,8 +20,9 @@ import (
 // safe for a path.
 var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
 
-// methodName is {method}: the API method, short.
-const methodName = "getNewBacklinks"
+// DefaultMethod is {method} and the manifest's method when the run names
+// none.
+const DefaultMethod = "new-backlinks"
 
 // outSpec is one --out as given.
 type outSpec struct {
@@ -29,16 +32,17 @@ type outSpec struct {
 	parts    bool // holds {part}
 	run      bool // holds {run}
 	stdout   bool
+	method   string // {method}
 }
 
 // plainFile tells whether the --out is one local file: no template, no
 // URL, not stdout.
 func (o *outSpec) plainFile() bool {
-	return !o.stdout && !sink.IsURL(o.tmpl) && !placeholder.MatchString(o.tmpl)
+	return !o.stdout && !dest.IsURL(o.tmpl) && !placeholder.MatchString(o.tmpl)
 }
 
 // parseOuts checks every --out: its placeholders, its format, no clashes.
-func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int) ([]*outSpec, error) {
+func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int, method string) ([]*outSpec, error) {
 	var override sink.Format
 	if format != "" {
 		f, err := sink.ParseFormat(format)
@@ -54,7 +58,7 @@ func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int) ([
 		if p == "" {
 			return nil, usagef("--out must not be empty")
 		}
-		o := &outSpec{tmpl: p, stdout: p == "-"}
+		o := &outSpec{tmpl: p, stdout: p == "-", method: method}
 		for _, ph := range placeholder.FindAllString(p, -1) {
 			switch ph {
 			case "{query}":
@@ -95,9 +99,9 @@ func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int) ([
 	return specs, nil
 }
 
-// safeValue makes a placeholder's value safe as one path element: no
+// SafeValue makes a placeholder's value safe as one path element: no
 // separators, no "..", no control characters, nothing hidden.
-func safeValue(s string) string {
+func SafeValue(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch {
@@ -121,17 +125,17 @@ func safeValue(s string) string {
 }
 
 // expand fills in a template.
-func expand(tmpl, query, date, run string, part int) string {
+func expand(tmpl, query, date, run string, part int, method string) string {
 	return placeholder.ReplaceAllStringFunc(tmpl, func(ph string) string {
 		switch ph {
 		case "{query}":
-			return safeValue(query)
+			return SafeValue(query)
 		case "{date}":
-			return safeValue(date)
+			return SafeValue(date)
 		case "{method}":
-			return methodName
+			return SafeValue(method)
 		case "{run}":
-			return safeValue(run)
+			return SafeValue(run)
 		case "{part}":
 			return fmt.Sprintf("%05d", part)
 		}
@@ -159,7 +163,7 @@ type fileRecord struct {
 // committed when full, the last when finished.
 type output struct {
 	spec    *outSpec
-	method  *serpstat.Method // the columns it writes
+	method  *serpstat.Method // the columns it writes; nil: new-backlinks
 	query   string           // "" for a shared output
 	date    string
 	run     string // the run's id, for {run}
@@ -171,14 +175,14 @@ type output struct {
 	skipEmpty bool
 	qcol      bool // a leading query column
 	ctx       context.Context
-	s3        sink.S3Options
+	s3        dest.S3Options
 	stdout    io.Writer
 
 	path   string // the current or last file's path
 	format sink.Format
 	part   int
 	rows   int64 // in the current part
-	dest   sink.Dest
+	dest   dest.Dest
 	w      sink.RowWriter
 	files  []*fileRecord
 	setQ   string // the query column's value
@@ -229,14 +233,18 @@ func (o *output) open() error {
 		o.path = "-"
 		w = o.stdout
 	} else {
-		o.path = expand(o.spec.tmpl, o.query, o.date, o.run, o.part)
-		d, err := sink.Open(o.ctx, o.path, o.s3)
+		o.path = expand(o.spec.tmpl, o.query, o.date, o.run, o.part, o.spec.method)
+		d, err := dest.Open(o.ctx, o.path, o.s3)
 		if err != nil {
 			return usagef("--out %s: %v", o.path, err)
 		}
 		o.dest, w = d, d
 	}
-	rw, err := sink.New(o.format, w, o.method)
+	m := o.method
+	if m == nil {
+		m = backlinks.NewBacklinks
+	}
+	rw, err := sink.New(o.format, w, m)
 	if err != nil {
 		return err
 	}
@@ -304,7 +312,7 @@ func (o *output) written() []*fileRecord { return o.files }
 
 // splitURLQuery splits the query string off a URL ("" for a path).
 func splitURLQuery(p string) (string, string) {
-	if sink.IsURL(p) {
+	if dest.IsURL(p) {
 		if i := strings.IndexByte(p, '?'); i >= 0 {
 			return p[:i], p[i:]
 		}
@@ -315,7 +323,7 @@ func splitURLQuery(p string) (string, string) {
 // parentOf is the directory of a path, or of a URL without its query
 // string; a bucket's root is its own parent.
 func parentOf(p string) string {
-	if !sink.IsURL(p) {
+	if !dest.IsURL(p) {
 		return filepath.Dir(p)
 	}
 	root := strings.Index(p, "://") + 3
@@ -345,7 +353,7 @@ func besideData(files []*fileRecord, name string) string {
 			dir = up
 		}
 	}
-	if sink.IsURL(dir) {
+	if dest.IsURL(dir) {
 		return dir + "/" + name + q
 	}
 	return filepath.Join(dir, name)

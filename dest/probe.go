@@ -1,4 +1,4 @@
-package sink
+package dest
 
 import (
 	"context"
@@ -35,10 +35,11 @@ func Probe(ctx context.Context, target string, opts S3Options) error {
 		}
 		return f.Abort()
 	}
-	b, err := openBucket(ctx, t, opts)
+	b, release, err := openBucket(ctx, t, opts)
 	if err != nil {
 		return err
 	}
+	defer release()
 	if b.creds != nil {
 		if _, err := b.creds.Retrieve(ctx); err != nil {
 			return fmt.Errorf("%s: %w for S3: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a profile in ~/.aws/credentials or ~/.aws/config (SSO included), or run where an instance or task role is available", t.name, ErrNoCredentials)

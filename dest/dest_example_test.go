@@ -1,4 +1,4 @@
-package sink_test
+package dest_test
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/serpstat-export/serpstat-export/sink"
+	"github.com/serpstat-export/serpstat-export/dest"
 )
 
 func ExampleJoin() {
-	fmt.Println(sink.Join("s3://lake/backlinks/dt=2026-01-31/part-1.parquet?region=eu-west-1", "_SUCCESS"))
-	fmt.Println(sink.Join("out/backlinks.csv", "_manifest.json"))
+	fmt.Println(dest.Join("s3://lake/backlinks/dt=2026-01-31/part-1.parquet?region=eu-west-1", "_SUCCESS"))
+	fmt.Println(dest.Join("out/backlinks.csv", "_manifest.json"))
 	// Output:
 	// s3://lake/backlinks/dt=2026-01-31/_SUCCESS?region=eu-west-1
 	// out/_manifest.json
@@ -26,7 +26,7 @@ func ExampleOpen() {
 
 	// A path, file:///..., s3://bucket/key, gs://... or azblob://...
 	target := filepath.Join(dir, "backlinks.csv")
-	d, err := sink.Open(ctx, target, sink.S3Options{})
+	d, err := dest.Open(ctx, target, dest.S3Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -39,7 +39,7 @@ func ExampleOpen() {
 	}
 	fmt.Println(d.Size(), d.SHA256())
 
-	_, err = sink.ReadAll(ctx, sink.Join(target, "_SUCCESS"), sink.S3Options{})
+	_, err = dest.ReadAll(ctx, dest.Join(target, "_SUCCESS"), dest.S3Options{})
 	fmt.Println("no _SUCCESS yet:", errors.Is(err, fs.ErrNotExist))
 	// Output:
 	// 16 9be3c69c6a2519b4f1d0cf4e23cb23af9bac3399a4efec8196e1dc69f5dd35ab

@@ -1,4 +1,4 @@
-package main
+package lake
 
 import (
 	"crypto/sha256"

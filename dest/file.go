@@ -1,4 +1,4 @@
-package sink
+package dest
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ import (
 // Every format writes through a File; it is the one place where temporary
 // names and renames are made. Use it as
 //
-//	f, err := sink.Create(path)
+//	f, err := dest.Create(path)
 //	if err != nil { ... }
 //	defer f.Abort() // removes the temporary file unless committed
 //	... write to f ...

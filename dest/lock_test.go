@@ -1,4 +1,4 @@
-package sink_test
+package dest_test
 
 import (
 	"os"
@@ -8,19 +8,19 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/serpstat-export/serpstat-export/sink"
+	"github.com/serpstat-export/serpstat-export/dest"
 )
 
 func TestLockPathIsExclusiveAndLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sub", "r.csv")
-	l, err := sink.LockPath(path)
+	l, err := dest.LockPath(path)
 	require.NoError(t, err)
-	_, err = os.Stat(sink.LockFile(path))
+	_, err = os.Stat(dest.LockFile(path))
 	require.NoError(t, err, "the lock file is beside the path")
 
-	_, err = sink.LockPath(path)
-	require.ErrorIs(t, err, sink.ErrLocked, "a second holder is refused")
+	_, err = dest.LockPath(path)
+	require.ErrorIs(t, err, dest.ErrLocked, "a second holder is refused")
 
 	require.NoError(t, l.Unlock())
 	require.NoError(t, l.Unlock(), "a second Unlock does nothing")
@@ -29,7 +29,7 @@ func TestLockPathIsExclusiveAndLeavesNothing(t *testing.T) {
 
 	// A directory that held something, or was there before, stays.
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
-	l2, err := sink.LockPath(path)
+	l2, err := dest.LockPath(path)
 	require.NoError(t, err, "free again")
 	require.NoError(t, l2.Unlock())
 	entries, err := os.ReadDir(filepath.Join(dir, "sub"))
@@ -37,7 +37,7 @@ func TestLockPathIsExclusiveAndLeavesNothing(t *testing.T) {
 	assert.Empty(t, entries, "Unlock removes the lock file")
 
 	deep := filepath.Join(dir, "a", "b", "r.csv")
-	l3, err := sink.LockPath(deep)
+	l3, err := dest.LockPath(deep)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(deep, []byte("x"), 0o644))
 	require.NoError(t, l3.Unlock())
@@ -51,9 +51,9 @@ func TestRemoveTempsRemovesOnlyThePathsTemps(t *testing.T) {
 		".part-00000.csv.tmp-9", ".part-00001.csv.tmp-8", "part-00000.csv", ".a[1].csv.tmp-3", ".a1.csv.tmp-3"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, n), nil, 0o644))
 	}
-	assert.Equal(t, 2, sink.RemoveTemps(filepath.Join(dir, "r.csv"), ""))
-	assert.Equal(t, 2, sink.RemoveTemps(filepath.Join(dir, "part-{part}.csv"), "{part}"))
-	assert.Equal(t, 1, sink.RemoveTemps(filepath.Join(dir, "a[1].csv"), ""), "glob characters in a name are literal")
+	assert.Equal(t, 2, dest.RemoveTemps(filepath.Join(dir, "r.csv"), ""))
+	assert.Equal(t, 2, dest.RemoveTemps(filepath.Join(dir, "part-{part}.csv"), "{part}"))
+	assert.Equal(t, 1, dest.RemoveTemps(filepath.Join(dir, "a[1].csv"), ""), "glob characters in a name are literal")
 	var left []string
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {

@@ -1,4 +1,4 @@
-package sink
+package dest
 
 import (
 	"context"
@@ -49,6 +49,9 @@ type S3Options struct {
 	// PathStyle addresses buckets as endpoint/bucket/key rather than
 	// bucket.endpoint/key; most S3-compatible stores need it.
 	PathStyle bool
+	// Buckets keeps the buckets opened for the run that owns it; nil opens
+	// and closes a bucket per call (per Dest for Open).
+	Buckets *Buckets
 }
 
 // Settings of object uploads.
@@ -66,7 +69,7 @@ const (
 	abortTimeout = 30 * time.Second
 )
 
-// bucket is an opened bucket, kept for the life of the process.
+// bucket is an opened bucket, kept in a Buckets or for one call.
 type bucket struct {
 	b *blob.Bucket
 	// For s3:// only: the client and bucket name, to abort a multipart
@@ -77,47 +80,67 @@ type bucket struct {
 	creds aws.CredentialsProvider
 }
 
-// buckets caches the opened buckets by scheme, bucket, query and options,
-// so that the AWS configuration and credentials are loaded once per bucket
-// rather than once per object, and connections are reused.
-var buckets struct {
-	sync.Mutex
-	m map[string]*bucket
+// Buckets is a run's opened buckets, by scheme, bucket, query and
+// options, so that the AWS configuration and credentials are loaded once
+// per bucket rather than once per object, and connections are reused. The
+// run that makes it owns it and closes it once its outputs are committed
+// or aborted; there is no process-wide cache. The zero value is ready to
+// use, and it is safe for concurrent use. With S3Options.Buckets nil,
+// every call opens its bucket and closes it when done.
+type Buckets struct {
+	mu     sync.Mutex
+	m      map[string]*bucket
+	closed bool
 }
 
-// CloseBuckets closes every bucket Open, WriteAll and ReadAll have opened,
-// and returns the first error. Call it once the outputs are committed or
-// aborted, before the program exits; a later Open opens them again. It is
-// safe for concurrent use, but a Dest still open when it is called fails.
-func CloseBuckets() error {
-	buckets.Lock()
-	defer buckets.Unlock()
+// Close closes every bucket opened through b and returns the first error.
+// A Dest still open when it is called fails; a later use of b opens its
+// buckets again.
+func (b *Buckets) Close() error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	var first error
-	for k, b := range buckets.m {
-		if err := b.b.Close(); err != nil && first == nil {
+	for k, bk := range b.m {
+		if err := bk.b.Close(); err != nil && first == nil {
 			first = fmt.Errorf("close bucket %s: %w", k, err)
 		}
 	}
-	buckets.m = nil
+	b.m = nil
 	return first
 }
 
-// openBucket returns the bucket of t, opening it on first use.
-func openBucket(ctx context.Context, t target, opts S3Options) (*bucket, error) {
+// Len is the number of buckets open in b.
+func (b *Buckets) Len() int {
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.m)
+}
+
+// openBucket returns the bucket of t: from opts.Buckets, opening it there
+// on first use, or opened for this call only. release closes a bucket
+// opened for the call; call it once done with the bucket.
+func openBucket(ctx context.Context, t target, opts S3Options) (b *bucket, release func(), err error) {
 	k := t.scheme + "://" + t.bucket + "?" + t.raw
 	if t.scheme == SchemeS3 {
 		k += fmt.Sprintf(" endpoint=%q region=%q pathstyle=%t", opts.Endpoint, opts.Region, opts.PathStyle)
 	}
-	buckets.Lock()
-	defer buckets.Unlock()
-	if b, ok := buckets.m[k]; ok {
-		return b, nil
+	cache := opts.Buckets
+	if cache != nil {
+		cache.mu.Lock()
+		defer cache.mu.Unlock()
+		if b, ok := cache.m[k]; ok {
+			return b, func() {}, nil
+		}
+		// The bucket outlives this call: its clients must not keep (as
+		// oauth2 token sources do) a context that the caller will cancel.
+		ctx = context.WithoutCancel(ctx)
 	}
-	// The bucket outlives this call: its clients must not keep (as
-	// oauth2 token sources do) a context that the caller will cancel.
-	ctx = context.WithoutCancel(ctx)
-	var b *bucket
-	var err error
 	if t.scheme == SchemeS3 {
 		b, err = openS3(ctx, t, opts)
 	} else {
@@ -130,13 +153,16 @@ func openBucket(ctx context.Context, t target, opts S3Options) (*bucket, error) 
 		b = &bucket{b: bb}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("output %q: open bucket: %w", t.name, err)
+		return nil, nil, fmt.Errorf("output %q: open bucket: %w", t.name, err)
 	}
-	if buckets.m == nil {
-		buckets.m = make(map[string]*bucket)
+	if cache == nil {
+		return b, func() { _ = b.b.Close() }, nil
 	}
-	buckets.m[k] = b
-	return b, nil
+	if cache.m == nil {
+		cache.m = make(map[string]*bucket)
+	}
+	cache.m[k] = b
+	return b, func() {}, nil
 }
 
 // openS3 opens an S3 bucket with an AWS SDK v2 client of our own, so that
@@ -219,7 +245,7 @@ var contentTypes = map[string]string{
 
 // openBlob starts the upload of an object.
 func openBlob(ctx context.Context, t target, opts S3Options) (*blobDest, error) {
-	b, err := openBucket(ctx, t, opts)
+	b, release, err := openBucket(ctx, t, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -236,21 +262,24 @@ func openBlob(ctx context.Context, t target, opts S3Options) (*blobDest, error) 
 	})
 	if err != nil {
 		cancel()
+		release()
 		return nil, fmt.Errorf("create %q: %w", t.name, err)
 	}
-	return &blobDest{name: t.name, key: t.key, b: b, w: w, cancel: cancel, h: sha256.New()}, nil
+	return &blobDest{name: t.name, key: t.key, b: b, release: release, w: w, cancel: cancel, h: sha256.New()}, nil
 }
 
 // blobDest is a Dest on an object being uploaded.
 type blobDest struct {
-	name   string
-	key    string
-	b      *bucket
-	w      *blob.Writer
-	cancel context.CancelFunc // cancels w's context: aborts the upload
-	n      int64
-	h      hash.Hash
-	done   bool // committed or aborted
+	name string
+	key  string
+	b    *bucket
+	// release closes b when it was opened for this Dest only.
+	release func()
+	w       *blob.Writer
+	cancel  context.CancelFunc // cancels w's context: aborts the upload
+	n       int64
+	h       hash.Hash
+	done    bool // committed or aborted
 }
 
 var _ Dest = (*blobDest)(nil)
@@ -278,6 +307,7 @@ func (d *blobDest) Commit() error {
 		return fmt.Errorf("commit %q: %w", d.name, os.ErrClosed)
 	}
 	d.done = true
+	defer d.release()
 	err := d.w.Close()
 	d.cancel()
 	if err != nil {
@@ -300,6 +330,7 @@ func (d *blobDest) Abort() error {
 		return nil
 	}
 	d.done = true
+	defer d.release()
 	d.cancel()
 	err := d.w.Close()
 	if err == nil {
@@ -347,10 +378,11 @@ func (d *blobDest) SHA256() string { return hex.EncodeToString(d.h.Sum(nil)) }
 
 // readBlob reads a whole object.
 func readBlob(ctx context.Context, t target, opts S3Options) ([]byte, error) {
-	b, err := openBucket(ctx, t, opts)
+	b, release, err := openBucket(ctx, t, opts)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	data, err := b.b.ReadAll(ctx, t.key)
 	if gcerrors.Code(err) == gcerrors.NotFound {
 		return nil, fmt.Errorf("read %q: %w: %w", t.name, fs.ErrNotExist, err)
@@ -363,10 +395,11 @@ func readBlob(ctx context.Context, t target, opts S3Options) ([]byte, error) {
 
 // removeBlob deletes an object; one that does not exist is not an error.
 func removeBlob(ctx context.Context, t target, opts S3Options) error {
-	b, err := openBucket(ctx, t, opts)
+	b, release, err := openBucket(ctx, t, opts)
 	if err != nil {
 		return err
 	}
+	defer release()
 	err = b.b.Delete(ctx, t.key)
 	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 		return fmt.Errorf("remove %q: %w", t.name, err)

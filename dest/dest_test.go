@@ -1,4 +1,4 @@
-package sink
+package dest
 
 import (
 	"bytes"
@@ -143,7 +143,6 @@ func isolateAWS(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	t.Cleanup(func() { CloseBuckets() })
 }
 
 // randomBytes returns n reproducible random bytes.
@@ -494,4 +493,45 @@ func TestOpenS3NoSuchBucket(t *testing.T) {
 	cerr := d.Commit()
 	require.Error(t, errors.Join(werr, cerr))
 	require.ErrorContains(t, errors.Join(werr, cerr), "s3://nobucket/k.csv")
+}
+
+// A run's buckets are a value it owns: with one, every call reuses the
+// bucket it opened until the run closes it; without one, nothing stays open
+// and nobody has a cache to clear.
+func TestBucketsPerRun(t *testing.T) {
+	f := newFakeS3(t)
+	ctx := context.Background()
+	target := "s3://" + fakeBucket + "/run/a.json"
+
+	var run Buckets
+	opts := f.opts()
+	opts.Buckets = &run
+	require.NoError(t, WriteAll(ctx, target, []byte("1"), opts))
+	require.NoError(t, WriteAll(ctx, "s3://"+fakeBucket+"/run/b.json", []byte("2"), opts))
+	got, err := ReadAll(ctx, target, opts)
+	require.NoError(t, err)
+	require.Equal(t, "1", string(got))
+	require.Equal(t, 1, run.Len(), "one bucket, opened once for the run")
+	require.NoError(t, run.Close())
+	require.Equal(t, 0, run.Len())
+
+	// Another run's value is its own.
+	var other Buckets
+	opts.Buckets = &other
+	require.NoError(t, Probe(ctx, target, opts))
+	require.Equal(t, 1, other.Len())
+	require.Equal(t, 0, run.Len(), "a run's buckets are not another's")
+	require.NoError(t, other.Close())
+
+	// Without a Buckets, each call opens and closes its own.
+	opts.Buckets = nil
+	d, err := Open(ctx, "s3://"+fakeBucket+"/run/c.json", opts)
+	require.NoError(t, err)
+	_, err = d.Write([]byte("3"))
+	require.NoError(t, err)
+	require.NoError(t, d.Commit())
+	require.Equal(t, []byte("3"), f.object(t, "run/c.json"))
+	names, err := ListDir(ctx, "s3://"+fakeBucket+"/run", opts)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"a.json", "b.json", "c.json"}, names)
 }

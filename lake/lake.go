@@ -1,67 +1,19 @@
-package main
+package lake
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
-
-// queryList gathers the run's queries: every --query (or the config's
-// query and queries), then --queries-file (one domain a line, # comments
-// and blank lines ignored, - for stdin). A domain given twice is exported
-// once.
-func queryList(s settings, stdin io.Reader) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	add := func(q string) {
-		q = strings.TrimSpace(q)
-		if q != "" && !seen[q] {
-			seen[q] = true
-			out = append(out, q)
-		}
-	}
-	for _, q := range s.Queries {
-		add(q)
-	}
-	if s.QueriesFile != "" {
-		var r io.Reader = stdin
-		if s.QueriesFile != "-" {
-			f, err := os.Open(s.QueriesFile)
-			if err != nil {
-				return nil, usagef("--queries-file: %v", err)
-			}
-			defer f.Close()
-			r = f
-		}
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			line := sc.Text()
-			if i := strings.IndexByte(line, '#'); i >= 0 {
-				line = line[:i]
-			}
-			add(line)
-		}
-		if err := sc.Err(); err != nil {
-			return nil, usagef("--queries-file: %v", err)
-		}
-	}
-	if len(out) == 0 {
-		return nil, &serpstat.ParamError{Field: "query", Msg: "is required: the domain to analyse, e.g. --query example.com (or --queries-file FILE)"}
-	}
-	return out, nil
-}
 
 // Incremental loads: the state keeps, per query, the newest first_seen
 // exported and the rows of that day, so that the next run asks only for
@@ -69,13 +21,13 @@ func queryList(s settings, stdin io.Reader) ([]string, error) {
 
 const stateVersion = 1
 
-type incrementalState struct {
+type State struct {
 	Version int                    `json:"version"`
 	Method  string                 `json:"method"`
-	Queries map[string]*queryState `json:"queries"`
+	Queries map[string]*QueryState `json:"queries"`
 }
 
-type queryState struct {
+type QueryState struct {
 	// Newest is the newest first_seen exported, YYYY-MM-DD.
 	Newest string `json:"newest_first_seen"`
 	// Boundary holds a hash of each row first seen on Newest.
@@ -84,12 +36,12 @@ type queryState struct {
 	Updated  time.Time `json:"updated"`
 }
 
-func loadState(ctx context.Context, target string, s3 sink.S3Options, m *serpstat.Method) (*incrementalState, error) {
+func LoadState(ctx context.Context, target string, s3 dest.S3Options, m *serpstat.Method) (*State, error) {
 	// The state names the API method without its procedure, as before
 	// methods were many: "getNewBacklinks".
 	method := m.API[strings.LastIndexByte(m.API, '.')+1:]
-	st := &incrementalState{Version: stateVersion, Method: method, Queries: map[string]*queryState{}}
-	data, err := sink.ReadAll(ctx, target, s3)
+	st := &State{Version: stateVersion, Method: method, Queries: map[string]*QueryState{}}
+	data, err := dest.ReadAll(ctx, target, s3)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
 	}
@@ -103,22 +55,22 @@ func loadState(ctx context.Context, target string, s3 sink.S3Options, m *serpsta
 		return nil, usagef("--incremental %s is the state of %s loads, not of %s: give each method its own state", target, st.Method, method)
 	}
 	if st.Queries == nil {
-		st.Queries = map[string]*queryState{}
+		st.Queries = map[string]*QueryState{}
 	}
 	return st, nil
 }
 
-func (st *incrementalState) save(ctx context.Context, target string, s3 sink.S3Options) error {
+func (st *State) save(ctx context.Context, target string, s3 dest.S3Options) error {
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	return sink.WriteAll(ctx, target, append(data, '\n'), s3)
+	return dest.WriteAll(ctx, target, append(data, '\n'), s3)
 }
 
-// since is the condition that asks only for rows first seen (m's cursor)
+// Since is the condition that asks only for rows first seen (m's cursor)
 // on or after the newest one exported.
-func (q *queryState) since(m *serpstat.Method) (serpstat.Condition, error) {
+func (q *QueryState) Since(m *serpstat.Method) (serpstat.Condition, error) {
 	t, err := time.Parse(time.DateOnly, q.Newest)
 	if err != nil {
 		return serpstat.Condition{}, fmt.Errorf("incremental state: bad date %q", q.Newest)
@@ -126,8 +78,8 @@ func (q *queryState) since(m *serpstat.Method) (serpstat.Condition, error) {
 	return serpstat.Condition{Field: m.Cursor.Filter, CompareType: "gte", Value: []any{serpstat.FormatFilterDate(t)}}, nil
 }
 
-// andInto ANDs c into every group of f (an empty filter becomes one group).
-func andInto(f serpstat.Filter, c serpstat.Condition) serpstat.Filter {
+// AndInto ANDs c into every group of f (an empty filter becomes one group).
+func AndInto(f serpstat.Filter, c serpstat.Condition) serpstat.Filter {
 	if len(f) == 0 {
 		return serpstat.Filter{{c}}
 	}
@@ -190,7 +142,7 @@ type tracker struct {
 	buf        []serpstat.Row
 }
 
-func newTracker(prev *queryState, m *serpstat.Method) *tracker {
+func newTracker(prev *QueryState, m *serpstat.Method) *tracker {
 	t := &tracker{m: m, col: m.ColumnIndex(m.Cursor.Column), seen: map[string]bool{}, day: map[string]bool{}}
 	if prev != nil {
 		t.prevNewest, t.newest = prev.Newest, prev.Newest
@@ -240,8 +192,8 @@ func (t *tracker) Write(rows []serpstat.Row) error {
 func (t *tracker) Close() error { return nil }
 
 // state is the query's state after this run.
-func (t *tracker) state(prev *queryState, now time.Time) *queryState {
-	q := &queryState{Newest: t.newest, Rows: t.rows, Updated: now.UTC()}
+func (t *tracker) state(prev *QueryState, now time.Time) *QueryState {
+	q := &QueryState{Newest: t.newest, Rows: t.rows, Updated: now.UTC()}
 	if prev != nil {
 		q.Rows += prev.Rows
 	}
@@ -266,12 +218,16 @@ type manifest struct {
 
 type manifestQuery struct {
 	Query         string          `json:"query"`
-	Run           string          `json:"run,omitempty"` // the run that exported it
-	Status        string          `json:"status"`        // done, failed
+	Method        string          `json:"method,omitempty"` // the method that exported it
+	Run           string          `json:"run,omitempty"`    // the run that exported it
+	Status        string          `json:"status"`           // done, failed
 	Error         string          `json:"error,omitempty"`
 	Rows          int64           `json:"rows"`
 	CreditsBilled int64           `json:"credits_billed"`
 	Params        serpstat.Params `json:"params"`
+	// Intersect says which domain each links_count_N column counts
+	// (getIntersect): {"links_count_1": "a.com", ...}.
+	Intersect map[string]string `json:"intersect,omitempty"`
 	// NoNewRows: an incremental load found nothing newer than the last
 	// run (it paid for the boundary day's check only) and wrote no file.
 	NoNewRows bool `json:"no_new_rows,omitempty"`
@@ -281,19 +237,38 @@ type schemaColumn struct {
 	Name    string `json:"name"`
 	Type    string `json:"type"` // as Parquet writes it
 	Logical string `json:"logical,omitempty"`
+	Kind    string `json:"kind,omitempty"` // the method's kind: string, integer, float, date, timestamp, list<string>, json
 }
 
-// schemaOf is the columns every format writes, with the Parquet types.
-func schemaOf(queryColumn bool) []schemaColumn {
-	cols := []schemaColumn{
-		{"url_from", "BYTE_ARRAY", "STRING"}, {"url_to", "BYTE_ARRAY", "STRING"},
-		{"nofollow", "BYTE_ARRAY", "STRING"}, {"link_type", "BYTE_ARRAY", "STRING"},
-		{"links_ext", "INT64", ""}, {"link_text", "BYTE_ARRAY", "STRING"},
-		{"first_seen", "INT32", "DATE"}, {"last_visited", "INT64", "TIMESTAMP(MICROS,isAdjustedToUTC=false)"},
-		{"domain_rank", "INT64", ""},
-	}
+// schemaOf is the columns every format writes for m (its output columns,
+// the extra column included), with the Parquet types and the method's
+// kinds.
+func schemaOf(m *serpstat.Method, queryColumn bool) []schemaColumn {
+	var cols []schemaColumn
 	if queryColumn {
-		cols = append([]schemaColumn{{"query", "BYTE_ARRAY", "STRING"}}, cols...)
+		cols = append(cols, schemaColumn{"query", "BYTE_ARRAY", "STRING", serpstat.KindString.String()})
+	}
+	for _, c := range m.Columns {
+		sc := schemaColumn{Name: c.Name, Kind: c.Kind.String()}
+		switch c.Kind {
+		case serpstat.KindInt:
+			sc.Type = "INT64"
+		case serpstat.KindFloat:
+			sc.Type = "DOUBLE"
+		case serpstat.KindDate:
+			sc.Type, sc.Logical = "INT32", "DATE"
+		case serpstat.KindTimestamp:
+			sc.Type, sc.Logical = "INT64", "TIMESTAMP(MICROS,isAdjustedToUTC=false)"
+		case serpstat.KindStrings:
+			sc.Type, sc.Logical = "LIST", "LIST<STRING>"
+		default:
+			sc.Type, sc.Logical = "BYTE_ARRAY", "STRING"
+		}
+		cols = append(cols, sc)
+	}
+	if m.Extra {
+		// The JSON object of unknown keys, as text.
+		cols = append(cols, schemaColumn{serpstat.ExtraColumn, "BYTE_ARRAY", "STRING", "json"})
 	}
 	return cols
 }

@@ -1,0 +1,660 @@
+package lake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/serpstat-export/serpstat-export/coord"
+	"github.com/serpstat-export/serpstat-export/dest"
+	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/pager"
+	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
+)
+
+// Settings is what a run needs to know, as plain values; the command's
+// flags and config fill it in.
+type Settings struct {
+	// RunID is the run's id: {run}, the manifest's run_id.
+	RunID string
+	// Date is {date}, YYYY-MM-DD; empty: today (UTC).
+	Date string
+	// Method is {method} and the manifest's method; empty: the name of
+	// Run.Descriptor when the run has one, else DefaultMethod.
+	Method string
+	// Queries are the domains to export, each once.
+	Queries []string
+	// ManyQueries: the queries came as a list (several --query, or
+	// --queries-file), so each query's spool is named after it.
+	ManyQueries bool
+
+	Out            []string // --out templates
+	Format         string   // --format
+	MaxRowsPerFile int
+	MaxRows        int
+	CSVRaw         bool
+	CSVBOM         bool
+	Incremental    string // the incremental state's path or URL
+	Manifest       string // --manifest
+	StateDir       string
+	Restart        bool
+	Workers        int
+	Partial        bool
+	NoSlice        bool
+	KeepBalance    int64
+	S3             dest.S3Options
+}
+
+func (s *Settings) s3() dest.S3Options { return s.S3 }
+
+// Run is one run of the lake: every query in turn, with one rate limiter
+// and one budget (those of Pager), into the outputs of Settings.Out.
+type Run struct {
+	Settings
+	// Pager is the first query's pager, its Params validated: every
+	// query's pager shares its Fetcher, Throttle, Limiter, Budget and
+	// Retry.
+	Pager *pager.Pager
+	// Logger logs the run; nil: slog.Default().
+	Logger *slog.Logger
+	// Stdout is where --out - writes.
+	Stdout io.Writer
+	// Stop asks the exporter to stop (see exporter.Exporter.Stop).
+	Stop <-chan struct{}
+
+	// PagerFor, if set, makes a query's pager from Pager (the command adds
+	// its logger); nil: a copy of Pager with params.
+	PagerFor func(params serpstat.Params) *pager.Pager
+	// OpenSpool, if set, opens a query's checkpoint (the command takes a
+	// coordinator's lock first, or keeps it in object storage); nil:
+	// OpenSpool below.
+	OpenSpool func(ctx context.Context, q string, p *pager.Pager) (*exporter.Spool, error)
+	// Balance, if set, reads the account's balance for KeepBalance.
+	Balance func(ctx context.Context) (int64, error)
+	// Progress, if set, shows an exporter's progress until the returned
+	// func is called.
+	Progress func(e *exporter.Exporter) (stop func())
+	// Descriptor is the method exported: the manifest's schema; nil:
+	// backlinks.NewBacklinks.
+	Descriptor *serpstat.Method
+}
+
+// descriptor is the method exported.
+func (r *Run) descriptor() *serpstat.Method {
+	if r.Descriptor != nil {
+		return r.Descriptor
+	}
+	return backlinks.NewBacklinks
+}
+
+// QueryResult is what one query of a run did.
+type QueryResult struct {
+	Query   string
+	Params  serpstat.NewBacklinksParams
+	Report  *exporter.Report
+	Err     error
+	Files   []*fileRecord
+	Spool   string         // kept for a resume
+	Dropped int64          // boundary rows an earlier incremental run exported
+	Earlier *FinishedQuery // set when an earlier run of the command exported it
+
+	// UnknownKeys counts, per answer key the method's descriptor does
+	// not know, the rows that held it (from the exporter's report).
+	UnknownKeys map[string]int64
+	// Intersect names the domain each links_count_N column counts for
+	// (getIntersect), as the answers said; the manifest shows it.
+	Intersect map[string]string
+
+	spool *exporter.Spool // to remove once the shared outputs are committed
+}
+
+func (q *QueryResult) unknownKeys() map[string]int64 { return q.UnknownKeys }
+
+// Result is what a run did.
+type Result struct {
+	queries  []*QueryResult
+	files    []*fileRecord
+	manifest string
+	success  bool // _SUCCESS was written beside the manifest
+	multi    bool
+	method   string
+}
+
+// Report is the single query's report, or nil for a multi-query run.
+func (r *Result) Report() *exporter.Report {
+	if r == nil || r.multi || len(r.queries) != 1 {
+		return nil
+	}
+	return r.queries[0].Report
+}
+
+// Fatal tells whether err stops the whole run rather than one query: auth
+// and credits, the budget, an interruption, outputs that cannot be
+// written.
+func Fatal(ctx context.Context, err error) bool {
+	var ue *UsageError
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, pager.ErrBudgetExhausted), errors.Is(err, pager.ErrInterrupted), ctx.Err() != nil, errors.As(err, &ue),
+		errors.Is(err, coord.ErrUnavailable):
+		return true
+	}
+	switch serpstat.Classify(err) {
+	case serpstat.ClassAuth, serpstat.ClassCredits:
+		return true
+	case serpstat.ClassUnknown:
+		// Not an API answer: an output or checkpoint failed.
+		var pe *serpstat.ParamError
+		return !errors.As(err, &pe)
+	}
+	return false
+}
+
+// Export validates the outputs, then exports every query in turn with one
+// rate limiter and one budget, commits the outputs, and writes the
+// manifest, _SUCCESS and the incremental state. Nothing is sent before
+// all input is valid.
+func (r *Run) Export(ctx context.Context) (*Result, error) {
+	if r.Method == "" {
+		r.Method = r.descriptor().Name
+	}
+	s, log := r.Settings, r.logger()
+	queries := s.Queries
+	if len(queries) == 0 {
+		return nil, &serpstat.ParamError{Field: "query", Msg: "is required: the domain to analyse, e.g. --query example.com (or --queries-file FILE)"}
+	}
+	multi := len(queries) > 1
+	if len(s.Out) == 0 {
+		return nil, usagef("--out is required: a file such as backlinks.csv, backlinks.ndjson or backlinks.parquet, or - for stdout")
+	}
+	specs, err := parseOuts(s.Out, s.Format, multi, s.MaxRowsPerFile, s.method())
+	if err != nil {
+		return nil, err
+	}
+	if multi {
+		for _, sp := range specs {
+			if sp.stdout && sp.perQuery {
+				return nil, usagef("--out - cannot hold {query}")
+			}
+		}
+	}
+	// The outputs' locks come first: a run refused because another is
+	// writing the same paths touches nothing.
+	date := s.date()
+	locks, err := lockOutputs(specs, queries, date, s.RunID)
+	if err != nil {
+		return nil, err
+	}
+	defer locks.release()
+	if err := probeDestinations(ctx, s, specs, queries, date, s.RunID); err != nil {
+		return nil, err
+	}
+	manifestAt := manifestTarget(s, specs, queries, multi, date, s.RunID)
+	prev, err := loadEarlier(ctx, manifestAt, s.s3())
+	if err != nil {
+		return nil, err
+	}
+	var state *State
+	if s.Incremental != "" {
+		if m := r.descriptor(); m.Cursor == nil {
+			return nil, usagef("--incremental: %s has no first-seen-like date to follow, so it cannot be loaded incrementally", m.Name)
+		}
+		if state, err = LoadState(ctx, s.Incremental, s.s3(), r.descriptor()); err != nil {
+			return nil, err
+		}
+	}
+	startBalance := int64(0)
+	if s.KeepBalance > 0 {
+		if r.Balance == nil {
+			return nil, errors.New("lake: KeepBalance needs Run.Balance")
+		}
+		bal, err := r.Balance(ctx)
+		if err == nil && bal <= s.KeepBalance {
+			err = fmt.Errorf("the account's balance is %d credits, not above --keep-balance %d: %w", bal, s.KeepBalance, pager.ErrBalanceFloor)
+		}
+		if err != nil {
+			return nil, err
+		}
+		r.Pager.Budget.KeepBalance(bal, s.KeepBalance)
+		startBalance = bal
+	}
+
+	// Several queries into their own outputs: each finished query is
+	// recorded, and one an earlier run of the command finished is skipped.
+	var record *runRecord
+	if multi && allPerQuery(specs) {
+		if record, err = openRunRecord(s, r.descriptor(), r.Pager.Params, date); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{multi: multi, method: s.method()}
+	newOutput := func(sp *outSpec, query string) *output {
+		maxRows := s.MaxRowsPerFile
+		if !sp.parts {
+			maxRows = 0 // an --out without {part} is one file: parts would overwrite it
+		}
+		return &output{spec: sp, method: r.descriptor(), query: query, date: date, run: s.RunID, part: prev.firstPart(sp, query, date, s.RunID),
+			maxRows: maxRows, csvRaw: s.CSVRaw, csvBOM: s.CSVBOM,
+			skipEmpty: s.Incremental != "" && !sp.plainFile() && !sp.stdout,
+			qcol:      multi && !sp.perQuery, ctx: ctx, s3: s.s3(), stdout: r.Stdout}
+	}
+	var shared []*output // outputs every query writes to, with a query column
+	for _, sp := range specs {
+		if !sp.perQuery {
+			shared = append(shared, newOutput(sp, ""))
+		}
+	}
+	var runErr error
+	for _, q := range queries {
+		if qr := record.skip(q, state); qr != nil {
+			log.Info("exported by an earlier run of this command: skipped", "query", q, "rows", qr.Report.Rows)
+			res.queries = append(res.queries, qr)
+			res.files = append(res.files, qr.Files...)
+			continue
+		}
+		qr := r.exportQuery(ctx, q, specs, shared, newOutput, state, startBalance)
+		res.queries = append(res.queries, qr)
+		res.files = append(res.files, qr.Files...)
+		if qr.Err == nil && record != nil {
+			var st *QueryState
+			if state != nil {
+				st = state.Queries[q]
+			}
+			if err := record.finish(ctx, qr, st); err != nil {
+				log.Warn("could not record the finished query: a rerun would export it again", "query", q, "error", err)
+			}
+		}
+		if qr.Err != nil {
+			log.Error("query failed", "query", q, "error", qr.Err)
+			if !multi || Fatal(ctx, qr.Err) {
+				runErr = qr.Err
+				break
+			}
+		}
+		startBalance = 0
+	}
+	if runErr != nil {
+		for _, o := range shared {
+			o.abort()
+		}
+	} else {
+		runErr = commitAll(ctx, shared)
+		for _, o := range shared {
+			res.files = append(res.files, o.written()...)
+		}
+	}
+	for _, qr := range res.queries {
+		if qr.spool == nil {
+			continue
+		}
+		if runErr == nil {
+			removeSpool(log, qr.spool)
+		} else if qr.spool.Exists() {
+			qr.Spool = qr.spool.Dir() // kept for a resume
+		}
+	}
+	if runErr != nil {
+		if multi && errors.Is(runErr, pager.ErrBudgetExhausted) {
+			bs := &BudgetStop{err: runErr, Of: len(queries), Recorded: record != nil}
+			for _, qr := range res.queries {
+				if qr.Report != nil {
+					bs.Spent += qr.Report.Credits
+				}
+				if qr.Err == nil {
+					bs.Finished++
+				}
+			}
+			runErr = bs
+		}
+		return res, runErr
+	}
+	if err := r.writeManifest(ctx, res, date, manifestAt, prev); err != nil {
+		return res, err
+	}
+	if state != nil {
+		// Only now that every output is committed.
+		if err := state.save(ctx, s.Incremental, s.s3()); err != nil {
+			return res, fmt.Errorf("--incremental: %w", err)
+		}
+	}
+	if err := record.remove(); err != nil {
+		log.Warn("could not remove the record of finished queries", "error", err)
+	}
+	for _, qr := range res.queries {
+		if qr.Err != nil {
+			return res, &QueriesFailed{failed: countFailed(res), of: len(res.queries), first: qr.Query, err: qr.Err}
+		}
+	}
+	return res, nil
+}
+
+// QueriesFailed ends a run whose other queries were exported: exit 1.
+type QueriesFailed struct {
+	failed, of int
+	first      string
+	err        error
+}
+
+func (e *QueriesFailed) Error() string {
+	return fmt.Sprintf("%d of %d queries failed; the first: %s: %v", e.failed, e.of, e.first, e.err)
+}
+
+func countFailed(r *Result) int {
+	n := 0
+	for _, q := range r.queries {
+		if q.Err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// exportQuery exports one query into its own outputs and the shared ones.
+func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, shared []*output,
+	newOutput func(*outSpec, string) *output, state *State, startBalance int64) *QueryResult {
+	s, log := r.Settings, r.logger()
+	qr := &QueryResult{Query: q}
+	if err := serpstat.ValidateQueryFor(r.Pager.Params.SearchType, q); err != nil {
+		qr.Err = err
+		return qr
+	}
+	params := r.Pager.Params
+	params.Query = q
+	var prev *QueryState
+	if state != nil {
+		prev = state.Queries[q]
+		if prev != nil && prev.Newest != "" {
+			c, err := prev.Since(r.descriptor())
+			if err != nil {
+				qr.Err = err
+				return qr
+			}
+			params.ComplexFilter = AndInto(params.ComplexFilter, c)
+		}
+	}
+	qr.Params = params
+	p := r.pagerFor(params)
+	var own []*output
+	for _, sp := range specs {
+		if sp.perQuery {
+			own = append(own, newOutput(sp, q))
+		}
+	}
+	for _, o := range shared {
+		o.SetQuery(q)
+	}
+	spool, err := r.openSpool(ctx, q, p)
+	if err != nil {
+		qr.Err = err
+		return qr
+	}
+	defer spool.Close()
+	var sinks []exporter.Sink
+	for _, o := range own {
+		sinks = append(sinks, o)
+	}
+	for _, o := range shared {
+		sinks = append(sinks, o)
+	}
+	var t *tracker
+	if state != nil {
+		// Incremental: the tracker drops the rows the earlier run had and
+		// follows the newest first_seen, in front of the outputs.
+		t = newTracker(prev, r.descriptor())
+		for _, o := range sinks {
+			t.next = append(t.next, o)
+		}
+		sinks = []exporter.Sink{t}
+	}
+	e := &exporter.Exporter{Pager: p, Sinks: sinks, Workers: s.Workers, Partial: s.Partial,
+		NoSlice: s.NoSlice, Checkpoint: spool, Stop: r.Stop, Logger: p.Logger, StartBalance: startBalance}
+	stopProgress := r.progress(e)
+	rep, err := e.Run(ctx)
+	stopProgress()
+	qr.Report, qr.Err = rep, err
+	if rep != nil {
+		qr.UnknownKeys, qr.Intersect = rep.UnknownKeys, rep.Intersect
+	}
+	if t != nil {
+		qr.Dropped = t.dropped
+	}
+	inDoubt := errors.Is(err, exporter.ErrRowsInDoubt)
+	if err == nil || inDoubt {
+		if cerr := commitAll(ctx, own); cerr != nil {
+			qr.Err, inDoubt = cerr, false
+		}
+		for _, o := range own {
+			qr.Files = append(qr.Files, o.written()...)
+		}
+	}
+	if qr.Err != nil {
+		for _, o := range own {
+			if !inDoubt {
+				o.abort()
+			}
+		}
+		spool.RemoveIfEmpty()
+		if spool.Exists() {
+			qr.Spool = spool.Dir()
+		}
+		return qr
+	}
+	if state != nil {
+		state.Queries[q] = t.state(prev, time.Now())
+	}
+	if len(shared) == 0 {
+		removeSpool(log, spool)
+	} else {
+		// Its rows are in the shared outputs, which are committed only
+		// at the end of the run: the spool stays until then.
+		qr.spool = spool
+	}
+	return qr
+}
+
+func removeSpool(log *slog.Logger, spool *exporter.Spool) {
+	if err := spool.Remove(); err != nil {
+		log.Warn("could not remove the spool", "dir", spool.Dir(), "error", err)
+	}
+}
+
+// SpoolKey names an export for its spool: what decides which rows it
+// holds. Budget, rate and workers may change between a run and its resume.
+type SpoolKey struct {
+	Method  string                      `json:"method"`
+	Params  serpstat.NewBacklinksParams `json:"params"`
+	MaxRows int                         `json:"max_rows,omitempty"`
+}
+
+// OpenSpool opens a query's checkpoint: under --state-dir, or next to the
+// output file of a one-file export (.FILE.spool), or in
+// .serpstat-export-state/ here. It refuses a spool of another export.
+func OpenSpool(s Settings, q string, p *pager.Pager) (*exporter.Spool, error) {
+	dir := ""
+	single := !s.ManyQueries && len(s.Queries) <= 1
+	var local *outSpec
+	for _, o := range s.Out {
+		if sp := (&outSpec{tmpl: o, stdout: o == "-"}); sp.plainFile() {
+			local = sp
+			break
+		}
+	}
+	switch {
+	case s.StateDir != "" && single:
+		dir = s.StateDir
+	case s.StateDir != "":
+		dir = filepath.Join(s.StateDir, SafeValue(q)+".spool")
+	case single && local != nil:
+		d, base := filepath.Split(local.tmpl)
+		dir = filepath.Join(d, "."+base+".spool")
+	default:
+		dir = filepath.Join(".serpstat-export-state", SafeValue(q)+".spool")
+	}
+	if s.Restart {
+		if err := exporter.RemoveSpool(dir); err != nil {
+			return nil, usagef("--restart: %v", err)
+		}
+	}
+	key := SpoolKey{Method: p.Method.API, Params: p.Params, MaxRows: s.MaxRows}
+	sp, err := exporter.OpenSpool(dir, key)
+	switch {
+	case errors.Is(err, exporter.ErrSpoolMismatch):
+		return nil, usagef("%v; run with the same query flags to resume it, or add --restart to discard it", err)
+	case errors.Is(err, exporter.ErrSpoolBusy):
+		return nil, usagef("%v: wait for that run to end", err)
+	case err != nil:
+		return nil, err
+	}
+	return sp, nil
+}
+
+// writeManifest writes _manifest.json next to the data (or at --manifest)
+// and then, when every query of the run succeeded, an empty _SUCCESS
+// beside it, when the run wrote to templated paths, object storage or
+// several queries, or --manifest asks for one. The manifest lists the
+// files earlier runs left there too (see earlier.merge); a run with a
+// failed query removes an earlier run's _SUCCESS.
+func (r *Run) writeManifest(ctx context.Context, res *Result, date, target string, prev *earlier) error {
+	s := r.Settings
+	templated := false
+	for _, o := range s.Out {
+		templated = templated || placeholder.MatchString(o) || dest.IsURL(o)
+	}
+	var files []*fileRecord
+	for _, f := range res.files {
+		if f.Path != "-" {
+			files = append(files, f)
+		}
+	}
+	// An incremental load with no new rows writes no data file, and
+	// still a manifest saying so.
+	noNewRows := s.Incremental != "" && templated && len(files) == 0
+	if s.Manifest == "" && (!templated && !res.multi || len(files) == 0 && !noNewRows) {
+		return nil
+	}
+	m := manifest{RunID: s.RunID, Created: time.Now().UTC(), Date: date, Method: s.method(), Files: files,
+		Schema: schemaOf(r.descriptor(), res.multi && hasShared(s.Out)), CreditsBilled: r.Pager.Budget.Spent(), Complete: true}
+	for _, qr := range res.queries {
+		mq := manifestQuery{Query: qr.Query, Method: s.method(), Status: "done", Params: qr.Params, Intersect: qr.Intersect}
+		if qr.Report != nil {
+			mq.Rows, mq.CreditsBilled = qr.written(), qr.Report.Credits
+			mq.NoNewRows = s.Incremental != "" && mq.Rows == 0 && qr.Err == nil
+		}
+		if qr.Earlier != nil {
+			mq.CreditsBilled = qr.Earlier.Credits
+		}
+		if qr.Err != nil {
+			mq.Status, mq.Error, m.Complete = "failed", qr.Err.Error(), false
+		}
+		m.Queries = append(m.Queries, mq)
+	}
+	prev.merge(&m)
+	// target is where the run read the earlier runs' manifest
+	// (manifestTarget); where it is unknown, the files written tell.
+	if target == "" && len(files) == 0 {
+		target = emptyRunManifest(s.Out, date, s.method())
+	} else if target == "" {
+		// Beside the data, and never below where the templates vary
+		// (a query with no new rows may have written no file).
+		at := files
+		if templated && res.multi {
+			at = append([]*fileRecord{{Path: emptyRunManifest(s.Out, date, s.method())}}, files...)
+		}
+		target = besideData(at, "_manifest.json")
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := dest.WriteAll(ctx, target, append(data, '\n'), s.s3()); err != nil {
+		return fmt.Errorf("manifest %s: %w", target, err)
+	}
+	res.manifest = target
+	success := besideData([]*fileRecord{{Path: target}}, "_SUCCESS")
+	if !m.Complete {
+		if err := dest.Remove(ctx, success, s.s3()); err != nil {
+			return fmt.Errorf("_SUCCESS %s of an earlier run: %w", success, err)
+		}
+		return nil
+	}
+	if err := dest.WriteAll(ctx, success, nil, s.s3()); err != nil {
+		return fmt.Errorf("_SUCCESS %s: %w", success, err)
+	}
+	res.success = true
+	return nil
+}
+
+// allPerQuery tells whether every output is a query's own (holds {query}).
+func allPerQuery(specs []*outSpec) bool {
+	for _, sp := range specs {
+		if !sp.perQuery {
+			return false
+		}
+	}
+	return true
+}
+
+func hasShared(outs []string) bool {
+	for _, o := range outs {
+		if !strings.Contains(o, "{query}") {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Settings) date() string {
+	if s.Date != "" {
+		return s.Date
+	}
+	return time.Now().UTC().Format(time.DateOnly)
+}
+
+func (s *Settings) method() string {
+	if s.Method != "" {
+		return s.Method
+	}
+	return DefaultMethod
+}
+
+func (r *Run) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
+
+// pagerFor is a pager for params sharing the run's client, rate limiter
+// and budget.
+func (r *Run) pagerFor(params serpstat.Params) *pager.Pager {
+	if r.PagerFor != nil {
+		return r.PagerFor(params)
+	}
+	t := r.Pager
+	p := &pager.Pager{Fetcher: t.Fetcher, Method: r.descriptor(), Params: params, Throttle: t.Throttle, Limiter: t.Limiter, Budget: t.Budget,
+		Retry: t.Retry, MaxRows: t.MaxRows, Wall: t.Wall, Logger: t.Logger, Sleep: t.Sleep}
+	p.Init()
+	return p
+}
+
+func (r *Run) openSpool(ctx context.Context, q string, p *pager.Pager) (*exporter.Spool, error) {
+	if r.OpenSpool != nil {
+		return r.OpenSpool(ctx, q, p)
+	}
+	return OpenSpool(r.Settings, q, p)
+}
+
+func (r *Run) progress(e *exporter.Exporter) (stop func()) {
+	if r.Progress != nil {
+		return r.Progress(e)
+	}
+	return func() {}
+}

@@ -1,0 +1,169 @@
+package lake
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// printReport writes what a run did and what it cost: the summary's
+// counts, with the details of the query's exporter report.
+func printReport(w io.Writer, s *Summary) {
+	runID, res := s.RunID, s.res
+	if res != nil && res.multi {
+		printMulti(w, s)
+		return
+	}
+	rep := res.Report()
+	if rep != nil && rep.Plan.Pages > 0 {
+		state := "done"
+		switch {
+		case rep.Partial:
+			state = "partial (as --partial asked)"
+		case !rep.Complete:
+			state = "stopped"
+		}
+		fmt.Fprintf(w, "serpstat-export: %s (run %s): %d rows, %d pages, %d credits billed, %s, %.0f rows/s\n",
+			state, runID, s.Rows, s.Pages, s.CreditsBilled, rep.Elapsed.Round(time.Millisecond), s.RowsPerSecond)
+		if d := s.AlreadyExported; d > 0 {
+			fmt.Fprintf(w, "  incremental: %d rows of the boundary day were already exported (paid for again, not written)\n", d)
+		}
+		if rep.Sliced {
+			fmt.Fprintf(w, "  query %s: total %d, reachable %d in %d slices, pages of %d rows\n",
+				rep.Query, rep.Plan.Total, rep.Plan.Reachable, len(rep.Slices), rep.Plan.Size)
+		} else {
+			fmt.Fprintf(w, "  query %s: total %d, reachable %d, %d planned pages of %d rows\n",
+				rep.Query, rep.Plan.Total, rep.Plan.Reachable, rep.Plan.Pages, rep.Plan.Size)
+		}
+		fmt.Fprintf(w, "  credits: estimated %d, billed %d", rep.CreditsEstimated, rep.Credits)
+		if rep.CreditsEarlier > 0 {
+			fmt.Fprintf(w, " (%d in all over %d attempts)", rep.CreditsInAll, rep.Attempts)
+		}
+		if rep.CreditsByBalance >= 0 {
+			fmt.Fprintf(w, " (balance dropped by %d)", rep.CreditsByBalance)
+		}
+		if d := rep.Difference(); d != 0 && rep.Complete {
+			fmt.Fprintf(w, ", difference %+d (retried answers that were billed, surplus rows of a last page, empty pages)", d)
+		}
+		fmt.Fprintln(w)
+		if rep.Cut > 0 {
+			fmt.Fprintf(w, "  %d surplus rows of the last page were paid for and not written (--max-rows)\n", rep.Cut)
+		}
+		if rep.Resumed > 0 {
+			fmt.Fprintf(w, "  resumed: %d pages came from the checkpoint, not paid for again\n", rep.Resumed)
+		}
+		if rep.DamagedPages > 0 {
+			fmt.Fprintf(w, "  %d stored pages were damaged (cut short, edited or another page's content): not trusted, bought again\n", rep.DamagedPages)
+		}
+		if rep.LastTotal > 0 {
+			fmt.Fprintf(w, "  the data changed while exporting: total %d at the start, %d later\n", rep.Plan.Total, rep.LastTotal)
+		}
+		if rep.Unkept > 0 {
+			fmt.Fprintf(w, "  %d credits were spent on pages the checkpoint could not store (is the disk full?): a resume pays for them again\n", rep.Unkept)
+		}
+		if rep.Reread > 0 {
+			fmt.Fprintf(w, "  %d rows were read again to repair shifts made by new rows\n", rep.Reread)
+		}
+		if rep.InDoubt > 0 {
+			fmt.Fprintf(w, "  %d rows that existed at the start may be missing: the data changed while exporting and the re-reads could not prove them\n", rep.InDoubt)
+		}
+		if rep.Duplicates > 0 {
+			fmt.Fprintf(w, "  %d rows repeated across a page boundary (new rows were inserted above them) were written once\n", rep.Duplicates)
+		}
+		if rep.Retries > 0 || rep.RateLimited > 0 {
+			fmt.Fprintf(w, "  retries: %d (over-rate answers: %d)\n", rep.Retries, rep.RateLimited)
+		}
+		if rep.LeftLines >= 0 {
+			fmt.Fprintf(w, "  account balance after the run: %d credits\n", rep.LeftLines)
+		}
+		if rep.Sliced {
+			fmt.Fprintf(w, "  sliced past the %d-row wall into %d slices (%d probe requests, %d credits); slice totals add up to %d of the unsliced total %d\n",
+				rep.Plan.Wall, len(rep.Slices), rep.Probes, rep.ProbeCredits, rep.SliceSum(), rep.Plan.Total)
+			for _, sl := range rep.Slices {
+				fmt.Fprintf(w, "    %-60s total %7d, written %7d", sl.Label, sl.Total, sl.Rows)
+				if sl.Unreachable > 0 {
+					fmt.Fprintf(w, ", %d out of reach (nothing splits it further)", sl.Unreachable)
+				}
+				fmt.Fprintln(w)
+			}
+		}
+		if rep.TotalUnknown {
+			fmt.Fprintf(w, "  the API did not tell the total: pages were asked one after another until a short one; %d rows found\n", rep.Plan.Total)
+		}
+		if rep.SliceInDoubt > 0 {
+			fmt.Fprintf(w, "  ROWS IN DOUBT: the slices' totals did not add up to the query's (by %d rows): the API applies a slicing filter otherwise than documented, or the data changed; rows may be missing or repeated, and they are counted below as out of reach\n", rep.SliceInDoubt)
+		}
+		if rep.Unreachable > rep.SliceInDoubt {
+			hint := "narrow the query with --filter to get them"
+			if !rep.Sliced {
+				hint = "slicing was off (--no-slice)"
+			}
+			fmt.Fprintf(w, "  the API's %d-row wall: %d matching rows were out of reach (%s)\n", rep.Plan.Wall, rep.Unreachable-rep.SliceInDoubt, hint)
+		}
+		if rep.Partial {
+			fmt.Fprintf(w, "  partial: %d of %d rows; the rest needs %d more credits\n", rep.Rows, rep.Plan.Reachable, rep.CreditsLeft)
+		}
+		if rep.Repaired > 0 {
+			fmt.Fprintf(w, "  %d invalid UTF-8 sequences from the API were written as U+FFFD\n", rep.Repaired)
+		}
+	}
+	printFiles(w, s)
+}
+
+func printFiles(w io.Writer, s *Summary) {
+	res := s.res
+	if res == nil {
+		return
+	}
+	for _, f := range s.Outputs {
+		if f.Path == "-" {
+			continue
+		}
+		fmt.Fprintf(w, "  wrote %s (%s, %d rows", f.Path, f.Format, f.Rows)
+		if f.CellsGuarded > 0 {
+			fmt.Fprintf(w, ", %d cells starting with = + - @ got a leading ', see --csv-raw", f.CellsGuarded)
+		}
+		fmt.Fprintln(w, ")")
+	}
+	if s.Manifest != "" {
+		if res.success {
+			fmt.Fprintf(w, "  wrote %s and _SUCCESS\n", s.Manifest)
+		} else {
+			fmt.Fprintf(w, "  wrote %s, and no _SUCCESS: not every query succeeded\n", s.Manifest)
+		}
+	}
+}
+
+// printMulti reports a run of several queries: a line a query, from the
+// summary's.
+func printMulti(w io.Writer, s *Summary) {
+	failed := 0
+	for _, qs := range s.Queries {
+		if qs.Status == "failed" {
+			failed++
+		}
+	}
+	fmt.Fprintf(w, "serpstat-export: %d queries (run %s): %d rows, %d credits billed, %d failed\n", len(s.Queries), s.RunID, s.Rows, s.CreditsBilled, failed)
+	for i, qs := range s.Queries {
+		q := s.res.queries[i]
+		switch {
+		case q.Err != nil:
+			fmt.Fprintf(w, "  query %-30s failed: %s\n", qs.Query, qs.Error)
+		case q.Earlier != nil:
+			fmt.Fprintf(w, "  query %-30s done by an earlier run of this command: %d rows, kept, not paid for again\n", qs.Query, q.Earlier.Rows)
+		case q.Report != nil:
+			fmt.Fprintf(w, "  query %-30s %s: total %d, %d rows, %d pages, %d credits", qs.Query, qs.StopReason, qs.Total, qs.Rows, qs.Pages, qs.CreditsBilled)
+			if qs.Sliced {
+				fmt.Fprintf(w, ", %d slices", len(q.Report.Slices))
+			}
+			if qs.Unreachable > 0 {
+				fmt.Fprintf(w, ", %d out of reach", qs.Unreachable)
+			}
+			if qs.AlreadyExported > 0 {
+				fmt.Fprintf(w, ", %d already exported (incremental)", qs.AlreadyExported)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	printFiles(w, s)
+}
