@@ -11,6 +11,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/sink"
@@ -52,7 +53,7 @@ func TestDuckDBReadsThreats(t *testing.T) {
 	m := backlinks.Threats
 	rows := threatRows(2500)
 	path := filepath.Join(t.TempDir(), "threats.parquet")
-	f, err := sink.Create(path)
+	f, err := dest.Create(path)
 	require.NoError(t, err)
 	defer f.Abort()
 	w := sink.NewParquet(f, m)
