@@ -20,9 +20,10 @@ import (
 	"github.com/serpstat-export/serpstat-export/serpstat"
 )
 
-// Sink receives rows in API order. Close is the caller's to call.
+// Sink receives rows in API order: each a Value per column of the
+// Pager's Method, then its unknown keys. Close is the caller's to call.
 type Sink interface {
-	Write(rows []serpstat.Backlink) error
+	Write(rows []serpstat.Row) error
 	Close() error
 }
 
@@ -211,7 +212,7 @@ type part struct {
 	// written; the total the last page reported and the largest seen;
 	// rows whose export could not be proven.
 	seen      map[uint64]struct{}
-	last      serpstat.Backlink
+	last      serpstat.Row
 	hasLast   bool
 	lastTotal int
 	maxTotal  int
@@ -242,6 +243,8 @@ var ErrRowsInDoubt = errors.New("the slices did not add up to the query's total:
 
 // Report says what a run did.
 type Report struct {
+	// Method is the name of the method exported ("new-backlinks").
+	Method   string
 	Query    string
 	Plan     pager.Plan
 	Pages    int   // pages written, page 1 included
@@ -308,6 +311,13 @@ type Report struct {
 	// (missing or null): pages were asked one after another until a short
 	// one, and Plan.Total is the rows found.
 	TotalUnknown bool
+
+	// UnknownKeys counts, for each row key no column of the method knows,
+	// the rows written that held it (their "extra" column); nil when none.
+	UnknownKeys map[string]int64 `json:",omitempty"`
+	// Intersect names the domain each links_count_N column counts for, as
+	// the answers said (getIntersect); nil otherwise.
+	Intersect map[string]string `json:",omitempty"`
 }
 
 // SliceReport is one slice of a sliced export.
@@ -363,7 +373,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	p := e.Pager
 	p.Init()
 	p.Stop = e.Stop
-	rep := &Report{Query: p.Params.Query, LeftLines: -1, StartBalance: -1, CreditsByBalance: -1}
+	rep := &Report{Method: p.Method.Name, Query: p.Params.Query, LeftLines: -1, StartBalance: -1, CreditsByBalance: -1}
 	if e.StartBalance > 0 {
 		rep.StartBalance = e.StartBalance
 	}
@@ -441,7 +451,7 @@ func (e *Exporter) Run(ctx context.Context) (*Report, error) {
 	}
 	// A short page 1 without a total is the whole query, all the same.
 	rep.TotalUnknown = first.Summary.Total < 0
-	if plan.Unreachable > 0 && !e.NoSlice && (p.MaxRows == 0 || p.MaxRows > plan.Wall) {
+	if p.ShouldSlice(plan, e.NoSlice) {
 		err := e.runSliced(ctx, rep, f, plan, first)
 		return rep, e.finish(rep, err)
 	}
@@ -590,7 +600,7 @@ func (e *Exporter) finish(rep *Report, err error) error {
 
 // first returns page 1 of params, from the checkpoint when it holds a
 // usable one, and the plan it reveals.
-func (e *Exporter) first(ctx context.Context, cp Checkpoint, params serpstat.NewBacklinksParams, maxRows int) (*pager.Page, pager.Plan, error) {
+func (e *Exporter) first(ctx context.Context, cp Checkpoint, params serpstat.Params, maxRows int) (*pager.Page, pager.Plan, error) {
 	p := e.Pager
 	if cp != nil {
 		pg, err := e.load(cp, 1)
@@ -603,7 +613,7 @@ func (e *Exporter) first(ctx context.Context, cp Checkpoint, params serpstat.New
 			}
 		}
 		if pg == nil {
-			pg, err := rereadRaw(cp, 1, nil)
+			pg, err := rereadRaw(p.Method, cp, 1, nil)
 			if err != nil {
 				return nil, pager.Plan{}, err
 			}
@@ -748,7 +758,7 @@ func (e *Exporter) storedRows(sp *pager.SlicePlan) int64 {
 	}
 	var n int64
 	for _, s := range sp.Slices {
-		n += int64(len(sc.Sub(s.Key()).Stored())) * int64(e.Pager.Params.Size)
+		n += int64(len(sc.Sub(s.Key(e.Pager.Method)).Stored())) * int64(e.Pager.Params.Size)
 	}
 	return n
 }
@@ -789,9 +799,9 @@ func (e *Exporter) exportSlice(ctx context.Context, rep *Report, f *flow, s page
 	p := e.Pager
 	var cp Checkpoint
 	if sc, ok := e.Checkpoint.(SliceCheckpoint); ok {
-		cp = sc.Sub(s.Key())
+		cp = sc.Sub(s.Key(p.Method))
 	}
-	params := s.Params(p.Params)
+	params := s.Params(p.Method, p.Params)
 	maxRows := 0
 	if p.MaxRows > 0 {
 		maxRows = p.MaxRows - int(rep.Rows+rep.Duplicates)
@@ -899,7 +909,7 @@ func (e *Exporter) dispatch(ctx context.Context, plan pager.Plan, cp Checkpoint,
 				continue
 			}
 			if pg == nil {
-				pg, err := rereadRaw(cp, n, &plan)
+				pg, err := rereadRaw(e.Pager.Method, cp, n, &plan)
 				if err != nil {
 					results <- result{n: n, err: err}
 					return
@@ -990,6 +1000,13 @@ func (e *Exporter) write(ctx context.Context, rep *Report, pg *pager.Page) error
 	}
 	rep.Pages++
 	rep.Rows += int64(len(rows))
+	rep.UnknownKeys = countUnknown(rep.UnknownKeys, rows)
+	for k, v := range pg.Intersect {
+		if rep.Intersect == nil {
+			rep.Intersect = make(map[string]string)
+		}
+		rep.Intersect[k] = v
+	}
 	rep.Repaired += pg.Repaired
 	cur.rows += int64(len(rows))
 	e.live.rows.Store(rep.Rows)

@@ -18,11 +18,11 @@ import (
 
 // collect is a Sink that keeps every row.
 type collect struct {
-	rows   []serpstat.Backlink
+	rows   []serpstat.Row
 	writes int
 }
 
-func (c *collect) Write(rows []serpstat.Backlink) error {
+func (c *collect) Write(rows []serpstat.Row) error {
 	c.rows = append(c.rows, rows...)
 	c.writes++
 	return nil
@@ -34,7 +34,7 @@ var _ exporter.Sink = (*collect)(nil)
 // failAfter fails its nth write.
 type failAfter struct{ n int }
 
-func (f *failAfter) Write([]serpstat.Backlink) error {
+func (f *failAfter) Write([]serpstat.Row) error {
 	f.n--
 	if f.n < 0 {
 		return errors.New("disk full")
@@ -46,7 +46,7 @@ func (f *failAfter) Close() error { return nil }
 func newPager(srv *serpstattest.Server, query string, size int, budget int64) *pager.Pager {
 	return &pager.Pager{
 		Fetcher: &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken},
-		Params:  serpstat.NewBacklinksParams{Query: query, SearchType: serpstat.SearchDomain, Size: size},
+		Params:  serpstat.Params{Query: query, SearchType: serpstat.SearchDomain, Size: size},
 		Budget:  pager.NewBudget(budget),
 		Sleep:   func(context.Context, time.Duration) error { return nil },
 	}
@@ -63,7 +63,7 @@ func TestRowsArriveInOrderWhateverTheConcurrency(t *testing.T) {
 		e := &exporter.Exporter{Pager: newPager(srv, "order.example", 500, 0), Sinks: []exporter.Sink{c}, Workers: workers}
 		rep, err := e.Run(context.Background())
 		require.NoError(t, err)
-		require.Equal(t, serpstattest.Rows("order.example", 9950), c.rows, "workers %d", workers)
+		require.Equal(t, fakeRows("order.example", 9950), c.rows, "workers %d", workers)
 		assert.True(t, rep.Complete)
 		assert.Equal(t, exporter.StopDone, rep.StopReason)
 		assert.Equal(t, 20, rep.Pages)
@@ -154,7 +154,7 @@ func TestPartialExportsTheWholePagesThatFit(t *testing.T) {
 	assert.True(t, rep.Partial)
 	assert.False(t, rep.Complete)
 	assert.Equal(t, exporter.StopBudget, rep.StopReason)
-	require.Equal(t, serpstattest.Rows("budget.example", 3000), c.rows, "three whole pages fit in 3,500 credits")
+	require.Equal(t, fakeRows("budget.example", 3000), c.rows, "three whole pages fit in 3,500 credits")
 	assert.EqualValues(t, 3000, rep.Credits)
 	assert.EqualValues(t, 7000, rep.CreditsLeft)
 	assert.EqualValues(t, 3000, srv.Stats().CreditsBilled)
@@ -174,7 +174,7 @@ func TestMaxRowsPaysForNoMore(t *testing.T) {
 		rep, err := e.Run(context.Background())
 		require.NoError(t, err)
 		want := min(tt.maxRows, 10000)
-		require.Equal(t, serpstattest.Rows("max.example", want), c.rows, "max %d", tt.maxRows)
+		require.Equal(t, fakeRows("max.example", want), c.rows, "max %d", tt.maxRows)
 		assert.Equal(t, tt.billed, srv.Stats().CreditsBilled, "max %d", tt.maxRows)
 		assert.Equal(t, tt.billed, rep.Credits)
 		assert.Equal(t, tt.billed-int64(want), rep.Cut)
@@ -221,7 +221,7 @@ func TestTruncatedAnswerIsPaidAndRetried(t *testing.T) {
 	e := &exporter.Exporter{Pager: newPager(srv, "trunc.example", 1000, 0), Sinks: []exporter.Sink{c}, Workers: 1}
 	rep, err := e.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, serpstattest.Rows("trunc.example", 3000), c.rows)
+	require.Equal(t, fakeRows("trunc.example", 3000), c.rows)
 	assert.EqualValues(t, 4000, srv.Stats().CreditsBilled, "the truncated answer was billed")
 	assert.EqualValues(t, 4000, rep.Credits, "and counted")
 	assert.EqualValues(t, 1, rep.Retries)
@@ -238,7 +238,7 @@ func TestAutomaticWorkersFollowLatency(t *testing.T) {
 	e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}}
 	rep, err := e.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, serpstattest.Rows("auto.example", 15000), c.rows)
+	require.Equal(t, fakeRows("auto.example", 15000), c.rows)
 	assert.GreaterOrEqual(t, srv.Stats().MaxInFlight, 3, "enough in flight to keep 10/s busy")
 	assert.LessOrEqual(t, rep.Workers, 12, "Little's law, not the cap")
 	assert.Zero(t, srv.Stats().RateLimited)

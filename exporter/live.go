@@ -1,11 +1,14 @@
 package exporter
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
+	"slices"
 
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
@@ -53,29 +56,58 @@ var ErrUnproven = errors.New("the data changed while exporting and completeness 
 // only compared with each other.
 var rowSeed = maphash.MakeSeed()
 
-// rowHash hashes every field of r, its null marks included. It writes the
-// fields itself: maphash.Comparable on the struct walks it by reflection,
-// a tenth of the binary's CPU in an unthrottled export.
-func rowHash(r *serpstat.Backlink) uint64 {
+// rowHash hashes every value of r, by kind, its null marks and its
+// unknown keys (Extra) included. It writes the values itself:
+// maphash.Comparable walks a struct by reflection, a tenth of the
+// binary's CPU in an unthrottled export.
+func rowHash(r *serpstat.Row) uint64 {
 	var h maphash.Hash
 	h.SetSeed(rowSeed)
-	for _, s := range [...]string{r.URLFrom, r.URLTo, r.Nofollow, r.LinkType, r.LinkText, r.FirstSeen, r.LastVisited} {
-		// The length first, so that no two rows' fields run together alike.
-		var n [8]byte
+	var n [8]byte
+	str := func(s string) {
+		// The length first, so that no two rows' values run together alike.
 		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
 		h.Write(n[:])
 		h.WriteString(s)
 	}
-	var b [18]byte
-	binary.LittleEndian.PutUint64(b[0:], uint64(r.LinksExt))
-	binary.LittleEndian.PutUint64(b[8:], uint64(r.DomainRank))
-	binary.LittleEndian.PutUint16(b[16:], uint16(r.Null))
-	h.Write(b[:])
+	for i := range r.Values {
+		v := &r.Values[i]
+		var tag [1]byte
+		if v.Null {
+			tag[0] = 1
+		}
+		h.Write(tag[:])
+		str(v.Str)
+		binary.LittleEndian.PutUint64(n[:], uint64(v.Int))
+		h.Write(n[:])
+		binary.LittleEndian.PutUint64(n[:], math.Float64bits(v.Float))
+		h.Write(n[:])
+		binary.LittleEndian.PutUint64(n[:], uint64(len(v.List)))
+		h.Write(n[:])
+		for _, s := range v.List {
+			str(s)
+		}
+	}
+	str(string(r.Extra))
 	return h.Sum64()
 }
 
+// sameRow tells whether a and b hold the same values and unknown keys.
+func sameRow(a, b *serpstat.Row) bool {
+	if len(a.Values) != len(b.Values) || !bytes.Equal(a.Extra, b.Extra) {
+		return false
+	}
+	for i := range a.Values {
+		x, y := &a.Values[i], &b.Values[i]
+		if x.Null != y.Null || x.Str != y.Str || x.Int != y.Int || x.Float != y.Float || !slices.Equal(x.List, y.List) {
+			return false
+		}
+	}
+	return true
+}
+
 // dedupe drops the rows the part already wrote and records the others.
-func (p *part) dedupe(rows []serpstat.Backlink) (kept []serpstat.Backlink, dups int) {
+func (p *part) dedupe(rows []serpstat.Row) (kept []serpstat.Row, dups int) {
 	if p.seen == nil {
 		p.seen = make(map[uint64]struct{}, len(rows))
 	}
@@ -84,7 +116,7 @@ func (p *part) dedupe(rows []serpstat.Backlink) (kept []serpstat.Backlink, dups 
 		h := rowHash(&rows[i])
 		if _, ok := p.seen[h]; ok {
 			if dups == 0 {
-				kept = append(make([]serpstat.Backlink, 0, len(rows)), rows[:i]...)
+				kept = append(make([]serpstat.Row, 0, len(rows)), rows[:i]...)
 			}
 			dups++
 			continue
@@ -101,7 +133,7 @@ func (p *part) dedupe(rows []serpstat.Backlink) (kept []serpstat.Backlink, dups 
 // total than the page before it: it re-reads a window spanning the last
 // row written and pg's first row and returns the rows between them that
 // were never written. ok is false when the junction could not be proven.
-func (e *Exporter) bridge(ctx context.Context, rep *Report, pg *pager.Page) (rows []serpstat.Backlink, ok bool) {
+func (e *Exporter) bridge(ctx context.Context, rep *Report, pg *pager.Page) (rows []serpstat.Row, ok bool) {
 	cur := &e.cur
 	if len(pg.Rows) == 0 || !cur.hasLast {
 		return nil, true
@@ -198,7 +230,7 @@ func (e *Exporter) tail(ctx context.Context, rep *Report) error {
 }
 
 // emit writes rows the part has not written yet to every sink.
-func (e *Exporter) emit(rep *Report, rows []serpstat.Backlink) error {
+func (e *Exporter) emit(rep *Report, rows []serpstat.Row) error {
 	rows, dups := e.cur.dedupe(rows)
 	rep.Duplicates += int64(dups)
 	if len(rows) == 0 {
@@ -210,14 +242,15 @@ func (e *Exporter) emit(rep *Report, rows []serpstat.Backlink) error {
 		}
 	}
 	rep.Rows += int64(len(rows))
+	rep.UnknownKeys = countUnknown(rep.UnknownKeys, rows)
 	e.cur.last, e.cur.hasLast = rows[len(rows)-1], true
 	e.live.rows.Store(rep.Rows)
 	return nil
 }
 
-func indexRow(rows []serpstat.Backlink, r *serpstat.Backlink, from int) int {
+func indexRow(rows []serpstat.Row, r *serpstat.Row, from int) int {
 	for i := from; i < len(rows); i++ {
-		if rows[i] == *r {
+		if sameRow(&rows[i], r) {
 			return i
 		}
 	}

@@ -30,19 +30,19 @@ type versioned struct {
 	later int
 }
 
-func (v *versioned) NewBacklinks(_ context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error) {
+func (v *versioned) Fetch(_ context.Context, meth *serpstat.Method, p serpstat.Params) (*serpstat.Page, error) {
 	inserted := v.inserted
 	if p.Size != 100 && v.later > 0 {
 		inserted = v.later
 	}
-	all := serpstattest.Rows(v.query, v.rows+inserted)
+	all := fakeRows(v.query, v.rows+inserted)
 	list := all[:v.rows]
 	if !v.early[p.Page] || p.Size != 100 {
-		list = append(append([]serpstat.Backlink{}, all[v.rows:]...), list...)
+		list = append(append([]serpstat.Row{}, all[v.rows:]...), list...)
 	}
 	off := (p.Page - 1) * p.Size
 	end := min(off+p.Size, len(list))
-	page := &serpstat.BacklinksPage{Summary: serpstat.SummaryInfo{Total: serpstat.Int(len(list)), Page: serpstat.Int(p.Page), Count: serpstat.Int(max(0, end-off))}}
+	page := &serpstat.Page{Summary: serpstat.SummaryInfo{Total: serpstat.Int(len(list)), Page: serpstat.Int(p.Page), Count: serpstat.Int(max(0, end-off))}}
 	if off < end {
 		page.Data = list[off:end]
 	}
@@ -59,14 +59,14 @@ func TestLiveDataJunctionAnsweredOutOfOrderIsReread(t *testing.T) {
 	}
 	p := &pager.Pager{
 		Fetcher: &versioned{query: "live.example", rows: 3000, inserted: 150, early: early},
-		Params:  serpstat.NewBacklinksParams{Query: "live.example", Size: 100},
+		Params:  serpstat.Params{Query: "live.example", Size: 100},
 		Budget:  pager.NewBudget(0),
 	}
 	c := &collect{}
 	e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Workers: 1}
 	rep, err := e.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, serpstattest.Rows("live.example", 3000), c.rows, "every starting row once, in order")
+	require.Equal(t, fakeRows("live.example", 3000), c.rows, "every starting row once, in order")
 	assert.EqualValues(t, 100, rep.Duplicates, "page 5's rows were written by pages 3 and 4")
 	assert.Positive(t, rep.Reread)
 	assert.Zero(t, rep.InDoubt)
@@ -81,7 +81,7 @@ func TestLiveDataUnprovenJunctionFails(t *testing.T) {
 		// So many rows came before the re-read that no window of 1000
 		// rows spans the junction any more.
 		Fetcher: &versioned{query: "live.example", rows: 3000, inserted: 150, early: early, later: 1500},
-		Params:  serpstat.NewBacklinksParams{Query: "live.example", Size: 100},
+		Params:  serpstat.Params{Query: "live.example", Size: 100},
 		Budget:  pager.NewBudget(0),
 	}
 	e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{&collect{}}, Workers: 1}
@@ -125,7 +125,7 @@ func TestDiskFullStopsDispatchingAndCountsWhatCouldNotBeKept(t *testing.T) {
 	assert.LessOrEqual(t, billed, int64(1000*(cp.ok+1+2)), "no request after the first failed write but those in flight")
 	assert.EqualValues(t, billed-int64(1000*cp.ok), rep.Unkept, "every page paid for and not stored is counted")
 	// Every answer that arrived was written to the outputs, in order.
-	require.Equal(t, serpstattest.Rows("full.example", len(c.rows)), c.rows)
+	require.Equal(t, fakeRows("full.example", len(c.rows)), c.rows)
 	assert.EqualValues(t, billed, len(c.rows))
 	t.Logf("billed %d, unkept %d", billed, rep.Unkept)
 }

@@ -1,7 +1,7 @@
 package exporter
 
 import (
-	"reflect"
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -9,30 +9,44 @@ import (
 	"github.com/serpstat-export/serpstat-export/serpstat"
 )
 
-// TestRowHashCoversEveryField: rows that differ in any one field, the
-// null marks included, hash apart; a field the hash left out would make
-// the duplicate check drop a row that is not a duplicate.
+// TestRowHashCoversEveryField: rows that differ in any one value, of any
+// kind, the null marks and the unknown keys included, hash apart (and are
+// not the same row); a part the hash left out would make the duplicate
+// check drop a row that is not a duplicate.
 func TestRowHashCoversEveryField(t *testing.T) {
-	base := serpstat.Backlink{URLFrom: "a", URLTo: "b", Nofollow: "follow", LinkType: "href", LinksExt: 3,
-		LinkText: "t", FirstSeen: "2024-01-02", LastVisited: "2024-01-03 04:05:06", DomainRank: 7}
-	assert.Equal(t, rowHash(&base), rowHash(new(base)), "equal rows hash alike")
-	v := reflect.ValueOf(base)
-	for i := range v.NumField() {
-		r := base
-		f := reflect.ValueOf(&r).Elem().Field(i)
-		switch f.Kind() {
-		case reflect.String:
-			f.SetString(f.String() + "x")
-		case reflect.Uint16:
-			f.SetUint(f.Uint() + 1)
-		default:
-			f.SetInt(f.Int() + 1)
-		}
-		assert.NotEqual(t, rowHash(&base), rowHash(&r), "a change of %s", v.Type().Field(i).Name)
+	base := func() serpstat.Row {
+		return serpstat.Row{Values: []serpstat.Value{
+			{Str: "a"}, {Str: "b"}, {Int: 3}, {Float: 1.5}, {List: []string{"windows", "linux"}}, {Null: true},
+		}, Extra: json.RawMessage(`{"x":1}`)}
 	}
-	// Fields that run together alike still differ.
-	a, b := base, base
-	a.URLFrom, a.URLTo = "ab", "c"
-	b.URLFrom, b.URLTo = "a", "bc"
+	b0 := base()
+	b1 := base()
+	assert.Equal(t, rowHash(&b0), rowHash(&b1), "equal rows hash alike")
+	assert.True(t, sameRow(&b0, &b1))
+	changes := map[string]func(r *serpstat.Row){
+		"string":       func(r *serpstat.Row) { r.Values[0].Str += "x" },
+		"int":          func(r *serpstat.Row) { r.Values[2].Int++ },
+		"float":        func(r *serpstat.Row) { r.Values[3].Float += 0.25 },
+		"list item":    func(r *serpstat.Row) { r.Values[4].List[1] = "mac" },
+		"list length":  func(r *serpstat.Row) { r.Values[4].List = r.Values[4].List[:1] },
+		"null mark":    func(r *serpstat.Row) { r.Values[5].Null = false },
+		"a new null":   func(r *serpstat.Row) { r.Values[0] = serpstat.Value{Null: true} },
+		"extra":        func(r *serpstat.Row) { r.Extra = json.RawMessage(`{"x":2}`) },
+		"extra absent": func(r *serpstat.Row) { r.Extra = nil },
+	}
+	for name, change := range changes {
+		r := base()
+		change(&r)
+		assert.NotEqual(t, rowHash(&b0), rowHash(&r), "a change of %s", name)
+		assert.False(t, sameRow(&b0, &r), "a change of %s", name)
+	}
+	// Values that run together alike still differ.
+	a, b := base(), base()
+	a.Values[0].Str, a.Values[1].Str = "ab", "c"
+	b.Values[0].Str, b.Values[1].Str = "a", "bc"
 	assert.NotEqual(t, rowHash(&a), rowHash(&b))
+	l1, l2 := base(), base()
+	l1.Values[4].List = []string{"ab", "c"}
+	l2.Values[4].List = []string{"a", "bc"}
+	assert.NotEqual(t, rowHash(&l1), rowHash(&l2))
 }

@@ -14,21 +14,22 @@ import (
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
 var sliceNow = func() time.Time { return time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC) }
 
 // requireSameSet checks that got holds every row of want exactly once.
-func requireSameSet(t *testing.T, want, got []serpstat.Backlink) {
+func requireSameSet(t *testing.T, want, got []serpstat.Row) {
 	t.Helper()
 	require.Equal(t, len(want), len(got), "row count")
-	seen := make(map[serpstat.Backlink]int, len(got))
+	seen := make(map[string]int, len(got))
 	for _, r := range got {
-		seen[r]++
+		seen[rowKey(r)]++
 	}
 	for i, r := range want {
-		require.Equal(t, 1, seen[r], "row %d appears %d times", i, seen[r])
+		require.Equal(t, 1, seen[rowKey(r)], "row %d appears %d times", i, seen[rowKey(r)])
 	}
 }
 
@@ -43,7 +44,7 @@ func TestSlicingGetsPastTheWall(t *testing.T) {
 	e := &exporter.Exporter{Pager: newPager(srv, "big.example", 1000, 0), Sinks: []exporter.Sink{c}, Workers: 4, Now: sliceNow}
 	rep, err := e.Run(context.Background())
 	require.NoError(t, err)
-	requireSameSet(t, serpstattest.Rows("big.example", total), c.rows)
+	requireSameSet(t, fakeRows("big.example", total), c.rows)
 	require.True(t, rep.Sliced)
 	assert.True(t, rep.Complete)
 	assert.Equal(t, total, rep.SliceSum(), "the slices partition the query")
@@ -63,9 +64,10 @@ func TestSlicingGetsPastTheWall(t *testing.T) {
 	for _, s := range rep.Slices {
 		rows := c.rows[at : at+int(s.Rows)]
 		at += int(s.Rows)
-		lo, hi := rows[0].FirstSeen, rows[0].FirstSeen
+		firstSeen := backlinks.NewBacklinks.ColumnIndex("first_seen")
+		lo, hi := rows[0].Values[firstSeen].Str, rows[0].Values[firstSeen].Str
 		for _, r := range rows {
-			lo, hi = min(lo, r.FirstSeen), max(hi, r.FirstSeen)
+			lo, hi = min(lo, r.Values[firstSeen].Str), max(hi, r.Values[firstSeen].Str)
 		}
 		require.Less(t, last, lo, "slice %s starts after the one before", s.Label)
 		last = hi
@@ -87,7 +89,7 @@ func TestSlicingOneDayOverTheWall(t *testing.T) {
 	require.True(t, rep.Sliced)
 	t.Logf("%d slices: %+v", len(rep.Slices), rep.Slices)
 	if rep.Unreachable == 0 {
-		requireSameSet(t, serpstattest.Rows(q, total), c.rows)
+		requireSameSet(t, fakeRows(q, total), c.rows)
 	} else {
 		assert.EqualValues(t, total-rep.Unreachable, len(c.rows), "the summary states the exact unreachable count")
 	}
@@ -98,7 +100,7 @@ func TestSlicingOneDayOverTheWall(t *testing.T) {
 func TestSlicingKeepsTheUsersOrGroups(t *testing.T) {
 	// Two OR-groups; with the wall lowered to 700 the query is sliced,
 	// and must return exactly the rows it returns unsliced.
-	user, err := serpstat.ParseFilter([]byte(`[
+	user, err := backlinks.NewBacklinks.ParseFilter([]byte(`[
 		[{"field":"url_from","compareType":"contains","value":["blog"]}],
 		[{"field":"link_nofollow","compareType":"eq","value":["nofollow"]},{"field":"links_external","compareType":"lt","value":[300]}]
 	]`))
@@ -149,7 +151,7 @@ func TestSlicedExportResumesWithoutProbingAgain(t *testing.T) {
 	rep, c, err := run(0)
 	require.NoError(t, err)
 	require.True(t, rep.Complete)
-	requireSameSet(t, serpstattest.Rows("resume-sliced.example", 5000), c.rows)
+	requireSameSet(t, fakeRows("resume-sliced.example", 5000), c.rows)
 	assert.Greater(t, rep.Resumed, 0)
 	t.Logf("first run %d credits, %d requests; resumed %d pages; total %d credits", spent, requestsBefore, rep.Resumed, srv.Stats().CreditsBilled)
 	// Nothing the first run paid for, probes included, is paid again.
@@ -174,7 +176,7 @@ func TestNoSliceStopsAtTheWall(t *testing.T) {
 	assert.False(t, rep.Sliced)
 	assert.Equal(t, exporter.StopWall, rep.StopReason)
 	assert.Equal(t, 1000, rep.Unreachable)
-	require.Equal(t, serpstattest.Rows("noslice.example", 2000), c.rows)
+	require.Equal(t, fakeRows("noslice.example", 2000), c.rows)
 }
 
 func TestUnsplittableSliceReportsTheExactUnreachableCount(t *testing.T) {
@@ -198,15 +200,15 @@ func TestUnsplittableSliceReportsTheExactUnreachableCount(t *testing.T) {
 	require.Greater(t, rep.Unreachable, 0)
 	assert.Equal(t, total, len(c.rows)+rep.Unreachable, "rows written + unreachable = total")
 	assert.Equal(t, exporter.StopWall, rep.StopReason)
-	all := map[serpstat.Backlink]bool{}
-	for _, r := range serpstattest.Rows(q, total) {
-		all[r] = true
+	all := map[string]bool{}
+	for _, r := range fakeRows(q, total) {
+		all[rowKey(r)] = true
 	}
-	seen := map[serpstat.Backlink]bool{}
+	seen := map[string]bool{}
 	for _, r := range c.rows {
-		require.True(t, all[r])
-		require.False(t, seen[r], "a row in two slices")
-		seen[r] = true
+		require.True(t, all[rowKey(r)])
+		require.False(t, seen[rowKey(r)], "a row in two slices")
+		seen[rowKey(r)] = true
 	}
 	assert.Zero(t, srv.Stats().ByOutcome[serpstattest.OutcomeWall])
 }
@@ -219,9 +221,9 @@ type inflate struct {
 	extra int
 }
 
-func (m *inflate) NewBacklinks(ctx context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error) {
+func (m *inflate) Fetch(ctx context.Context, meth *serpstat.Method, p serpstat.Params) (*serpstat.Page, error) {
 	js, _ := json.Marshal(p.ComplexFilter)
-	pg, err := m.f.NewBacklinks(ctx, p)
+	pg, err := m.f.Fetch(ctx, meth, p)
 	if err == nil && strings.Contains(string(js), m.text) {
 		pg.Summary.Total += serpstat.Int(m.extra)
 	}
@@ -241,7 +243,7 @@ func TestSlicesThatDoNotAddUpFailTheRun(t *testing.T) {
 	assert.Equal(t, 7, rep.Unreachable, "rows in doubt count as out of reach")
 	assert.False(t, rep.Complete)
 	assert.Equal(t, exporter.StopInDoubt, rep.StopReason)
-	requireSameSet(t, serpstattest.Rows("doubt.example", 3000), c.rows)
+	requireSameSet(t, fakeRows("doubt.example", 3000), c.rows)
 }
 
 // refuse answers 32117 to a filter naming field.
@@ -250,10 +252,10 @@ type refuse struct {
 	field string
 }
 
-func (m *refuse) NewBacklinks(ctx context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error) {
+func (m *refuse) Fetch(ctx context.Context, meth *serpstat.Method, p serpstat.Params) (*serpstat.Page, error) {
 	js, _ := json.Marshal(p.ComplexFilter)
 	if strings.Contains(string(js), `"field":"`+m.field+`"`) {
 		return nil, &serpstat.Error{Code: 32117, Message: "Not allowed field: " + m.field}
 	}
-	return m.f.NewBacklinks(ctx, p)
+	return m.f.Fetch(ctx, meth, p)
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
-	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // Checkpoint stores each page's answer durably as it arrives, so that a
@@ -73,7 +72,10 @@ var ErrPageDamaged = errors.New("stored page is damaged")
 
 var _ SliceCheckpoint = (*Spool)(nil)
 
-const spoolVersion = 2
+// spoolVersion 3: rows are stored generically, a self-describing JSON
+// array each (spoolrow.go); the pages of version 2 held getNewBacklinks
+// objects and are refused.
+const spoolVersion = 3
 
 // spoolState is the spool's state.json: what export the pages belong to.
 type spoolState struct {
@@ -93,6 +95,8 @@ type spoolPage struct {
 	Rows    int                  `json:"rows"`
 	// Repaired is the answer's invalid UTF-8 count.
 	Repaired int `json:"repaired,omitempty"`
+	// Intersect is the page's pager.Page.Intersect.
+	Intersect map[string]string `json:"intersect,omitempty"`
 	// Key names the export and the slice the page belongs to (a hash of
 	// the spool's key and the slice), and Sum is the SHA-256 of the rows
 	// that follow the header, so a page file that was cut short, edited
@@ -332,12 +336,12 @@ func (s *Spool) Load(n int) (*pager.Page, error) {
 	case sp.Sum != checksum(body):
 		return nil, damaged("its rows do not match their checksum (cut short or edited)")
 	}
-	rows := make([]serpstat.Backlink, 0, sp.Rows)
+	rows := make([]serpstat.Row, 0, sp.Rows)
 	for len(body) > 0 {
 		var line []byte
 		line, body, _ = bytes.Cut(body, []byte("\n"))
-		var r serpstat.Backlink
-		if err := json.Unmarshal(line, &r); err != nil {
+		r, err := parseSpoolRow(line)
+		if err != nil {
 			return nil, damaged("row %d does not decode (%v)", len(rows)+1, err)
 		}
 		rows = append(rows, r)
@@ -345,7 +349,7 @@ func (s *Spool) Load(n int) (*pager.Page, error) {
 	if len(rows) != sp.Rows {
 		return nil, damaged("%d rows, the header says %d", len(rows), sp.Rows)
 	}
-	return &pager.Page{N: sp.N, Page: sp.Page, Size: sp.Size, Rows: rows, Summary: sp.Summary, Billed: sp.Billed, Repaired: sp.Repaired, Spooled: true}, nil
+	return &pager.Page{N: sp.N, Page: sp.Page, Size: sp.Size, Rows: rows, Summary: sp.Summary, Billed: sp.Billed, Repaired: sp.Repaired, Intersect: sp.Intersect, Spooled: true}, nil
 }
 
 // pageKey is what a page header names: a short hash of the spool's key and
@@ -367,9 +371,9 @@ func checksum(body []byte) string {
 func (s *Spool) Save(p *pager.Page) error {
 	body := make([]byte, 0, len(p.Rows)*400)
 	for i := range p.Rows {
-		body = sink.AppendNDJSON(body, &p.Rows[i])
+		body = append(appendSpoolRow(body, &p.Rows[i]), '\n')
 	}
-	head, err := json.Marshal(spoolPage{N: p.N, Page: p.Page, Size: p.Size, Billed: p.Billed, Summary: p.Summary, Rows: len(p.Rows), Repaired: p.Repaired, Key: s.key, Sum: checksum(body)})
+	head, err := json.Marshal(spoolPage{N: p.N, Page: p.Page, Size: p.Size, Billed: p.Billed, Summary: p.Summary, Rows: len(p.Rows), Repaired: p.Repaired, Intersect: p.Intersect, Key: s.key, Sum: checksum(body)})
 	if err != nil {
 		return fmt.Errorf("spool page %d: %w", p.N, err)
 	}

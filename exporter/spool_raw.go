@@ -93,7 +93,7 @@ func keepUnexpected(cp Checkpoint, err error) error {
 // rereadRaw returns page n of plan read again from the raw answer cp keeps
 // for it: nil when there is none (or it was asked otherwise). A raw answer
 // that still does not decode is its error again, and nothing is paid.
-func rereadRaw(cp Checkpoint, n int, plan *pager.Plan) (*pager.Page, error) {
+func rereadRaw(m *serpstat.Method, cp Checkpoint, n int, plan *pager.Plan) (*pager.Page, error) {
 	rc, ok := cp.(RawCheckpoint)
 	if !ok {
 		return nil, nil
@@ -107,11 +107,11 @@ func rereadRaw(cp Checkpoint, n int, plan *pager.Plan) (*pager.Page, error) {
 			return nil, nil
 		}
 	}
-	ans, err := serpstat.DecodeNewBacklinksAnswer(raw)
+	ans, err := m.DecodeAnswer(raw)
 	if err != nil {
 		return nil, fmt.Errorf("page %d, read again from the spool: %w", n, err)
 	}
-	pg := &pager.Page{N: n, Page: page, Size: size, Rows: ans.Data, Summary: ans.Summary, Billed: billed, Repaired: ans.Repaired, Spooled: true}
+	pg := &pager.Page{N: n, Page: page, Size: size, Rows: ans.Data, Summary: ans.Summary, Billed: billed, Repaired: ans.Repaired, Intersect: ans.Intersect, Spooled: true}
 	if ans.NoData {
 		pg.Summary.Page = serpstat.Int(page)
 	}

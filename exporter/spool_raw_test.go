@@ -14,6 +14,7 @@ import (
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -44,7 +45,7 @@ func TestUnexpectedAnswerIsKeptNotRetried(t *testing.T) {
 	assert.Equal(t, serpstat.ClassUnexpected, serpstat.Classify(err))
 	var up *pager.UnexpectedPage
 	require.True(t, errors.As(err, &up))
-	for _, want := range []string{serpstat.MethodNewBacklinks, "links_ext", `"abc"`, "page 2"} {
+	for _, want := range []string{backlinks.NewBacklinks.API, "links_ext", `"abc"`, "page 2"} {
 		assert.Contains(t, err.Error(), want)
 	}
 	st := srv.Stats()

@@ -26,7 +26,7 @@ func TestSpoolRoundTrip(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "s.spool")
 	sp, err := exporter.OpenSpool(dir, key{"a.example", 1000})
 	require.NoError(t, err)
-	rows := serpstattest.Rows("a.example", 30)
+	rows := fakeRows("a.example", 30)
 	pg := &pager.Page{N: 3, Page: 3, Size: 1000, Rows: rows, Billed: 30, Summary: serpstat.SummaryInfo{Total: 2030, LeftLines: 99}}
 	require.NoError(t, sp.Save(pg))
 	require.NoError(t, sp.Close())
@@ -119,7 +119,7 @@ func TestResumeFromCheckpointPaysNothingTwice(t *testing.T) {
 	e = &exporter.Exporter{Pager: newPager(srv, "resume.example", 1000, 10000), Sinks: []exporter.Sink{c}, Workers: 3, Checkpoint: sp}
 	rep, err = e.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, serpstattest.Rows("resume.example", 10000), c.rows)
+	require.Equal(t, fakeRows("resume.example", 10000), c.rows)
 	assert.Equal(t, 4, rep.Resumed)
 	assert.EqualValues(t, 6000, rep.Credits)
 	assert.EqualValues(t, 10000, rep.CreditsInAll)
@@ -147,7 +147,7 @@ func TestStopFinishesRequestsInFlight(t *testing.T) {
 	rep, err := e.Run(context.Background())
 	require.ErrorIs(t, err, pager.ErrInterrupted)
 	assert.Equal(t, exporter.StopInterrupted, rep.StopReason)
-	require.Equal(t, serpstattest.Rows("stop.example", 5000), c.rows, "page 5 was in flight: finished and written")
+	require.Equal(t, fakeRows("stop.example", 5000), c.rows, "page 5 was in flight: finished and written")
 	assert.EqualValues(t, 5000, srv.Stats().CreditsBilled)
 	for _, e := range srv.Log() {
 		assert.NotEqual(t, serpstattest.OutcomeCanceled, e.Outcome)
@@ -164,13 +164,13 @@ type drifting struct {
 	query string
 }
 
-func (d *drifting) NewBacklinks(ctx context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error) {
-	pg, err := d.f.NewBacklinks(ctx, p)
+func (d *drifting) Fetch(ctx context.Context, meth *serpstat.Method, p serpstat.Params) (*serpstat.Page, error) {
+	pg, err := d.f.Fetch(ctx, meth, p)
 	if err != nil || p.Page == 1 {
 		return pg, err
 	}
 	off := (p.Page-1)*p.Size - d.k
-	shifted := serpstattest.Rows(d.query, off+p.Size)[off:]
+	shifted := fakeRows(d.query, off+p.Size)[off:]
 	pg.Data = shifted[:min(len(shifted), len(pg.Data))]
 	pg.Summary.Total += serpstat.Int(d.k)
 	return pg, nil
@@ -185,7 +185,7 @@ func TestDriftDropsRowsRepeatedAcrossPageBoundaries(t *testing.T) {
 	e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Workers: 4}
 	rep, err := e.Run(context.Background())
 	require.NoError(t, err)
-	want := serpstattest.Rows("drift.example", 5000)[:5000-3]
+	want := fakeRows("drift.example", 5000)[:5000-3]
 	require.Equal(t, want, c.rows, "every row once, in order")
 	assert.EqualValues(t, 3, rep.Duplicates, "the 3 rows pushed from page 1 into page 2")
 	assert.Equal(t, 5003, rep.LastTotal)
@@ -196,7 +196,7 @@ func TestSpoolDamagedPagesAreNeverTrusted(t *testing.T) {
 		sp, err := exporter.OpenSpool(dir, k)
 		require.NoError(t, err)
 		defer sp.Close()
-		rows := serpstattest.Rows("a.example", 5*n)[5*(n-1):]
+		rows := fakeRows("a.example", 5*n)[5*(n-1):]
 		require.NoError(t, sp.Save(&pager.Page{N: n, Page: n, Size: 5, Rows: rows, Billed: 5}))
 		return filepath.Join(dir, fmt.Sprintf("page-%06d.json", n))
 	}
@@ -249,7 +249,7 @@ func TestSpoolDamagedPagesAreNeverTrusted(t *testing.T) {
 			require.Nil(t, pg)
 			pg, err = sp.Load(4)
 			require.NoError(t, err, "the other page is intact")
-			require.Equal(t, serpstattest.Rows("a.example", 20)[15:], pg.Rows)
+			require.Equal(t, fakeRows("a.example", 20)[15:], pg.Rows)
 		})
 	}
 }

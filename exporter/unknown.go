@@ -44,7 +44,7 @@ func (e *Exporter) runUnknown(ctx context.Context, rep *Report, first *pager.Pag
 				pg = stored
 			}
 			if stored == nil {
-				if pg, err = rereadRaw(cp, n, &plan); err != nil {
+				if pg, err = rereadRaw(e.Pager.Method, cp, n, &plan); err != nil {
 					return err
 				}
 			}

@@ -28,7 +28,7 @@ func TestTotalNullPagesOnUntilAShortPage(t *testing.T) {
 		c := &collect{}
 		rep, err := (&exporter.Exporter{Pager: newPager(srv, "null-total.example", 1000, 0), Sinks: []exporter.Sink{c}, Workers: 4}).Run(context.Background())
 		require.NoError(t, err)
-		assert.Equal(t, serpstattest.Rows("null-total.example", tt.rows), c.rows)
+		assert.Equal(t, fakeRows("null-total.example", tt.rows), c.rows)
 		assert.True(t, rep.TotalUnknown)
 		assert.True(t, rep.Complete)
 		assert.Equal(t, tt.rows, rep.Plan.Total, "the total found")
@@ -56,7 +56,7 @@ func TestTotalNullBudgetAndResume(t *testing.T) {
 	assert.EqualValues(t, 2000, srv.Stats().CreditsBilled)
 	rep, c, err := run(0)
 	require.NoError(t, err)
-	assert.Equal(t, serpstattest.Rows("null-resume.example", 2345), c.rows)
+	assert.Equal(t, fakeRows("null-resume.example", 2345), c.rows)
 	assert.Equal(t, 2, rep.Resumed)
 	assert.EqualValues(t, 2345, srv.Stats().CreditsBilled, "nothing paid twice")
 }

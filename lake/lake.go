@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/dest"
@@ -19,10 +20,6 @@ import (
 // rows first seen on or after it and drops the ones it already has.
 
 const stateVersion = 1
-
-// stateMethod is the method an incremental state names (new-backlinks'
-// API method, as states written so far say).
-const stateMethod = "getNewBacklinks"
 
 type State struct {
 	Version int                    `json:"version"`
@@ -39,8 +36,11 @@ type QueryState struct {
 	Updated  time.Time `json:"updated"`
 }
 
-func LoadState(ctx context.Context, target string, s3 dest.S3Options) (*State, error) {
-	st := &State{Version: stateVersion, Method: stateMethod, Queries: map[string]*QueryState{}}
+func LoadState(ctx context.Context, target string, s3 dest.S3Options, m *serpstat.Method) (*State, error) {
+	// The state names the API method without its procedure, as before
+	// methods were many: "getNewBacklinks".
+	method := m.API[strings.LastIndexByte(m.API, '.')+1:]
+	st := &State{Version: stateVersion, Method: method, Queries: map[string]*QueryState{}}
 	data, err := dest.ReadAll(ctx, target, s3)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
@@ -50,6 +50,9 @@ func LoadState(ctx context.Context, target string, s3 dest.S3Options) (*State, e
 	}
 	if err := json.Unmarshal(data, st); err != nil || st.Version != stateVersion {
 		return nil, usagef("--incremental %s is not an incremental state of this version (%v); move it away to start over", target, err)
+	}
+	if st.Method != method {
+		return nil, usagef("--incremental %s is the state of %s loads, not of %s: give each method its own state", target, st.Method, method)
 	}
 	if st.Queries == nil {
 		st.Queries = map[string]*QueryState{}
@@ -65,14 +68,14 @@ func (st *State) save(ctx context.Context, target string, s3 dest.S3Options) err
 	return dest.WriteAll(ctx, target, append(data, '\n'), s3)
 }
 
-// Since is the condition that asks only for rows first seen on or after
-// the newest one exported.
-func (q *QueryState) Since() (serpstat.Condition, error) {
+// Since is the condition that asks only for rows first seen (m's cursor)
+// on or after the newest one exported.
+func (q *QueryState) Since(m *serpstat.Method) (serpstat.Condition, error) {
 	t, err := time.Parse(time.DateOnly, q.Newest)
 	if err != nil {
 		return serpstat.Condition{}, fmt.Errorf("incremental state: bad date %q", q.Newest)
 	}
-	return serpstat.Condition{Field: "add", CompareType: "gte", Value: []any{serpstat.FormatFilterDate(t)}}, nil
+	return serpstat.Condition{Field: m.Cursor.Filter, CompareType: "gte", Value: []any{serpstat.FormatFilterDate(t)}}, nil
 }
 
 // AndInto ANDs c into every group of f (an empty filter becomes one group).
@@ -87,9 +90,37 @@ func AndInto(f serpstat.Filter, c serpstat.Condition) serpstat.Filter {
 	return out
 }
 
-func rowHash(r *serpstat.Backlink) string {
-	js, _ := json.Marshal(r)
-	sum := sha256.Sum256(js)
+// rowHash names a row in the incremental state: a hash of the JSON
+// object of its columns (a null as its kind's zero value), and of its
+// unknown keys when the method writes them. For new-backlinks it is the
+// hash earlier versions wrote of the same row, so their states still work.
+func rowHash(m *serpstat.Method, r *serpstat.Row) string {
+	b := []byte{'{'}
+	for i, c := range m.Columns {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, _ := json.Marshal(c.Name)
+		b = append(append(b, k...), ':')
+		var v any
+		switch c.Kind {
+		case serpstat.KindInt:
+			v = r.Values[i].Int
+		case serpstat.KindFloat:
+			v = r.Values[i].Float
+		case serpstat.KindStrings:
+			v = r.Values[i].List
+		default:
+			v = r.Values[i].Str
+		}
+		js, _ := json.Marshal(v)
+		b = append(b, js...)
+	}
+	if m.Extra && len(r.Extra) > 0 {
+		b = append(append(b, `,"extra":`...), r.Extra...)
+	}
+	b = append(b, '}')
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
 }
 
@@ -97,8 +128,10 @@ func rowHash(r *serpstat.Backlink) string {
 // boundary day that an earlier run exported, and follows the newest
 // first_seen and the rows of that day for the next state.
 type tracker struct {
+	m    *serpstat.Method
+	col  int // the cursor column (first_seen for new-backlinks)
 	next []interface {
-		Write([]serpstat.Backlink) error
+		Write([]serpstat.Row) error
 	}
 	prevNewest string          // the earlier run's newest first_seen
 	seen       map[string]bool // the earlier run's rows of that day
@@ -106,11 +139,11 @@ type tracker struct {
 	day        map[string]bool // hashes of rows first seen on newest
 	rows       int64
 	dropped    int64
-	buf        []serpstat.Backlink
+	buf        []serpstat.Row
 }
 
-func newTracker(prev *QueryState) *tracker {
-	t := &tracker{seen: map[string]bool{}, day: map[string]bool{}}
+func newTracker(prev *QueryState, m *serpstat.Method) *tracker {
+	t := &tracker{m: m, col: m.ColumnIndex(m.Cursor.Column), seen: map[string]bool{}, day: map[string]bool{}}
 	if prev != nil {
 		t.prevNewest, t.newest = prev.Newest, prev.Newest
 		for _, h := range prev.Boundary {
@@ -121,7 +154,7 @@ func newTracker(prev *QueryState) *tracker {
 	return t
 }
 
-func (t *tracker) Write(rows []serpstat.Backlink) error {
+func (t *tracker) Write(rows []serpstat.Row) error {
 	t.buf = t.buf[:0]
 	for i := range rows {
 		r := &rows[i]
@@ -129,19 +162,19 @@ func (t *tracker) Write(rows []serpstat.Backlink) error {
 		// it if that run had it) and on the newest day seen (for the
 		// next run).
 		h := ""
-		if t.prevNewest != "" && r.FirstSeen == t.prevNewest {
-			if h = rowHash(r); t.seen[h] {
+		if t.prevNewest != "" && r.Values[t.col].Str == t.prevNewest {
+			if h = rowHash(t.m, r); t.seen[h] {
 				t.dropped++ // exported by the earlier run
 				continue
 			}
 		}
-		if r.FirstSeen > t.newest {
-			t.newest = r.FirstSeen
+		if r.Values[t.col].Str > t.newest {
+			t.newest = r.Values[t.col].Str
 			clear(t.day)
 		}
-		if r.FirstSeen == t.newest {
+		if r.Values[t.col].Str == t.newest {
 			if h == "" {
-				h = rowHash(r)
+				h = rowHash(t.m, r)
 			}
 			t.day[h] = true
 		}
@@ -184,14 +217,14 @@ type manifest struct {
 }
 
 type manifestQuery struct {
-	Query         string                      `json:"query"`
-	Method        string                      `json:"method,omitempty"` // the method that exported it
-	Run           string                      `json:"run,omitempty"`    // the run that exported it
-	Status        string                      `json:"status"`           // done, failed
-	Error         string                      `json:"error,omitempty"`
-	Rows          int64                       `json:"rows"`
-	CreditsBilled int64                       `json:"credits_billed"`
-	Params        serpstat.NewBacklinksParams `json:"params"`
+	Query         string          `json:"query"`
+	Method        string          `json:"method,omitempty"` // the method that exported it
+	Run           string          `json:"run,omitempty"`    // the run that exported it
+	Status        string          `json:"status"`           // done, failed
+	Error         string          `json:"error,omitempty"`
+	Rows          int64           `json:"rows"`
+	CreditsBilled int64           `json:"credits_billed"`
+	Params        serpstat.Params `json:"params"`
 	// Intersect says which domain each links_count_N column counts
 	// (getIntersect): {"links_count_1": "a.com", ...}.
 	Intersect map[string]string `json:"intersect,omitempty"`

@@ -213,7 +213,7 @@ func TestIncrementalSecondRunFindsNothingNew(t *testing.T) {
 	res, err := r.Export(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, int64(1200), res.queries[0].written())
-	st, err := LoadState(context.Background(), stateFile, r.S3)
+	st, err := LoadState(context.Background(), stateFile, r.S3, r.descriptor())
 	require.NoError(t, err)
 	require.Equal(t, int64(1200), st.Queries["a.example"].Rows)
 	require.NotEmpty(t, st.Queries["a.example"].Boundary)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/sink"
 )
 
@@ -162,7 +163,8 @@ type fileRecord struct {
 // committed when full, the last when finished.
 type output struct {
 	spec    *outSpec
-	query   string // "" for a shared output
+	method  *serpstat.Method // the columns it writes; nil: new-backlinks
+	query   string           // "" for a shared output
 	date    string
 	run     string // the run's id, for {run}
 	maxRows int
@@ -188,7 +190,7 @@ type output struct {
 }
 
 // Write implements exporter.Sink, rolling over to a new part when full.
-func (o *output) Write(rows []serpstat.Backlink) error {
+func (o *output) Write(rows []serpstat.Row) error {
 	for len(rows) > 0 {
 		if o.w == nil {
 			if err := o.open(); err != nil {
@@ -238,7 +240,11 @@ func (o *output) open() error {
 		}
 		o.dest, w = d, d
 	}
-	rw, err := sink.New(o.format, w)
+	m := o.method
+	if m == nil {
+		m = backlinks.NewBacklinks
+	}
+	rw, err := sink.New(o.format, w, m)
 	if err != nil {
 		return err
 	}

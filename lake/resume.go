@@ -50,22 +50,22 @@ type FinishedQuery struct {
 
 // runKey is what decides a run's outputs, but for its list of queries.
 type runKey struct {
-	Method         string                      `json:"method"`
-	Params         serpstat.NewBacklinksParams `json:"params"` // Query left empty
-	MaxRows        int                         `json:"max_rows,omitempty"`
-	Out            []string                    `json:"out"`
-	Format         string                      `json:"format,omitempty"`
-	MaxRowsPerFile int                         `json:"max_rows_per_file,omitempty"`
-	CSVRaw         bool                        `json:"csv_raw,omitempty"`
-	Incremental    string                      `json:"incremental,omitempty"`
-	Date           string                      `json:"date"`
+	Method         string          `json:"method"`
+	Params         serpstat.Params `json:"params"` // Query left empty
+	MaxRows        int             `json:"max_rows,omitempty"`
+	Out            []string        `json:"out"`
+	Format         string          `json:"format,omitempty"`
+	MaxRowsPerFile int             `json:"max_rows_per_file,omitempty"`
+	CSVRaw         bool            `json:"csv_raw,omitempty"`
+	Incremental    string          `json:"incremental,omitempty"`
+	Date           string          `json:"date"`
 }
 
 // openRunRecord reads the record of an earlier, unfinished run of the same
 // command, or starts an empty one. --restart discards it.
-func openRunRecord(s Settings, params serpstat.NewBacklinksParams, date string) (*runRecord, error) {
+func openRunRecord(s Settings, m *serpstat.Method, params serpstat.Params, date string) (*runRecord, error) {
 	params.Query = ""
-	k, err := json.Marshal(runKey{Method: serpstat.MethodNewBacklinks, Params: params, MaxRows: s.MaxRows, Out: s.Out,
+	k, err := json.Marshal(runKey{Method: m.API, Params: params, MaxRows: s.MaxRows, Out: s.Out,
 		Format: s.Format, MaxRowsPerFile: s.MaxRowsPerFile, CSVRaw: s.CSVRaw, Incremental: s.Incremental, Date: date})
 	if err != nil {
 		return nil, err

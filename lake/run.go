@@ -204,7 +204,10 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 	}
 	var state *State
 	if s.Incremental != "" {
-		if state, err = LoadState(ctx, s.Incremental, s.s3()); err != nil {
+		if m := r.descriptor(); m.Cursor == nil {
+			return nil, usagef("--incremental: %s has no first-seen-like date to follow, so it cannot be loaded incrementally", m.Name)
+		}
+		if state, err = LoadState(ctx, s.Incremental, s.s3(), r.descriptor()); err != nil {
 			return nil, err
 		}
 	}
@@ -228,7 +231,7 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 	// recorded, and one an earlier run of the command finished is skipped.
 	var record *runRecord
 	if multi && allPerQuery(specs) {
-		if record, err = openRunRecord(s, r.Pager.Params, date); err != nil {
+		if record, err = openRunRecord(s, r.descriptor(), r.Pager.Params, date); err != nil {
 			return nil, err
 		}
 	}
@@ -238,7 +241,7 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 		if !sp.parts {
 			maxRows = 0 // an --out without {part} is one file: parts would overwrite it
 		}
-		return &output{spec: sp, query: query, date: date, run: s.RunID, part: prev.firstPart(sp, query, date, s.RunID),
+		return &output{spec: sp, method: r.descriptor(), query: query, date: date, run: s.RunID, part: prev.firstPart(sp, query, date, s.RunID),
 			maxRows: maxRows, csvRaw: s.CSVRaw, csvBOM: s.CSVBOM,
 			skipEmpty: s.Incremental != "" && !sp.plainFile() && !sp.stdout,
 			qcol:      multi && !sp.perQuery, ctx: ctx, s3: s.s3(), stdout: r.Stdout}
@@ -369,7 +372,7 @@ func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, share
 	if state != nil {
 		prev = state.Queries[q]
 		if prev != nil && prev.Newest != "" {
-			c, err := prev.Since()
+			c, err := prev.Since(r.descriptor())
 			if err != nil {
 				qr.Err = err
 				return qr
@@ -405,7 +408,7 @@ func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, share
 	if state != nil {
 		// Incremental: the tracker drops the rows the earlier run had and
 		// follows the newest first_seen, in front of the outputs.
-		t = newTracker(prev)
+		t = newTracker(prev, r.descriptor())
 		for _, o := range sinks {
 			t.next = append(t.next, o)
 		}
@@ -417,6 +420,9 @@ func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, share
 	rep, err := e.Run(ctx)
 	stopProgress()
 	qr.Report, qr.Err = rep, err
+	if rep != nil {
+		qr.UnknownKeys, qr.Intersect = rep.UnknownKeys, rep.Intersect
+	}
 	if t != nil {
 		qr.Dropped = t.dropped
 	}
@@ -497,7 +503,7 @@ func OpenSpool(s Settings, q string, p *pager.Pager) (*exporter.Spool, error) {
 			return nil, usagef("--restart: %v", err)
 		}
 	}
-	key := SpoolKey{Method: serpstat.MethodNewBacklinks, Params: p.Params, MaxRows: s.MaxRows}
+	key := SpoolKey{Method: p.Method.API, Params: p.Params, MaxRows: s.MaxRows}
 	sp, err := exporter.OpenSpool(dir, key)
 	switch {
 	case errors.Is(err, exporter.ErrSpoolMismatch):
@@ -633,7 +639,7 @@ func (r *Run) pagerFor(params serpstat.Params) *pager.Pager {
 		return r.PagerFor(params)
 	}
 	t := r.Pager
-	p := &pager.Pager{Fetcher: t.Fetcher, Params: params, Throttle: t.Throttle, Limiter: t.Limiter, Budget: t.Budget,
+	p := &pager.Pager{Fetcher: t.Fetcher, Method: r.descriptor(), Params: params, Throttle: t.Throttle, Limiter: t.Limiter, Budget: t.Budget,
 		Retry: t.Retry, MaxRows: t.MaxRows, Wall: t.Wall, Logger: t.Logger, Sleep: t.Sleep}
 	p.Init()
 	return p

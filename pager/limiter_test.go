@@ -70,7 +70,7 @@ func (h *hold) Settle(billed int64) {
 func newTestPager(srv *serpstattest.Server) *pager.Pager {
 	p := &pager.Pager{
 		Fetcher: &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken},
-		Params:  serpstat.NewBacklinksParams{Query: "example.com", SearchType: serpstat.SearchDomain, Size: 100},
+		Params:  serpstat.Params{Query: "example.com", SearchType: serpstat.SearchDomain, Size: 100},
 		Sleep:   func(context.Context, time.Duration) error { return nil },
 	}
 	p.Init()

@@ -1,4 +1,5 @@
-// Package pager walks every page of a getNewBacklinks query: page 1 reveals
+// Package pager walks every page of a query of a paged method (a
+// serpstat.Method, getNewBacklinks by default): page 1 reveals
 // the total, a Plan says which pages follow and what each may cost, and
 // every request goes through one shared rate limiter, the credit budget
 // guard and one retry decision.
@@ -14,11 +15,12 @@ import (
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
 
-// Fetcher gets one page; *serpstat.Client is one.
+// Fetcher gets one page of a method; *serpstat.Client is one.
 type Fetcher interface {
-	NewBacklinks(ctx context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error)
+	Fetch(ctx context.Context, m *serpstat.Method, p serpstat.Params) (*serpstat.Page, error)
 }
 
 // ErrWall is returned for a page the API refused as past its row wall.
@@ -27,7 +29,7 @@ var ErrWall = errors.New("past the API's row wall")
 // UnexpectedPage is the error of a page whose answer was well-formed JSON
 // of a shape this version cannot read (a *serpstat.UnexpectedError, whose
 // Raw holds the answer). It was billed, so it is never asked again: keep
-// Err.Raw and read it again later (serpstat.DecodeNewBacklinksAnswer).
+// Err.Raw and read it again later (serpstat.Method.DecodeAnswer).
 type UnexpectedPage struct {
 	N, Page, Size int   // the page of the plan, and the page and size asked
 	Billed        int64 // credits it was counted for
@@ -80,14 +82,14 @@ func (r RetryPolicy) withDefaults() RetryPolicy {
 
 // Plan is what page 1 tells about the whole query.
 type Plan struct {
-	Params      serpstat.NewBacklinksParams // the query planned; Page and Size unused
-	Size        int                         // rows per page
-	Total       int                         // rows the query matches
-	Wall        int                         // rows the API serves at most
-	MaxRows     int                         // rows wanted at most; 0: all
-	Reachable   int                         // rows to export: min(Total, Wall, MaxRows)
-	Pages       int                         // pages to fetch, page 1 included
-	Unreachable int                         // matching rows past the wall
+	Params      serpstat.Params // the query planned; Page and Size unused
+	Size        int             // rows per page
+	Total       int             // rows the query matches
+	Wall        int             // rows the API serves at most
+	MaxRows     int             // rows wanted at most; 0: all
+	Reachable   int             // rows to export: min(Total, Wall, MaxRows)
+	Pages       int             // pages to fetch, page 1 included
+	Unreachable int             // matching rows past the wall
 	// TotalUnknown is set when page 1 was full and did not tell the total
 	// (serpstat.TotalUnknown): Total is then the wall, an upper bound, and
 	// the pages are to be asked one after another until a short one, each
@@ -183,9 +185,12 @@ type Page struct {
 	Page    int  // the page number asked for
 	Size    int  // the size asked for
 	Spooled bool // loaded from a checkpoint, not asked for now
-	Rows    []serpstat.Backlink
+	Rows    []serpstat.Row
 	Summary serpstat.SummaryInfo
-	Billed  int64 // credits this answer cost
+	// Intersect names the domain each links_count_N column counts for,
+	// when the answer said (getIntersect).
+	Intersect map[string]string `json:",omitempty"`
+	Billed    int64             // credits this answer cost
 	// Repaired counts invalid UTF-8 sequences in the answer, decoded as
 	// U+FFFD.
 	Repaired int `json:",omitempty"`
@@ -196,9 +201,11 @@ type Page struct {
 type Pager struct {
 	// Fetcher sends the requests. Required.
 	Fetcher Fetcher
+	// Method is the method paged; nil means backlinks.NewBacklinks.
+	Method *serpstat.Method
 	// Params is the query; Page and Size are set per request. Size 0 means
 	// serpstat.DefaultPageSize.
-	Params serpstat.NewBacklinksParams
+	Params serpstat.Params
 	// Throttle paces every attempt; nil means no pacing.
 	Throttle *Throttle
 	// Limiter, when set, paces every attempt instead of Throttle (which
@@ -257,6 +264,9 @@ func (p *Pager) Stats() Stats {
 
 // Init fills in defaults; call it once before First.
 func (p *Pager) Init() {
+	if p.Method == nil {
+		p.Method = backlinks.NewBacklinks
+	}
 	if p.Params.Size == 0 {
 		p.Params.Size = serpstat.DefaultPageSize
 	}
@@ -286,7 +296,7 @@ func (p *Pager) First(ctx context.Context) (*Page, Plan, error) {
 // rows (0: all). Before the total is known page 1 may cost a full page;
 // when the budget holds less, or fewer rows are wanted, page 1 asks for
 // only that many rows (any size fits offset 0).
-func (p *Pager) FirstFor(ctx context.Context, params serpstat.NewBacklinksParams, maxRows int) (*Page, Plan, error) {
+func (p *Pager) FirstFor(ctx context.Context, params serpstat.Params, maxRows int) (*Page, Plan, error) {
 	p.Init()
 	size := firstSize(params.Size, maxRows, p.Wall)
 	if avail := p.Budget.Available(); avail >= 0 && avail < int64(size) {
@@ -304,7 +314,7 @@ func (p *Pager) FirstFor(ctx context.Context, params serpstat.NewBacklinksParams
 }
 
 // PlanFor plans params from its page 1, for at most maxRows rows.
-func (p *Pager) PlanFor(params serpstat.NewBacklinksParams, first *Page, maxRows int) Plan {
+func (p *Pager) PlanFor(params serpstat.Params, first *Page, maxRows int) Plan {
 	p.Init()
 	total := int(first.Summary.Total)
 	if total < 0 {
@@ -337,7 +347,7 @@ func (p *Pager) Probe(ctx context.Context) (Plan, error) {
 
 // ProbeFor fetches page 1 of params with the given size: a size of 1
 // learns the total for 1 credit.
-func (p *Pager) ProbeFor(ctx context.Context, params serpstat.NewBacklinksParams, size int) (*Page, error) {
+func (p *Pager) ProbeFor(ctx context.Context, params serpstat.Params, size int) (*Page, error) {
 	p.Init()
 	res, err := p.Budget.Reserve(int64(size))
 	if err != nil {
@@ -349,7 +359,7 @@ func (p *Pager) ProbeFor(ctx context.Context, params serpstat.NewBacklinksParams
 // FetchAt fetches page (page, size) of params outside any plan, as page
 // n for logs: a re-read of rows that new data shifted. Its full cost is
 // reserved from the budget first.
-func (p *Pager) FetchAt(ctx context.Context, params serpstat.NewBacklinksParams, n, page, size int) (*Page, error) {
+func (p *Pager) FetchAt(ctx context.Context, params serpstat.Params, n, page, size int) (*Page, error) {
 	p.Init()
 	res, err := p.Budget.Reserve(int64(size))
 	if err != nil {
@@ -362,7 +372,7 @@ func (p *Pager) FetchAt(ctx context.Context, params serpstat.NewBacklinksParams,
 // be fetched.
 type Request struct {
 	N          int
-	params     serpstat.NewBacklinksParams
+	params     serpstat.Params
 	page, size int
 	res        *Reservation
 }
@@ -388,7 +398,7 @@ func (p *Pager) Fetch(ctx context.Context, r *Request) (*Page, error) {
 	return p.do(ctx, r.params, r.N, r.page, r.size, r.res)
 }
 
-func (p *Pager) do(ctx context.Context, params serpstat.NewBacklinksParams, n, page, size int, res *Reservation) (*Page, error) {
+func (p *Pager) do(ctx context.Context, params serpstat.Params, n, page, size int, res *Reservation) (*Page, error) {
 	params.Page, params.Size = page, size
 	var waited time.Duration
 	for attempt := 1; ; attempt++ {
@@ -404,7 +414,7 @@ func (p *Pager) do(ctx context.Context, params serpstat.NewBacklinksParams, n, p
 		}
 		sent := time.Now()
 		p.requests.Add(1)
-		ans, err := p.Fetcher.NewBacklinks(ctx, params)
+		ans, err := p.Fetcher.Fetch(ctx, p.Method, params)
 		if err == nil {
 			p.observeLatency(time.Since(sent))
 			if lim := p.limiter(); lim != nil {
@@ -418,7 +428,7 @@ func (p *Pager) do(ctx context.Context, params serpstat.NewBacklinksParams, n, p
 			if billed > res.Cost() {
 				p.Logger.Warn("page billed more than reserved: the data grew while exporting", "page", n, "reserved", res.Cost(), "billed", billed)
 			}
-			return &Page{N: n, Page: page, Size: size, Rows: ans.Data, Summary: ans.Summary, Billed: billed, Repaired: ans.Repaired}, nil
+			return &Page{N: n, Page: page, Size: size, Rows: ans.Data, Summary: ans.Summary, Billed: billed, Repaired: ans.Repaired, Intersect: ans.Intersect}, nil
 		}
 		class := serpstat.Classify(err)
 		var be *serpstat.BodyError

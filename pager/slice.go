@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,15 +15,18 @@ import (
 )
 
 // Slicing gets past the wall: a query whose total is above it is cut into
-// slices whose totals are each at or under it, by first-seen date (the
-// `add` field, as an AND of gte and lte: the spec documents between for
-// numbers only), a single day still over the wall by links_external ranges
-// (gte and lte on numbers), then by the documented filter values of
-// link_type, then of link_nofollow: one slice per value and a remainder
-// that is neq every one of them; and as a last resort by last-visited date
-// (the documented `check` field, gte and lte). Each slice's conditions are AND-ed into
-// every AND-group of the user's complexFilter, so the slices partition the
-// query's rows: no row is in two slices.
+// slices whose totals are each at or under it, along the method's slicing
+// dimensions (serpstat.Method.Slices) in order: a date field as halved
+// ranges, an AND of gte and lte written D.M.YYYY (the spec documents
+// between for numbers only), until a single day; an integer field as
+// ranges (gte and lte: 0..63 and ≥ 64, open ranges doubled, closed ones
+// halved); an enumerated field one slice per documented filter value and
+// a remainder that is neq every one of them. For getNewBacklinks that is
+// first-seen date (add), links_external, link_type, link_nofollow, and as
+// a last resort last-visited date (check). Each slice's conditions are
+// AND-ed into every AND-group of the user's complexFilter, so the slices
+// partition the query's rows: no row is in two slices. A method with no
+// slicing dimension stops at the wall (see Exporter).
 //
 // That is what the filters mean on paper; slicing proves it on the API's
 // own numbers. Every slice's total is read (by a probe), never inferred as
@@ -33,27 +37,32 @@ import (
 // as a success. A filter the API refuses while slicing (32117) is not the
 // user's error: that dimension is dropped and the next one is tried.
 
-// Other is Slice.LinkType or Slice.Nofollow for the remainder slice: rows
+// Other is Bound.Value for the remainder slice of an enumeration: rows
 // whose value is none of the documented filter values.
 const Other = "*"
 
+// Bound is a slice's condition on one slicing dimension (a filter field of
+// the method's Slices): a date range, an integer range, or one value of an
+// enumeration.
+type Bound struct {
+	Field string
+	Kind  serpstat.Kind // KindDate, KindInt or KindString (an enumeration)
+	// From and To bound a date field, inclusive, as gte From AND lte To
+	// (written D.M.YYYY: the spec documents between for numbers only).
+	From, To time.Time `json:",omitzero"`
+	// Lo and Hi bound an integer field, inclusive, as gte Lo AND lte Hi;
+	// Hi < 0 means no upper bound.
+	Lo, Hi int64 `json:",omitempty"`
+	// Value is one of the documented filter values (eq that value), or
+	// Other (neq every one of them).
+	Value string `json:",omitempty"`
+}
+
 // Slice is one part of a sliced query.
 type Slice struct {
-	// From and To bound the first-seen date (the `add` field), inclusive,
-	// as add gte From AND add lte To. A zero To means no date condition
-	// (the API refused date filters).
-	From, To time.Time
-	// LinksLo..LinksHi bounds links_external, inclusive, when Links is
-	// set; LinksHi < 0 means no upper bound.
-	Links            bool
-	LinksLo, LinksHi int
-	// LinkType and Nofollow are "" (no condition), one of the documented
-	// filter values (serpstat.LinkTypeValues, serpstat.NofollowValues:
-	// eq that value), or Other (neq every one of them).
-	LinkType, Nofollow string
-	// CheckFrom and CheckTo bound the last-visited date (the `check`
-	// field), inclusive, when CheckTo is not zero.
-	CheckFrom, CheckTo time.Time `json:",omitzero"`
+	// Bounds are its conditions, at most one per dimension, in the order
+	// of the method's Slices.
+	Bounds []Bound `json:",omitempty"`
 	// Total is the rows the slice matches, as its probe told.
 	Total int
 	Exact bool
@@ -64,54 +73,124 @@ type Slice struct {
 	First *Page `json:"-"`
 }
 
-// filterDateFrom is the earliest first-seen date slicing looks at.
+// Bound returns the slice's condition on field, or nil.
+func (s Slice) Bound(field string) *Bound {
+	for i := range s.Bounds {
+		if s.Bounds[i].Field == field {
+			return &s.Bounds[i]
+		}
+	}
+	return nil
+}
+
+// filterDateFrom is the earliest date slicing looks at.
 var filterDateFrom = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// enumConds are the conditions of an enum dimension: eq the value, or
-// for Other one neq condition per documented value, AND-ed.
-func enumConds(field, v string, values []string) []serpstat.Condition {
-	switch v {
-	case "":
-		return nil
-	case Other:
+// Conds are the bound's conditions, to AND: only forms the spec
+// documents.
+func (b Bound) Conds(values []string) []serpstat.Condition {
+	switch b.Kind {
+	case serpstat.KindDate:
+		return []serpstat.Condition{
+			{Field: b.Field, CompareType: "gte", Value: []any{serpstat.FormatFilterDate(b.From)}},
+			{Field: b.Field, CompareType: "lte", Value: []any{serpstat.FormatFilterDate(b.To)}}}
+	case serpstat.KindInt:
+		conds := []serpstat.Condition{{Field: b.Field, CompareType: "gte", Value: []any{b.Lo}}}
+		if b.Hi >= 0 {
+			conds = append(conds, serpstat.Condition{Field: b.Field, CompareType: "lte", Value: []any{b.Hi}})
+		}
+		return conds
+	}
+	if b.Value == Other {
 		out := make([]serpstat.Condition, len(values))
 		for i, x := range values {
-			out[i] = serpstat.Condition{Field: field, CompareType: "neq", Value: []any{x}}
+			out[i] = serpstat.Condition{Field: b.Field, CompareType: "neq", Value: []any{x}}
 		}
 		return out
 	}
-	return []serpstat.Condition{{Field: field, CompareType: "eq", Value: []any{v}}}
+	return []serpstat.Condition{{Field: b.Field, CompareType: "eq", Value: []any{b.Value}}}
 }
 
-// Conds are the slice's conditions, to AND into every group: only forms
-// the spec documents.
-func (s Slice) Conds() []serpstat.Condition {
-	var conds []serpstat.Condition
-	if !s.To.IsZero() {
-		conds = append(conds,
-			serpstat.Condition{Field: "add", CompareType: "gte", Value: []any{serpstat.FormatFilterDate(s.From)}},
-			serpstat.Condition{Field: "add", CompareType: "lte", Value: []any{serpstat.FormatFilterDate(s.To)}})
+// Label says the bound in a few words.
+func (b Bound) Label() string {
+	switch b.Kind {
+	case serpstat.KindDate:
+		if b.From.Equal(b.To) {
+			return b.Field + " " + b.From.Format(time.DateOnly)
+		}
+		return b.Field + " " + b.From.Format(time.DateOnly) + ".." + b.To.Format(time.DateOnly)
+	case serpstat.KindInt:
+		if b.Hi < 0 {
+			return fmt.Sprintf("%s ≥ %d", b.Field, b.Lo)
+		}
+		return fmt.Sprintf("%s %d..%d", b.Field, b.Lo, b.Hi)
 	}
-	if s.Links {
-		conds = append(conds, serpstat.Condition{Field: "links_external", CompareType: "gte", Value: []any{s.LinksLo}})
-		if s.LinksHi >= 0 {
-			conds = append(conds, serpstat.Condition{Field: "links_external", CompareType: "lte", Value: []any{s.LinksHi}})
+	if b.Value == Other {
+		return b.Field + " none of the documented values"
+	}
+	return b.Field + " " + b.Value
+}
+
+// Dim is one slicing dimension of a method: a filter field it documents
+// and names in its Slices.
+type Dim struct {
+	Field  string
+	Kind   serpstat.Kind
+	Values []string // an enumeration's values, one slice each
+}
+
+// Dims are the slicing dimensions of m, in order: its Slices that are a
+// documented date, integer or enumerated filter field. An enumeration
+// slices by its named values: numeric codes the spec also lists for the
+// same values (link_nofollow's "0".."4") would count rows twice.
+func Dims(m *serpstat.Method) []Dim {
+	var dims []Dim
+	for _, name := range m.Slices {
+		f := m.Filter(name)
+		if f == nil {
+			continue
+		}
+		switch {
+		case f.Kind == serpstat.KindDate || f.Kind == serpstat.KindInt:
+			dims = append(dims, Dim{Field: f.Name, Kind: f.Kind})
+		case len(f.Values) > 0:
+			named := slices.DeleteFunc(slices.Clone(f.Values), isNumber)
+			if len(named) == 0 {
+				named = slices.Clone(f.Values)
+			}
+			dims = append(dims, Dim{Field: f.Name, Kind: serpstat.KindString, Values: named})
 		}
 	}
-	conds = append(conds, enumConds("link_type", s.LinkType, serpstat.LinkTypeValues)...)
-	conds = append(conds, enumConds("link_nofollow", s.Nofollow, serpstat.NofollowValues)...)
-	if !s.CheckTo.IsZero() {
-		conds = append(conds,
-			serpstat.Condition{Field: "check", CompareType: "gte", Value: []any{serpstat.FormatFilterDate(s.CheckFrom)}},
-			serpstat.Condition{Field: "check", CompareType: "lte", Value: []any{serpstat.FormatFilterDate(s.CheckTo)}})
+	return dims
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil
+}
+
+// Conds are the slice's conditions for m, to AND into every group: only
+// forms the spec documents.
+func (s Slice) Conds(m *serpstat.Method) []serpstat.Condition {
+	var conds []serpstat.Condition
+	for _, b := range s.Bounds {
+		var values []string
+		if b.Value == Other {
+			for _, d := range Dims(m) {
+				if d.Field == b.Field {
+					values = d.Values
+				}
+			}
+		}
+		conds = append(conds, b.Conds(values)...)
 	}
 	return conds
 }
 
 // Filter ANDs the slice's conditions into every AND-group of the user's
 // filter (an empty filter becomes one group).
-func (s Slice) Filter(user serpstat.Filter) serpstat.Filter {
-	conds := s.Conds()
+func (s Slice) Filter(m *serpstat.Method, user serpstat.Filter) serpstat.Filter {
+	conds := s.Conds(m)
 	if len(conds) == 0 {
 		return user
 	}
@@ -126,129 +205,116 @@ func (s Slice) Filter(user serpstat.Filter) serpstat.Filter {
 }
 
 // Params returns the query's params narrowed to the slice.
-func (s Slice) Params(query serpstat.NewBacklinksParams) serpstat.NewBacklinksParams {
-	query.ComplexFilter = s.Filter(query.ComplexFilter)
+func (s Slice) Params(m *serpstat.Method, query serpstat.Params) serpstat.Params {
+	query.ComplexFilter = s.Filter(m, query.ComplexFilter)
 	return query
 }
 
 // Label says in a few words what the slice holds.
 func (s Slice) Label() string {
-	var parts []string
-	switch {
-	case s.To.IsZero():
-	case s.From.Equal(s.To):
-		parts = append(parts, "add "+s.From.Format(time.DateOnly))
-	default:
-		parts = append(parts, "add "+s.From.Format(time.DateOnly)+".."+s.To.Format(time.DateOnly))
-	}
-	if s.Links {
-		if s.LinksHi < 0 {
-			parts = append(parts, fmt.Sprintf("links_external ≥ %d", s.LinksLo))
-		} else {
-			parts = append(parts, fmt.Sprintf("links_external %d..%d", s.LinksLo, s.LinksHi))
-		}
-	}
-	for _, e := range []struct{ field, v string }{{"link_type", s.LinkType}, {"link_nofollow", s.Nofollow}} {
-		switch e.v {
-		case "":
-		case Other:
-			parts = append(parts, e.field+" none of the documented values")
-		default:
-			parts = append(parts, e.field+" "+e.v)
-		}
-	}
-	switch {
-	case s.CheckTo.IsZero():
-	case s.CheckFrom.Equal(s.CheckTo):
-		parts = append(parts, "check "+s.CheckFrom.Format(time.DateOnly))
-	default:
-		parts = append(parts, "check "+s.CheckFrom.Format(time.DateOnly)+".."+s.CheckTo.Format(time.DateOnly))
-	}
-	if len(parts) == 0 {
+	if len(s.Bounds) == 0 {
 		return "all"
+	}
+	parts := make([]string, len(s.Bounds))
+	for i, b := range s.Bounds {
+		parts[i] = b.Label()
 	}
 	return strings.Join(parts, ", ")
 }
 
 // Key names the slice for a checkpoint: a hash of its conditions.
-func (s Slice) Key() string {
-	js, _ := json.Marshal(s.Conds())
+func (s Slice) Key(m *serpstat.Method) string {
+	js, _ := json.Marshal(s.Conds(m))
 	sum := sha256.Sum256(js)
 	return hex.EncodeToString(sum[:6])
 }
 
-// The dimensions a slice is split along, in order.
-const (
-	dimDate = iota
-	dimLinks
-	dimLinkType
-	dimNofollow
-	dimCheck
-)
+// maxIntBound stops splitting open integer ranges.
+const maxIntBound = 1 << 40
 
-var dimNames = [...]string{"add (first-seen date)", "links_external", "link_type", "link_nofollow", "check (last-visited date)"}
+// with returns a copy of the slice's bounds with b set, in dims order.
+func (s Slice) with(dims []Dim, b Bound) []Bound {
+	out := make([]Bound, 0, len(s.Bounds)+1)
+	done := false
+	for _, d := range dims {
+		if d.Field == b.Field {
+			out = append(out, b)
+			done = true
+		} else if x := s.Bound(d.Field); x != nil {
+			out = append(out, *x)
+		}
+	}
+	if !done {
+		out = append(out, b)
+	}
+	return out
+}
 
-// maxLinksBound stops splitting open links_external ranges.
-const maxLinksBound = 1 << 40
+// splitBound cuts the dimension d of a slice (cur its bound, nil when
+// none yet) into bounds that partition it; ok is false when it cannot be
+// cut further.
+func splitBound(d Dim, cur *Bound, today time.Time) (parts []Bound, ok bool) {
+	switch d.Kind {
+	case serpstat.KindDate:
+		from, to := filterDateFrom, today
+		if cur != nil {
+			from, to = cur.From, cur.To
+		}
+		if !to.After(from) {
+			return nil, false
+		}
+		days := int(to.Sub(from).Hours()/24) + 1
+		left := Bound{Field: d.Field, Kind: d.Kind, From: from, To: from.AddDate(0, 0, days/2-1)}
+		right := Bound{Field: d.Field, Kind: d.Kind, From: left.To.AddDate(0, 0, 1), To: to}
+		return []Bound{left, right}, true
+	case serpstat.KindInt:
+		left := Bound{Field: d.Field, Kind: d.Kind}
+		right := left
+		switch {
+		case cur == nil:
+			left.Lo, left.Hi = 0, 63
+			right.Lo, right.Hi = 64, -1
+		case cur.Hi < 0 && cur.Lo < maxIntBound:
+			// Open-ended: double the bound.
+			mid := max(cur.Lo, cur.Lo*2-1)
+			left.Lo, left.Hi = cur.Lo, mid
+			right.Lo, right.Hi = mid+1, -1
+		case cur.Hi >= 0 && cur.Lo < cur.Hi:
+			mid := cur.Lo + (cur.Hi-cur.Lo)/2
+			left.Lo, left.Hi = cur.Lo, mid
+			right.Lo, right.Hi = mid+1, cur.Hi
+		default:
+			return nil, false
+		}
+		return []Bound{left, right}, true
+	}
+	if cur != nil {
+		return nil, false
+	}
+	for _, v := range append(slices.Clone(d.Values), Other) {
+		parts = append(parts, Bound{Field: d.Field, Kind: d.Kind, Value: v})
+	}
+	return parts, true
+}
 
 // children cuts a slice into parts that partition it, along the first
 // dimension that splits it and was not refused; ok is false when nothing
 // splits it.
-func (s Slice) children(refused map[int]bool, today time.Time) (kids []Slice, dim int, ok bool) {
-	base := s
-	base.Total, base.Exact, base.First, base.Unsplittable = 0, false, nil, false
-	switch {
-	case !refused[dimDate] && !s.To.IsZero() && s.To.After(s.From):
-		days := int(s.To.Sub(s.From).Hours()/24) + 1
-		half := days / 2
-		left, right := base, base
-		left.To = s.From.AddDate(0, 0, half-1)
-		right.From = left.To.AddDate(0, 0, 1)
-		return []Slice{left, right}, dimDate, true
-	case !refused[dimLinks] && (!s.Links || s.LinksHi < 0 && s.LinksLo < maxLinksBound || s.LinksLo < s.LinksHi):
-		left, right := base, base
-		left.Links, right.Links = true, true
-		switch {
-		case !s.Links:
-			left.LinksLo, left.LinksHi = 0, 63
-			right.LinksLo, right.LinksHi = 64, -1
-		case s.LinksHi < 0:
-			// Open-ended: double the bound.
-			mid := max(s.LinksLo, s.LinksLo*2-1)
-			left.LinksHi = mid
-			right.LinksLo = mid + 1
-		default:
-			mid := s.LinksLo + (s.LinksHi-s.LinksLo)/2
-			left.LinksHi = mid
-			right.LinksLo = mid + 1
+func (s Slice) children(dims []Dim, refused map[string]bool, today time.Time) (kids []Slice, dim string, ok bool) {
+	for _, d := range dims {
+		if refused[d.Field] {
+			continue
 		}
-		return []Slice{left, right}, dimLinks, true
-	case !refused[dimLinkType] && s.LinkType == "":
-		for _, v := range append(slices.Clone(serpstat.LinkTypeValues), Other) {
-			k := base
-			k.LinkType = v
-			kids = append(kids, k)
+		parts, ok := splitBound(d, s.Bound(d.Field), today)
+		if !ok {
+			continue
 		}
-		return kids, dimLinkType, true
-	case !refused[dimNofollow] && s.Nofollow == "":
-		for _, v := range append(slices.Clone(serpstat.NofollowValues), Other) {
-			k := base
-			k.Nofollow = v
-			kids = append(kids, k)
+		for _, b := range parts {
+			kids = append(kids, Slice{Bounds: s.with(dims, b)})
 		}
-		return kids, dimNofollow, true
-	case !refused[dimCheck] && (s.CheckTo.IsZero() || s.CheckTo.After(s.CheckFrom)):
-		from, to := s.CheckFrom, s.CheckTo
-		if to.IsZero() {
-			from, to = filterDateFrom, today
-		}
-		days := int(to.Sub(from).Hours()/24) + 1
-		left, right := base, base
-		left.CheckFrom, left.CheckTo = from, from.AddDate(0, 0, days/2-1)
-		right.CheckFrom, right.CheckTo = left.CheckTo.AddDate(0, 0, 1), to
-		return []Slice{left, right}, dimCheck, true
+		return kids, d.Field, true
 	}
-	return nil, 0, false
+	return nil, "", false
 }
 
 // ProbeCache keeps what probes learned, so that planning the slices again
@@ -265,8 +331,9 @@ type ProbeCache interface {
 // links_external, link_type, link_nofollow), and what planning cost.
 type SlicePlan struct {
 	sizeOne      bool
-	today        time.Time    // the last day slicing looks at
-	refused      map[int]bool // dimensions the API refused to filter on
+	today        time.Time // the last day slicing looks at
+	dims         []Dim
+	refused      map[string]bool // dimensions the API refused to filter on
 	Slices       []Slice
 	Probes       int   // requests sent to plan them
 	ProbeCredits int64 // credits those requests cost
@@ -312,15 +379,15 @@ func (sp SlicePlan) Sum() int {
 func (p *Pager) PlanSlices(ctx context.Context, total int, now time.Time, cache ProbeCache, sizeOneProbes bool) (*SlicePlan, error) {
 	p.Init()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
-	root := Slice{From: filterDateFrom, To: today, Total: total, Exact: true}
-	sp := &SlicePlan{sizeOne: sizeOneProbes, today: today, refused: map[int]bool{}}
+	root := Slice{Total: total, Exact: true}
+	sp := &SlicePlan{sizeOne: sizeOneProbes, today: today, dims: Dims(p.Method), refused: map[string]bool{}}
 	spentBefore := p.Budget.Spent()
-	err := p.slice(ctx, root, sp, cache, true)
+	err := p.slice(ctx, root, sp, cache)
 	sp.ProbeCredits = p.Budget.Spent() - spentBefore
 	return sp, err
 }
 
-func (p *Pager) slice(ctx context.Context, s Slice, sp *SlicePlan, cache ProbeCache, root bool) error {
+func (p *Pager) slice(ctx context.Context, s Slice, sp *SlicePlan, cache ProbeCache) error {
 	if s.Total <= 0 {
 		return nil
 	}
@@ -329,7 +396,7 @@ func (p *Pager) slice(ctx context.Context, s Slice, sp *SlicePlan, cache ProbeCa
 		return nil
 	}
 	for {
-		kids, dim, ok := s.children(sp.refused, sp.today)
+		kids, dim, ok := s.children(sp.dims, sp.refused, sp.today)
 		if !ok {
 			s.Unsplittable = true
 			sp.Unreachable += s.Total - p.Wall
@@ -341,11 +408,8 @@ func (p *Pager) slice(ctx context.Context, s Slice, sp *SlicePlan, cache ProbeCa
 			// The API refused the filter: not the user's error. Slice
 			// along the next dimension instead.
 			sp.refused[dim] = true
-			sp.Refused = append(sp.Refused, dimNames[dim])
-			p.Logger.Warn("the API refused a slicing filter: slicing without it", "dimension", dimNames[dim], "slice", s.Label(), "error", err)
-			if dim == dimDate && root {
-				s.From, s.To = time.Time{}, time.Time{}
-			}
+			sp.Refused = append(sp.Refused, dim)
+			p.Logger.Warn("the API refused a slicing filter: slicing without it", "dimension", dim, "slice", s.Label(), "error", err)
 			continue
 		}
 		if err != nil {
@@ -362,10 +426,10 @@ func (p *Pager) slice(ctx context.Context, s Slice, sp *SlicePlan, cache ProbeCa
 			}
 			sp.InDoubt += diff
 			p.Logger.Error("SLICES DO NOT PARTITION THE QUERY: their totals do not add up to their parent's, so the API applies a slicing filter otherwise than documented (or the data changed); rows may be missing or repeated",
-				"slice", s.Label(), "dimension", dimNames[dim], "parent_total", s.Total, "sum_of_parts", sum, "rows_in_doubt", diff)
+				"slice", s.Label(), "dimension", dim, "parent_total", s.Total, "sum_of_parts", sum, "rows_in_doubt", diff)
 		}
 		for _, k := range kids {
-			if err := p.slice(ctx, k, sp, cache, false); err != nil {
+			if err := p.slice(ctx, k, sp, cache); err != nil {
 				return err
 			}
 		}
@@ -390,7 +454,7 @@ func (p *Pager) probeAll(ctx context.Context, parent Slice, kids []Slice, sp *Sl
 // probe learns s's total: from the cache, or with a request of size 1, or
 // of the full size when full (its page 1).
 func (p *Pager) probe(ctx context.Context, s *Slice, full bool, sp *SlicePlan, cache ProbeCache) error {
-	key := s.Key()
+	key := s.Key(p.Method)
 	if cache != nil {
 		if t, ok := cache.Total(key); ok {
 			s.Total, s.Exact = t, true
@@ -401,7 +465,7 @@ func (p *Pager) probe(ctx context.Context, s *Slice, full bool, sp *SlicePlan, c
 	if full {
 		size = p.Params.Size
 	}
-	pg, err := p.ProbeFor(ctx, s.Params(p.Params), size)
+	pg, err := p.ProbeFor(ctx, s.Params(p.Method, p.Params), size)
 	if err != nil {
 		return fmt.Errorf("slice %s: %w", s.Label(), err)
 	}
@@ -424,4 +488,14 @@ func (p *Pager) probe(ctx context.Context, s *Slice, full bool, sp *SlicePlan, c
 	}
 	p.Logger.Debug("probed a slice", "slice", s.Label(), "total", s.Total, "size", size)
 	return nil
+}
+
+// ShouldSlice is the one decision whether a query of plan is cut into
+// slices: its rows go past the wall, slicing is not turned off (noSlice),
+// more rows than the wall are wanted, and the Pager's method has a
+// slicing dimension. A method with none stops at the wall, and the rows
+// past it are reported unreachable.
+func (p *Pager) ShouldSlice(plan Plan, noSlice bool) bool {
+	p.Init()
+	return plan.Unreachable > 0 && !noSlice && (p.MaxRows == 0 || p.MaxRows > plan.Wall) && len(Dims(p.Method)) > 0
 }

@@ -3,6 +3,7 @@ package pager_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -31,14 +33,14 @@ type meddler struct {
 	extra    int
 }
 
-func (m *meddler) NewBacklinks(ctx context.Context, p serpstat.NewBacklinksParams) (*serpstat.BacklinksPage, error) {
+func (m *meddler) Fetch(ctx context.Context, meth *serpstat.Method, p serpstat.Params) (*serpstat.Page, error) {
 	js, _ := json.Marshal(p.ComplexFilter)
 	for _, f := range m.refuse {
 		if strings.Contains(string(js), `"field":"`+f+`"`) {
 			return nil, &serpstat.Error{Code: 32117, Message: "Not allowed field: " + f}
 		}
 	}
-	pg, err := m.f.NewBacklinks(ctx, p)
+	pg, err := m.f.Fetch(ctx, meth, p)
 	if err == nil && m.extraFor != "" && strings.Contains(string(js), m.extraFor) {
 		pg.Summary.Total += serpstat.Int(m.extra)
 	}
@@ -54,25 +56,25 @@ func slicePager(t *testing.T, opts serpstattest.Options, query string, wall int,
 		m.f = f
 		f = m
 	}
-	p := &pager.Pager{Fetcher: f, Wall: wall, Params: serpstat.NewBacklinksParams{Query: query, SearchType: serpstat.SearchDomain, Size: 100}}
+	p := &pager.Pager{Fetcher: f, Wall: wall, Params: serpstat.Params{Query: query, SearchType: serpstat.SearchDomain, Size: 100}}
 	p.Init()
 	return p, srv
 }
 
 // sliceRows fetches every row of every slice, all pages.
-func sliceRows(t *testing.T, p *pager.Pager, sp *pager.SlicePlan) []serpstat.Backlink {
+func sliceRows(t *testing.T, p *pager.Pager, sp *pager.SlicePlan) []string {
 	t.Helper()
-	var rows []serpstat.Backlink
+	var rows []string
 	for _, s := range sp.Slices {
-		first, plan, err := p.FirstFor(context.Background(), s.Params(p.Params), 0)
+		first, plan, err := p.FirstFor(context.Background(), s.Params(p.Method, p.Params), 0)
 		require.NoError(t, err)
-		rows = append(rows, first.Rows...)
+		rows = append(rows, rowKeys(first.Rows)...)
 		for n := 2; n <= plan.Pages; n++ {
 			req, err := p.Reserve(plan, n)
 			require.NoError(t, err)
 			pg, err := p.Fetch(context.Background(), req)
 			require.NoError(t, err)
-			rows = append(rows, pg.Rows...)
+			rows = append(rows, rowKeys(pg.Rows)...)
 		}
 	}
 	return rows
@@ -94,7 +96,7 @@ func TestSlicesUseOnlyDocumentedFilters(t *testing.T) {
 	var linkType, nofollow, links bool
 	for _, s := range sp.Slices {
 		require.LessOrEqual(t, s.Total, wall, s.Label())
-		for _, c := range s.Conds() {
+		for _, c := range s.Conds(p.Method) {
 			switch c.Field {
 			case "add":
 				require.Contains(t, []string{"gte", "lte"}, c.CompareType)
@@ -103,10 +105,10 @@ func TestSlicesUseOnlyDocumentedFilters(t *testing.T) {
 				require.Contains(t, []string{"gte", "lte", "between"}, c.CompareType)
 			case "link_type":
 				linkType = true
-				require.Contains(t, serpstat.LinkTypeValues, c.Value[0])
+				require.Contains(t, backlinks.NewBacklinks.Filter("link_type").Values, c.Value[0])
 			case "link_nofollow":
 				nofollow = true
-				require.Contains(t, serpstat.NofollowValues, c.Value[0])
+				require.Contains(t, []string{"follow", "nofollow", "ugc", "sponsored"}, c.Value[0])
 			}
 		}
 	}
@@ -114,7 +116,7 @@ func TestSlicesUseOnlyDocumentedFilters(t *testing.T) {
 	t.Logf("%d slices, %d probes, %d probe credits; link_type used: %v, link_nofollow used: %v", len(sp.Slices), sp.Probes, sp.ProbeCredits, linkType, nofollow)
 
 	rows := sliceRows(t, p, sp)
-	want := map[serpstat.Backlink]int{}
+	want := map[string]int{}
 	for _, r := range rows {
 		want[r]++
 	}
@@ -136,18 +138,18 @@ func TestSlicesByEnumValues(t *testing.T) {
 	assert.Equal(t, total, sp.Sum())
 	var enum bool
 	for _, s := range sp.Slices {
-		enum = enum || s.LinkType != ""
+		enum = enum || s.Bound("link_type") != nil
 	}
 	assert.True(t, enum, "link_type split what links_external could not")
 	var neq []any
-	for _, c := range (pager.Slice{LinkType: pager.Other}).Conds() {
+	for _, c := range (pager.Slice{Bounds: []pager.Bound{{Field: "link_type", Kind: serpstat.KindString, Value: pager.Other}}}).Conds(p.Method) {
 		require.Equal(t, "link_type", c.Field)
 		require.Equal(t, "neq", c.CompareType)
 		neq = append(neq, c.Value...)
 	}
 	require.ElementsMatch(t, neq, []any{"text", "redirect", "iframe", "form", "canonical", "rss", "alternate", "image"}, "the remainder is neq every documented value")
 	rows := sliceRows(t, p, sp)
-	seen := map[serpstat.Backlink]bool{}
+	seen := map[string]bool{}
 	for _, r := range rows {
 		require.False(t, seen[r], "a row in two slices")
 		seen[r] = true
@@ -179,9 +181,9 @@ func TestSlicingFallsBackWhenAFilterIsRefused(t *testing.T) {
 	assert.Zero(t, sp.InDoubt)
 	assert.Equal(t, total, sp.Sum())
 	for _, s := range sp.Slices {
-		assert.False(t, s.Links, s.Label())
+		assert.Nil(t, s.Bound("links_external"), s.Label())
 	}
-	assert.True(t, slices.ContainsFunc(sp.Slices, func(s pager.Slice) bool { return s.LinkType != "" }))
+	assert.True(t, slices.ContainsFunc(sp.Slices, func(s pager.Slice) bool { return s.Bound("link_type") != nil }))
 }
 
 // TestSlicingByLastVisitedDate: when links_external, link_type and
@@ -198,14 +200,23 @@ func TestSlicingByLastVisitedDate(t *testing.T) {
 	assert.Zero(t, sp.Unreachable)
 	assert.Equal(t, total, sp.Sum())
 	for _, s := range sp.Slices {
-		require.False(t, s.CheckTo.IsZero(), s.Label())
+		require.NotNil(t, s.Bound("check"), s.Label())
 		require.LessOrEqual(t, s.Total, wall, s.Label())
 	}
 	rows := sliceRows(t, p, sp)
-	seen := map[serpstat.Backlink]bool{}
+	seen := map[string]bool{}
 	for _, r := range rows {
 		require.False(t, seen[r], "a row in two slices")
 		seen[r] = true
 	}
 	assert.Len(t, rows, total)
+}
+
+// rowKeys are rows as comparable keys, to count them.
+func rowKeys(rows []serpstat.Row) []string {
+	keys := make([]string, len(rows))
+	for i, r := range rows {
+		keys[i] = fmt.Sprintf("%+v", r)
+	}
+	return keys
 }

@@ -99,7 +99,7 @@ func (d *answerDecoder) envelope() error {
 	if err := d.open('{', "(answer)"); err != nil {
 		return err
 	}
-	var result bool
+	var result, nullResult bool
 	for d.dec.PeekKind() != '}' {
 		name, err := d.name()
 		if err != nil {
@@ -109,6 +109,7 @@ func (d *answerDecoder) envelope() error {
 		case strings.EqualFold(name, "result"):
 			if d.dec.PeekKind() == 'n' {
 				d.dec.SkipValue()
+				nullResult = true
 				continue
 			}
 			result = true
@@ -139,6 +140,9 @@ func (d *answerDecoder) envelope() error {
 	}
 	if _, err := d.dec.ReadToken(); err != io.EOF {
 		return errors.New("data after the answer")
+	}
+	if !result && nullResult {
+		return &UnexpectedError{Field: "result", Value: "null"}
 	}
 	if !result {
 		return &UnexpectedError{Field: "result", Value: "nothing (neither result nor error)"}
@@ -196,7 +200,8 @@ func (d *answerDecoder) result() error {
 				return err
 			}
 			if err := json.Unmarshal(v, &d.page.Summary); err != nil {
-				return &UnexpectedError{Field: "result.summary_info", Value: short(v), Err: err}
+				field, value := summaryField(v)
+				return &UnexpectedError{Field: "result.summary_info" + field, Value: value, Err: err}
 			}
 		default:
 			if err := d.dec.SkipValue(); err != nil {
@@ -448,4 +453,28 @@ func short(v []byte) string {
 		return string(v[:77]) + "..."
 	}
 	return string(v)
+}
+
+// summaryField names the member of a summary_info object SummaryInfo
+// cannot read (".total") and its value, or the whole object.
+func summaryField(v []byte) (field, value string) {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(v, &members) != nil {
+		return "", short(v)
+	}
+	for k, mv := range members {
+		var err error
+		switch strings.ToLower(k) {
+		case "left_lines", "page", "count", "total":
+			var n Int
+			err = json.Unmarshal(mv, &n)
+		case "sort", "order":
+			var s string
+			err = json.Unmarshal(mv, &s)
+		}
+		if err != nil {
+			return "." + k, short(mv)
+		}
+	}
+	return "", short(v)
 }

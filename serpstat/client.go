@@ -52,23 +52,6 @@ func NewClient(token string) *Client {
 
 var defaultHTTPClient = &http.Client{Timeout: DefaultTimeout}
 
-// NewBacklinks calls getNewBacklinks for one page. A "no data" error answer
-// comes back as an empty page with NoData set, not as an error, since it
-// is billed like one.
-func (c *Client) NewBacklinks(ctx context.Context, p NewBacklinksParams) (*BacklinksPage, error) {
-	var page BacklinksPage
-	repaired, err := c.call(ctx, MethodNewBacklinks, p, &page)
-	page.Repaired = repaired
-	var ae *Error
-	if errors.As(err, &ae) && ae.Class() == ClassNoData {
-		return &BacklinksPage{NoData: true, Summary: SummaryInfo{Page: Int(p.Page)}}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &page, nil
-}
-
 // Fetch calls m for one page with p (only the params m documents). A "no
 // data" error answer comes back as an empty page with NoData set, not as
 // an error, since it is billed like one.
@@ -78,11 +61,16 @@ func (c *Client) Fetch(ctx context.Context, m *Method, p Params) (*Page, error) 
 		return nil, err
 	}
 	raw, err := c.exchange(ctx, m.API, body)
+	var ae *Error
+	if errors.As(err, &ae) && ae.Class() == ClassNoData {
+		// "No data" with a non-200 status (404 "Empty result!"): billed
+		// like an empty page, and one.
+		return &Page{NoData: true, Summary: SummaryInfo{Total: TotalUnknown, Page: Int(p.Page)}}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	page, err := m.DecodeAnswer(raw)
-	var ae *Error
 	if errors.As(err, &ae) {
 		e := *ae
 		e.Message = c.redact(e.Message)
@@ -133,32 +121,20 @@ func decodeAnswer(method string, raw []byte, out any, redact func(string) string
 	if !utf8.Valid(raw) {
 		repaired = countInvalidUTF8(raw)
 	}
-	// Fast path (issue #8, fastdecode.go): a getNewBacklinks answer of the
-	// usual shape is decoded by hand. On anything else decodeNewBacklinks
-	// reports false, leaves out untouched, and encoding/json below decodes
-	// the answer: it stays the reference.
-	page, isPage := out.(*BacklinksPage)
-	if isPage && method == MethodNewBacklinks && repaired == 0 && decodeNewBacklinks(raw, page) {
-		return 0, nil
-	}
-	var err error
-	if isPage {
-		err = decodeGeneric(raw, page)
-	} else {
-		// One decode: the result goes straight into out (an interface
-		// holding a pointer is decoded into).
-		env := struct {
-			Result any    `json:"result"`
-			Error  *Error `json:"error"`
-		}{Result: out}
-		err = json.Unmarshal(raw, &env)
-		switch {
-		case err != nil:
-		case env.Error != nil:
-			err = env.Error
-		case env.Result == nil || !bytes.Contains(raw, []byte(`"result"`)):
-			err = errors.New("the answer has neither result nor error")
-		}
+	// One decode: the result goes straight into out (an interface holding
+	// a pointer is decoded into). Paged methods are decoded by
+	// Method.DecodeAnswer (Fetch); this is getStats'.
+	env := struct {
+		Result any    `json:"result"`
+		Error  *Error `json:"error"`
+	}{Result: out}
+	err := json.Unmarshal(raw, &env)
+	switch {
+	case err != nil:
+	case env.Error != nil:
+		err = env.Error
+	case env.Result == nil || !bytes.Contains(raw, []byte(`"result"`)):
+		err = errors.New("the answer has neither result nor error")
 	}
 	var ae *Error
 	switch {

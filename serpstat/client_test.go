@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
 
 const secret = "s3cr3t-t0ken/+="
@@ -35,7 +36,7 @@ func answer(t *testing.T, status int, body string) (*httptest.Server, *http.Requ
 	return srv, &last, &lastBody
 }
 
-func TestNewBacklinksDecodesQuirks(t *testing.T) {
+func TestFetchDecodesQuirks(t *testing.T) {
 	body := `{"id":7,"result":{"data":[
 	 {"url_from":"https://a.example/","url_to":"https://b.example/x","nofollow":"nofollow,ugc","link_type":"href","links_ext":92,"link_text":"a \"q\"","first_seen":"2023-07-02","last_visited":"2024-11-23 21:32:02","domain_rank":"25"},
 	 {"url_from":"https://c.example/","url_to":"https://b.example/","nofollow":"follow","link_type":"redirect","links_ext":"1","link_text":"","first_seen":"2022-07-25","last_visited":"2025-01-30 20:22:03","domain_rank":18},
@@ -43,14 +44,15 @@ func TestNewBacklinksDecodesQuirks(t *testing.T) {
 	],"summary_info":{"left_lines":972844,"page":1,"count":3,"total":62,"sort":"url_from","order":"DESC"}}}`
 	srv, last, lastBody := answer(t, 200, body)
 	c := &serpstat.Client{Endpoint: srv.URL, Token: secret}
-	page, err := c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain", Page: 1, Size: 3})
+	page, err := c.Fetch(context.Background(), backlinks.NewBacklinks, serpstat.Params{Query: "b.example", SearchType: "domain", Page: 1, Size: 3})
 	require.NoError(t, err)
 	require.Len(t, page.Data, 3)
-	assert.Equal(t, serpstat.Int(25), page.Data[0].DomainRank)
-	assert.Equal(t, serpstat.Int(1), page.Data[1].LinksExt)
-	assert.Equal(t, serpstat.Int(0), page.Data[2].LinksExt)
-	assert.Equal(t, serpstat.Int(0), page.Data[2].DomainRank)
-	assert.Equal(t, `a "q"`, page.Data[0].LinkText)
+	linksExt, linkText, domainRank := 4, 5, 8 // columns of new-backlinks
+	assert.Equal(t, serpstat.Value{Int: 25}, page.Data[0].Values[domainRank])
+	assert.Equal(t, serpstat.Value{Int: 1}, page.Data[1].Values[linksExt])
+	assert.Equal(t, serpstat.Value{Null: true}, page.Data[2].Values[linksExt], "null is null, not 0")
+	assert.Equal(t, serpstat.Value{}, page.Data[2].Values[domainRank], `"" reads as 0`)
+	assert.Equal(t, serpstat.Value{Str: `a "q"`}, page.Data[0].Values[linkText])
 	assert.Equal(t, serpstat.Int(62), page.Summary.Total)
 	assert.Equal(t, serpstat.Int(972844), page.Summary.LeftLines)
 
@@ -69,7 +71,7 @@ func TestNewBacklinksDecodesQuirks(t *testing.T) {
 func TestTokenInQuery(t *testing.T) {
 	srv, last, _ := answer(t, 200, `{"id":"1","result":{"data":[],"summary_info":{"total":0}}}`)
 	c := &serpstat.Client{Endpoint: srv.URL + "/v4", Token: secret, TokenInQuery: true}
-	_, err := c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+	_, err := c.Fetch(context.Background(), backlinks.NewBacklinks, serpstat.Params{Query: "b.example", SearchType: "domain"})
 	require.NoError(t, err)
 	assert.Equal(t, secret, last.URL.Query().Get("token"))
 	assert.Empty(t, last.Header.Get("token"))
@@ -112,7 +114,7 @@ func TestErrorsAreClassified(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, _, _ := answer(t, tt.status, tt.body)
 			c := &serpstat.Client{Endpoint: srv.URL, Token: secret}
-			_, err := c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+			_, err := c.Fetch(context.Background(), backlinks.NewBacklinks, serpstat.Params{Query: "b.example", SearchType: "domain"})
 			require.Error(t, err)
 			assert.Equal(t, tt.class, serpstat.Classify(err), "%v", err)
 			assert.NotContains(t, err.Error(), secret)
@@ -125,18 +127,18 @@ func TestErrorsAreClassified(t *testing.T) {
 func TestNon200WithAnAPIError(t *testing.T) {
 	srv, _, _ := answer(t, 404, `{"id":"1","error":{"code":404,"message":"Empty result!"}}`)
 	c := &serpstat.Client{Endpoint: srv.URL, Token: secret}
-	page, err := c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain", Page: 1})
+	page, err := c.Fetch(context.Background(), backlinks.NewBacklinks, serpstat.Params{Query: "b.example", SearchType: "domain", Page: 1})
 	require.NoError(t, err)
 	assert.True(t, page.NoData)
 
 	srv, _, _ = answer(t, 400, `{"id":"1","error":{"code":32117,"message":"Not allowed values for between method"}}`)
 	c = &serpstat.Client{Endpoint: srv.URL, Token: secret}
-	_, err = c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+	_, err = c.Fetch(context.Background(), backlinks.NewBacklinks, serpstat.Params{Query: "b.example", SearchType: "domain"})
 	assert.Equal(t, serpstat.ClassInvalid, serpstat.Classify(err))
 
 	srv, _, _ = answer(t, 404, `<html>not found</html>`)
 	c = &serpstat.Client{Endpoint: srv.URL, Token: secret}
-	_, err = c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+	_, err = c.Fetch(context.Background(), backlinks.NewBacklinks, serpstat.Params{Query: "b.example", SearchType: "domain"})
 	var he *serpstat.HTTPError
 	assert.ErrorAs(t, err, &he)
 }
@@ -145,7 +147,7 @@ func TestNoDataIsAnEmptyPage(t *testing.T) {
 	for _, code := range []int{32015, 32017} {
 		srv, _, _ := answer(t, 200, `{"id":"1","error":{"code":`+itoa(code)+`,"message":"Data not found"}}`)
 		c := &serpstat.Client{Endpoint: srv.URL, Token: secret}
-		page, err := c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain", Page: 1})
+		page, err := c.Fetch(context.Background(), backlinks.NewBacklinks, serpstat.Params{Query: "b.example", SearchType: "domain", Page: 1})
 		require.NoError(t, err)
 		assert.True(t, page.NoData)
 		assert.Empty(t, page.Data)
@@ -162,7 +164,7 @@ func TestTransportErrorsHideTheToken(t *testing.T) {
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
 	c := &serpstat.Client{Endpoint: "http://" + addr + "/v4", Token: secret, TokenInQuery: true}
-	_, err = c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+	_, err = c.Fetch(context.Background(), backlinks.NewBacklinks, serpstat.Params{Query: "b.example", SearchType: "domain"})
 	require.Error(t, err)
 	assert.Equal(t, serpstat.ClassTransient, serpstat.Classify(err))
 	for _, tok := range []string{secret, "s3cr3t-t0ken%2F%2B%3D"} {
@@ -173,7 +175,7 @@ func TestTransportErrorsHideTheToken(t *testing.T) {
 	// An error message that echoes the token is redacted too.
 	srv, _, _ := answer(t, 200, `{"id":"1","error":{"code":403,"message":"Invalid token! `+secret+`"}}`)
 	c = &serpstat.Client{Endpoint: srv.URL, Token: secret}
-	_, err = c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+	_, err = c.Fetch(context.Background(), backlinks.NewBacklinks, serpstat.Params{Query: "b.example", SearchType: "domain"})
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), secret)
 }
@@ -183,7 +185,7 @@ func TestCanceledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	c := &serpstat.Client{Endpoint: srv.URL, Token: secret}
-	_, err := c.NewBacklinks(ctx, serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+	_, err := c.Fetch(ctx, backlinks.NewBacklinks, serpstat.Params{Query: "b.example", SearchType: "domain"})
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.Canceled))
 	assert.Equal(t, serpstat.ClassCanceled, serpstat.Classify(err))
@@ -192,7 +194,7 @@ func TestCanceledContext(t *testing.T) {
 func TestBodyCap(t *testing.T) {
 	srv, _, _ := answer(t, 200, `{"id":"1","result":{"data":[],"summary_info":{"total":0}},"pad":"`+strings.Repeat("x", 5000)+`"}`)
 	c := &serpstat.Client{Endpoint: srv.URL, Token: secret, MaxBodyBytes: 1000}
-	_, err := c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+	_, err := c.Fetch(context.Background(), backlinks.NewBacklinks, serpstat.Params{Query: "b.example", SearchType: "domain"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "larger than 1000 bytes")
 }
@@ -210,9 +212,9 @@ func TestInvalidUTF8IsRepairedAndCounted(t *testing.T) {
 	body := "{\"id\":\"1\",\"result\":{\"data\":[{\"url_from\":\"https://a.example/\xff\",\"url_to\":\"https://b.example/\",\"nofollow\":\"follow\",\"link_type\":\"href\",\"links_ext\":1,\"link_text\":\"caf\xc3 \xe9t\xc3\xa9\",\"first_seen\":\"2023-07-02\",\"last_visited\":\"2024-11-23 21:32:02\",\"domain_rank\":5}],\"summary_info\":{\"total\":1}}}"
 	srv, _, _ := answer(t, 200, body)
 	c := &serpstat.Client{Endpoint: srv.URL, Token: secret}
-	page, err := c.NewBacklinks(context.Background(), serpstat.NewBacklinksParams{Query: "b.example", SearchType: "domain"})
+	page, err := c.Fetch(context.Background(), backlinks.NewBacklinks, serpstat.Params{Query: "b.example", SearchType: "domain"})
 	require.NoError(t, err)
 	assert.Equal(t, 3, page.Repaired)
-	assert.Equal(t, "https://a.example/\uFFFD", page.Data[0].URLFrom)
-	assert.Equal(t, "caf\uFFFD \uFFFDté", page.Data[0].LinkText)
+	assert.Equal(t, "https://a.example/\uFFFD", page.Data[0].Values[0].Str)
+	assert.Equal(t, "caf\uFFFD \uFFFDté", page.Data[0].Values[5].Str)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
 
 // The answers of testdata/spec are Serpstat's own examples from
@@ -18,41 +19,45 @@ import (
 // types its schema gives), and sibling methods' summary_info with a null or
 // missing total. Both decoders must read every one.
 func TestSpecExampleAnswers(t *testing.T) {
-	example := serpstat.Backlink{
-		URLFrom: "https://www.topicalauthority.digital/", URLTo: "https://serpstat.com/blog/how-a-web-entity-can-grow-traf…",
-		Nofollow: "follow", LinkType: "href", LinksExt: 92, LinkText: "Read Core Updates for SEO",
-		FirstSeen: "2023-07-02", LastVisited: "2024-11-23 21:32:02", DomainRank: 25,
-	}
+	str := func(v string) serpstat.Value { return serpstat.Value{Str: v} }
+	num := func(v int64) serpstat.Value { return serpstat.Value{Int: v} }
+	example := serpstat.Row{Values: []serpstat.Value{
+		str("https://www.topicalauthority.digital/"), str("https://serpstat.com/blog/how-a-web-entity-can-grow-traf…"),
+		str("follow"), str("href"), num(92), str("Read Core Updates for SEO"),
+		str("2023-07-02"), str("2024-11-23 21:32:02"), num(25),
+	}}
 	tests := []struct {
 		file  string
-		rows  []serpstat.Backlink
+		rows  []serpstat.Row
 		total serpstat.Int
 		order string
 	}{
-		{"getNewBacklinks-example.json", []serpstat.Backlink{example}, 62, "DESC"},
-		{"getNewBacklinks-schema-types.json", []serpstat.Backlink{example}, 62, "desc"},
-		{"getOutlinks-example-nulls.json", []serpstat.Backlink{{
-			URLFrom: "https://serpstat.com/blog/author/379380-379380/", URLTo: "https://microsoftedge.microsoft.com/addons/detail/serpst…",
-			Nofollow: "follow", LinkType: "href", LinksExt: 13, LinkText: "Install for Microsoft Edge",
-			FirstSeen: "2022-09-16", LastVisited: "2025-02-04 21:37:16", Null: 1 << serpstat.ColDomainRank,
-		}}, 99241, "DESC"},
-		{"getSummary-total-null.json", []serpstat.Backlink{}, serpstat.TotalUnknown, ""},
-		{"getSummaryV2-no-total.json", []serpstat.Backlink{}, serpstat.TotalUnknown, ""},
+		{"getNewBacklinks-example.json", []serpstat.Row{example}, 62, "DESC"},
+		{"getNewBacklinks-schema-types.json", []serpstat.Row{example}, 62, "desc"},
+		{"getOutlinks-example-nulls.json", []serpstat.Row{{Values: []serpstat.Value{
+			str("https://serpstat.com/blog/author/379380-379380/"), str("https://microsoftedge.microsoft.com/addons/detail/serpst…"),
+			str("follow"), str("href"), num(13), str("Install for Microsoft Edge"),
+			str("2022-09-16"), str("2025-02-04 21:37:16"), {Null: true},
+		}}}, 99241, "DESC"},
+		{"getSummary-total-null.json", nil, serpstat.TotalUnknown, ""},
+		{"getSummaryV2-no-total.json", nil, serpstat.TotalUnknown, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join("testdata", "spec", tt.file))
 			require.NoError(t, err)
-			page, err := serpstat.DecodeNewBacklinksAnswer(raw)
+			page, err := backlinks.NewBacklinks.DecodeAnswer(raw)
 			require.NoError(t, err)
-			assert.Equal(t, tt.rows, page.Data)
+			for i := range page.Data {
+				page.Data[i].Extra = nil // getOutlinks' date_del: not a column of new-backlinks
+			}
+			if len(tt.rows) == 0 {
+				assert.Empty(t, page.Data)
+			} else {
+				assert.Equal(t, tt.rows, page.Data)
+			}
 			assert.Equal(t, tt.total, page.Summary.Total)
 			assert.Equal(t, tt.order, page.Summary.Order)
-			// The generic decoder agrees, whichever decoded it above.
-			var ref serpstat.BacklinksPage
-			require.NoError(t, serpstat.DecodeGeneric(raw, &ref))
-			assert.Equal(t, tt.rows, ref.Data)
-			assert.Equal(t, tt.total, ref.Summary.Total)
 		})
 	}
 }
@@ -92,7 +97,7 @@ func TestDocumentedErrorCodes(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(tt.body), &resp))
 			require.NotNil(t, resp.Error)
 			assert.Equal(t, tt.class, serpstat.Classify(resp.Error))
-			page, err := serpstat.DecodeNewBacklinksAnswer([]byte(tt.body))
+			page, err := backlinks.NewBacklinks.DecodeAnswer([]byte(tt.body))
 			if tt.class == serpstat.ClassNoData {
 				require.NoError(t, err)
 				assert.True(t, page.NoData)
@@ -120,7 +125,7 @@ func TestUnexpectedAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {
-			_, err := serpstat.DecodeNewBacklinksAnswer([]byte(tt.body))
+			_, err := backlinks.NewBacklinks.DecodeAnswer([]byte(tt.body))
 			require.Error(t, err)
 			assert.Equal(t, serpstat.ClassUnexpected, serpstat.Classify(err))
 			var ue *serpstat.UnexpectedError
@@ -128,24 +133,27 @@ func TestUnexpectedAnswer(t *testing.T) {
 			assert.Equal(t, tt.field, ue.Field)
 			assert.Equal(t, tt.value, ue.Value)
 			assert.Equal(t, []byte(tt.body), ue.Raw)
-			assert.Contains(t, err.Error(), serpstat.MethodNewBacklinks)
+			assert.Contains(t, err.Error(), backlinks.NewBacklinks.API)
 			assert.Contains(t, err.Error(), tt.field)
 		})
 	}
-	_, err := serpstat.DecodeNewBacklinksAnswer([]byte(`{"id":"1","result":{"data":[{"url_from":"a","links_ext":`))
+	_, err := backlinks.NewBacklinks.DecodeAnswer([]byte(`{"id":"1","result":{"data":[{"url_from":"a","links_ext":`))
 	assert.Equal(t, serpstat.ClassTransient, serpstat.Classify(err))
 }
 
-// TestNullFields: null in any field is marked, by both decoders.
+// TestNullFields: null in any field is a null Value.
 func TestNullFields(t *testing.T) {
 	body := `{"result":{"data":[{"url_from":null,"url_to":"u","nofollow":null,"link_type":null,"links_ext":null,"link_text":null,"first_seen":null,"last_visited":null,"domain_rank":null}],"summary_info":{"total":1}}}`
-	page, err := serpstat.DecodeNewBacklinksAnswer([]byte(body))
+	page, err := backlinks.NewBacklinks.DecodeAnswer([]byte(body))
 	require.NoError(t, err)
 	require.Len(t, page.Data, 1)
 	r := page.Data[0]
-	assert.Equal(t, "u", r.URLTo)
-	for i := range serpstat.Columns {
-		assert.Equal(t, i != serpstat.ColURLTo, r.Null.Has(i), serpstat.Columns[i])
+	for i, c := range backlinks.NewBacklinks.Columns {
+		if c.Name == "url_to" {
+			assert.Equal(t, serpstat.Value{Str: "u"}, r.Values[i])
+		} else {
+			assert.Equal(t, serpstat.Value{Null: true}, r.Values[i], c.Name)
+		}
 	}
-	checkDecode(t, []byte(body))
+	checkAnswer(t, backlinks.NewBacklinks, []byte(body))
 }

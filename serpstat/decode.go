@@ -10,10 +10,11 @@ import (
 	"strings"
 )
 
-// This file is the generic (encoding/json) side of reading an answer, and
-// what happens when even it cannot: the answer is well-formed JSON whose
-// shape surprises this version, an *UnexpectedError. fastdecode.go is the
-// fast side; FuzzDecodeNewBacklinks checks the two agree.
+// This file is what happens when an answer cannot be read: it is
+// well-formed JSON whose shape surprises this version, an
+// *UnexpectedError (answer.go, Method.DecodeAnswer, reads every paged
+// answer). Backlink still decodes from JSON for serpstattest's data and
+// its tests; it goes with them.
 
 // nullString is a string field that remembers a JSON null.
 type nullString struct {
@@ -102,47 +103,6 @@ func (s *SummaryInfo) UnmarshalJSON(raw []byte) error {
 		s.Total = *w.Total
 	}
 	return nil
-}
-
-// decodeGeneric decodes a getNewBacklinks answer with encoding/json: the
-// reference the fast decoder is checked against. It returns the answer's
-// *Error when it holds one.
-func decodeGeneric(raw []byte, page *BacklinksPage) error {
-	*page = BacklinksPage{Summary: SummaryInfo{Total: TotalUnknown}}
-	env := struct {
-		Result any    `json:"result"`
-		Error  *Error `json:"error"`
-	}{Result: page}
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return err
-	}
-	if env.Error != nil {
-		return env.Error
-	}
-	if env.Result == nil || !bytes.Contains(raw, []byte(`"result"`)) {
-		return errors.New("the answer has neither result nor error")
-	}
-	return nil
-}
-
-// DecodeNewBacklinksAnswer decodes the raw body of a getNewBacklinks answer
-// as the Client does: the fast decoder, then encoding/json. A "no data"
-// error is an empty page with NoData set; another API error is returned as
-// its *Error; a body that is not complete JSON is a *BodyError, and a
-// well-formed one this version cannot read an *UnexpectedError. It lets a
-// stored answer (see UnexpectedError.Raw) be read again without paying.
-func DecodeNewBacklinksAnswer(raw []byte) (*BacklinksPage, error) {
-	var page BacklinksPage
-	repaired, err := decodeAnswer(MethodNewBacklinks, raw, &page, func(s string) string { return s })
-	page.Repaired = repaired
-	var ae *Error
-	if errors.As(err, &ae) && ae.Class() == ClassNoData {
-		return &BacklinksPage{NoData: true}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &page, nil
 }
 
 // UnexpectedError is a well-formed JSON answer whose shape this version

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -17,7 +18,7 @@ import (
 var page1000 = sync.OnceValue(func() []byte {
 	f := serpstattest.New(serpstattest.Options{Rows: 60_000})
 	req := httptest.NewRequest(http.MethodPost, "/v4", strings.NewReader(
-		`{"id":"1","method":"`+serpstat.MethodNewBacklinks+`","params":{"query":"example.com","searchType":"domain","size":1000,"page":7}}`))
+		`{"id":"1","method":"`+backlinks.NewBacklinks.API+`","params":{"query":"example.com","searchType":"domain","size":1000,"page":7}}`))
 	req.Header.Set("token", serpstattest.DefaultToken)
 	rec := httptest.NewRecorder()
 	f.ServeHTTP(rec, req)
@@ -33,17 +34,16 @@ func reportRows(b *testing.B, body []byte) {
 	b.ReportMetric(float64(len(body))/1000, "body-B/row")
 }
 
-// BenchmarkDecodePage1000 decodes a 1,000-row answer the way Client does:
-// with the hand-written decoder (encoding/json is its fallback on anything
-// unusual; BenchmarkDecodePage1000OnePass measures that).
+// BenchmarkDecodePage1000 decodes a 1,000-row getNewBacklinks answer the
+// way Client.Fetch does: Method.DecodeAnswer, the one decoder.
 func BenchmarkDecodePage1000(b *testing.B) {
 	body := page1000()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		var page serpstat.BacklinksPage
-		if !serpstat.DecodeNewBacklinks(body, &page) {
-			b.Fatal("the fast decoder refused the page")
+		page, err := backlinks.NewBacklinks.DecodeAnswer(body)
+		if err != nil {
+			b.Fatal(err)
 		}
 		if len(page.Data) != 1000 {
 			b.Fatalf("decoded %d rows, want 1000", len(page.Data))
@@ -52,9 +52,9 @@ func BenchmarkDecodePage1000(b *testing.B) {
 	reportRows(b, body)
 }
 
-// BenchmarkClientNewBacklinks1000 runs Client.NewBacklinks against an
-// httptest server that answers the canned 1,000-row page: request
-// encoding, loopback HTTP, reading and decoding.
+// BenchmarkClientNewBacklinks1000 runs Client.Fetch of getNewBacklinks
+// against an httptest server that answers the canned 1,000-row page:
+// request encoding, loopback HTTP, reading and decoding.
 func BenchmarkClientNewBacklinks1000(b *testing.B) {
 	body := page1000()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -63,12 +63,12 @@ func BenchmarkClientNewBacklinks1000(b *testing.B) {
 	}))
 	defer ts.Close()
 	c := &serpstat.Client{Endpoint: ts.URL + "/v4", Token: serpstattest.DefaultToken, HTTPClient: ts.Client()}
-	p := serpstat.NewBacklinksParams{Query: "example.com", SearchType: serpstat.SearchDomain, Page: 7, Size: 1000}
+	p := serpstat.Params{Query: "example.com", SearchType: serpstat.SearchDomain, Page: 7, Size: 1000}
 	ctx := context.Background()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		page, err := c.NewBacklinks(ctx, p)
+		page, err := c.Fetch(ctx, backlinks.NewBacklinks, p)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -38,6 +38,18 @@ func (k Kind) String() string {
 // MarshalText implements encoding.TextMarshaler with String.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
+// UnmarshalText implements encoding.TextUnmarshaler: the inverse of
+// MarshalText.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for i, n := range kindNames {
+		if i > 0 && n == string(b) {
+			*k = Kind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown kind %q", b)
+}
+
 // Column is one output column of a method: its snake_case name, the kind
 // of its values and the wire keys an answer may hold it under.
 type Column struct {

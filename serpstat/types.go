@@ -1,7 +1,9 @@
-// Package serpstat is a client for the Serpstat API v4: the request and
-// response types of SerpstatBacklinksProcedure.getNewBacklinks and
-// SerpstatLimitsProcedure.getStats, a Client that sends them, and a typed
-// *Error whose methods classify every failure in one place.
+// Package serpstat is a client for the Serpstat API v4: a paged method
+// described as a Method (its columns, params, slicing fields and cursor;
+// serpstat/backlinks holds the Backlinks API's), the generic Row and Page
+// its one decoder (Method.DecodeAnswer) reads, SerpstatLimitsProcedure.getStats,
+// a Client that sends them, and a typed *Error whose methods classify every
+// failure in one place.
 package serpstat
 
 import (
@@ -37,6 +39,10 @@ var Columns = []string{
 }
 
 // Backlink is one row of getNewBacklinks.
+//
+// Deprecated: the engine, the sinks and the spool use Row with
+// backlinks.NewBacklinks; Backlink stays for serpstattest's Rows and Row
+// and the tests that read outputs back, and goes with them.
 //
 // A field the API answered null is left at its zero value and marked in
 // Null, so that every output can write it as a null (an empty CSV cell,
@@ -123,18 +129,6 @@ type SummaryInfo struct {
 	Total     Int    `json:"total"`
 	Sort      string `json:"sort"`
 	Order     string `json:"order"`
-}
-
-// BacklinksPage is one answer of getNewBacklinks.
-type BacklinksPage struct {
-	Data    []Backlink  `json:"data"`
-	Summary SummaryInfo `json:"summary_info"`
-	// NoData is true when the API answered "no data" (codes 32015/32017)
-	// instead of an empty array; such an answer is still billed 1 credit.
-	NoData bool `json:"-"`
-	// Repaired counts the invalid UTF-8 sequences in the answer, each
-	// decoded as U+FFFD rather than corrupting an output file.
-	Repaired int `json:"-"`
 }
 
 // Stats is the answer of getStats.

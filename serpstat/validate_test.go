@@ -7,33 +7,34 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
 
 func TestValidateParams(t *testing.T) {
-	ok := serpstat.NewBacklinksParams{Query: "example.com", SearchType: "domain", Sort: "url_from", Order: "desc", Page: 1, Size: 1000}
+	ok := serpstat.Params{Query: "example.com", SearchType: "domain", Sort: "url_from", Order: "desc", Page: 1, Size: 1000}
 	tests := []struct {
 		name  string
-		edit  func(*serpstat.NewBacklinksParams)
+		edit  func(*serpstat.Params)
 		field string // "" means valid
 	}{
-		{"valid", func(*serpstat.NewBacklinksParams) {}, ""},
-		{"idn", func(p *serpstat.NewBacklinksParams) { p.Query = "müller.de" }, ""},
-		{"subdomain", func(p *serpstat.NewBacklinksParams) { p.Query = "blog.example.co.uk" }, ""},
-		{"no query", func(p *serpstat.NewBacklinksParams) { p.Query = "" }, "query"},
-		{"url query", func(p *serpstat.NewBacklinksParams) { p.Query = "https://example.com/x" }, "query"},
-		{"spaces", func(p *serpstat.NewBacklinksParams) { p.Query = "exa mple.com" }, "query"},
-		{"search type", func(p *serpstat.NewBacklinksParams) { p.SearchType = "page" }, "search-type"},
-		{"sort", func(p *serpstat.NewBacklinksParams) { p.Sort = "rank" }, "sort"},
-		{"order", func(p *serpstat.NewBacklinksParams) { p.Order = "up" }, "order"},
-		{"size big", func(p *serpstat.NewBacklinksParams) { p.Size = 5000 }, "size"},
-		{"size negative", func(p *serpstat.NewBacklinksParams) { p.Size = -1 }, "size"},
-		{"link per domain", func(p *serpstat.NewBacklinksParams) { p.LinkPerDomain = -3 }, "link-per-domain"},
+		{"valid", func(*serpstat.Params) {}, ""},
+		{"idn", func(p *serpstat.Params) { p.Query = "müller.de" }, ""},
+		{"subdomain", func(p *serpstat.Params) { p.Query = "blog.example.co.uk" }, ""},
+		{"no query", func(p *serpstat.Params) { p.Query = "" }, "query"},
+		{"url query", func(p *serpstat.Params) { p.Query = "https://example.com/x" }, "query"},
+		{"spaces", func(p *serpstat.Params) { p.Query = "exa mple.com" }, "query"},
+		{"search type", func(p *serpstat.Params) { p.SearchType = "page" }, "search-type"},
+		{"sort", func(p *serpstat.Params) { p.Sort = "rank" }, "sort"},
+		{"order", func(p *serpstat.Params) { p.Order = "up" }, "order"},
+		{"size big", func(p *serpstat.Params) { p.Size = 5000 }, "size"},
+		{"size negative", func(p *serpstat.Params) { p.Size = -1 }, "size"},
+		{"link per domain", func(p *serpstat.Params) { p.LinkPerDomain = -3 }, "link-per-domain"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := ok
 			tt.edit(&p)
-			err := p.Validate()
+			err := backlinks.NewBacklinks.Validate(p)
 			if tt.field == "" {
 				require.NoError(t, err)
 				return
@@ -46,7 +47,7 @@ func TestValidateParams(t *testing.T) {
 }
 
 func TestSizeMessageSaysWhatIsAllowed(t *testing.T) {
-	err := serpstat.NewBacklinksParams{Query: "example.com", SearchType: "domain", Size: 5000}.Validate()
+	err := backlinks.NewBacklinks.Validate(serpstat.Params{Query: "example.com", SearchType: "domain", Size: 5000})
 	require.EqualError(t, err, "size must be 1..1000; got 5000")
 }
 
@@ -85,7 +86,7 @@ func TestParseFilter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := serpstat.ParseFilter([]byte(tt.json))
+			_, err := backlinks.NewBacklinks.ParseFilter([]byte(tt.json))
 			if tt.field == "" {
 				require.NoError(t, err)
 				return

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
 
 // realisticRows returns n rows shaped like the API's: URLs of 60 to 100
@@ -65,19 +66,64 @@ func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); re
 
 // benchPool holds distinct rows for the benchmarks to cycle through, so
 // that compression does not see the same batch over and over.
-var benchPool = sync.OnceValue(func() []serpstat.Backlink { return realisticRows(100_000) })
+var benchPool = sync.OnceValue(func() []serpstat.Row { return backlinkRows(realisticRows(100_000)) })
 
 // batch returns the i-th batch of 1000 rows of benchPool.
-func batch(i int) []serpstat.Backlink {
+func batch(i int) []serpstat.Row {
 	pool := benchPool()
 	start := (i * 1000) % len(pool)
 	return pool[start : start+1000]
 }
 
-// benchmarkSink writes batches of 1000 rows, one batch an op, to a
-// counting io.Discard and reports rows/s, B/row and allocs/row.
+// realisticThreats returns n rows of backlinks.Threats shaped like the
+// API's: domains of 10 to 30 bytes, one to three platforms, one or two
+// threat types, dates of the last two years, unknown keys in one row of
+// a hundred. The same n gives the same rows.
+func realisticThreats(n int) []serpstat.Row {
+	rng := rand.New(rand.NewPCG(3, 4))
+	words := strings.Fields("free download cheap pills casino bonus crack keygen win prize login secure update bank " +
+		"account verify wallet crypto invest")
+	platforms := []string{"windows", "linux", "android", "osx", "ios", "any_platform", "all_platforms", "chrome"}
+	threats := []string{"malware", "social_engineering", "unwanted_software", "potentially_harmful_application"}
+	start := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows := make([]serpstat.Row, n)
+	for i := range rows {
+		domain := fmt.Sprintf("%s-%s%d.example", words[rng.IntN(len(words))], words[rng.IntN(len(words))], rng.IntN(1000))
+		plats := make([]string, 1+rng.IntN(3))
+		for j := range plats {
+			plats[j] = platforms[rng.IntN(len(platforms))]
+		}
+		kinds := make([]string, 1+rng.IntN(2))
+		for j := range kinds {
+			kinds[j] = threats[rng.IntN(len(threats))]
+		}
+		rows[i] = serpstat.Row{Values: []serpstat.Value{
+			{Str: domain}, {Str: "target-site.com"}, {Int: int64(rng.IntN(5000))},
+			{List: plats}, {List: kinds},
+			{Str: start.Add(time.Duration(rng.Int64N(int64(2 * 365 * 24 * time.Hour)))).Format(time.DateOnly)},
+		}}
+		if rng.IntN(100) == 0 {
+			rows[i].Extra = []byte(`{"source":"gsb","score":0.93}`)
+		}
+	}
+	return rows
+}
+
+// threatPool is benchPool for threats.
+var threatPool = sync.OnceValue(func() []serpstat.Row { return realisticThreats(100_000) })
+
+// benchmarkSink writes batches of 1000 rows of new-backlinks, one batch an
+// op, to a counting io.Discard and reports rows/s, B/row and allocs/row.
 func benchmarkSink(b *testing.B, newSink func(io.Writer) RowWriter) {
-	batch(0)
+	benchmarkRows(b, newSink, benchPool())
+}
+
+// benchmarkRows is benchmarkSink for batches of any pool of rows.
+func benchmarkRows(b *testing.B, newSink func(io.Writer) RowWriter, pool []serpstat.Row) {
+	batch := func(i int) []serpstat.Row {
+		start := (i * 1000) % len(pool)
+		return pool[start : start+1000]
+	}
 	var out countingWriter
 	w := newSink(&out)
 	var before, after runtime.MemStats
@@ -103,15 +149,27 @@ func benchmarkSink(b *testing.B, newSink func(io.Writer) RowWriter) {
 }
 
 func BenchmarkCSV(b *testing.B) {
-	benchmarkSink(b, func(w io.Writer) RowWriter { return NewCSV(w) })
+	benchmarkSink(b, func(w io.Writer) RowWriter { return NewCSV(w, nb) })
 }
 
 func BenchmarkNDJSON(b *testing.B) {
-	benchmarkSink(b, func(w io.Writer) RowWriter { return NewNDJSON(w) })
+	benchmarkSink(b, func(w io.Writer) RowWriter { return NewNDJSON(w, nb) })
 }
 
 func BenchmarkParquet(b *testing.B) {
-	benchmarkSink(b, func(w io.Writer) RowWriter { return NewParquet(w) })
+	benchmarkSink(b, func(w io.Writer) RowWriter { return NewParquet(w, nb) })
+}
+
+func BenchmarkCSVThreats(b *testing.B) {
+	benchmarkRows(b, func(w io.Writer) RowWriter { return NewCSV(w, backlinks.Threats) }, threatPool())
+}
+
+func BenchmarkNDJSONThreats(b *testing.B) {
+	benchmarkRows(b, func(w io.Writer) RowWriter { return NewNDJSON(w, backlinks.Threats) }, threatPool())
+}
+
+func BenchmarkParquetThreats(b *testing.B) {
+	benchmarkRows(b, func(w io.Writer) RowWriter { return NewParquet(w, backlinks.Threats) }, threatPool())
 }
 
 // BenchmarkParquetRowGroup writes 500,000 rows an op with several row group
@@ -128,7 +186,7 @@ func BenchmarkParquetRowGroup(b *testing.B) {
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
 				base := ms.HeapAlloc
-				w := NewParquet(&out)
+				w := NewParquet(&out, nb)
 				w.RowGroupRows = size
 				for i := range 500 {
 					if err := w.Write(batch(i)); err != nil {

@@ -9,10 +9,16 @@ import (
 )
 
 // CSV writes rows as RFC 4180 CSV through encoding/csv: a header row of
-// serpstat.Columns, then one record a row, UTF-8 as given, "\n" line ends.
-// Fields holding a quote, a comma, CR or LF are quoted; text is written
-// byte for byte, invalid UTF-8 included. A field the API answered null
-// (serpstat.Backlink.Null) is an empty cell.
+// the method's OutputColumns, then one record a row, UTF-8 as given, "\n"
+// line ends. Fields holding a quote, a comma, CR or LF are quoted; text is
+// written byte for byte, invalid UTF-8 included.
+//
+// A cell is written by its column's Kind: string, date and timestamp as
+// the text answered; integer in digits; float as the shortest decimal
+// that reads back the same (as NDJSON writes it); list<string> as a JSON
+// array (["windows","linux"]); the extra column as the JSON object of the
+// row's unknown keys on one line, an empty cell when it had none. A value
+// the API answered null (serpstat.Value.Null) is an empty cell.
 //
 // Make one with NewCSV; the zero value is not usable. A CSV is not safe
 // for concurrent use.
@@ -20,8 +26,9 @@ type CSV struct {
 	// Neutralize, when true, prefixes with ' every text cell that starts
 	// with = + - @ TAB or CR, so that a spreadsheet shows it as text instead
 	// of running it as a formula (CSV injection). The zero value, false,
-	// writes text exactly. Numeric cells are never changed. Set it before
-	// the first Write.
+	// writes text exactly. Numeric, list and extra cells are never
+	// changed: a number is a number to a spreadsheet, and a list or an
+	// object starts with [ or {. Set it before the first Write.
 	Neutralize bool
 	// QueryColumn, when true, adds a leading "query" column holding the
 	// value given to SetQuery: rows of several queries in one file. Set it
@@ -33,19 +40,25 @@ type CSV struct {
 	// first Write.
 	BOM bool
 
+	m           *serpstat.Method
 	query       string
 	dst         io.Writer
 	neutralized int64
 	w           *csv.Writer
 	record      []string
+	scratch     []byte // a list, float or extra cell being encoded
 	header      bool
 	closed      bool
 	err         error
 }
 
-// NewCSV returns a CSV writing to w.
-func NewCSV(w io.Writer) *CSV {
-	return &CSV{dst: w, w: csv.NewWriter(w), record: make([]string, len(serpstat.Columns))}
+// NewCSV returns a CSV writing the rows of method m to w. m must not be
+// nil.
+func NewCSV(w io.Writer, m *serpstat.Method) *CSV {
+	if m == nil {
+		panic(errNilMethod)
+	}
+	return &CSV{m: m, dst: w, w: csv.NewWriter(w)}
 }
 
 // Neutralized is the number of cells written so far that Neutralize
@@ -66,15 +79,17 @@ func (c *CSV) writeHeader() error {
 			return err
 		}
 	}
+	names := c.m.OutputColumns()
 	if c.QueryColumn {
-		return c.w.Write(append([]string{"query"}, serpstat.Columns...))
+		names = append([]string{"query"}, names...)
 	}
-	return c.w.Write(serpstat.Columns)
+	c.record = make([]string, len(names))
+	return c.w.Write(names)
 }
 
 // Write writes rows, and the header row first if it has not been written.
 // Rows are buffered; an error of w may surface on a later Write or on Close.
-func (c *CSV) Write(rows []serpstat.Backlink) error {
+func (c *CSV) Write(rows []serpstat.Row) error {
 	if c.err != nil {
 		return c.err
 	}
@@ -89,29 +104,43 @@ func (c *CSV) Write(rows []serpstat.Backlink) error {
 	}
 	rec := c.record
 	if c.QueryColumn {
-		if len(rec) == len(serpstat.Columns) {
-			c.record = make([]string, len(serpstat.Columns)+1)
-		}
-		c.record[0] = c.text(c.query)
-		rec = c.record[1:]
+		rec[0] = c.text(c.query)
+		rec = rec[1:]
 	}
+	cols := c.m.Columns
 	for i := range rows {
 		r := &rows[i]
-		rec[0] = c.text(r.URLFrom)
-		rec[1] = c.text(r.URLTo)
-		rec[2] = c.text(r.Nofollow)
-		rec[3] = c.text(r.LinkType)
-		rec[4] = strconv.FormatInt(int64(r.LinksExt), 10)
-		rec[5] = c.text(r.LinkText)
-		rec[6] = c.text(r.FirstSeen)
-		rec[7] = c.text(r.LastVisited)
-		rec[8] = strconv.FormatInt(int64(r.DomainRank), 10)
-		if r.Null != 0 {
-			// A field the API answered null is an empty cell.
-			for col := range rec {
-				if r.Null.Has(col) {
-					rec[col] = ""
+		if err := rowFits(c.m, r); err != nil {
+			c.err = err
+			return err
+		}
+		for col := range cols {
+			v := &r.Values[col]
+			if v.Null {
+				rec[col] = ""
+				continue
+			}
+			switch cols[col].Kind {
+			case serpstat.KindInt:
+				rec[col] = strconv.FormatInt(v.Int, 10)
+			case serpstat.KindFloat:
+				rec[col] = ""
+				if finite(v.Float) {
+					c.scratch = appendJSONFloat(c.scratch[:0], v.Float)
+					rec[col] = string(c.scratch)
 				}
+			case serpstat.KindStrings:
+				c.scratch = appendJSONList(c.scratch[:0], v.List)
+				rec[col] = string(c.scratch)
+			default: // string, date, timestamp
+				rec[col] = c.text(v.Str)
+			}
+		}
+		if c.m.Extra {
+			rec[len(cols)] = ""
+			if len(r.Extra) != 0 {
+				c.scratch = appendExtra(c.scratch[:0], r.Extra)
+				rec[len(cols)] = string(c.scratch)
 			}
 		}
 		if err := c.w.Write(c.record); err != nil {

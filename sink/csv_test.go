@@ -20,9 +20,9 @@ func TestCSVGolden(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			w := NewCSV(&buf)
+			w := NewCSV(&buf, nb)
 			w.Neutralize = c.neutralize
-			require.NoError(t, w.Write(awkwardRows))
+			require.NoError(t, w.Write(backlinkRows(awkwardRows)))
 			require.NoError(t, w.Close())
 			golden(t, c.name, buf.Bytes())
 		})
@@ -31,7 +31,7 @@ func TestCSVGolden(t *testing.T) {
 
 func TestCSVHeaderOnly(t *testing.T) {
 	var buf bytes.Buffer
-	w := NewCSV(&buf)
+	w := NewCSV(&buf, nb)
 	require.NoError(t, w.Close())
 	require.Equal(t, "url_from,url_to,nofollow,link_type,links_ext,link_text,first_seen,last_visited,domain_rank\n", buf.String())
 }
@@ -60,9 +60,9 @@ func TestCSVNeutralize(t *testing.T) {
 				LinkText: c.in, FirstSeen: c.in, LastVisited: c.in, LinksExt: -3, DomainRank: -4}
 			for _, neutralize := range []bool{false, true} {
 				var buf bytes.Buffer
-				w := NewCSV(&buf)
+				w := NewCSV(&buf, nb)
 				w.Neutralize = neutralize
-				require.NoError(t, w.Write([]serpstat.Backlink{row}))
+				require.NoError(t, w.Write(backlinkRows([]serpstat.Backlink{row})))
 				require.NoError(t, w.Close())
 				recs, err := csv.NewReader(&buf).ReadAll()
 				require.NoError(t, err)
@@ -86,17 +86,17 @@ func TestCSVNeutralize(t *testing.T) {
 func TestCSVBOM(t *testing.T) {
 	row := serpstat.Backlink{URLFrom: "https://пример.рф/", LinkText: "-10% discount"}
 	var plain, bom bytes.Buffer
-	w := NewCSV(&plain)
-	require.NoError(t, w.Write([]serpstat.Backlink{row}))
+	w := NewCSV(&plain, nb)
+	require.NoError(t, w.Write(backlinkRows([]serpstat.Backlink{row})))
 	require.NoError(t, w.Close())
-	w = NewCSV(&bom)
+	w = NewCSV(&bom, nb)
 	w.BOM = true
-	require.NoError(t, w.Write([]serpstat.Backlink{row}))
+	require.NoError(t, w.Write(backlinkRows([]serpstat.Backlink{row})))
 	require.NoError(t, w.Close())
 	require.Equal(t, "\xef\xbb\xbf"+plain.String(), bom.String(), "the mark, then the same bytes")
 
 	bom.Reset()
-	w = NewCSV(&bom)
+	w = NewCSV(&bom, nb)
 	w.BOM = true
 	require.NoError(t, w.Close())
 	require.Equal(t, "\xef\xbb\xbfurl_from,url_to,nofollow,link_type,links_ext,link_text,first_seen,last_visited,domain_rank\n", bom.String(), "a header-only file too")

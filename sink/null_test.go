@@ -21,8 +21,8 @@ func TestNullFields(t *testing.T) {
 			LinkText: "", FirstSeen: "2024-01-02", LastVisited: "2024-02-03 04:05:06", DomainRank: 0},
 	}
 	var csvOut, ndOut, pqOut bytes.Buffer
-	for _, w := range []RowWriter{NewCSV(&csvOut), NewNDJSON(&ndOut), NewParquet(&pqOut)} {
-		require.NoError(t, w.Write(rows))
+	for _, w := range []RowWriter{NewCSV(&csvOut, nb), NewNDJSON(&ndOut, nb), NewParquet(&pqOut, nb)} {
+		require.NoError(t, w.Write(backlinkRows(rows)))
 		require.NoError(t, w.Close())
 	}
 	assert.Equal(t, "url_from,url_to,nofollow,link_type,links_ext,link_text,first_seen,last_visited,domain_rank\n"+

@@ -3,6 +3,7 @@ package sink
 import (
 	"io"
 	"time"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -19,45 +20,28 @@ const DefaultRowGroupRows = 50_000
 // parquet-go writer at once.
 const parquetBatch = 1024
 
-// parquetRow is the Parquet schema of a backlink.
-//
-// Strings are BYTE_ARRAY with the STRING (UTF8) logical type, which is
-// parquet-go's default for a Go string; the two columns with a handful of
-// distinct values are dictionary-encoded.
-//
-// first_seen is an optional DATE: days since 1970-01-01 in an int32
-// (parquet-go up to v0.32.0 writes a time.Time tagged date wrongly).
-// last_visited is an optional TIMESTAMP(MICROS) with isAdjustedToUTC=false,
-// because the API gives a wall-clock time with no zone: the tag argument
-// "microsecond:local" sets the unit and clears isAdjustedToUTC. A nil
-// pointer is a null, written for a date that is empty or does not parse.
-//
-// Every column is optional: the API may answer null for any field
-// (serpstat.Backlink.Null), written as a Parquet null. The pointers point
-// into the rows being written and the writer's own buffers: no allocation
-// a row.
-type parquetRow struct {
-	URLFrom     *string `parquet:"url_from"`
-	URLTo       *string `parquet:"url_to"`
-	Nofollow    *string `parquet:"nofollow,dict"`
-	LinkType    *string `parquet:"link_type,dict"`
-	LinksExt    *int64  `parquet:"links_ext"`
-	LinkText    *string `parquet:"link_text"`
-	FirstSeen   *int32  `parquet:"first_seen,date"`
-	LastVisited *int64  `parquet:"last_visited,timestamp(microsecond:local)"`
-	DomainRank  *int64  `parquet:"domain_rank"`
-}
-
-// parquetRowQ is parquetRow with a leading query column; parquet-go
-// flattens the embedded struct, so the columns are query then parquetRow's.
-type parquetRowQ struct {
-	Query string `parquet:"query,dict"`
-	parquetRow
-}
-
 // Parquet writes rows as an Apache Parquet file with parquet-go:
-// zstd-compressed column chunks, row groups of RowGroupRows rows, the
-// schema of parquetRow. Dates that are empty or do not parse are written
+// zstd-compressed column chunks, row groups of RowGroupRows rows, a schema
+// built from the method's columns (see parquetSchema): every column
+// OPTIONAL, in the order of OutputColumns, after a REQUIRED query column
+// when QueryColumn is set. A value is written by its column's Kind:
+//
+//   - string: BYTE_ARRAY with the STRING (UTF8) logical type; the columns
+//     with a handful of distinct values (nofollow, link_type) are
+//     dictionary-encoded.
+//   - integer: INT64 (INT(64, signed)); float: DOUBLE, NaN and the
+//     infinities as nulls, as in the other formats.
+//   - date: DATE, days since 1970-01-01 in an INT32.
+//   - timestamp: TIMESTAMP(MICROS) with isAdjustedToUTC=false, because the
+//     API gives a wall-clock time with no zone.
+//   - list<string>: LIST of required STRING elements (three-level form);
+//     DuckDB reads it as VARCHAR[]. A null is a null list, an empty list
+//     an empty one.
+//   - extra: STRING holding the JSON object of the row's unknown keys,
+//     null when it had none.
+//
+// A value the API answered null (serpstat.Value.Null) is a Parquet null.
+// Dates and timestamps that are null, empty or do not parse are written
 // as nulls, and counted by Nulls.
 //
 // Make one with NewParquet; the zero value is not usable. A Parquet is not
@@ -72,66 +56,54 @@ type Parquet struct {
 	// before the first Write.
 	QueryColumn bool
 
+	m      *serpstat.Method
 	query  string
 	out    io.Writer
-	w      *parquet.GenericWriter[parquetRow]
-	wq     *parquet.GenericWriter[parquetRowQ] // when QueryColumn
-	rowsq  []parquetRowQ
-	rows   []parquetRow // reused for every batch
-	days   []int32      // first_seen values the rows point to
-	micros []int64      // last_visited values the rows point to
-	links  []int64      // links_ext values the rows point to
-	ranks  []int64      // domain_rank values the rows point to
+	w      *parquet.Writer
+	values []parquet.Value // the values of a batch, reused
+	rows   []parquet.Row   // the batch's rows, slices of values
 	nulls  int
 	closed bool
 	err    error
 }
 
-// NewParquet returns a Parquet writing to w.
-func NewParquet(w io.Writer) *Parquet {
-	return &Parquet{out: w}
+// NewParquet returns a Parquet writing the rows of method m to w. m must
+// not be nil.
+func NewParquet(w io.Writer, m *serpstat.Method) *Parquet {
+	if m == nil {
+		panic(errNilMethod)
+	}
+	return &Parquet{m: m, out: w}
 }
 
-// Nulls returns the number of first_seen and last_visited cells written as
-// null because they were empty or did not parse.
+// Nulls returns the number of date and timestamp cells written as null:
+// answered null, empty, or not a valid date or time.
 func (p *Parquet) Nulls() int { return p.nulls }
 
 // SetQuery sets the query column's value for the rows written next.
 func (p *Parquet) SetQuery(q string) { p.query = q }
 
 func (p *Parquet) start() {
-	if p.w != nil || p.wq != nil {
+	if p.w != nil {
 		return
 	}
 	n := p.RowGroupRows
 	if n <= 0 {
 		n = DefaultRowGroupRows
 	}
-	opts := []parquet.WriterOption{parquet.Compression(&zstdCodec{}), parquet.MaxRowsPerRowGroup(int64(n))}
-	if p.QueryColumn {
-		p.wq = parquet.NewGenericWriter[parquetRowQ](p.out, opts...)
-		p.rowsq = make([]parquetRowQ, parquetBatch)
-	} else {
-		p.w = parquet.NewGenericWriter[parquetRow](p.out, opts...)
-	}
-	p.rows = make([]parquetRow, parquetBatch)
-	p.days = make([]int32, parquetBatch)
-	p.micros = make([]int64, parquetBatch)
-	p.links = make([]int64, parquetBatch)
-	p.ranks = make([]int64, parquetBatch)
+	p.w = parquet.NewWriter(p.out, parquetSchema(p.m, p.QueryColumn),
+		parquet.Compression(&zstdCodec{}), parquet.MaxRowsPerRowGroup(int64(n)))
+	p.rows = make([]parquet.Row, parquetBatch)
 }
 
-// strPtr points to s, or is nil (a Parquet null) when null.
-func strPtr(s *string, null bool) *string {
-	if null {
-		return nil
-	}
-	return s
-}
+// bytesOf is s as a byte slice without a copy. parquet-go only reads the
+// bytes of a value, and copies them into its own buffers before WriteRows
+// returns.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // Write writes rows. They are buffered until a row group is complete; an
 // error of the io.Writer may surface on a later Write or on Close.
-func (p *Parquet) Write(rows []serpstat.Backlink) error {
+func (p *Parquet) Write(rows []serpstat.Row) error {
 	if p.err != nil {
 		return p.err
 	}
@@ -141,59 +113,117 @@ func (p *Parquet) Write(rows []serpstat.Backlink) error {
 	p.start()
 	for len(rows) > 0 {
 		n := min(len(rows), parquetBatch)
-		batch := p.rows[:n]
-		for i := range batch {
-			r := &rows[i]
-			pr := &batch[i]
-			null := r.Null
-			pr.URLFrom = strPtr(&r.URLFrom, null.Has(serpstat.ColURLFrom))
-			pr.URLTo = strPtr(&r.URLTo, null.Has(serpstat.ColURLTo))
-			pr.Nofollow = strPtr(&r.Nofollow, null.Has(serpstat.ColNofollow))
-			pr.LinkType = strPtr(&r.LinkType, null.Has(serpstat.ColLinkType))
-			pr.LinkText = strPtr(&r.LinkText, null.Has(serpstat.ColLinkText))
-			pr.LinksExt, pr.DomainRank = nil, nil
-			if !null.Has(serpstat.ColLinksExt) {
-				p.links[i] = int64(r.LinksExt)
-				pr.LinksExt = &p.links[i]
-			}
-			if !null.Has(serpstat.ColDomainRank) {
-				p.ranks[i] = int64(r.DomainRank)
-				pr.DomainRank = &p.ranks[i]
-			}
-			pr.FirstSeen = nil
-			if d, ok := parseDate(r.FirstSeen); ok {
-				p.days[i] = d
-				pr.FirstSeen = &p.days[i]
-			} else {
-				p.nulls++
-			}
-			pr.LastVisited = nil
-			if us, ok := parseDateTime(r.LastVisited); ok {
-				p.micros[i] = us
-				pr.LastVisited = &p.micros[i]
-			} else {
-				p.nulls++
-			}
-		}
-		var err error
-		if p.wq != nil {
-			bq := p.rowsq[:n]
-			for i := range batch {
-				bq[i] = parquetRowQ{Query: p.query, parquetRow: batch[i]}
-			}
-			_, err = p.wq.Write(bq)
-			clear(bq)
-		} else {
-			_, err = p.w.Write(batch)
-		}
-		if err != nil {
+		if err := p.writeBatch(rows[:n]); err != nil {
 			p.err = err
 			return err
 		}
 		rows = rows[n:]
 	}
-	clear(p.rows) // drop references to the caller's strings
 	return nil
+}
+
+// writeBatch converts rows to parquet.Row values, column by column with
+// their repetition and definition levels, and writes them.
+func (p *Parquet) writeBatch(rows []serpstat.Row) error {
+	cols := p.m.Columns
+	first := 0 // the leaf column of cols[0]
+	if p.QueryColumn {
+		first = 1
+	}
+	vals := p.values[:0]
+	batch := p.rows[:len(rows)]
+	for i := range rows {
+		r := &rows[i]
+		if err := rowFits(p.m, r); err != nil {
+			return err
+		}
+		start := len(vals)
+		if p.QueryColumn {
+			// Required: its definition level is 0 when set.
+			vals = append(vals, parquet.ByteArrayValue(bytesOf(p.query)).Level(0, 0, 0))
+		}
+		for c := range cols {
+			leaf := first + c
+			v := &r.Values[c]
+			kind := cols[c].Kind
+			if v.Null {
+				if kind == serpstat.KindDate || kind == serpstat.KindTimestamp {
+					p.nulls++
+				}
+				vals = append(vals, parquet.NullValue().Level(0, 0, leaf))
+				continue
+			}
+			var pv parquet.Value
+			switch kind {
+			case serpstat.KindInt:
+				pv = parquet.Int64Value(v.Int)
+			case serpstat.KindFloat:
+				if !finite(v.Float) {
+					vals = append(vals, parquet.NullValue().Level(0, 0, leaf))
+					continue
+				}
+				pv = parquet.DoubleValue(v.Float)
+			case serpstat.KindDate:
+				d, ok := parseDate(v.Str)
+				if !ok {
+					p.nulls++
+					vals = append(vals, parquet.NullValue().Level(0, 0, leaf))
+					continue
+				}
+				pv = parquet.Int32Value(d)
+			case serpstat.KindTimestamp:
+				us, ok := parseDateTime(v.Str)
+				if !ok {
+					p.nulls++
+					vals = append(vals, parquet.NullValue().Level(0, 0, leaf))
+					continue
+				}
+				pv = parquet.Int64Value(us)
+			case serpstat.KindStrings:
+				// optional group (LIST) { repeated group list { required
+				// binary element } }: definition level 1 is an empty list,
+				// 2 an element; repetition level 1 continues the list.
+				if len(v.List) == 0 {
+					vals = append(vals, parquet.NullValue().Level(0, 1, leaf))
+					continue
+				}
+				for j, s := range v.List {
+					vals = append(vals, parquet.ByteArrayValue(bytesOf(s)).Level(min(j, 1), 2, leaf))
+				}
+				continue
+			default: // string
+				pv = parquet.ByteArrayValue(bytesOf(v.Str))
+			}
+			vals = append(vals, pv.Level(0, 1, leaf))
+		}
+		if p.m.Extra {
+			leaf := first + len(cols)
+			if len(r.Extra) == 0 {
+				vals = append(vals, parquet.NullValue().Level(0, 0, leaf))
+			} else {
+				extra := []byte(r.Extra)
+				if spaced(extra) {
+					// Compacted as in the other formats; each row its
+					// own copy, since the values are written together.
+					extra = appendExtra(nil, r.Extra)
+				}
+				vals = append(vals, parquet.ByteArrayValue(extra).Level(0, 1, leaf))
+			}
+		}
+		batch[i] = vals[start:len(vals):len(vals)]
+	}
+	// vals may have grown: point the rows into its final array.
+	off := 0
+	for i := range batch {
+		n := len(batch[i])
+		batch[i] = vals[off : off+n : off+n]
+		off += n
+	}
+	_, err := p.w.WriteRows(batch)
+	clear(vals) // drop references to the caller's strings
+	clear(batch)
+	p.values = vals[:0]
+	return err
 }
 
 // Close writes the last row group and the footer, and returns the first
@@ -205,11 +235,7 @@ func (p *Parquet) Close() error {
 	}
 	p.start()
 	p.closed = true
-	if p.wq != nil {
-		p.err = p.wq.Close()
-	} else {
-		p.err = p.w.Close()
-	}
+	p.err = p.w.Close()
 	return p.err
 }
 

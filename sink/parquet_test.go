@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,15 +14,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
 
 // writeParquet writes rows with a Parquet and opens the result.
 func writeParquet(t *testing.T, rowGroupRows int, rows []serpstat.Backlink) (*parquet.File, *Parquet) {
 	t.Helper()
 	var buf bytes.Buffer
-	w := NewParquet(&buf)
+	w := NewParquet(&buf, nb)
 	w.RowGroupRows = rowGroupRows
-	require.NoError(t, w.Write(rows))
+	require.NoError(t, w.Write(backlinkRows(rows)))
 	require.NoError(t, w.Close())
 	f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 	require.NoError(t, err)
@@ -199,4 +202,127 @@ func TestParquetEmpty(t *testing.T) {
 	require.Zero(t, f.NumRows())
 	require.Zero(t, w.Nulls())
 	require.Len(t, f.Schema().Fields(), len(serpstat.Columns))
+}
+
+// TestParquetGolden: a new-backlinks file is byte for byte what the writer
+// wrote when a Go struct described its schema (the golden files were
+// written by that writer, commit a18fbf1), with and without the query
+// column: the same schema, encodings, pages and footer.
+func TestParquetGolden(t *testing.T) {
+	for _, c := range []struct {
+		file  string
+		query bool
+	}{
+		{"awkward.parquet", false},
+		{"awkward-query.parquet", true},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := NewParquet(&buf, nb)
+			w.QueryColumn = c.query
+			w.RowGroupRows = 100
+			w.SetQuery("q.example")
+			require.NoError(t, w.Write(backlinkRows(awkwardRows)))
+			w.SetQuery("=second")
+			require.NoError(t, w.Write(backlinkRows(realisticRows(250))))
+			require.NoError(t, w.Close())
+			want, err := os.ReadFile(filepath.Join("testdata", c.file))
+			require.NoError(t, err)
+			require.True(t, bytes.Equal(want, buf.Bytes()), "%s: %d bytes written, %d in the golden file", c.file, buf.Len(), len(want))
+		})
+	}
+}
+
+// TestParquetSchemaKinds checks the schema the footer declares for a
+// column of every kind, the LIST's three levels included, and for
+// threats: names in column order, every column OPTIONAL.
+func TestParquetSchemaKinds(t *testing.T) {
+	type element struct {
+		name       string
+		typ        string // physical type, "group" for a group
+		repetition format.FieldRepetitionType
+		logical    string
+		children   int
+	}
+	str := func(name string) element {
+		return element{name, "BYTE_ARRAY", format.Optional, "STRING", 0}
+	}
+	list := func(name string) []element {
+		return []element{
+			{name, "group", format.Optional, "LIST", 1},
+			{"list", "group", format.Repeated, "", 1},
+			{"element", "BYTE_ARRAY", format.Required, "STRING", 0},
+		}
+	}
+	flat := func(parts ...any) (out []element) {
+		for _, p := range parts {
+			switch p := p.(type) {
+			case element:
+				out = append(out, p)
+			case []element:
+				out = append(out, p...)
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		m    *serpstat.Method
+		want []element
+	}{
+		{everyKind, flat(
+			str("text"),
+			element{"count", "INT64", format.Optional, "INT(64,true)", 0},
+			element{"share", "DOUBLE", format.Optional, "", 0},
+			element{"day", "INT32", format.Optional, "DATE", 0},
+			element{"at", "INT64", format.Optional, "TIMESTAMP(isAdjustedToUTC=false,unit=MICROS)", 0},
+			list("tags"),
+			str("extra"),
+		)},
+		{backlinks.Threats, flat(
+			str("domain"), str("domain_link"),
+			element{"links_count", "INT64", format.Optional, "INT(64,true)", 0},
+			list("platform_type"), list("threat_type"),
+			element{"lastupdate", "INT32", format.Optional, "DATE", 0},
+			str("extra"),
+		)},
+	} {
+		t.Run(c.m.Name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := NewParquet(&buf, c.m)
+			require.NoError(t, w.Write(syntheticRows(c.m, 50)))
+			require.NoError(t, w.Close())
+			f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+			require.NoError(t, err)
+			md := f.Metadata()
+			var got []element
+			for _, e := range md.Schema[1:] {
+				el := element{name: e.Name, typ: "group"}
+				if typ, ok := e.Type.Get(); ok {
+					el.typ = typ.String()
+				}
+				el.repetition, _ = e.RepetitionType.Get()
+				el.logical = e.LogicalType.String()
+				if e.LogicalType.Value == nil {
+					el.logical = ""
+				}
+				n, _ := e.NumChildren.Get()
+				el.children = int(n)
+				got = append(got, el)
+			}
+			require.Equal(t, c.want, got)
+			root, _ := md.Schema[0].NumChildren.Get()
+			require.EqualValues(t, len(c.m.OutputColumns()), root, "one field a column")
+			var names []string
+			for _, fld := range f.Schema().Fields() {
+				names = append(names, fld.Name())
+				require.True(t, fld.Optional(), fld.Name())
+			}
+			require.Equal(t, c.m.OutputColumns(), names)
+			for _, rg := range md.RowGroups {
+				for _, cc := range rg.Columns {
+					require.Equal(t, format.Zstd, cc.MetaData.Codec, "%v", cc.MetaData.PathInSchema)
+				}
+			}
+		})
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/sink"
 )
 
@@ -21,13 +22,14 @@ type querySetter interface {
 }
 
 func TestQueryColumn(t *testing.T) {
-	rows := []serpstat.Backlink{
-		{URLFrom: "https://a.example/", URLTo: "https://q.example/", Nofollow: "follow", LinkType: "href", LinksExt: 3, LinkText: "=1+2", FirstSeen: "2024-01-02", LastVisited: "2024-02-03 04:05:06", DomainRank: 7},
-	}
+	rows := []serpstat.Row{{Values: []serpstat.Value{
+		{Str: "https://a.example/"}, {Str: "https://q.example/"}, {Str: "follow"}, {Str: "href"}, {Int: 3},
+		{Str: "=1+2"}, {Str: "2024-01-02"}, {Str: "2024-02-03 04:05:06"}, {Int: 7},
+	}}}
 	for _, f := range []sink.Format{sink.FormatCSV, sink.FormatNDJSON, sink.FormatParquet} {
 		t.Run(string(f), func(t *testing.T) {
 			var buf bytes.Buffer
-			w, err := sink.New(f, &buf)
+			w, err := sink.New(f, &buf, backlinks.NewBacklinks)
 			require.NoError(t, err)
 			switch x := w.(type) {
 			case *sink.CSV:

@@ -1,10 +1,13 @@
-// Package sink writes backlink rows as CSV, NDJSON or Parquet to an
-// io.Writer; where the bytes go (a file, an object) is package dest's.
+// Package sink writes the rows of a paged method as CSV, NDJSON or
+// Parquet to an io.Writer; where the bytes go (a file, an object) is
+// package dest's.
 //
 // The writers work like encoding/csv.Writer: each writes to an io.Writer it
 // is given, buffers, and reports the first error from Write or Close. Close
-// flushes the writer's own buffers but never closes the io.Writer. Every
-// format names its columns and orders them as serpstat.Columns.
+// flushes the writer's own buffers but never closes the io.Writer. The
+// method's descriptor drives every format: its columns are
+// Method.OutputColumns, named and ordered so, each written by its Kind
+// (see NewCSV, NewNDJSON and NewParquet for the forms).
 //
 // Where the bytes go is the business of package dest (dest.File, dest.Open):
 // it writes to a temporary place and moves it into place on Commit, so a
@@ -24,8 +27,9 @@ import (
 
 // RowWriter is what every format's writer provides; New returns one.
 type RowWriter interface {
-	// Write writes rows; the writer does not keep rows after it returns.
-	Write(rows []serpstat.Backlink) error
+	// Write writes rows of the writer's method, each with one Value a
+	// column; the writer does not keep rows after it returns.
+	Write(rows []serpstat.Row) error
 	// Close flushes buffered rows and returns the first error of the
 	// writer's life. It does not close the underlying io.Writer.
 	Close() error
@@ -90,16 +94,19 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown format %q: use csv, ndjson, jsonl or parquet", s)
 }
 
-// New returns a writer of format f writing to w, with the format's default
-// settings.
-func New(f Format, w io.Writer) (RowWriter, error) {
+// New returns a writer of format f writing the rows of method m to w,
+// with the format's default settings.
+func New(f Format, w io.Writer, m *serpstat.Method) (RowWriter, error) {
+	if m == nil {
+		return nil, errors.New(errNilMethod)
+	}
 	switch f {
 	case FormatCSV:
-		return NewCSV(w), nil
+		return NewCSV(w, m), nil
 	case FormatNDJSON:
-		return NewNDJSON(w), nil
+		return NewNDJSON(w, m), nil
 	case FormatParquet:
-		return NewParquet(w), nil
+		return NewParquet(w, m), nil
 	}
 	return nil, fmt.Errorf("unknown format %q", string(f))
 }

@@ -26,7 +26,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // Sink is the interface package exporter declares and writes to, copied
 // here because sink may not import exporter.
 type Sink interface {
-	Write(rows []serpstat.Backlink) error
+	Write(rows []serpstat.Row) error
 	Close() error
 }
 
@@ -110,7 +110,7 @@ type sinkFormat struct {
 var formats = []sinkFormat{
 	{
 		name: "csv",
-		new:  func(w io.Writer) RowWriter { return NewCSV(w) },
+		new:  func(w io.Writer) RowWriter { return NewCSV(w, nb) },
 		read: readCSV,
 		// encoding/csv's Reader turns "\r\n" inside a quoted field into
 		// "\n" (the writer wrote "\r\n": see the golden file).
@@ -120,7 +120,7 @@ var formats = []sinkFormat{
 	},
 	{
 		name: "ndjson",
-		new:  func(w io.Writer) RowWriter { return NewNDJSON(w) },
+		new:  func(w io.Writer) RowWriter { return NewNDJSON(w, nb) },
 		read: readNDJSON,
 		// JSON strings are Unicode: like encoding/json, every byte of
 		// invalid UTF-8 becomes U+FFFD.
@@ -128,7 +128,7 @@ var formats = []sinkFormat{
 	},
 	{
 		name: "parquet",
-		new:  func(w io.Writer) RowWriter { return NewParquet(w) },
+		new:  func(w io.Writer) RowWriter { return NewParquet(w, nb) },
 		read: readParquet,
 		want: func(r serpstat.Backlink) serpstat.Backlink { return r },
 	},
@@ -273,14 +273,14 @@ func TestRoundTrip(t *testing.T) {
 				w := f.new(&buf)
 				var want []serpstat.Backlink
 				for _, b := range c.batches {
-					require.NoError(t, w.Write(b))
+					require.NoError(t, w.Write(backlinkRows(b)))
 					for _, r := range b {
 						want = append(want, f.want(r))
 					}
 				}
 				require.NoError(t, w.Close())
 				require.NoError(t, w.Close(), "a second Close")
-				require.ErrorIs(t, w.Write(awkwardRows[:1]), errClosed)
+				require.ErrorIs(t, w.Write(backlinkRows(awkwardRows[:1])), errClosed)
 				if want == nil {
 					want = []serpstat.Backlink{}
 				}
@@ -313,7 +313,7 @@ func TestWriterError(t *testing.T) {
 			t.Run(f.name+"/after "+strconv.Itoa(ok)+" bytes", func(t *testing.T) {
 				w := f.new(&failingWriter{ok: ok, err: errDisk})
 				var err error
-				rows := realisticRows(1000)
+				rows := backlinkRows(realisticRows(1000))
 				for range 200 {
 					if err = w.Write(rows); err != nil {
 						break
@@ -324,7 +324,7 @@ func TestWriterError(t *testing.T) {
 				}
 				require.ErrorIs(t, err, errDisk)
 				// The error sticks.
-				require.ErrorIs(t, w.Write(awkwardRows), errDisk)
+				require.ErrorIs(t, w.Write(backlinkRows(awkwardRows)), errDisk)
 				require.ErrorIs(t, w.Close(), errDisk)
 			})
 		}
@@ -336,7 +336,7 @@ func TestCloseOnFailingWriter(t *testing.T) {
 	for _, f := range formats {
 		t.Run(f.name, func(t *testing.T) {
 			w := f.new(&failingWriter{err: errDisk})
-			require.NoError(t, w.Write(awkwardRows[:2]), "rows are buffered")
+			require.NoError(t, w.Write(backlinkRows(awkwardRows[:2])), "rows are buffered")
 			require.ErrorIs(t, w.Close(), errDisk)
 		})
 	}
@@ -355,7 +355,7 @@ func TestCloseLeavesWriterOpen(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			var out closeRecorder
 			w := f.new(&out)
-			require.NoError(t, w.Write(awkwardRows))
+			require.NoError(t, w.Write(backlinkRows(awkwardRows)))
 			require.NoError(t, w.Close())
 			require.False(t, out.closed)
 			require.NotZero(t, out.Len())
@@ -373,12 +373,12 @@ func TestNew(t *testing.T) {
 		{FormatParquet, &Parquet{}},
 	} {
 		t.Run(string(c.format), func(t *testing.T) {
-			w, err := New(c.format, io.Discard)
+			w, err := New(c.format, io.Discard, nb)
 			require.NoError(t, err)
 			require.IsType(t, c.want, w)
 		})
 	}
-	_, err := New("xml", io.Discard)
+	_, err := New("xml", io.Discard, nb)
 	require.ErrorContains(t, err, `"xml"`)
 }
 

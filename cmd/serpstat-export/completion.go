@@ -6,6 +6,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
 
 const completionHelp = `Usage: serpstat-export completion bash|zsh
@@ -37,6 +39,8 @@ func commandFlags() map[string]*flag.FlagSet {
 	sets["completion"] = flag.NewFlagSet("completion", flag.ContinueOnError)
 	sets["version"] = flag.NewFlagSet("version", flag.ContinueOnError)
 	sets["version"].Bool("json", false, "print one JSON object, for scripts")
+	sets["methods"] = flag.NewFlagSet("methods", flag.ContinueOnError)
+	sets["methods"].Bool("json", false, "print a JSON array of the methods, for scripts")
 	return sets
 }
 
@@ -44,6 +48,7 @@ func commandFlags() map[string]*flag.FlagSet {
 var (
 	fileFlags = map[string]bool{"out": true, "config": true, "token-file": true, "filter-file": true, "summary-json": true, "state-dir": true}
 	enumFlags = map[string]string{
+		"method":      strings.ReplaceAll(backlinks.Names(), ", ", " "),
 		"search-type": "domain domain_with_subdomains",
 		"order":       "asc desc",
 		"sort":        "url_from anchor link_nofollow links_external link_type url_to check add domain_rank",

@@ -12,6 +12,7 @@ import (
 	"github.com/serpstat-export/serpstat-export/lake"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
 
 // settings are every export setting, each declared once: a field here
@@ -21,6 +22,8 @@ import (
 // flag cannot be forgotten by the config or the environment. Precedence:
 // flags > environment > config file > defaults.
 type settings struct {
+	Method         string        `yaml:"method"`
+	Intersect      stringList    `yaml:"intersect"`
 	Query          string        `yaml:"query"`
 	Queries        stringList    `yaml:"queries"`
 	QueriesFile    string        `yaml:"queries_file"`
@@ -90,6 +93,7 @@ const (
 
 func defaultSettings() settings {
 	return settings{
+		Method:        backlinks.NewBacklinks.Name,
 		SearchType:    defaultSearchType,
 		Size:          serpstat.DefaultPageSize,
 		Endpoint:      serpstat.DefaultEndpoint,
@@ -130,18 +134,20 @@ func exportFlags(fs *flag.FlagSet) *flagSettings {
 	b := &flagSettings{fs: fs, f: &d}
 	f := b.f
 	b.config = fs.String("config", "", "YAML config `file` (see config.example.yaml); flags and the environment override it")
+	fs.StringVar(&f.Method, "method", d.Method, "the paged Backlinks `method` to export: "+backlinks.Names()+" (serpstat-export methods lists their columns and fields)")
+	fs.Var(&f.Intersect, "intersect", "with --method intersect, the `domains` (1 or 2, comma-separated, e.g. a.com,b.com) to compare --query with: the donors they share are exported")
 	fs.Var(&f.Queries, "query", "the `domain` to export backlinks of, e.g. example.com; repeat it for several")
 	fs.StringVar(&f.QueriesFile, "queries-file", "", "read domains from `path`, one a line (# comments, blank lines ignored; - for stdin)")
 	fs.IntVar(&f.MaxRowsPerFile, "max-rows-per-file", 0, "start a new {part} of an --out after `N` rows (0: one part)")
 	fs.StringVar(&f.Manifest, "manifest", "", "write _manifest.json (then _SUCCESS) at `path` instead of next to the data")
-	fs.StringVar(&f.Incremental, "incremental", "", "incremental loads: keep the newest first_seen of each query in `state` (a path or blob URL) and ask only for newer rows next time")
+	fs.StringVar(&f.Incremental, "incremental", "", "incremental loads: keep the newest first_seen (the method's cursor: serpstat-export methods) of each query in `state` (a path or blob URL) and ask only for newer rows next time")
 	fs.StringVar(&f.S3Endpoint, "s3-endpoint", "", "S3 endpoint `URL` for s3:// outputs (default: $AWS_ENDPOINT_URL or AWS)")
 	fs.StringVar(&f.S3Region, "s3-region", "", "S3 region (default: $AWS_REGION)")
 	fs.BoolVar(&f.S3PathStyle, "s3-path-style", false, "path-style S3 URLs (most S3-compatible servers want it)")
 	fs.Var(&f.Out, "out", "output `file`; the extension picks the format (.csv, .ndjson, .jsonl, .parquet); - is stdout; repeat for several formats in one pass")
 	fs.StringVar(&f.Format, "format", "", "`format` for --out - and for files without a known extension: csv, ndjson or parquet")
 	fs.StringVar(&f.SearchType, "search-type", d.SearchType, "domain, domain_with_subdomains, url (--query is a page's URL) or part_url (a part of one)")
-	fs.StringVar(&f.Sort, "sort", "", "sort `field`: "+strings.Join(serpstat.SortFields, ", ")+" (API default: check)")
+	fs.StringVar(&f.Sort, "sort", "", "sort `field`: one of the method's sort fields (serpstat-export methods lists them; new-backlinks: "+strings.Join(backlinks.NewBacklinks.Sorts, ", ")+"); default: the order new rows append in (new-backlinks: add asc)")
 	fs.StringVar(&f.Order, "order", "", "asc or desc (API default: desc)")
 	fs.IntVar(&f.Size, "size", d.Size, "rows per page, 1..1000")
 	fs.IntVar(&f.LinkPerDomain, "link-per-domain", 0, "at most `N` links per referring domain (0: unset)")
@@ -183,20 +189,29 @@ func exportFlags(fs *flag.FlagSet) *flagSettings {
 }
 
 // params builds and validates the request params.
-func (s *settings) params() (serpstat.NewBacklinksParams, error) {
+func (s *settings) params() (serpstat.Params, error) {
 	q := s.Query
 	if q == "" && len(s.Queries) > 0 {
 		q = s.Queries[0]
 	}
-	p := serpstat.NewBacklinksParams{
+	p := serpstat.Params{
 		Query:         strings.TrimSpace(q),
 		SearchType:    s.SearchType,
+		Intersect:     s.intersect(),
 		Sort:          s.Sort,
 		Order:         s.Order,
 		Size:          s.Size,
 		LinkPerDomain: s.LinkPerDomain,
 	}
-	if p.Sort == "" {
+	m, err := s.method()
+	if err != nil {
+		return p, err
+	}
+	if m.SearchTypes == nil && p.SearchType == defaultSearchType {
+		// The default search type, for a method that takes none.
+		p.SearchType = ""
+	}
+	if p.Sort == "" && m.AppendSort != "" {
 		// Live data: in the API's default order (check, last visited,
 		// descending) every backlink found or re-crawled while exporting
 		// lands at the top and shifts every row below it; first seen
@@ -206,7 +221,7 @@ func (s *settings) params() (serpstat.NewBacklinksParams, error) {
 		// every crawl, and url_from, anchor, links_external, domain_rank
 		// put new rows anywhere). Both params are documented; the engine
 		// still detects and repairs shifts whatever the order.
-		p.Sort = "add"
+		p.Sort = m.AppendSort // "add" for new-backlinks
 		if p.Order == "" {
 			p.Order = "asc"
 		}
@@ -223,13 +238,13 @@ func (s *settings) params() (serpstat.NewBacklinksParams, error) {
 		raw = string(data)
 	}
 	if strings.TrimSpace(raw) != "" {
-		f, err := serpstat.ParseFilter([]byte(raw))
+		f, err := m.ParseFilter([]byte(raw))
 		if err != nil {
 			return p, err
 		}
 		p.ComplexFilter = f
 	}
-	return p, p.Validate()
+	return p, m.Validate(p)
 }
 
 // check validates the settings that are not request params.

@@ -20,7 +20,6 @@ import (
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/lake"
 	"github.com/serpstat-export/serpstat-export/pager"
-	"github.com/serpstat-export/serpstat-export/serpstat"
 )
 
 // Many jobs, one account: --coordinator shares the rate, an account
@@ -129,7 +128,7 @@ func (j *job) wait(ctx context.Context) error {
 // object storage the spool lives there.
 func (j *job) openSpool(ctx context.Context, q string, p *pager.Pager) (*exporter.Spool, error) {
 	s := j.s
-	key := lake.SpoolKey{Method: serpstat.MethodNewBacklinks, Params: p.Params, MaxRows: s.MaxRows}
+	key := lake.SpoolKey{Method: p.Method.API, Params: p.Params, MaxRows: s.MaxRows}
 	if j.coord != nil {
 		if err := j.coord.Lock(ctx, lockName(s, key)); err != nil {
 			if errors.Is(err, coord.ErrLocked) {

@@ -12,6 +12,7 @@ import (
 	"github.com/serpstat-export/serpstat-export/lake"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
 
 const estimateHelp = `Usage: serpstat-export estimate --query DOMAIN | --config FILE [flags]
@@ -37,6 +38,7 @@ Flags:
 // estimate is what `estimate` prints; its JSON form is a contract with
 // scripts.
 type estimate struct {
+	Method            string  `json:"method"`
 	Query             string  `json:"query"`
 	SearchType        string  `json:"search_type"`
 	Balance           int64   `json:"balance"`
@@ -153,7 +155,7 @@ func doEstimate(ctx context.Context, s settings, loadErr error, stdin io.Reader,
 	s.Budget = budget
 	var state *lake.State
 	if s.Incremental != "" {
-		if state, err = lake.LoadState(ctx, s.Incremental, s.s3()); err != nil {
+		if state, err = lake.LoadState(ctx, s.Incremental, s.s3(), j.method); err != nil {
 			return nil, err
 		}
 	}
@@ -221,7 +223,7 @@ func estimateQuery(ctx context.Context, j *job, s settings, q string, state *lak
 	if state != nil {
 		prev = state.Queries[q]
 		if prev != nil && prev.Newest != "" {
-			c, err := prev.Since()
+			c, err := prev.Since(j.method)
 			if err != nil {
 				return nil, err
 			}
@@ -234,13 +236,14 @@ func estimateQuery(ctx context.Context, j *job, s settings, q string, state *lak
 		return nil, err
 	}
 	var sp *pager.SlicePlan
-	if plan.Unreachable > 0 && !s.NoSlice && (s.MaxRows == 0 || s.MaxRows > plan.Wall) {
+	if p.ShouldSlice(plan, s.NoSlice) {
 		// Plan the slices with size-1 probes: a credit each.
 		if sp, err = p.PlanSlices(ctx, plan.Total, time.Now(), nil, true); err != nil {
 			return nil, err
 		}
 	}
 	e := &estimate{
+		Method:       p.Method.Name,
 		Query:        q,
 		SearchType:   params.SearchType,
 		Total:        plan.Total,
@@ -289,6 +292,9 @@ func estimateQuery(ctx context.Context, j *job, s settings, q string, state *lak
 }
 
 func printEstimate(w io.Writer, e *estimate) {
+	if e.Method != "" && e.Method != backlinks.NewBacklinks.Name {
+		fmt.Fprintf(w, "method:           %s\n", e.Method)
+	}
 	fmt.Fprintf(w, "query:            %s (%s)\n", e.Query, e.SearchType)
 	fmt.Fprintf(w, "account balance:  %d credits\n", e.Balance)
 	if e.TotalUnknown {

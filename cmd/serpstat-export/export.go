@@ -93,16 +93,18 @@ type job struct {
 	s      settings
 	u      *ui
 	client *serpstat.Client
-	pager  *pager.Pager // the first query's; its Throttle and Budget are shared
+	method *serpstat.Method // --method
+	pager  *pager.Pager     // the first query's; its Throttle and Budget are shared
 
 	coord *coord.Coordinator // --coordinator; nil without
 }
 
 // pagerFor is a pager for params sharing the job's client, rate limiter
 // and budget.
-func (j *job) pagerFor(params serpstat.NewBacklinksParams) *pager.Pager {
+func (j *job) pagerFor(params serpstat.Params) *pager.Pager {
 	p := &pager.Pager{
 		Fetcher:  j.client,
+		Method:   j.method,
 		Params:   params,
 		Throttle: j.pager.Throttle,
 		Limiter:  j.pager.Limiter,
@@ -123,6 +125,13 @@ func prepare(s settings, u *ui) (*job, error) {
 	params, err := s.params()
 	if err != nil {
 		return nil, err
+	}
+	m, err := s.method()
+	if err != nil {
+		return nil, err
+	}
+	if s.Incremental != "" && m.Cursor == nil {
+		return nil, usagef("--incremental: %s has no first-seen-like date to follow, so it cannot be loaded incrementally; methods that can: %s", m.Name, incrementalMethods())
 	}
 	if err := s.check(); err != nil {
 		return nil, err
@@ -155,6 +164,7 @@ func prepare(s settings, u *ui) (*job, error) {
 	}
 	p := &pager.Pager{
 		Fetcher:  client,
+		Method:   m,
 		Params:   params,
 		Throttle: pager.NewThrottle(s.RPS),
 		Budget:   pager.NewBudget(s.Budget),
@@ -164,7 +174,7 @@ func prepare(s settings, u *ui) (*job, error) {
 		Logger:   log,
 	}
 	p.Init()
-	return &job{s: s, u: u, client: client, pager: p}, nil
+	return &job{s: s, u: u, client: client, method: m, pager: p}, nil
 }
 
 // balance reads the account's balance with getStats (0 credits), paced
@@ -216,8 +226,9 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		OpenSpool: func(ctx context.Context, q string, p *pager.Pager) (*exporter.Spool, error) {
 			return j.openSpool(ctx, q, p)
 		},
-		Balance:  j.balance,
-		Progress: func(e *exporter.Exporter) func() { return u.progress(e, s) },
+		Balance:    j.balance,
+		Progress:   func(e *exporter.Exporter) func() { return u.progress(e, s) },
+		Descriptor: j.method,
 	}
 	return run.Export(ctx)
 }

@@ -19,9 +19,11 @@ import (
 
 const fakeAPIHelp = `Usage: serpstat-export fake-api [--addr HOST:PORT] [--rows N] [flags]
 
-Serves a fake of the Serpstat API on HOST:PORT, for demos and tests: a
-deterministic data set of N rows per query, billed like the real API, with
-its 60,000-row wall and its over-rate error. It is as strict as the spec:
+Serves a fake of the Serpstat API on HOST:PORT, for demos and tests: every
+paged Backlinks method (serpstat-export methods lists them) with the spec's
+answer keys and types, a deterministic data set of N rows per method and
+query, billed like the real API, with its 60,000-row wall and its over-rate
+error. It is as strict as the spec:
 between on dates and undocumented link_type/link_nofollow filter values are
 refused with 32117; flags answer the variants the spec documents. The endpoint URL is printed on
 stdout once it listens; it runs until interrupted.
@@ -103,8 +105,8 @@ func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "serpstat-export fake-api: --addr must not be empty")
 		return exitUsage
 	}
-	if *grow < 0 || o.Rows < 0 || o.Wall < 1 || o.RPS < 0 || o.Latency < 0 || o.Balance < 0 || o.NullEvery < 0 {
-		fmt.Fprintln(stderr, "serpstat-export fake-api: --grow, --rows, --wall, --rps, --latency, --balance and --null-every must not be negative (--wall at least 1)")
+	if *grow < 0 || o.Rows < 0 || o.Wall < 1 || o.RPS < 0 || o.Latency < 0 || o.Balance < 0 || o.NullEvery < 0 || o.UnknownKeyEvery < 0 {
+		fmt.Fprintln(stderr, "serpstat-export fake-api: --grow, --rows, --wall, --rps, --latency, --balance, --null-every and --unknown-key-every must not be negative (--wall at least 1)")
 		return exitUsage
 	}
 	if o.SameDayShare < 0 || o.SameDayShare > 1 {
@@ -173,7 +175,8 @@ func fakeAPIFlags(fs *flag.FlagSet) (*string, *serpstattest.Options) {
 	fs.BoolVar(&o.EmptyResult404, "empty-result-404", false, `answer an empty page with the documented error 404 "Empty result!" (billed 1)`)
 	fs.BoolVar(&o.NumbersAsStrings, "numbers-as-strings", false, `write every number as a string ("links_ext":"92", "total":"62")`)
 	fs.BoolVar(&o.TotalNull, "total-null", false, `answer "total": null, as sibling methods do`)
-	fs.IntVar(&o.NullEvery, "null-every", 0, "answer null for link_text and domain_rank of every `N`th row (0: never)")
+	fs.IntVar(&o.NullEvery, "null-every", 0, "answer null for link_text and domain_rank of every `N`th row (other methods: every number, list, link_text and anchor; 0: never)")
+	fs.IntVar(&o.UnknownKeyEvery, "unknown-key-every", 0, "add the undocumented key \""+serpstattest.UnknownKey+"\" to every `N`th row of every method (0: never)")
 	fs.Float64Var(&o.SameDayShare, "same-day-share", 0, "share (0..1) of every query's rows first seen on one day, "+serpstattest.OneDayDate)
 	fs.Int64Var(&o.Faults.Seed, "fault-seed", 1, "seed of the random faults")
 	fs.Float64Var(&o.Faults.Status502, "fail-502", 0, "share of requests answered HTTP 502 (0..1)")

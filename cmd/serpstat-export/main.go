@@ -85,11 +85,13 @@ func stopContext(ctx context.Context, stop <-chan struct{}) (context.Context, co
 }
 
 const usage = `serpstat-export exports every new backlink of a domain from the Serpstat API
+(or every row of another paged Backlinks method, --method: see 'methods')
 into CSV, NDJSON or Parquet, at your plan's rate, within a credit budget.
 
 Usage:
   serpstat-export export --query DOMAIN --out FILE [--out FILE ...] [flags]
   serpstat-export estimate --query DOMAIN | --config FILE [--json] [flags]
+  serpstat-export methods [--json]
   serpstat-export fake-api [--addr HOST:PORT] [--rows N] [flags]
   serpstat-export completion bash|zsh
   serpstat-export version [--json]
@@ -108,6 +110,9 @@ Examples:
 
   # what would it cost? (1 credit)
   serpstat-export estimate --query example.com
+
+  # another paged Backlinks method: referring domains (methods lists them all)
+  serpstat-export export --method ref-domains --query example.com --out refdomains.parquet
 
   # at most 5,000 credits, 10 requests/s (top plans)
   serpstat-export export --query example.com --out links.ndjson --budget 5000 --rps 10
@@ -144,6 +149,8 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Read
 		return runCompletion(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(args[1:], stdout, stderr)
+	case "methods":
+		return runMethods(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		if len(args) > 1 && args[1] != "help" && commandFlags()[args[1]] != nil {
 			// help COMMAND is COMMAND --help.
@@ -161,7 +168,7 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Read
 }
 
 // commands are the subcommands, for suggestions.
-var commands = []string{"export", "estimate", "fake-api", "completion", "version", "help"}
+var commands = []string{"export", "estimate", "methods", "fake-api", "completion", "version", "help"}
 
 func didYouMeanCommand(name string) string {
 	if strings.HasPrefix(name, "-") {

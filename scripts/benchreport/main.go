@@ -250,8 +250,8 @@ func write(w io.Writer, rep *report, raw, profile []byte) {
 	// Decoding.
 	p("\n## Decoding one 1,000-row page (`go test -bench ./serpstat`)\n\n")
 	p("A 1,000-row getNewBacklinks answer as `serpstattest` produces it (%.0f bytes a row). ", rep.get("serpstat.BenchmarkDecodePage1000", "body-B/row"))
-	p("`DecodePage1000` is the hand-written decoder, as `Client` uses it (encoding/json is only its fallback); ")
-	p("`ClientNewBacklinks1000` is a whole `Client.NewBacklinks` call against an httptest server answering the canned body. ")
+	p("`DecodePage1000` is `Method.DecodeAnswer`, the one decoder of every paged method, as `Client.Fetch` uses it; ")
+	p("`ClientNewBacklinks1000` is a whole `Client.Fetch` call of getNewBacklinks against an httptest server answering the canned body. ")
 	p("`fake Page1000` is the fake producing such a page (it shares the CPUs with the binary in the end-to-end runs).\n\n")
 	p("| benchmark | rows/s | MB/s | allocated bytes/row | allocs/row | runs |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, k := range []string{"serpstat.BenchmarkDecodePage1000", "serpstat.BenchmarkClientNewBacklinks1000", "serpstattest.BenchmarkPage1000"} {

@@ -178,6 +178,7 @@ func mix64(z uint64) uint64 {
 type row struct {
 	serpstat.Backlink
 	addKey, checkKey int
+	fsDay, lvDay     int // indexes of first_seen and last_visited in dayStrings
 }
 
 // pick returns one of list, chosen by r.
@@ -262,6 +263,7 @@ func (g *gen) row(i int) row {
 	put2(buf[17:], secs%60)
 	b.LastVisited = string(buf[:])
 	out.addKey, out.checkKey = dayKeys[fs], dayKeys[lv]
+	out.fsDay, out.lvDay = fs, lv
 	return out
 }
 
@@ -292,6 +294,8 @@ type rowStyle struct {
 	rankAsString  bool // domain_rank as a string ("25"), as the schema types it
 	linksAsString bool // links_ext as a string ("92")
 	nulls         bool // link_text and domain_rank null
+	unknown       bool // UnknownKey added (Options.UnknownKeyEvery)
+	i             int  // the row's data-set index, for UnknownKey
 }
 
 // appendInt appends v as a JSON number, or a string holding one.
@@ -331,6 +335,10 @@ func appendRow(s []byte, b *serpstat.Backlink, st rowStyle) []byte {
 		s = append(s, "null"...)
 	} else {
 		s = appendInt(s, int64(b.DomainRank), st.rankAsString)
+	}
+	if st.unknown {
+		s = append(s, `,"`+UnknownKey+`":`...)
+		s = append(s, unknownValue(st.i)...)
 	}
 	return append(s, '}')
 }

@@ -1,12 +1,15 @@
 package serpstattest_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -74,4 +77,30 @@ func ExampleOptions_fault() {
 	// 502 Bad Gateway
 	// 200 OK
 	// map[fault-502:1 ok:2]
+}
+
+func ExampleFake_Expected() {
+	s := serpstattest.NewServer(serpstattest.Options{Rows: 30, UnknownKeyEvery: 10})
+	defer s.Close()
+
+	m := backlinks.Threats
+	c := &serpstat.Client{Endpoint: s.URL, Token: serpstattest.DefaultToken, HTTPClient: s.Client()}
+	p := serpstat.Params{Query: "example.com", SearchType: serpstat.SearchDomain, Page: 1, Size: 20,
+		ComplexFilter: serpstat.Filter{{{Field: "links_count", CompareType: "gte", Value: []any{1000}}}}}
+	page, err := c.Fetch(context.Background(), m, p)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	want := s.Expected(m, p.Query, p)
+	fmt.Printf("%d of %d rows match; page 1 holds the first %d: %v\n",
+		page.Summary.Total, s.RowsFor(p.Query), len(page.Data), reflect.DeepEqual(page.Data, want[:len(page.Data)]))
+	fmt.Println("columns:", strings.Join(m.OutputColumns(), ","))
+	fmt.Println("unknown keys:", page.UnknownKeys)
+	fmt.Println("billed:", s.Stats().CreditsBilled)
+	// Output:
+	// 17 of 30 rows match; page 1 holds the first 17: true
+	// columns: domain,domain_link,links_count,platform_type,threat_type,lastupdate,extra
+	// unknown keys: [new_field]
+	// billed: 17
 }

@@ -2,47 +2,92 @@
 // like net/http/httptest: NewServer starts one on 127.0.0.1, and a Fake is
 // the http.Handler behind it, for a server of your own.
 //
-// The fake answers SerpstatBacklinksProcedure.getNewBacklinks and
-// SerpstatLimitsProcedure.getStats as the real API is documented to (see
-// api-notes.md): every answer is HTTP 200 with either "result" or "error",
-// the id comes back as a string, the token is read from the "token" header
-// or the ?token= query, the plan's rate limit is enforced, every page is
-// billed (1 credit per row, 1 for an empty page), rows past the 60,000-row
-// wall are never served, and complexFilter is applied for real. Faults (a
-// gateway's 502, a reset connection, a truncated body, an API error, a
-// slow answer) can be injected per request or at random with a seed.
+// The fake answers every paged method of backlinks.Methods by its API
+// name (SerpstatBacklinksProcedure.getNewBacklinks, getLostBacklinks, ...
+// getOutThreatsLinks) and SerpstatLimitsProcedure.getStats as the real
+// API is documented to (see api-notes.md and backlinks-methods.md): every
+// answer is HTTP 200 with either "result" or "error", the id comes back as
+// a string, the token is read from the "token" header or the ?token=
+// query, the plan's rate limit is enforced, every page is billed (1 credit
+// per row, 1 for an empty page), rows past the 60,000-row wall are never
+// served, and complexFilter is applied for real. Faults (a gateway's 502,
+// a reset connection, a truncated body, an API error, a slow answer) can
+// be injected per request or at random with a seed. Any other method is
+// answered -32601 "Method not found".
 //
-// Each query has its own data set, computed row by row from (query, i) by
-// Row, so data sets of any size cost no memory. Rows hold awkward text on
-// purpose: quotes, commas, line breaks, tabs, backslashes, non-ASCII text,
-// leading spreadsheet-formula characters and empty strings.
+// Params are checked against the method's descriptor: a param the method
+// does not document (searchType for getRedirectedDomains and
+// getIntersect, linkPerDomain for getRefDomains, intersect for all but
+// getIntersect, or any unknown key), a param of the wrong type, an
+// undocumented searchType, sort or order, and getIntersect's intersect
+// without 1 or 2 domains are refused with 400 "Json schema validation
+// error"; complexFilter fields, compare types and values are checked by
+// each filter field's kind (dates D.M.YYYY, numbers, text, documented
+// enumerations) and refused with 32117 as below. getAnchors' anchor and
+// count params, which the spec documents and the descriptor does not
+// (no client sends them), are accepted as strings and ignored.
+//
+// Answers carry the spec's wire keys and types, with its documented
+// variants: getLostOutlinks answers link_nofollow and links_external (the
+// example) on odd rows and nofollow and links_ext (the schema) on even
+// ones, getOutDomains domain_to and domains_to likewise; getRefDomains
+// answers domainRank, and ref_pages and domainRank as strings on odd rows
+// (getOutDomains domain_links and domain_rank too), as its schema types
+// them; getTopPages urlTo; getAnchors refDomains and noFollow;
+// getRedirectedDomains "Domain" and "Domain Rank"; getIntersect "Domain",
+// "SDR" and "Links count for domain #N <domain>" (#1 the query, #2 and #3
+// the intersect domains, absent when there is no such domain); the threat
+// methods platform_type and threat_type as arrays of names; getOutlinks
+// date_del null on a quarter of its rows. Filter fields no column holds
+// are hidden attributes of each row: link_type's filter values (text
+// matches href, iframe frame), getTopPages' and getAnchors' lastupdate,
+// and the threat methods' platform_type and threat_type codes (1 windows
+// ... 8 chrome OS; 1 malware ... 5 unspecified), whose names the answer
+// lists. The rows of a method that lists domains, pages or anchors are
+// unique in its data set (each row's domain, top page or anchor holds its
+// index), so an exporter's duplicate check keeps them all. Expected
+// returns the rows an export must produce, decoded.
+//
+// Each (method, query) has its own data set, computed row by row from
+// (query, i) by Row (for getNewBacklinks; other methods reseed it with
+// their name), so data sets of any size cost no memory. Rows hold awkward
+// text on purpose: quotes, commas, line breaks, tabs, backslashes,
+// non-ASCII text, leading spreadsheet-formula characters and empty
+// strings.
 //
 // complexFilter is an OR-list of AND-lists, checked as strictly as the
-// spec documents it (backlinks-methods.md): "add" compares first_seen and
-// "check" the date of last_visited (values D.M.YYYY; between on dates is
-// refused with 32117 "Not allowed values for between method": use gte and
-// lte); "links_external" compares links_ext as a number (between takes two
-// numbers, inclusive); "url_from", "url_to", "anchor" (link_text),
-// "link_type" and "link_nofollow" (nofollow) compare text,
-// case-sensitively. With several values, eq, contains, startsWith and
+// spec documents it (backlinks-methods.md). For getNewBacklinks: "add"
+// compares first_seen and "check" the date of last_visited (values
+// D.M.YYYY; between on dates is refused with 32117 "Not allowed values
+// for between method": use gte and lte); "links_external" compares
+// links_ext as a number (between takes two numbers, inclusive);
+// "url_from", "url_to", "anchor" (link_text), "link_type" and
+// "link_nofollow" (nofollow) compare text, case-sensitively (contains,
+// notContains, startsWith and endsWith take strings only: a number is
+// refused with 32117). With several values, eq, contains, startsWith and
 // endsWith match any of them, neq and notContains none; the other
-// comparisons use the first value, between the first two. link_type eq and
-// neq take only the documented filter values (text, redirect, iframe,
-// form, canonical, rss, alternate, image; text matches href and iframe
-// frame), link_nofollow eq and neq only follow, nofollow, ugc, sponsored
-// (or the method page's codes 0, 1, 2, 4): any other value, such as href,
-// is refused with 32117. searchType may be domain, domain_with_subdomains,
-// url or part_url.
+// comparisons use the first value, between the first two. link_type eq
+// and neq take only the documented filter values (text, redirect,
+// iframe, form, canonical, rss, alternate, image; text matches href and
+// iframe frame), link_nofollow eq and neq only follow, nofollow, ugc,
+// sponsored (or the method page's codes 0, 1, 2, 4): any other value,
+// such as href, is refused with 32117. searchType may be domain,
+// domain_with_subdomains, url or part_url. The other methods' filter
+// fields follow the same rules by their FilterField kind: dates as "add",
+// numbers as "links_external", text as "url_from", documented
+// enumerations as "link_type".
 //
 // Options answer the variants the spec documents: numbers as strings, a
-// null total, 404 "Empty result!" for no data, null fields. The rows a filter matches, in data-set order, are the result:
-// total counts them and pages walk them. Matches are cached per (query,
-// filter), so a data set is scanned once per filter, not once per page.
+// null total, 404 "Empty result!" for no data, null fields. The rows a
+// filter matches, in data-set order, are the result: total counts them
+// and pages walk them. Matches are cached per (method, query, filter), so
+// a data set is scanned once per filter, not once per page.
 //
 // What the fake does not do: it serves rows in data-set order whatever
 // sort and order say (summary_info echoes them), it accepts
 // additional_filters but ignores them, searchType does not change the data
-// set, and linkPerDomain is ignored.
+// set, and linkPerDomain is ignored. Filters compare a row's values before
+// Options.NullEvery nulls them in the answer.
 package serpstattest
 
 import (
@@ -51,6 +96,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -64,6 +110,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
 
 // Defaults of Options.
@@ -179,32 +226,39 @@ type Options struct {
 	// It takes precedence over NoDataAsError.
 	EmptyResult404 bool
 	// NullEvery, when N > 0, answers null for link_text and domain_rank of
-	// every row whose data-set index is N-1 modulo N.
+	// every getNewBacklinks row whose data-set index is N-1 modulo N; for
+	// the other methods, null for every integer and list column, and
+	// link_text and anchor, of those rows.
 	NullEvery int
+	// UnknownKeyEvery, when N > 0, adds the undocumented key UnknownKey
+	// ("new_field", an object) to every row, of every method, whose
+	// data-set index is N-1 modulo N: the extra column's test data.
+	UnknownKeyEvery int
 	// SameDayShare (0..1) is the share of every query's rows first seen on
 	// OneDayDate, spread evenly over its data set: exactly
 	// floor(n×share) of its first n rows. With 0.35 and 200,000 rows,
 	// 70,000 rows share one day, which date slicing cannot split.
 	SameDayShare float64
-	// Fault, if set, is asked for every getNewBacklinks or getStats
-	// request that passed auth, the rate check and Latency; a Fault other
+	// Fault, if set, is asked for every request of a paged method or
+	// getStats that passed auth, the rate check and Latency; a Fault other
 	// than FaultNone is injected. It takes precedence over Faults.
 	Fault func(FaultInfo) Fault
-	// Faults injects random faults into getNewBacklinks requests.
+	// Faults injects random faults into requests of paged methods.
 	Faults FaultRates
-	// InsertRows new rows are added to every query once InsertAfter
-	// getNewBacklinks answers were billed (0: never), as backlinks found
-	// while an export runs: at the top of the default order (every row
-	// below shifts down by InsertRows), or at the end with sort "add" and
-	// order "asc" (they are the newest first seen). The new rows are the
+	// InsertRows new rows are added to every query, of every method, once
+	// InsertAfter answers of paged methods were billed (0: never), as
+	// backlinks found while an export runs: at the top of the default
+	// order (every row below shifts down by InsertRows), or at the end
+	// with the method's AppendSort ("add" for getNewBacklinks) and order
+	// "asc" (they are the newest first seen). The new rows are the
 	// query's rows past its count (Row(query, RowsFor(query)+k)). Requests
 	// with a complexFilter see no new rows.
 	InsertRows  int
 	InsertAfter int
 }
 
-// FaultRates are the probabilities of random faults per getNewBacklinks
-// request. Whether request number Seq gets a fault depends only on Seed and
+// FaultRates are the probabilities of random faults per request of a
+// paged method. Whether request number Seq gets a fault depends only on Seed and
 // Seq, so a run is repeatable when requests arrive in the same order. The
 // probabilities are added up in field order; their sum should be ≤ 1.
 type FaultRates struct {
@@ -230,8 +284,8 @@ type FaultInfo struct {
 	// fake received (Stats.Requests at its arrival).
 	Seq    int
 	Method string
-	// Params are the getNewBacklinks params as decoded, with page and size
-	// defaulted when absent; zero for getStats.
+	// Params are the params of a paged method as decoded, with page and
+	// size defaulted when absent; zero for getStats.
 	Params serpstat.NewBacklinksParams
 }
 
@@ -257,8 +311,9 @@ const (
 	// FaultDelay waits Fault.Delay, then answers normally.
 	FaultDelay
 	// FaultUnexpected produces and bills the answer, with links_ext of
-	// its first row the string "abc": well-formed JSON of a shape no
-	// client can read as an integer.
+	// its first row the string "abc" (getNewBacklinks), or the first
+	// value of its first row an object (other methods): well-formed JSON
+	// of a shape no client can read.
 	FaultUnexpected
 )
 
@@ -301,6 +356,10 @@ type PageKey struct {
 	Size  int
 	// Filter is the canonical JSON of complexFilter, "" without one.
 	Filter string
+	// Method is the method's name ("lost-backlinks"), "" for
+	// getNewBacklinks; Intersect its intersect domains, comma-separated.
+	Method    string
+	Intersect string
 }
 
 // Stats is a snapshot of a Fake's counters.
@@ -339,7 +398,7 @@ type Fake struct {
 	inFlight    int
 	maxInFlight int
 	pages       map[PageKey]int
-	okPages     int // getNewBacklinks answers billed, for InsertAfter
+	okPages     int // paged answers billed, for InsertAfter
 	outcomes    map[string]int
 	log         []Entry
 	logNext     int // where the next entry goes once log is full
@@ -573,14 +632,19 @@ func (f *Fake) handle(r *http.Request, e *Entry) (reply, error) {
 
 	var p params
 	var perr *serpstat.Error
-	switch env.Method {
-	case serpstat.MethodNewBacklinks:
-		p, perr = decodeParams(env.Params)
-		e.Params = p.NewBacklinksParams
-	case serpstat.MethodStats:
-	default:
+	m := methodByAPI(env.Method)
+	switch {
+	case env.Method == serpstat.MethodStats:
+	case m == nil:
 		e.Outcome = OutcomeMethod
 		return jsonReply(errorBody(e.ID, CodeMethodNotFound, MsgMethodNotFound, jsonString(env.Method))), nil
+	case m.API == serpstat.MethodNewBacklinks:
+		p, perr = decodeParams(env.Params)
+		p.m = m
+		e.Params = p.NewBacklinksParams
+	default:
+		p, perr = decodeMethodParams(m, env.Params)
+		e.Params = p.NewBacklinksParams
 	}
 
 	fault := f.faultFor(e.Seq, env.Method, e.Params)
@@ -617,7 +681,8 @@ func (f *Fake) handle(r *http.Request, e *Entry) (reply, error) {
 	if env.Method == serpstat.MethodStats {
 		answer = f.getStats(e)
 	} else {
-		answer = f.getNewBacklinks(e, &p, perr)
+		p.unexpected = fault.Kind == FaultUnexpected
+		answer = f.getPage(e, &p, perr)
 	}
 	if fault.Kind == FaultTruncate {
 		e.Outcome = OutcomeFaultTruncate
@@ -625,7 +690,7 @@ func (f *Fake) handle(r *http.Request, e *Entry) (reply, error) {
 	}
 	if fault.Kind == FaultUnexpected {
 		e.Outcome = OutcomeFaultShape
-		if i := bytes.Index(answer, []byte(`"links_ext":`)); i >= 0 {
+		if i := bytes.Index(answer, []byte(`"links_ext":`)); i >= 0 && p.m == backlinks.NewBacklinks {
 			i += len(`"links_ext":`)
 			j := i + bytes.IndexByte(answer[i:], ',')
 			answer = slices.Concat(answer[:i], []byte(`"abc"`), answer[j:])
@@ -642,7 +707,7 @@ func (f *Fake) faultFor(seq int, method string, p serpstat.NewBacklinksParams) F
 		}
 	}
 	fr := &f.opts.Faults
-	if method != serpstat.MethodNewBacklinks {
+	if method == serpstat.MethodStats {
 		return Fault{}
 	}
 	u := float64(mix64(uint64(fr.Seed)^mix64(uint64(seq)))>>11) / (1 << 53)
@@ -665,18 +730,27 @@ func (f *Fake) faultFor(seq int, method string, p serpstat.NewBacklinksParams) F
 	return Fault{}
 }
 
-// params are checked getNewBacklinks params, defaults applied.
+// params are checked params of a paged method, defaults applied.
 type params struct {
 	serpstat.NewBacklinksParams
-	filter compiled
-	canon  string // canonical JSON of the filter, "" without one
+	m       *serpstat.Method
+	filter  compiled  // getNewBacklinks' filter
+	mfilter mcompiled // another method's filter
+	canon   string    // canonical JSON of the filter, "" without one
+	// unexpected: FaultUnexpected (the first value of another method's
+	// answer is an object)
+	unexpected bool
 }
 
 func schemaErr(detail string) *serpstat.Error {
 	return &serpstat.Error{Code: CodeSchema, Message: MsgSchema, Data: jsonString(detail)}
 }
 
-// decodeParams decodes and checks getNewBacklinks params as the API does.
+// newBacklinksParams are the params getNewBacklinks documents.
+var newBacklinksParams = []string{"query", "searchType", "sort", "order", "page", "size", "linkPerDomain", "complexFilter"}
+
+// decodeParams decodes and checks getNewBacklinks params as the API does:
+// a param it does not document is refused too.
 // The returned params are filled as far as decoding went, even on error.
 func decodeParams(raw json.RawMessage) (params, *serpstat.Error) {
 	var p params
@@ -709,6 +783,13 @@ func decodeParams(raw json.RawMessage) (params, *serpstat.Error) {
 			return p, schemaErr("params." + te.Field + ": must be " + jsonType(te.Type.Kind().String()))
 		}
 		return p, schemaErr("params: " + err.Error())
+	}
+	var keys map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &keys)
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if !slices.Contains(newBacklinksParams, k) {
+			return p, schemaErr("params." + k + ": not allowed: getNewBacklinks does not take it")
+		}
 	}
 	switch {
 	case p.Query == "":
@@ -751,28 +832,52 @@ func jsonType(goKind string) string {
 	return goKind
 }
 
-// getNewBacklinks answers a getNewBacklinks request whose params decoded
-// to p (perr if they were refused), billing it.
-func (f *Fake) getNewBacklinks(e *Entry, p *params, perr *serpstat.Error) []byte {
+// getPage answers a request of a paged method whose params decoded to p
+// (perr if they were refused), billing it.
+func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	if perr != nil {
 		e.Outcome = OutcomeInvalid
 		return errorBody(e.ID, perr.Code, perr.Message, perr.Data)
 	}
+	m := p.m
+	isNew := m.API == serpstat.MethodNewBacklinks
 	total := f.RowsFor(p.Query)
-	g := f.gen(p.Query)
+	var g gen
+	var mg *mgen
+	if isNew {
+		g = f.gen(p.Query)
+	} else {
+		mg = f.mgen(m, p.Query, p.Intersect)
+	}
+	filtered := p.filter != nil || p.mfilter != nil
 	base, inserted, atEnd := total, 0, false
-	if f.opts.InsertRows > 0 && f.opts.InsertAfter > 0 && p.filter == nil {
+	if f.opts.InsertRows > 0 && f.opts.InsertAfter > 0 && !filtered {
 		f.mu.Lock()
 		if f.okPages >= f.opts.InsertAfter {
 			inserted = f.opts.InsertRows
 		}
 		f.mu.Unlock()
 		total += inserted
-		atEnd = p.Sort == "add" && strings.EqualFold(p.Order, "asc")
+		atEnd = m.AppendSort != "" && p.Sort == m.AppendSort && strings.EqualFold(p.Order, "asc")
+	}
+	key := PageKey{Query: p.Query, Page: p.Page, Size: p.Size, Filter: p.canon}
+	if !isNew {
+		key.Method, key.Intersect = m.Name, strings.Join(p.Intersect, ",")
 	}
 	var idx []int32 // matching rows, with a filter
-	if p.filter != nil {
-		idx = f.matches.indexes(g, p.canon, total, p.filter)
+	switch {
+	case p.filter != nil:
+		idx = f.matches.indexes(p.Query+"\x00"+p.canon, total, func(i int) bool {
+			r := g.row(i)
+			return p.filter.match(&r)
+		})
+		total = len(idx)
+	case p.mfilter != nil:
+		var r mrow
+		idx = f.matches.indexes(m.Name+"\x00"+key.Intersect+"\x00"+p.Query+"\x00"+p.canon, total, func(i int) bool {
+			mg.fill(&r, i, true)
+			return p.mfilter.match(&r)
+		})
 		total = len(idx)
 	}
 	if p.Page-1 >= f.wall || (p.Page-1)*p.Size >= f.wall {
@@ -792,7 +897,7 @@ func (f *Fake) getNewBacklinks(e *Entry, p *params, perr *serpstat.Error) []byte
 	f.balance -= cost
 	f.billed += cost
 	f.rowsServed += n
-	f.pages[PageKey{Query: p.Query, Page: p.Page, Size: p.Size, Filter: p.canon}]++
+	f.pages[key]++
 	f.okPages++
 	left := f.balance
 	f.mu.Unlock()
@@ -812,6 +917,7 @@ func (f *Fake) getNewBacklinks(e *Entry, p *params, perr *serpstat.Error) []byte
 	s = append(s, `{"id":`...)
 	s = appendString(s, e.ID)
 	s = append(s, `,"result":{"data":[`...)
+	var mr mrow
 	for k := range n {
 		i := offset + k
 		if idx != nil {
@@ -829,17 +935,26 @@ func (f *Fake) getNewBacklinks(e *Entry, p *params, perr *serpstat.Error) []byte
 		if k > 0 {
 			s = append(s, ',')
 		}
+		if !isNew {
+			mg.fill(&mr, i, false)
+			st := f.style(i)
+			st.unexpected = p.unexpected && k == 0
+			s = mg.appendRow(s, &mr, st)
+			continue
+		}
 		r := g.row(i)
 		st := rowStyle{
 			rankAsString:  f.opts.NumbersAsStrings || f.opts.DomainRankAsString && i%2 == 1,
 			linksAsString: f.opts.NumbersAsStrings,
 			nulls:         f.opts.NullEvery > 0 && i%f.opts.NullEvery == f.opts.NullEvery-1,
+			unknown:       f.opts.UnknownKeyEvery > 0 && i%f.opts.UnknownKeyEvery == f.opts.UnknownKeyEvery-1,
+			i:             i,
 		}
 		s = appendRow(s, &r.Backlink, st)
 	}
 	sort, order := p.Sort, strings.ToUpper(p.Order)
 	if sort == "" {
-		sort = "check"
+		sort = m.DefaultSort
 	}
 	if order == "" {
 		order = "DESC"

@@ -132,6 +132,11 @@ func compileCond(c serpstat.Condition) (cond, *serpstat.Error) {
 		switch {
 		case text:
 			s, ok := v.(string)
+			if !ok && op >= opContains {
+				// contains & co. compare text: a number is refused, as
+				// Method.Validate refuses it.
+				return cond{}, filterErr("Invalid value for field " + c.Field)
+			}
 			if !ok {
 				s = jsonText(v)
 			}
@@ -181,6 +186,12 @@ func number(v any) (int64, bool) {
 			return 0, false
 		}
 		return int64(x), true
+	case int:
+		return int64(x), true
+	case int64:
+		return x, true
+	case json.Number:
+		return number(string(x))
 	case string:
 		if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
 			return n, true
@@ -335,10 +346,9 @@ type matchEntry struct {
 	size int     // len(idx), guarded by matchCache.mu
 }
 
-// indexes returns the indexes, below n, of query's rows that c matches.
-func (mc *matchCache) indexes(g gen, canon string, n int, c compiled) []int32 {
-	query := g.query
-	key := query + "\x00" + canon
+// indexes returns the indexes, below n, of the rows match accepts, for
+// the data set and filter named by key.
+func (mc *matchCache) indexes(key string, n int, match func(i int) bool) []int32 {
 	mc.mu.Lock()
 	if mc.m == nil {
 		mc.m = make(map[string]*matchEntry)
@@ -353,8 +363,7 @@ func (mc *matchCache) indexes(g gen, canon string, n int, c compiled) []int32 {
 	e.once.Do(func() {
 		var idx []int32
 		for i := 0; i < n; i++ {
-			r := g.row(i)
-			if c.match(&r) {
+			if match(i) {
 				idx = append(idx, int32(i))
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -31,16 +32,16 @@ func TestAnswerVariants(t *testing.T) {
 		assert.Contains(t, string(raw), `"total":"30"`)
 		assert.Contains(t, string(raw), `"links_ext":"`)
 		assert.Contains(t, string(raw), `"domain_rank":"`)
-		p, err := serpstat.DecodeNewBacklinksAnswer(raw)
+		p, err := backlinks.NewBacklinks.DecodeAnswer(raw)
 		require.NoError(t, err)
-		assert.Equal(t, serpstattest.Rows(query, 10), p.Data)
+		assert.Equal(t, s.Expected(backlinks.NewBacklinks, query, page(query, 1, 10))[:10], p.Data)
 		assert.EqualValues(t, 30, p.Summary.Total)
 	})
 	t.Run("total null", func(t *testing.T) {
 		s := newServer(t, serpstattest.Options{Rows: 30, TotalNull: true})
 		raw := rawCall(t, s, page(query, 1, 10))
 		assert.Contains(t, string(raw), `"total":null`)
-		p, err := serpstat.DecodeNewBacklinksAnswer(raw)
+		p, err := backlinks.NewBacklinks.DecodeAnswer(raw)
 		require.NoError(t, err)
 		assert.EqualValues(t, serpstat.TotalUnknown, p.Summary.Total)
 	})
@@ -55,13 +56,14 @@ func TestAnswerVariants(t *testing.T) {
 	})
 	t.Run("nulls", func(t *testing.T) {
 		s := newServer(t, serpstattest.Options{Rows: 30, NullEvery: 3})
-		p, err := serpstat.DecodeNewBacklinksAnswer(rawCall(t, s, page(query, 1, 10)))
+		p, err := backlinks.NewBacklinks.DecodeAnswer(rawCall(t, s, page(query, 1, 10)))
 		require.NoError(t, err)
+		linkText, domainRank := backlinks.NewBacklinks.ColumnIndex("link_text"), backlinks.NewBacklinks.ColumnIndex("domain_rank")
 		for i, r := range p.Data {
 			null := i%3 == 2
-			assert.Equal(t, null, r.Null.Has(serpstat.ColLinkText), i)
-			assert.Equal(t, null, r.Null.Has(serpstat.ColDomainRank), i)
-			assert.False(t, r.Null.Has(serpstat.ColURLFrom))
+			assert.Equal(t, null, r.Values[linkText].Null, i)
+			assert.Equal(t, null, r.Values[domainRank].Null, i)
+			assert.False(t, r.Values[0].Null)
 		}
 	})
 	t.Run("same day share", func(t *testing.T) {
@@ -83,7 +85,7 @@ func TestAnswerVariants(t *testing.T) {
 		raw := rawCall(t, s, page(query, 1, 10))
 		assert.True(t, strings.Contains(string(raw), `"links_ext":"abc"`), string(raw))
 		assert.True(t, json.Valid(raw))
-		_, err := serpstat.DecodeNewBacklinksAnswer(raw)
+		_, err := backlinks.NewBacklinks.DecodeAnswer(raw)
 		assert.Equal(t, serpstat.ClassUnexpected, serpstat.Classify(err))
 		assert.EqualValues(t, 10, s.Stats().CreditsBilled)
 	})

@@ -17,8 +17,28 @@ import (
 
 	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/sink"
 )
+
+// backlinkRows converts Backlink fixtures to rows of new-backlinks.
+func backlinkRows(bs []serpstat.Backlink) []serpstat.Row {
+	rows := make([]serpstat.Row, len(bs))
+	for i, b := range bs {
+		vals := []serpstat.Value{
+			{Str: b.URLFrom}, {Str: b.URLTo}, {Str: b.Nofollow}, {Str: b.LinkType},
+			{Int: int64(b.LinksExt)}, {Str: b.LinkText}, {Str: b.FirstSeen}, {Str: b.LastVisited},
+			{Int: int64(b.DomainRank)},
+		}
+		for c := range vals {
+			if b.Null.Has(c) {
+				vals[c] = serpstat.Value{Null: true}
+			}
+		}
+		rows[i] = serpstat.Row{Values: vals}
+	}
+	return rows
+}
 
 // testRows returns n rows with awkward text, dates around the epoch and
 // a leap day, and some empty dates (written as nulls).
@@ -54,10 +74,10 @@ func TestPqarrowReadsSinkParquet(t *testing.T) {
 	f, err := dest.Create(path)
 	require.NoError(t, err)
 	defer f.Abort()
-	w := sink.NewParquet(f)
+	w := sink.NewParquet(f, backlinks.NewBacklinks)
 	w.RowGroupRows = 5000 // three row groups
 	for start := 0; start < len(rows); start += 1000 {
-		require.NoError(t, w.Write(rows[start:min(start+1000, len(rows))]))
+		require.NoError(t, w.Write(backlinkRows(rows[start:min(start+1000, len(rows))])))
 	}
 	require.NoError(t, w.Close())
 	require.NoError(t, f.Commit())

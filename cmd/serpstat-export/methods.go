@@ -1,0 +1,197 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
+)
+
+const methodsHelp = `Usage: serpstat-export methods [--json]
+
+Lists the paged methods export and estimate take with --method: their
+output columns and types, sort fields, filter fields, search types, the
+fields a query over the 60,000-row wall is sliced by, and the cursor of
+--incremental loads. --json prints a JSON array, for scripts.
+
+Flags:
+`
+
+// methodInfo is one method as `methods --json` prints it; its JSON form
+// is a contract.
+type methodInfo struct {
+	Name        string           `json:"name"`
+	API         string           `json:"api"`
+	Doc         string           `json:"doc"`
+	Columns     []methodColumn   `json:"columns"`
+	SortFields  []string         `json:"sort_fields"`
+	DefaultSort string           `json:"default_sort"`
+	Filters     []methodFilter   `json:"filter_fields"`
+	SearchTypes []string         `json:"search_types"`
+	Slices      []string         `json:"slice_fields"`
+	Incremental *serpstat.Cursor `json:"incremental"`
+	Additional  []string         `json:"additional_filters"`
+	LinkPerDom  bool             `json:"link_per_domain"`
+	Intersect   int              `json:"intersect,omitempty"`
+}
+
+type methodColumn struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+type methodFilter struct {
+	Name   string   `json:"name"`
+	Type   string   `json:"type"`
+	Values []string `json:"values"`
+}
+
+// describeMethod is m as `methods` prints it: the output columns in
+// order, the trailing extra column included with type "json".
+func describeMethod(m *serpstat.Method) methodInfo {
+	info := methodInfo{
+		Name: m.Name, API: m.API, Doc: m.Doc,
+		SortFields: nonNil(m.Sorts), DefaultSort: m.DefaultSort,
+		SearchTypes: nonNil(m.SearchTypes), Slices: nonNil(m.Slices),
+		Incremental: m.Cursor, Additional: nonNil(m.AdditionalFilters),
+		LinkPerDom: m.LinkPerDomain, Intersect: m.Intersect,
+		Filters: []methodFilter{},
+	}
+	for _, c := range m.Columns {
+		info.Columns = append(info.Columns, methodColumn{Name: c.Name, Type: c.Kind.String()})
+	}
+	if m.Extra {
+		info.Columns = append(info.Columns, methodColumn{Name: serpstat.ExtraColumn, Type: "json"})
+	}
+	for _, f := range m.Filters {
+		info.Filters = append(info.Filters, methodFilter{Name: f.Name, Type: f.Kind.String(), Values: nonNil(f.Values)})
+	}
+	return info
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func runMethods(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("methods", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print a JSON array of the methods, for scripts")
+	if code, done := parseArgs(fs, args, methodsHelp, stdout, stderr); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "serpstat-export methods: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	infos := make([]methodInfo, len(backlinks.Methods))
+	for i, m := range backlinks.Methods {
+		infos[i] = describeMethod(m)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(infos); err != nil {
+			return exitFailure
+		}
+		return exitOK
+	}
+	// One block a method: its columns alone are wider than a terminal.
+	tw := tabwriter.NewWriter(stdout, 0, 4, 1, ' ', 0)
+	for i, in := range infos {
+		if i > 0 {
+			fmt.Fprintln(tw)
+		}
+		cols := make([]string, len(in.Columns))
+		for i, c := range in.Columns {
+			cols[i] = c.Name + " " + c.Type
+		}
+		filters := make([]string, len(in.Filters))
+		for i, f := range in.Filters {
+			filters[i] = f.Name + " " + f.Type
+			if len(f.Values) > 0 {
+				filters[i] += " (" + strings.Join(f.Values, "|") + ")"
+			}
+		}
+		inc := "-"
+		if in.Incremental != nil {
+			inc = in.Incremental.Column + " (filter " + in.Incremental.Filter + " gte)"
+		}
+		sort := orDash(in.SortFields)
+		if in.DefaultSort != "" {
+			sort += " (API default " + in.DefaultSort + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s: %s\n", in.Name, in.API, in.Doc)
+		fmt.Fprintf(tw, "  columns:\t%s\n", strings.Join(cols, ", "))
+		fmt.Fprintf(tw, "  sort fields:\t%s\n", sort)
+		fmt.Fprintf(tw, "  filter fields:\t%s\n", orDash(filters))
+		fmt.Fprintf(tw, "  search types:\t%s\n", orDash(in.SearchTypes))
+		fmt.Fprintf(tw, "  sliced by:\t%s\n", orDash(in.Slices))
+		fmt.Fprintf(tw, "  incremental:\t%s\n", inc)
+	}
+	if err := tw.Flush(); err != nil {
+		return exitFailure
+	}
+	fmt.Fprintln(stdout, "\nexport and estimate take --method NAME (default new-backlinks); --json prints every detail.")
+	return exitOK
+}
+
+func orDash(s []string) string {
+	if len(s) == 0 {
+		return "-"
+	}
+	return strings.Join(s, ", ")
+}
+
+// method is the method the settings name (--method, default
+// new-backlinks), or a usage error naming the methods.
+func (s *settings) method() (*serpstat.Method, error) {
+	name := strings.TrimSpace(s.Method)
+	if name == "" {
+		return backlinks.NewBacklinks, nil
+	}
+	if m := backlinks.Lookup(name); m != nil {
+		return m, nil
+	}
+	hint := ""
+	names := make([]string, len(backlinks.Methods))
+	for i, m := range backlinks.Methods {
+		names[i] = m.Name
+	}
+	if sug := suggest(name, names); sug != "" {
+		hint = " (did you mean " + sug + "?)"
+	}
+	return nil, &serpstat.ParamError{Field: "method", Value: fmt.Sprintf("%q", name), Msg: "is not a method" + hint + ": use one of " + backlinks.Names() + " (see serpstat-export methods)"}
+}
+
+// intersect is --intersect as a list of domains: each value may hold
+// several, comma-separated.
+func (s *settings) intersect() []string {
+	var out []string
+	for _, v := range s.Intersect {
+		for _, d := range strings.Split(v, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// incrementalMethods names the methods --incremental can follow.
+func incrementalMethods() string {
+	var names []string
+	for _, m := range backlinks.Methods {
+		if m.Cursor != nil {
+			names = append(names, m.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}

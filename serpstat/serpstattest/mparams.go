@@ -1,0 +1,307 @@
+package serpstattest
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/serpstat-export/serpstat-export/serpstat"
+)
+
+// decodeMethodParams decodes and checks the params of m (any paged
+// method but getNewBacklinks) as strictly as its descriptor documents
+// them: a param m does not document is refused as a schema error, as is
+// a param of the wrong type, a searchType, sort or order not documented,
+// an intersect of no domains or too many; complexFilter problems are
+// 32117 as for getNewBacklinks. The returned params are filled as far as
+// decoding went, even on error.
+func decodeMethodParams(m *serpstat.Method, raw json.RawMessage) (params, *serpstat.Error) {
+	p := params{m: m}
+	p.Page, p.Size = 1, DefaultPageSize
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return p, schemaErr("params: required")
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return p, schemaErr("params: must be an object")
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var perr *serpstat.Error
+	bad := func(key, want string) {
+		if perr == nil {
+			perr = schemaErr("params." + key + ": must be " + want)
+		}
+	}
+	for _, k := range keys {
+		v := obj[k]
+		var err error
+		switch {
+		case k == "query":
+			err = json.Unmarshal(v, &p.Query)
+		case k == "searchType" && m.SearchTypes != nil:
+			err = json.Unmarshal(v, &p.SearchType)
+		case k == "intersect" && m.Intersect > 0:
+			err = json.Unmarshal(v, &p.Intersect)
+			if err != nil {
+				bad(k, "an array of strings")
+				continue
+			}
+		case k == "sort":
+			err = json.Unmarshal(v, &p.Sort)
+		case k == "order":
+			err = json.Unmarshal(v, &p.Order)
+		case k == "page":
+			err = json.Unmarshal(v, &p.Page)
+			if err != nil {
+				bad(k, "an integer")
+				continue
+			}
+		case k == "size":
+			err = json.Unmarshal(v, &p.Size)
+			if err != nil {
+				bad(k, "an integer")
+				continue
+			}
+		case k == "linkPerDomain" && m.LinkPerDomain:
+			err = json.Unmarshal(v, &p.LinkPerDomain)
+			if err != nil {
+				bad(k, "an integer")
+				continue
+			}
+		case slices.Contains(extraParams[m.Name], k):
+			// Documented by the spec, not by the descriptor (no client
+			// sends them): checked for type, then ignored.
+			var text string
+			err = json.Unmarshal(v, &text)
+		case k == "complexFilter":
+			err = json.Unmarshal(v, &p.ComplexFilter)
+			if err != nil {
+				bad(k, "an array of arrays of conditions")
+				continue
+			}
+		default:
+			if perr == nil {
+				perr = schemaErr("params." + k + ": not allowed: " + shortAPI(m) + " does not take it")
+			}
+			continue
+		}
+		if err != nil {
+			bad(k, "a string")
+		}
+	}
+	if perr != nil {
+		return p, perr
+	}
+	switch {
+	case p.Query == "":
+		return p, schemaErr("params.query: required")
+	case m.SearchTypes != nil && p.SearchType == "":
+		return p, schemaErr("params.searchType: required")
+	case m.SearchTypes != nil && !slices.Contains(m.SearchTypes, p.SearchType):
+		return p, schemaErr("params.searchType: must be one of " + strings.Join(m.SearchTypes, ", "))
+	case m.Intersect > 0 && (len(p.Intersect) == 0 || len(p.Intersect) > m.Intersect):
+		return p, schemaErr("params.intersect: must hold 1 to " + strconv.Itoa(m.Intersect) + " domains")
+	case m.Intersect > 0 && slices.Contains(p.Intersect, ""):
+		return p, schemaErr("params.intersect: a domain must not be empty")
+	case p.Sort != "" && !slices.Contains(m.Sorts, p.Sort):
+		return p, schemaErr("params.sort: must be one of " + strings.Join(m.Sorts, ", "))
+	case p.Order != "" && !slices.Contains(serpstat.Orders, strings.ToLower(p.Order)):
+		return p, schemaErr("params.order: must be asc or desc")
+	case p.Page < 1:
+		return p, schemaErr("params.page: must be >= 1")
+	case p.Size < 1 || p.Size > serpstat.MaxPageSize:
+		return p, schemaErr("params.size: must be between 1 and " + strconv.Itoa(serpstat.MaxPageSize))
+	case p.LinkPerDomain < 0:
+		return p, schemaErr("params.linkPerDomain: must be >= 0")
+	}
+	if len(p.ComplexFilter) > 0 {
+		c, ferr := compileMethodFilter(m, p.ComplexFilter)
+		if ferr != nil {
+			return p, ferr
+		}
+		canon, _ := json.Marshal(p.ComplexFilter)
+		p.mfilter, p.canon = c, string(canon)
+	}
+	return p, nil
+}
+
+// extraParams are string params the spec documents for a method beyond
+// the descriptor's: getAnchors' anchor (text) and count (words in it).
+var extraParams = map[string][]string{"anchors": {"anchor", "count"}}
+
+// shortAPI is m's API name without the procedure: getLostBacklinks.
+func shortAPI(m *serpstat.Method) string {
+	if i := strings.LastIndexByte(m.API, '.'); i >= 0 {
+		return m.API[i+1:]
+	}
+	return m.API
+}
+
+// mcond is one compiled condition on a filter field of a method.
+type mcond struct {
+	always bool
+	field  int // index in Method.Filters
+	op     int
+	strs   []string
+	nums   []int64 // numbers, or dates as YYYYMMDD
+}
+
+// mcompiled is a checked complexFilter of a method: an OR-list of AND-lists.
+type mcompiled [][]mcond
+
+// compileMethodFilter checks f against m's filter fields, by their kinds,
+// with the messages of compileFilter, and compiles it.
+func compileMethodFilter(m *serpstat.Method, f serpstat.Filter) (mcompiled, *serpstat.Error) {
+	mi := infoFor(m)
+	out := make(mcompiled, 0, len(f))
+	for gi, group := range f {
+		if len(group) == 0 {
+			return nil, schemaErr("params.complexFilter[" + strconv.Itoa(gi) + "]: empty condition list")
+		}
+		conds := make([]mcond, 0, len(group))
+		for _, c := range group {
+			if c.AdditionalFilters != "" {
+				if !slices.Contains(m.AdditionalFilters, c.AdditionalFilters) {
+					return nil, filterErr("Not allowed field: " + c.AdditionalFilters)
+				}
+				conds = append(conds, mcond{always: true})
+				continue
+			}
+			k := slices.IndexFunc(m.Filters, func(ff serpstat.FilterField) bool { return ff.Name == c.Field })
+			if k < 0 {
+				return nil, filterErr("Not allowed field: " + c.Field)
+			}
+			a := mi.access[k]
+			op, ok := opIDs[c.CompareType]
+			text := a.kind != serpstat.KindDate && a.kind != serpstat.KindInt && a.kind != serpstat.KindFloat
+			date := a.kind == serpstat.KindDate
+			if !ok || text && (op <= opLTE || op == opBetween) || !text && op >= opContains {
+				return nil, filterErr("Not allowed method " + c.CompareType + " for field " + c.Field)
+			}
+			if len(c.Value) == 0 || op == opBetween && len(c.Value) < 2 {
+				return nil, filterErr("Field value is required")
+			}
+			if op == opBetween && date {
+				return nil, filterErr(MsgBetween)
+			}
+			cc := mcond{field: k, op: op}
+			for _, v := range c.Value {
+				switch {
+				case text:
+					s, ok := v.(string)
+					if !ok && op >= opContains {
+						return nil, filterErr("Invalid value for field " + c.Field)
+					}
+					if !ok {
+						s = jsonText(v)
+					}
+					if a.enum != nil && (op == opEQ || op == opNEQ) {
+						mapped, ok := a.enum[s]
+						if !ok {
+							return nil, filterErr("Not allowed value " + s + " for field " + c.Field)
+						}
+						s = mapped
+					}
+					cc.strs = append(cc.strs, s)
+				case date:
+					s, _ := v.(string)
+					key, ok := parseDate(s)
+					if !ok {
+						return nil, filterErr("Invalid crawl date")
+					}
+					cc.nums = append(cc.nums, int64(key))
+				default:
+					n, ok := number(v)
+					if !ok {
+						return nil, filterErr("Invalid value for field " + c.Field)
+					}
+					cc.nums = append(cc.nums, n)
+				}
+			}
+			conds = append(conds, cc)
+		}
+		out = append(out, conds)
+	}
+	return out, nil
+}
+
+// match reports whether r satisfies any AND-list.
+func (c mcompiled) match(r *mrow) bool {
+	for _, group := range c {
+		ok := true
+		for i := range group {
+			if !group[i].match(r) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *mcond) match(r *mrow) bool {
+	if c.always {
+		return true
+	}
+	return compare(c.op, c.strs, c.nums, r.fstr[c.field], r.fnum[c.field])
+}
+
+// compare applies op with values strs (text) or nums to s or n.
+func compare(op int, strs []string, nums []int64, s string, n int64) bool {
+	switch op {
+	case opGT:
+		return n > nums[0]
+	case opLT:
+		return n < nums[0]
+	case opGTE:
+		return n >= nums[0]
+	case opLTE:
+		return n <= nums[0]
+	case opBetween:
+		lo, hi := nums[0], nums[1]
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		return n >= lo && n <= hi
+	case opEQ, opNEQ:
+		var eq bool
+		if strs != nil {
+			eq = slices.Contains(strs, s)
+		} else {
+			eq = slices.Contains(nums, n)
+		}
+		return eq == (op == opEQ)
+	case opContains, opNotContains:
+		found := false
+		for _, v := range strs {
+			if strings.Contains(s, v) {
+				found = true
+				break
+			}
+		}
+		return found == (op == opContains)
+	case opStartsWith:
+		for _, v := range strs {
+			if strings.HasPrefix(s, v) {
+				return true
+			}
+		}
+	case opEndsWith:
+		for _, v := range strs {
+			if strings.HasSuffix(s, v) {
+				return true
+			}
+		}
+	}
+	return false
+}

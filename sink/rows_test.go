@@ -1,0 +1,43 @@
+package sink
+
+import (
+	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
+)
+
+// nb is backlinks.NewBacklinks, the method of the Backlink fixtures.
+var nb = backlinks.NewBacklinks
+
+// backlinkRows converts Backlink fixtures to rows of nb: Values in
+// serpstat.Columns order, a null where the NullMask says.
+func backlinkRows(bs []serpstat.Backlink) []serpstat.Row {
+	rows := make([]serpstat.Row, len(bs))
+	for i, b := range bs {
+		vals := []serpstat.Value{
+			{Str: b.URLFrom}, {Str: b.URLTo}, {Str: b.Nofollow}, {Str: b.LinkType},
+			{Int: int64(b.LinksExt)}, {Str: b.LinkText}, {Str: b.FirstSeen}, {Str: b.LastVisited},
+			{Int: int64(b.DomainRank)},
+		}
+		for c := range vals {
+			if b.Null.Has(c) {
+				vals[c] = serpstat.Value{Null: true}
+			}
+		}
+		rows[i] = serpstat.Row{Values: vals}
+	}
+	return rows
+}
+
+// parquetRow is the schema new-backlinks files had when this struct
+// described it; the tests read files back with it.
+type parquetRow struct {
+	URLFrom     *string `parquet:"url_from"`
+	URLTo       *string `parquet:"url_to"`
+	Nofollow    *string `parquet:"nofollow,dict"`
+	LinkType    *string `parquet:"link_type,dict"`
+	LinksExt    *int64  `parquet:"links_ext"`
+	LinkText    *string `parquet:"link_text"`
+	FirstSeen   *int32  `parquet:"first_seen,date"`
+	LastVisited *int64  `parquet:"last_visited,timestamp(microsecond:local)"`
+	DomainRank  *int64  `parquet:"domain_rank"`
+}
