@@ -266,7 +266,11 @@ func (d *answerDecoder) row(r *Row, i int) error {
 			}
 			extra, _ = jsontext.AppendQuote(extra, key)
 			extra = append(extra, ':')
-			extra = append(extra, bytes.ToValidUTF8(v, []byte("\uFFFD"))...)
+			if utf8.Valid(v) {
+				extra = append(extra, v...)
+			} else {
+				extra = append(extra, validUTF8(v)...)
+			}
 			d.unknown(key)
 			continue
 		}
@@ -422,22 +426,11 @@ func (d *answerDecoder) value(v *Value, kind Kind) error {
 		case '"':
 			v.List = []string{d.unquote(raw)}
 		case '[':
-			var items []any
-			if err := json.Unmarshal(bytes.ToValidUTF8(raw, []byte("\uFFFD")), &items); err != nil {
+			list, ok := d.stringList(raw)
+			if !ok {
 				return bad()
 			}
-			v.List = make([]string, 0, len(items))
-			for _, it := range items {
-				switch x := it.(type) {
-				case string:
-					v.List = append(v.List, x)
-				case float64:
-					v.List = append(v.List, strconv.FormatFloat(x, 'f', -1, 64))
-				case nil:
-				default:
-					return bad()
-				}
-			}
+			v.List = list
 		default:
 			return bad()
 		}
@@ -445,6 +438,49 @@ func (d *answerDecoder) value(v *Value, kind Kind) error {
 		return fmt.Errorf("column kind %v has no decoder", kind)
 	}
 	return nil
+}
+
+// stringList reads a list column's array, already checked to be valid
+// JSON: strings as they are, numbers in encoding/json's float64 form, nulls
+// left out; false for an element of another kind (an object, a bool).
+func (d *answerDecoder) stringList(raw jsontext.Value) ([]string, bool) {
+	list := make([]string, 0, 4)
+	i := 1 // past '['
+	for {
+		for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r' || raw[i] == ',') {
+			i++
+		}
+		if i >= len(raw) || raw[i] == ']' {
+			return list, true
+		}
+		switch c := raw[i]; {
+		case c == '"':
+			j := i + 1
+			for raw[j] != '"' {
+				if raw[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			list = append(list, d.unquote(raw[i:j+1]))
+			i = j + 1
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i
+			for j < len(raw) && !strings.ContainsRune(" \t\n\r,]", rune(raw[j])) {
+				j++
+			}
+			f, err := strconv.ParseFloat(string(raw[i:j]), 64)
+			if err != nil {
+				return nil, false
+			}
+			list = append(list, strconv.FormatFloat(f, 'f', -1, 64))
+			i = j
+		case c == 'n':
+			i += len("null")
+		default:
+			return nil, false
+		}
+	}
 }
 
 // short is v cut to 80 bytes.
