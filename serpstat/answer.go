@@ -46,6 +46,7 @@ func (m *Method) decodeAnswer(raw []byte) (*Page, error) {
 		d.page.Repaired = countInvalidUTF8(raw)
 	}
 	d.keys = m.keyIndex()
+	d.valid = d.page.Repaired == 0
 	err := d.envelope()
 	switch {
 	case err == nil:
@@ -92,6 +93,17 @@ type answerDecoder struct {
 	slab []Value // rows' values are cut from it
 	seen map[string]bool
 	buf  []byte
+	// valid is true when the whole answer is valid UTF-8 (no string needs
+	// checking); last holds the previous row's member names by position
+	// with their columns, since rows of one answer repeat their keys in
+	// order (a byte comparison instead of a map lookup).
+	valid bool
+	last  []lastKey
+}
+
+type lastKey struct {
+	name []byte // the quoted member name
+	col  int
 }
 
 func (d *answerDecoder) envelope() error {
@@ -247,12 +259,24 @@ func (d *answerDecoder) row(r *Row, i int) error {
 	}
 	var filled uint64 // bit c: column c has a value or an explicit null
 	var extra []byte
-	for d.dec.PeekKind() != '}' {
+	for pos := 0; d.dec.PeekKind() != '}'; pos++ {
 		nt, err := d.dec.ReadValue()
 		if err != nil {
 			return err
 		}
-		c, ok := d.column(nt)
+		var c int
+		var ok bool
+		if pos < len(d.last) && bytes.Equal(d.last[pos].name, nt) {
+			c, ok = d.last[pos].col, true
+		} else {
+			c, ok = d.column(nt)
+			if ok && pos <= len(d.last) {
+				if pos == len(d.last) {
+					d.last = append(d.last, lastKey{})
+				}
+				d.last[pos] = lastKey{name: append(d.last[pos].name[:0], nt...), col: c}
+			}
+		}
 		if !ok {
 			key := d.unquote(nt)
 			v, err := d.dec.ReadValue()
@@ -343,13 +367,13 @@ func (d *answerDecoder) unknown(key string) {
 func (d *answerDecoder) unquote(v jsontext.Value) string {
 	s := v[1 : len(v)-1]
 	if bytes.IndexByte(s, '\\') < 0 {
-		if utf8.Valid(s) {
+		if d.valid || utf8.Valid(s) {
 			return string(s)
 		}
 		return validUTF8(s)
 	}
 	d.buf, _ = jsontext.AppendUnquote(d.buf[:0], v)
-	if utf8.Valid(d.buf) {
+	if d.valid || utf8.Valid(d.buf) {
 		return string(d.buf)
 	}
 	return validUTF8(d.buf)
