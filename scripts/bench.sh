@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs the benchmarks of issue #8 and writes BENCHMARKS.md: the sinks, the
-# decoding of a 1,000-row page, the fake producing one, and the end-to-end
-# runs of the binary against the fake (throughput per format, rate
-# saturation under latency, peak RSS against rows), plus a CPU profile of
+# Runs the benchmarks of issues #8 and #13 and writes BENCHMARKS.md: the sinks, the
+# decoding of a 1,000-row page (of every method), the fake producing one, and the end-to-end
+# runs of the binary against the fake (throughput per format and per
+# method, rate saturation under latency, peak RSS against rows), plus a CPU profile of
 # the decoding. The raw go test output goes to $BENCH_RAW (out/bench.txt).
-# Takes about 3 minutes on 2 CPUs; BENCH_COUNT (3) runs of each, medians
+# Takes about 5 minutes on 2 CPUs; BENCH_COUNT (3) runs of each, medians
 # reported.
 set -euo pipefail
 go=${GO:-go}
@@ -14,13 +14,14 @@ dir=$(dirname "$raw")
 mkdir -p "$dir"
 echo "# loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" >"$raw"
 bench() { "$go" test -run '^$' -count "$count" "$@" 2>&1 | tee -a "$raw"; }
-bench -benchmem -bench '^Benchmark(CSV|NDJSON|Parquet)$' ./sink
+bench -benchmem -bench '^Benchmark(CSV|NDJSON|Parquet)(Threats)?$' ./sink
 bench -benchmem -bench '^Benchmark(DecodePage1000|ClientNewBacklinks1000)$' ./serpstat
 bench -benchmem -bench '^BenchmarkPage1000$' ./serpstat/serpstattest
+bench -benchmem -bench '^BenchmarkDecodeAnswer$' ./serpstat/backlinks
 # Each iteration is a whole export of seconds: one per run. No -benchmem:
 # it would count the allocations of the fake, not of the binary.
 echo "# loadavg before the end-to-end runs: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" >>"$raw"
-bench -bench '^BenchmarkE2E' -benchtime 1x -timeout 30m ./cmd/serpstat-export
+bench -bench '^BenchmarkE2E' -benchtime 1x -timeout 40m ./cmd/serpstat-export
 echo "# loadavg at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" >>"$raw"
 # Where decoding spends its time.
 "$go" test -run '^$' -bench '^BenchmarkDecodePage1000$' -benchtime 2s -count 1 \

@@ -34,6 +34,8 @@ const (
 	targetParquetRows = 150_000 // rows/s, Parquet, end to end
 	targetRSSBytes    = 100e6   // peak RSS, bytes (100 MB)
 	targetRSSGrowth   = 0.20    // RSS at 600k rows vs 60k rows
+	// Issue #13: every paged method, end to end (10× the API's fastest plan).
+	targetMethodRows = 100_000
 )
 
 // result is every run of one benchmark: metric unit → values.
@@ -71,6 +73,7 @@ func (r *result) extreme(unit string, largest bool) float64 {
 // report holds the parsed raw output.
 type report struct {
 	results map[string]*result // "pkg-suffix.BenchmarkName" without -procs
+	order   []string           // the keys of results in the order they ran
 	cpu     string
 	goos    string
 	goarch  string
@@ -121,6 +124,7 @@ func parse(r io.Reader) (*report, error) {
 			if res == nil {
 				res = &result{metrics: map[string][]float64{}}
 				rep.results[key] = res
+				rep.order = append(rep.order, key)
 			}
 			res.runs++
 			for i := 2; i+1 < len(f); i += 2 {
@@ -133,6 +137,21 @@ func parse(r io.Reader) (*report, error) {
 		}
 	}
 	return rep, sc.Err()
+}
+
+// keysWithPrefix are the benchmarks whose key starts with prefix, in the
+// order they ran; a miss is recorded when there is none.
+func (rep *report) keysWithPrefix(prefix string) []string {
+	var keys []string
+	for _, k := range rep.order {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		rep.missing = append(rep.missing, prefix+"*")
+	}
+	return keys
 }
 
 // get returns the median of unit for benchmark key, recording a miss.
@@ -239,9 +258,9 @@ func write(w io.Writer, rep *report, raw, profile []byte) {
 
 	// Sinks.
 	p("## Sinks (`go test -bench ./sink`)\n\n")
-	p("Batches of 1,000 realistic rows (URLs of 60–100 bytes, anchors of 20–40) written to a counting `io.Discard`.\n\n")
+	p("Batches of 1,000 realistic rows (URLs of 60–100 bytes, anchors of 20–40) written to a counting `io.Discard`: new-backlinks rows, and *Threats* rows of getThreats (lists and the extra column).\n\n")
 	p("| format | rows/s | output bytes/row | allocated bytes/row | allocs/row | runs |\n|---|---:|---:|---:|---:|---:|\n")
-	for _, f := range []string{"CSV", "NDJSON", "Parquet"} {
+	for _, f := range []string{"CSV", "NDJSON", "Parquet", "CSVThreats", "NDJSONThreats", "ParquetThreats"} {
 		k := "sink.Benchmark" + f
 		p("| %s | %s | %.1f | %.1f | %.3f | %d |\n", f, thousands(rep.get(k, "rows/s")), rep.get(k, "B/row"),
 			rep.get(k, "B/op")/1000, rep.get(k, "allocs/row"), rep.runs(k))
@@ -269,6 +288,14 @@ func write(w io.Writer, rep *report, raw, profile []byte) {
 			rep.get(k, "B/op")/1000, rep.get(k, "allocs/op")/1000, rep.runs(k))
 	}
 
+	p("\n### Every method (`go test -bench DecodeAnswer ./serpstat/backlinks`)\n\n")
+	p("A 1,000-row page of each method as the fake answers it (its wire keys and awkward text), decoded by `Method.DecodeAnswer`.\n\n")
+	p("| method | rows/s | MB/s | allocated bytes/row | allocs/row | runs |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, k := range rep.keysWithPrefix("backlinks.BenchmarkDecodeAnswer/") {
+		p("| %s | %s | %.1f | %.0f | %.2f | %d |\n", strings.TrimPrefix(k, "backlinks.BenchmarkDecodeAnswer/"), thousands(rep.get(k, "rows/s")),
+			rep.get(k, "MB/s"), rep.get(k, "B/op")/1000, rep.get(k, "allocs/op")/1000, rep.runs(k))
+	}
+
 	// End to end.
 	p("\n## End to end: the binary against the fake on loopback (`go test -bench E2E ./cmd/serpstat-export`)\n\n")
 	p("### Unthrottled throughput\n\n")
@@ -284,6 +311,15 @@ func write(w io.Writer, rep *report, raw, profile []byte) {
 		}
 		p("| %s | %s | ≥ %s | %s (%s of target) | %s | %.1f, %.1f | %d |\n", f, thousands(v), thousands(target), mark(v >= target), pct(v/target),
 			thousands(rep.max(k, "rows/s")), rep.get(k, "RSS-MiB"), rep.max(k, "RSS-MiB"), rep.runs(k))
+	}
+
+	p("\n### Every method\n\n")
+	p("200,000 rows of each paged method (`--method NAME`, the same flags as above) into Parquet, the slowest format. Issue 13's floor: %s rows/s for every method, ten times the fastest plan's rate.\n\n", thousands(targetMethodRows))
+	p("| method | rows/s (median) | ≥ %s | best run rows/s | peak RSS MiB (median) | runs |\n|---|---:|---|---:|---:|---:|\n", thousands(targetMethodRows))
+	for _, k := range rep.keysWithPrefix("serpstat-export.BenchmarkE2EMethods/") {
+		v := rep.get(k, "rows/s")
+		p("| %s | %s | %s | %s | %.1f | %d |\n", strings.TrimPrefix(k, "serpstat-export.BenchmarkE2EMethods/"), thousands(v), mark(v >= targetMethodRows),
+			thousands(rep.max(k, "rows/s")), rep.get(k, "RSS-MiB"), rep.runs(k))
 	}
 
 	p("\n### Rate saturation\n\n")
