@@ -61,6 +61,31 @@ type Backlink struct {
 	Null NullMask `json:"-"`
 }
 
+// Row is b as a generic row of getNewBacklinks (Values in Columns
+// order, a null where Null says), as the decoder reads it.
+func (b *Backlink) Row() Row {
+	vals := []Value{
+		{Str: b.URLFrom}, {Str: b.URLTo}, {Str: b.Nofollow}, {Str: b.LinkType},
+		{Int: int64(b.LinksExt)}, {Str: b.LinkText}, {Str: b.FirstSeen}, {Str: b.LastVisited},
+		{Int: int64(b.DomainRank)},
+	}
+	for c := range vals {
+		if b.Null.Has(c) {
+			vals[c] = Value{Null: true}
+		}
+	}
+	return Row{Values: vals}
+}
+
+// BacklinkRows are bs as generic rows (Backlink.Row).
+func BacklinkRows(bs []Backlink) []Row {
+	rows := make([]Row, len(bs))
+	for i := range bs {
+		rows[i] = bs[i].Row()
+	}
+	return rows
+}
+
 // NullMask marks null fields of a Backlink: bit i is Columns[i].
 type NullMask uint16
 

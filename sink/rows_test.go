@@ -10,23 +10,7 @@ var nb = backlinks.NewBacklinks
 
 // backlinkRows converts Backlink fixtures to rows of nb: Values in
 // serpstat.Columns order, a null where the NullMask says.
-func backlinkRows(bs []serpstat.Backlink) []serpstat.Row {
-	rows := make([]serpstat.Row, len(bs))
-	for i, b := range bs {
-		vals := []serpstat.Value{
-			{Str: b.URLFrom}, {Str: b.URLTo}, {Str: b.Nofollow}, {Str: b.LinkType},
-			{Int: int64(b.LinksExt)}, {Str: b.LinkText}, {Str: b.FirstSeen}, {Str: b.LastVisited},
-			{Int: int64(b.DomainRank)},
-		}
-		for c := range vals {
-			if b.Null.Has(c) {
-				vals[c] = serpstat.Value{Null: true}
-			}
-		}
-		rows[i] = serpstat.Row{Values: vals}
-	}
-	return rows
-}
+func backlinkRows(bs []serpstat.Backlink) []serpstat.Row { return serpstat.BacklinkRows(bs) }
 
 // parquetRow is the schema new-backlinks files had when this struct
 // described it; the tests read files back with it.

@@ -570,15 +570,10 @@ func (f *Fake) Expected(m *serpstat.Method, query string, p serpstat.Params) []s
 
 // newBacklinkRow is a getNewBacklinks row as the decoder reads it.
 func newBacklinkRow(b *serpstat.Backlink, st mstyle) serpstat.Row {
-	v := []serpstat.Value{
-		{Str: b.URLFrom}, {Str: b.URLTo}, {Str: b.Nofollow}, {Str: b.LinkType},
-		{Int: int64(b.LinksExt)}, {Str: b.LinkText}, {Str: b.FirstSeen}, {Str: b.LastVisited},
-		{Int: int64(b.DomainRank)},
-	}
+	r := b.Row()
 	if st.nulls {
-		v[5], v[8] = serpstat.Value{Null: true}, serpstat.Value{Null: true}
+		r.Values[5], r.Values[8] = serpstat.Value{Null: true}, serpstat.Value{Null: true}
 	}
-	r := serpstat.Row{Values: v}
 	if st.unknown {
 		r.Extra = extraOf(st.i)
 	}

@@ -22,23 +22,7 @@ import (
 )
 
 // backlinkRows converts Backlink fixtures to rows of new-backlinks.
-func backlinkRows(bs []serpstat.Backlink) []serpstat.Row {
-	rows := make([]serpstat.Row, len(bs))
-	for i, b := range bs {
-		vals := []serpstat.Value{
-			{Str: b.URLFrom}, {Str: b.URLTo}, {Str: b.Nofollow}, {Str: b.LinkType},
-			{Int: int64(b.LinksExt)}, {Str: b.LinkText}, {Str: b.FirstSeen}, {Str: b.LastVisited},
-			{Int: int64(b.DomainRank)},
-		}
-		for c := range vals {
-			if b.Null.Has(c) {
-				vals[c] = serpstat.Value{Null: true}
-			}
-		}
-		rows[i] = serpstat.Row{Values: vals}
-	}
-	return rows
-}
+func backlinkRows(bs []serpstat.Backlink) []serpstat.Row { return serpstat.BacklinkRows(bs) }
 
 // testRows returns n rows with awkward text, dates around the epoch and
 // a leap day, and some empty dates (written as nulls).
