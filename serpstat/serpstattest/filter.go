@@ -242,10 +242,17 @@ func daysIn(m, y int) int {
 
 // match reports whether r satisfies any AND-list.
 func (c compiled) match(r *row) bool {
-	for _, group := range c {
+	return anyGroup(c, func(c *cond) bool { return c.match(r) })
+}
+
+// anyGroup reports whether every condition of some AND-list of an
+// OR-list holds: a complexFilter's meaning, for either kind of compiled
+// condition.
+func anyGroup[C any](groups [][]C, holds func(*C) bool) bool {
+	for _, group := range groups {
 		ok := true
 		for i := range group {
-			if !group[i].match(r) {
+			if !holds(&group[i]) {
 				ok = false
 				break
 			}

@@ -234,19 +234,7 @@ func compileMethodFilter(m *serpstat.Method, f serpstat.Filter) (mcompiled, *ser
 
 // match reports whether r satisfies any AND-list.
 func (c mcompiled) match(r *mrow) bool {
-	for _, group := range c {
-		ok := true
-		for i := range group {
-			if !group[i].match(r) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
+	return anyGroup(c, func(c *mcond) bool { return c.match(r) })
 }
 
 func (c *mcond) match(r *mrow) bool {
