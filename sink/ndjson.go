@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"io"
 	"strconv"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
@@ -113,22 +112,6 @@ func (n *NDJSON) Close() error {
 	n.err = n.w.Flush()
 	return n.err
 }
-
-// AppendNDJSONRow appends r, a row of method m, to dst as NDJSON writes
-// it: one JSON object, keys in column order, and a newline. It does not
-// allocate when dst has room, once m's keys are encoded (the first call
-// for m). It is safe for concurrent use.
-func AppendNDJSONRow(dst []byte, m *serpstat.Method, r *serpstat.Row) []byte {
-	e, ok := encoders.Load(m)
-	if !ok {
-		e, _ = encoders.LoadOrStore(m, newRowEncoder(m))
-	}
-	return e.(*rowEncoder).appendRow(dst, false, r)
-}
-
-// encoders holds AppendNDJSONRow's rowEncoder of each method. A method is
-// immutable: an encoder never goes stale.
-var encoders sync.Map // *serpstat.Method → *rowEncoder
 
 // rowEncoder encodes the rows of one method as JSON objects: its keys are
 // escaped once. It is read-only once made.

@@ -39,7 +39,7 @@ func TestNDJSONMatchesEncodingJSON(t *testing.T) {
 	rows = append(rows, serpstat.Backlink{LinkText: string(allBytes()), LinksExt: -9223372036854775808})
 	for i, r := range rows {
 		want := string(encodeJSON(t, r))
-		require.Equal(t, want, string(AppendNDJSONRow(nil, nb, &backlinkRows([]serpstat.Backlink{r})[0])), "row %d", i)
+		require.Equal(t, want, string(newRowEncoder(nb).appendRow(nil, false, &backlinkRows([]serpstat.Backlink{r})[0])), "row %d", i)
 		var buf bytes.Buffer
 		w := NewNDJSON(&buf, nb)
 		require.NoError(t, w.Write(backlinkRows([]serpstat.Backlink{r})))
