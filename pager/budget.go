@@ -37,7 +37,6 @@ type Budget struct {
 
 	account Account // shared with other processes; nil: none
 
-	carried   int64                       // spent by earlier attempts (Carry)
 	journaled int64                       // the most committed credits recorded
 	journal   func(committed int64) error // SetJournal
 }
@@ -89,17 +88,9 @@ func (b *Budget) Carry(n int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.spent += n
-	b.carried += n
 	if b.floorCap >= 0 {
 		b.floorCap += n
 	}
-}
-
-// Carried is what Carry added.
-func (b *Budget) Carried() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.carried
 }
 
 // SetJournal makes Reserve record the credits committed (spent and

@@ -118,12 +118,6 @@ func usagef(format string, args ...any) error {
 	return &usageError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// multiFlag is a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
 // exportFlags declares the export flags on fs, each bound to its field of
 // a settings value that holds the defaults. Adding a setting is a field
 // with its YAML key in settings and one line here: the config key, the
