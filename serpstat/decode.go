@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -145,7 +144,7 @@ func unexpected(method string, raw []byte, err error) *UnexpectedError {
 	if d.Decode(&v) != nil {
 		return ue
 	}
-	ue.Field, ue.Value, ue.Rows = diagnose(v)
+	ue.Field, ue.Value = diagnose(v)
 	return ue
 }
 
@@ -158,67 +157,42 @@ func shortJSON(v any) string {
 	return string(b)
 }
 
-// diagnose finds the first part of a decoded answer that does not have
-// the shape of a getNewBacklinks answer.
-func diagnose(v any) (field, value string, rows int) {
+// diagnose finds the first part of a decoded answer of a method that is
+// not paged (getStats) that does not have an answer's shape: the
+// envelope, result and summary_info. (A paged method's answer is
+// Method.DecodeAnswer's, which names the row field itself.)
+func diagnose(v any) (field, value string) {
 	top, ok := v.(map[string]any)
 	if !ok {
-		return "(answer)", shortJSON(v), 0
+		return "(answer)", shortJSON(v)
 	}
 	res, ok := lookup(top, "result")
 	if !ok {
-		return "result", "nothing (neither result nor error)", 0
+		return "result", "nothing (neither result nor error)"
 	}
 	rm, ok := res.(map[string]any)
 	if !ok {
-		return "result", shortJSON(res), 0
-	}
-	if data, ok := lookup(rm, "data"); ok {
-		arr, ok := data.([]any)
-		if !ok {
-			return "result.data", shortJSON(data), 0
-		}
-		rows = len(arr)
-		for i, r := range arr {
-			at := fmt.Sprintf("result.data[%d]", i)
-			row, ok := r.(map[string]any)
-			if !ok {
-				return at, shortJSON(r), rows
-			}
-			for _, k := range sortedKeys(row) {
-				col := strings.ToLower(k)
-				switch col {
-				case "links_ext", "domain_rank":
-					if !fitsInt(row[k]) {
-						return at + "." + k, shortJSON(row[k]), rows
-					}
-				case "url_from", "url_to", "nofollow", "link_type", "link_text", "first_seen", "last_visited":
-					if _, ok := row[k].(string); !ok && row[k] != nil {
-						return at + "." + k, shortJSON(row[k]), rows
-					}
-				}
-			}
-		}
+		return "result", shortJSON(res)
 	}
 	if si, ok := lookup(rm, "summary_info"); ok && si != nil {
 		sm, ok := si.(map[string]any)
 		if !ok {
-			return "result.summary_info", shortJSON(si), rows
+			return "result.summary_info", shortJSON(si)
 		}
 		for _, k := range sortedKeys(sm) {
 			switch strings.ToLower(k) {
 			case "left_lines", "page", "count", "total":
 				if !fitsInt(sm[k]) {
-					return "result.summary_info." + k, shortJSON(sm[k]), rows
+					return "result.summary_info." + k, shortJSON(sm[k])
 				}
 			case "sort", "order":
 				if _, ok := sm[k].(string); !ok && sm[k] != nil {
-					return "result.summary_info." + k, shortJSON(sm[k]), rows
+					return "result.summary_info." + k, shortJSON(sm[k])
 				}
 			}
 		}
 	}
-	return "", "", rows
+	return "", ""
 }
 
 func lookup(m map[string]any, key string) (any, bool) {
