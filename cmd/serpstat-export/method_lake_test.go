@@ -65,3 +65,30 @@ func TestMethodInTheLakePathManifestAndSummary(t *testing.T) {
 	assert.Equal(t, int64(2600), sum.Rows)
 	assert.EqualValues(t, 2600, srv.Stats().CreditsBilled)
 }
+
+// An intersect load's manifest says which domain each links_count_N
+// counts: the query first, then the --intersect domains in order.
+func TestIntersectManifestNamesTheDomainOfEachCount(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 1200})
+	defer srv.Close()
+	dir := t.TempDir()
+	res := runCLI(t, serpstattest.DefaultToken, "export", "--endpoint", srv.URL, "--rps", "1000",
+		"--method", "intersect", "--intersect", "b.example.com,c.example.com", "--query", "a.example.com",
+		"--out", filepath.Join(dir, "lake", "dt={date}", "x.csv"), "--state-dir", filepath.Join(dir, "state"))
+	require.Equal(t, 0, res.code, res.stderr)
+	data, err := os.ReadFile(filepath.Join(dir, "lake", "dt="+time.Now().UTC().Format(time.DateOnly), "_manifest.json"))
+	require.NoError(t, err)
+	var m struct {
+		Queries []struct {
+			Method    string            `json:"method"`
+			Rows      int64             `json:"rows"`
+			Intersect map[string]string `json:"intersect"`
+		} `json:"queries"`
+	}
+	require.NoError(t, json.Unmarshal(data, &m))
+	require.Len(t, m.Queries, 1)
+	assert.Equal(t, "intersect", m.Queries[0].Method)
+	assert.Equal(t, int64(1200), m.Queries[0].Rows)
+	assert.Equal(t, map[string]string{"links_count_1": "a.example.com", "links_count_2": "b.example.com", "links_count_3": "c.example.com"}, m.Queries[0].Intersect)
+	assert.EqualValues(t, 1200, srv.Stats().CreditsBilled)
+}
