@@ -83,6 +83,13 @@
 // and pages walk them. Matches are cached per (method, query, filter), so
 // a data set is scanned once per filter, not once per page.
 //
+// An option reproduces an API that surprises a client, without a word in
+// the answer. IgnoreFilters names complexFilter fields (or "all") whose
+// conditions are checked as above, a bad value still refused with 32117,
+// and then have no effect: rows and total are those of the filter without
+// them, for getNewBacklinks and every other method alike (an API that
+// does not read a date written in a format it ignores).
+//
 // What the fake does not do: it serves rows in data-set order whatever
 // sort and order say (summary_info echoes them), it accepts
 // additional_filters but ignores them, searchType does not change the data
@@ -255,6 +262,19 @@ type Options struct {
 	// with a complexFilter see no new rows.
 	InsertRows  int
 	InsertAfter int
+	// IgnoreFilters names complexFilter fields ("add", "lastupdate",
+	// "domain_rank", ...), or "all" for every field, whose conditions the
+	// fake checks as it checks any (a bad value is still refused with
+	// CodeFilter) and then ignores: an answer's rows and
+	// summary_info.total are what they would be without those
+	// conditions, while the others still apply. A name holds for every
+	// method whose filter has that field; a name no method's filter has
+	// ignores nothing, and so does nil. It reproduces an API that does
+	// not read a filter value, such as a date in a format it ignores.
+	// InsertRows still sees a request carrying a complexFilter as
+	// filtered, whatever its conditions; Expected ignores the same
+	// conditions.
+	IgnoreFilters []string
 }
 
 // FaultRates are the probabilities of random faults per request of a
@@ -384,6 +404,7 @@ type Fake struct {
 	wall    int
 	limiter *rate.Limiter
 	matches matchCache
+	ignored map[string]bool // Options.IgnoreFilters
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -436,8 +457,17 @@ func New(opts Options) *Fake {
 	if f.opts.Faults.TimeoutDelay <= 0 {
 		f.opts.Faults.TimeoutDelay = DefaultTimeoutDelay
 	}
+	for _, name := range opts.IgnoreFilters {
+		if f.ignored == nil {
+			f.ignored = make(map[string]bool)
+		}
+		f.ignored[name] = true
+	}
 	return f
 }
+
+// ignores reports whether Options.IgnoreFilters names the filter field.
+func (f *Fake) ignores(field string) bool { return f.ignored["all"] || f.ignored[field] }
 
 // Close ends the fake's waits (Latency, delay faults): requests waiting
 // now, and any that would wait later, are aborted without an answer (the
@@ -639,11 +669,11 @@ func (f *Fake) handle(r *http.Request, e *Entry) (reply, error) {
 		e.Outcome = OutcomeMethod
 		return jsonReply(errorBody(e.ID, CodeMethodNotFound, MsgMethodNotFound, jsonString(env.Method))), nil
 	case m.API == serpstat.MethodNewBacklinks:
-		p, perr = decodeParams(env.Params)
+		p, perr = decodeParams(env.Params, f.ignores)
 		p.m = m
 		e.Params = p.NewBacklinksParams
 	default:
-		p, perr = decodeMethodParams(m, env.Params)
+		p, perr = decodeMethodParams(m, env.Params, f.ignores)
 		e.Params = p.NewBacklinksParams
 	}
 
@@ -750,9 +780,10 @@ func schemaErr(detail string) *serpstat.Error {
 var newBacklinksParams = []string{"query", "searchType", "sort", "order", "page", "size", "linkPerDomain", "complexFilter"}
 
 // decodeParams decodes and checks getNewBacklinks params as the API does:
-// a param it does not document is refused too.
+// a param it does not document is refused too. Conditions on the fields
+// ignored reports are checked, then match every row.
 // The returned params are filled as far as decoding went, even on error.
-func decodeParams(raw json.RawMessage) (params, *serpstat.Error) {
+func decodeParams(raw json.RawMessage, ignored func(field string) bool) (params, *serpstat.Error) {
 	var p params
 	var w struct {
 		Query         string          `json:"query"`
@@ -808,7 +839,7 @@ func decodeParams(raw json.RawMessage) (params, *serpstat.Error) {
 		return p, schemaErr("params.size: must be between 1 and " + strconv.Itoa(serpstat.MaxPageSize))
 	}
 	if len(p.ComplexFilter) > 0 {
-		c, ferr := compileFilter(p.ComplexFilter)
+		c, ferr := compileFilter(p.ComplexFilter, ignored)
 		if ferr != nil {
 			return p, ferr
 		}
@@ -849,7 +880,9 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	} else {
 		mg = f.mgen(m, p.Query, p.Intersect)
 	}
-	filtered := p.filter != nil || p.mfilter != nil
+	// A request carrying a complexFilter sees no inserted rows, even when
+	// its filter matches every row (additional filters, ignored fields).
+	filtered := len(p.ComplexFilter) > 0
 	base, inserted, atEnd := total, 0, false
 	if f.opts.InsertRows > 0 && f.opts.InsertAfter > 0 && !filtered {
 		f.mu.Lock()
@@ -864,15 +897,18 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	if !isNew {
 		key.Method, key.Intersect = m.Name, strings.Join(p.Intersect, ",")
 	}
+	// The match cache is the fake's own, and Options.IgnoreFilters fixed:
+	// the request's filter, as sent, names its matches. A filter that
+	// matches every row is served unfiltered, without a scan.
 	var idx []int32 // matching rows, with a filter
 	switch {
-	case p.filter != nil:
+	case p.filter != nil && !p.filter.matchesAll():
 		idx = f.matches.indexes(p.Query+"\x00"+p.canon, total, func(i int) bool {
 			r := g.row(i)
 			return p.filter.match(&r)
 		})
 		total = len(idx)
-	case p.mfilter != nil:
+	case p.mfilter != nil && !p.mfilter.matchesAll():
 		var r mrow
 		idx = f.matches.indexes(m.Name+"\x00"+key.Intersect+"\x00"+p.Query+"\x00"+p.canon, total, func(i int) bool {
 			mg.fill(&r, i, true)

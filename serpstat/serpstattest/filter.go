@@ -81,8 +81,10 @@ func filterErr(msg string) *serpstat.Error {
 	return &serpstat.Error{Code: CodeFilter, Message: msg}
 }
 
-// compileFilter checks f as the API does and compiles it.
-func compileFilter(f serpstat.Filter) (compiled, *serpstat.Error) {
+// compileFilter checks f as the API does and compiles it. A condition on
+// a field ignored reports (Options.IgnoreFilters; nil: none) is checked,
+// then compiled to match every row.
+func compileFilter(f serpstat.Filter, ignored func(field string) bool) (compiled, *serpstat.Error) {
 	out := make(compiled, 0, len(f))
 	for gi, group := range f {
 		if len(group) == 0 {
@@ -100,6 +102,9 @@ func compileFilter(f serpstat.Filter) (compiled, *serpstat.Error) {
 			cc, err := compileCond(c)
 			if err != nil {
 				return nil, err
+			}
+			if ignored != nil && ignored(c.Field) {
+				cc = cond{always: true}
 			}
 			conds = append(conds, cc)
 		}
@@ -243,6 +248,12 @@ func daysIn(m, y int) int {
 // match reports whether r satisfies any AND-list.
 func (c compiled) match(r *row) bool {
 	return anyGroup(c, func(c *cond) bool { return c.match(r) })
+}
+
+// matchesAll reports whether c matches every row without looking at it:
+// an AND-list holds only additional filters and ignored conditions.
+func (c compiled) matchesAll() bool {
+	return anyGroup(c, func(c *cond) bool { return c.always })
 }
 
 // anyGroup reports whether every condition of some AND-list of an

@@ -524,9 +524,9 @@ func (f *Fake) style(i int) mstyle {
 // order do not matter) must produce, as m.DecodeAnswer reads them from
 // this fake's answers, in the order pages serve them: every row of the
 // query's data set the filter matches, in data-set order, with this
-// fake's options applied (NullEvery's nulls, UnknownKeyEvery's Extra,
-// getNewBacklinks' included: its decoder keeps Extra even though its
-// output has no extra column). It does not stop at the wall: past it
+// fake's options applied (IgnoreFilters' conditions match every row;
+// NullEvery's nulls, UnknownKeyEvery's Extra, getNewBacklinks' included:
+// its decoder keeps Extra even though its output has no extra column). It does not stop at the wall: past it
 // an export slices the query, and its rows come in slice order. It
 // panics on a filter the fake would refuse.
 func (f *Fake) Expected(m *serpstat.Method, query string, p serpstat.Params) []serpstat.Row {
@@ -536,7 +536,7 @@ func (f *Fake) Expected(m *serpstat.Method, query string, p serpstat.Params) []s
 		var c compiled
 		if len(p.ComplexFilter) > 0 {
 			var err *serpstat.Error
-			if c, err = compileFilter(p.ComplexFilter); err != nil {
+			if c, err = compileFilter(p.ComplexFilter, f.ignores); err != nil {
 				panic("serpstattest: Expected: " + err.Message)
 			}
 		}
@@ -553,7 +553,7 @@ func (f *Fake) Expected(m *serpstat.Method, query string, p serpstat.Params) []s
 	var c mcompiled
 	if len(p.ComplexFilter) > 0 {
 		var err *serpstat.Error
-		if c, err = compileMethodFilter(m, p.ComplexFilter); err != nil {
+		if c, err = compileMethodFilter(m, p.ComplexFilter, f.ignores); err != nil {
 			panic("serpstattest: Expected: " + err.Message)
 		}
 	}

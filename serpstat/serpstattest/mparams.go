@@ -15,9 +15,10 @@ import (
 // them: a param m does not document is refused as a schema error, as is
 // a param of the wrong type, a searchType, sort or order not documented,
 // an intersect of no domains or too many; complexFilter problems are
-// 32117 as for getNewBacklinks. The returned params are filled as far as
-// decoding went, even on error.
-func decodeMethodParams(m *serpstat.Method, raw json.RawMessage) (params, *serpstat.Error) {
+// 32117 as for getNewBacklinks; conditions on the fields ignored reports
+// are checked, then match every row. The returned params are filled as
+// far as decoding went, even on error.
+func decodeMethodParams(m *serpstat.Method, raw json.RawMessage, ignored func(field string) bool) (params, *serpstat.Error) {
 	p := params{m: m}
 	p.Page, p.Size = 1, DefaultPageSize
 	raw = bytes.TrimSpace(raw)
@@ -122,7 +123,7 @@ func decodeMethodParams(m *serpstat.Method, raw json.RawMessage) (params, *serps
 		return p, schemaErr("params.linkPerDomain: must be >= 0")
 	}
 	if len(p.ComplexFilter) > 0 {
-		c, ferr := compileMethodFilter(m, p.ComplexFilter)
+		c, ferr := compileMethodFilter(m, p.ComplexFilter, ignored)
 		if ferr != nil {
 			return p, ferr
 		}
@@ -157,8 +158,9 @@ type mcond struct {
 type mcompiled [][]mcond
 
 // compileMethodFilter checks f against m's filter fields, by their kinds,
-// with the messages of compileFilter, and compiles it.
-func compileMethodFilter(m *serpstat.Method, f serpstat.Filter) (mcompiled, *serpstat.Error) {
+// with the messages of compileFilter, and compiles it; a condition on a
+// field ignored reports (nil: none) is checked, then matches every row.
+func compileMethodFilter(m *serpstat.Method, f serpstat.Filter, ignored func(field string) bool) (mcompiled, *serpstat.Error) {
 	mi := infoFor(m)
 	out := make(mcompiled, 0, len(f))
 	for gi, group := range f {
@@ -225,6 +227,9 @@ func compileMethodFilter(m *serpstat.Method, f serpstat.Filter) (mcompiled, *ser
 					cc.nums = append(cc.nums, n)
 				}
 			}
+			if ignored != nil && ignored(c.Field) {
+				cc = mcond{always: true}
+			}
 			conds = append(conds, cc)
 		}
 		out = append(out, conds)
@@ -235,6 +240,12 @@ func compileMethodFilter(m *serpstat.Method, f serpstat.Filter) (mcompiled, *ser
 // match reports whether r satisfies any AND-list.
 func (c mcompiled) match(r *mrow) bool {
 	return anyGroup(c, func(c *mcond) bool { return c.match(r) })
+}
+
+// matchesAll reports whether c matches every row without looking at it:
+// an AND-list holds only additional filters and ignored conditions.
+func (c mcompiled) matchesAll() bool {
+	return anyGroup(c, func(c *mcond) bool { return c.always })
 }
 
 func (c *mcond) match(r *mrow) bool {
