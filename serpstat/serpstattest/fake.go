@@ -83,12 +83,15 @@
 // and pages walk them. Matches are cached per (method, query, filter), so
 // a data set is scanned once per filter, not once per page.
 //
-// An option reproduces an API that surprises a client, without a word in
+// Two options reproduce APIs that surprise a client, without a word in
 // the answer. IgnoreFilters names complexFilter fields (or "all") whose
 // conditions are checked as above, a bad value still refused with 32117,
 // and then have no effect: rows and total are those of the filter without
 // them, for getNewBacklinks and every other method alike (an API that
-// does not read a date written in a format it ignores).
+// does not read a date written in a format it ignores). WallEmpty answers
+// a page starting at or past the wall with an empty page, billed 1 credit,
+// total still the full total, instead of the 402 error (an API that stops
+// serving rows earlier than its client assumes).
 //
 // What the fake does not do: it serves rows in data-set order whatever
 // sort and order say (summary_info echoes them), it accepts
@@ -200,7 +203,8 @@ type Options struct {
 	// must always return the same count for the same query.
 	RowsFor func(query string) int
 	// Wall is the number of rows of a query served at most; 0 means
-	// serpstat.Wall. A page starting at or past it is an error.
+	// serpstat.Wall. A page starting at or past it is an error (an empty
+	// page with WallEmpty).
 	Wall int
 	// RPS is the plan's requests per second; 0 means unlimited. Otherwise
 	// a token bucket of burst max(1, ceil(RPS)) is checked when a request
@@ -275,6 +279,13 @@ type Options struct {
 	// filtered, whatever its conditions; Expected ignores the same
 	// conditions.
 	IgnoreFilters []string
+	// WallEmpty answers a page starting at or past the wall as an empty
+	// page instead of the CodeWall error: HTTP 200, "data":[], count 0,
+	// summary_info.total the full total, billed 1 credit like any empty
+	// page (and, like any, answered as an error with NoDataAsError or
+	// EmptyResult404). It reproduces an API that stops serving rows at a
+	// wall earlier than its client assumes, without saying so.
+	WallEmpty bool
 }
 
 // FaultRates are the probabilities of random faults per request of a
@@ -916,12 +927,16 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 		})
 		total = len(idx)
 	}
-	if p.Page-1 >= f.wall || (p.Page-1)*p.Size >= f.wall {
+	pastWall := p.Page-1 >= f.wall || (p.Page-1)*p.Size >= f.wall
+	if pastWall && !f.opts.WallEmpty {
 		e.Outcome = OutcomeWall
 		return errorBody(e.ID, CodeWall, "To get more than "+strconv.Itoa(f.wall)+" results use export report methods", nil)
 	}
-	offset := (p.Page - 1) * p.Size
-	n := max(0, min(offset+p.Size, total, f.wall)-offset)
+	var offset, n int // past the wall with WallEmpty: an empty page
+	if !pastWall {
+		offset = (p.Page - 1) * p.Size
+		n = max(0, min(offset+p.Size, total, f.wall)-offset)
+	}
 	cost := int64(max(n, 1))
 
 	f.mu.Lock()

@@ -166,3 +166,69 @@ func TestIgnoreFiltersKeepsInsertedRowsFromFilteredRequests(t *testing.T) {
 	assert.EqualValues(t, n, filtered.Summary.Total, "a request with a complexFilter sees no new rows, even one that is ignored")
 	assert.Equal(t, first.Data, filtered.Data)
 }
+
+func TestWallEmpty(t *testing.T) {
+	tests := []struct {
+		name       string
+		opts       serpstattest.Options
+		m          *serpstat.Method
+		filter     serpstat.Filter
+		page, size int
+		wantRows   int   // -1: the wall error
+		wantTotal  int64 // with the filter, the rows it matches
+	}{
+		{"page starting at the wall", serpstattest.Options{WallEmpty: true}, backlinks.NewBacklinks, nil, 6, 100, 0, 2000},
+		{"page past the wall", serpstattest.Options{WallEmpty: true}, backlinks.NewBacklinks, nil, 9, 100, 0, 2000},
+		{"huge page number", serpstattest.Options{WallEmpty: true}, backlinks.NewBacklinks, nil, 1 << 62, 1000, 0, 2000},
+		{"page cut by the wall", serpstattest.Options{WallEmpty: true}, backlinks.NewBacklinks, nil, 3, 200, 100, 2000},
+		{"page before the wall", serpstattest.Options{WallEmpty: true}, backlinks.NewBacklinks, nil, 5, 100, 100, 2000},
+		{"another method", serpstattest.Options{WallEmpty: true}, backlinks.RefDomains, nil, 2, 500, 0, 2000},
+		{"with a filter, its total", serpstattest.Options{WallEmpty: true}, backlinks.Threats,
+			serpstat.Filter{{where("links_count", "lte", 1000)}}, 2, 500, 0, -1},
+		{"without the option, the wall error", serpstattest.Options{}, backlinks.NewBacklinks, nil, 6, 100, -1, 0},
+		{"without the option, another method", serpstattest.Options{}, backlinks.RefDomains, nil, 2, 500, -1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Wall, tt.opts.Rows = 500, 2000
+			s := newServer(t, tt.opts)
+			p := methodParams(tt.m, "wall.example", tt.page, tt.size)
+			p.ComplexFilter = tt.filter
+			params, err := tt.m.MarshalParams(p)
+			require.NoError(t, err)
+			raw := rawMethodCall(t, s, tt.m.API, params)
+			st := s.Stats()
+			if tt.wantRows < 0 {
+				assert.Contains(t, string(raw), `"code":402`)
+				assert.Zero(t, st.CreditsBilled, "the wall error is not billed")
+				assert.Equal(t, 1, st.ByOutcome[serpstattest.OutcomeWall])
+				return
+			}
+			page, err := tt.m.DecodeAnswer(raw)
+			require.NoError(t, err, "%.300s", raw)
+			require.Len(t, page.Data, tt.wantRows)
+			wantTotal := tt.wantTotal
+			if wantTotal < 0 {
+				wantTotal = int64(len(s.Expected(tt.m, p.Query, p)))
+				require.Less(t, wantTotal, int64(2000), "the filter must split the data set")
+				require.Greater(t, wantTotal, int64(500), "the filter must leave rows past the wall")
+			}
+			assert.EqualValues(t, wantTotal, page.Summary.Total, "total is the full count")
+			assert.EqualValues(t, tt.wantRows, page.Summary.Count)
+			if tt.wantRows == 0 {
+				assert.Contains(t, string(raw), `"data":[]`)
+			}
+			assert.Equal(t, int64(max(tt.wantRows, 1)), st.CreditsBilled, "billed as any page: 1 when empty")
+			assert.Equal(t, 1, st.ByOutcome[serpstattest.OutcomeOK])
+			assert.Zero(t, st.ByOutcome[serpstattest.OutcomeWall])
+		})
+	}
+}
+
+func TestWallEmptyAnswersAsAnyEmptyPage(t *testing.T) {
+	s := newServer(t, serpstattest.Options{Wall: 500, Rows: 2000, WallEmpty: true, EmptyResult404: true})
+	a := call(t, s, page("wall.example", 6, 100))
+	require.NotNil(t, a.Error)
+	assert.Equal(t, serpstattest.CodeEmptyResult, a.Error.Code)
+	assert.Equal(t, int64(1), s.Stats().CreditsBilled)
+}
