@@ -80,8 +80,8 @@
 // Options answer the variants the spec documents: numbers as strings, a
 // null total, 404 "Empty result!" for no data, null fields. The rows a
 // filter matches, in data-set order, are the result: total counts them
-// and pages walk them. Matches are cached per (method, query, filter), so
-// a data set is scanned once per filter, not once per page.
+// and pages walk them. Matches are cached per (method, query, row count,
+// filter), so a data set is scanned once per filter, not once per page.
 //
 // Two options reproduce APIs that surprise a client, without a word in
 // the answer. IgnoreFilters names complexFilter fields (or "all") whose
@@ -199,8 +199,9 @@ type Options struct {
 	// Rows is how many rows every query matches (summary_info.total
 	// without a filter); 0 means DefaultRows, a negative count none.
 	Rows int
-	// RowsFor, if set, gives each query's row count and overrides Rows. It
-	// must always return the same count for the same query.
+	// RowsFor, if set, gives each query's row count and overrides Rows. A
+	// count may grow over time (rows are added at the end of the data set,
+	// as GrowingPrefix queries are grown); filtered answers follow it.
 	RowsFor func(query string) int
 	// Wall is the number of rows of a query served at most; 0 means
 	// serpstat.Wall. A page starting at or past it is an error (an empty
@@ -909,19 +910,22 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 		key.Method, key.Intersect = m.Name, strings.Join(p.Intersect, ",")
 	}
 	// The match cache is the fake's own, and Options.IgnoreFilters fixed:
-	// the request's filter, as sent, names its matches. A filter that
-	// matches every row is served unfiltered, without a scan.
+	// the data set (method, intersect, query and its row count, which
+	// RowsFor may grow) and the request's filter, as sent, name its
+	// matches. A filter that matches every row is served unfiltered,
+	// without a scan.
 	var idx []int32 // matching rows, with a filter
+	set := strconv.Itoa(total) + "\x00" + p.Query
 	switch {
 	case p.filter != nil && !p.filter.matchesAll():
-		idx = f.matches.indexes(p.Query+"\x00"+p.canon, total, func(i int) bool {
+		idx = f.matches.indexes(set+"\x00"+p.canon, total, func(i int) bool {
 			r := g.row(i)
 			return p.filter.match(&r)
 		})
 		total = len(idx)
 	case p.mfilter != nil && !p.mfilter.matchesAll():
 		var r mrow
-		idx = f.matches.indexes(m.Name+"\x00"+key.Intersect+"\x00"+p.Query+"\x00"+p.canon, total, func(i int) bool {
+		idx = f.matches.indexes(m.Name+"\x00"+key.Intersect+"\x00"+set+"\x00"+p.canon, total, func(i int) bool {
 			mg.fill(&r, i, true)
 			return p.mfilter.match(&r)
 		})

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -18,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -895,4 +897,30 @@ func TestGrowingQueryAddsNewerRows(t *testing.T) {
 	more := serpstattest.Rows(q, 1050)
 	require.Equal(t, rows, more[:1000])
 	require.Greater(t, more[1049].FirstSeen, rows[998].FirstSeen)
+}
+
+// TestFilteredMatchesFollowRowsFor checks that the match cache names the
+// data set's size: a query whose RowsFor grows (fake-api --grow) is
+// scanned again, so a filter asked before and after sees the new rows.
+func TestFilteredMatchesFollowRowsFor(t *testing.T) {
+	var n atomic.Int64
+	n.Store(1000)
+	s := newServer(t, serpstattest.Options{RowsFor: func(string) int { return int(n.Load()) }})
+	for _, m := range []*serpstat.Method{backlinks.NewBacklinks, backlinks.RefDomains} {
+		t.Run(m.Name, func(t *testing.T) {
+			n.Store(1000)
+			p := methodParams(m, "grow.example", 1, 1000)
+			p.ComplexFilter = serpstat.Filter{{where("domain_rank", "lte", 50)}}
+			if m == backlinks.NewBacklinks {
+				p.ComplexFilter = serpstat.Filter{{where("links_external", "lte", 100)}}
+			}
+			before, total := walk(t, s, m, p)
+			require.Less(t, total, int64(1000))
+			n.Store(2000)
+			after, grown := walk(t, s, m, p)
+			assert.Greater(t, grown, total)
+			assert.Equal(t, s.Expected(m, p.Query, p), after)
+			assert.Equal(t, before, after[:len(before)])
+		})
+	}
 }

@@ -347,7 +347,7 @@ func (c *cond) match(r *row) bool {
 	return false
 }
 
-// matchCache remembers the matching row indexes per (query, filter), so a
+// matchCache remembers the matching row indexes per (data set, filter), so a
 // filtered export scans each data set once, not once per page. It holds
 // at most maxCachedIndexes indexes in all, dropping whole entries past that.
 type matchCache struct {
