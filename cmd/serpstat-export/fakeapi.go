@@ -3,17 +3,20 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -27,6 +30,21 @@ error. It is as strict as the spec:
 between on dates and undocumented link_type/link_nofollow filter values are
 refused with 32117; flags answer the variants the spec documents. The endpoint URL is printed on
 stdout once it listens; it runs until interrupted.
+
+APIs that surprise the exporter, without a word in the answer:
+  --ignore-filter FIELDS   conditions on these complexFilter fields
+                           (comma-separated, e.g. add,lastupdate, or all; a
+                           name no method filters on is refused) are checked
+                           as usual (a bad value is still refused with 32117),
+                           then have no effect: rows and total are those of
+                           the filter without them, the other conditions
+                           still apply; as an API that does not read a value,
+                           e.g. a date in a format it ignores.
+  --wall-empty             a page starting at or past the wall is answered
+                           with an empty list (billed 1 credit, total still
+                           the full total) instead of error 402; as an API
+                           that stops serving rows at a wall earlier than the
+                           client assumes.
 
 Growing data, to try incremental loads: the rows of a query whose domain
 starts with growing. (growing.example.com) are first seen in order, 100 a
@@ -113,6 +131,10 @@ func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "serpstat-export fake-api: --same-day-share must be 0..1, e.g. 0.35")
 		return exitUsage
 	}
+	if err := checkFilterFields(o.IgnoreFilters); err != nil {
+		fmt.Fprintf(stderr, "serpstat-export fake-api: --ignore-filter: %v\n", err)
+		return exitUsage
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "serpstat-export fake-api: --addr: %v\n", err)
@@ -178,12 +200,57 @@ func fakeAPIFlags(fs *flag.FlagSet) (*string, *serpstattest.Options) {
 	fs.IntVar(&o.NullEvery, "null-every", 0, "answer null for link_text and domain_rank of every `N`th row (other methods: every number, list, link_text and anchor; 0: never)")
 	fs.IntVar(&o.UnknownKeyEvery, "unknown-key-every", 0, "add the undocumented key \""+serpstattest.UnknownKey+"\" to every `N`th row of every method (0: never)")
 	fs.Float64Var(&o.SameDayShare, "same-day-share", 0, "share (0..1) of every query's rows first seen on one day, "+serpstattest.OneDayDate)
+	fs.Var(fieldList{&o.IgnoreFilters}, "ignore-filter", "check complexFilter conditions on these `FIELDS` (comma-separated, or all), then ignore them")
+	fs.BoolVar(&o.WallEmpty, "wall-empty", false, "answer a page starting at or past --wall with an empty list (billed 1, the full total) instead of error 402")
 	fs.Int64Var(&o.Faults.Seed, "fault-seed", 1, "seed of the random faults")
 	fs.Float64Var(&o.Faults.Status502, "fail-502", 0, "share of requests answered HTTP 502 (0..1)")
 	fs.Float64Var(&o.Faults.Reset, "fail-reset", 0, "share of requests whose connection is reset")
 	fs.Float64Var(&o.Faults.Truncate, "fail-truncate", 0, "share of answers billed and then cut short")
 	fs.Float64Var(&o.Faults.RateLimit, "fail-rate", 0, "share of requests answered with the over-rate error")
 	return addr, o
+}
+
+// fieldList is --ignore-filter: it appends the comma-separated names of
+// each use to a list, trimmed; runFakeAPI refuses an empty one.
+type fieldList struct{ names *[]string }
+
+func (l fieldList) String() string {
+	if l.names == nil {
+		return ""
+	}
+	return strings.Join(*l.names, ",")
+}
+
+func (l fieldList) Set(v string) error {
+	for _, name := range strings.Split(v, ",") {
+		*l.names = append(*l.names, strings.TrimSpace(name))
+	}
+	return nil
+}
+
+// checkFilterFields refuses an empty name and a name no method's
+// complexFilter has ("all" names them all): a typo would ignore nothing.
+func checkFilterFields(names []string) error {
+	var known []string
+	for _, m := range backlinks.Methods {
+		for _, ff := range m.Filters {
+			if !slices.Contains(known, ff.Name) {
+				known = append(known, ff.Name)
+			}
+		}
+	}
+	for _, name := range names {
+		switch {
+		case name == "":
+			return errors.New("a field name is empty: want FIELD[,FIELD...] or all, e.g. add,lastupdate")
+		case name == "all" || slices.Contains(known, name):
+		case suggest(name, known) != "":
+			return fmt.Errorf("no method filters on %q (did you mean %s?)", name, suggest(name, known))
+		default:
+			return fmt.Errorf("no method filters on %q; the fields are %s, or all", name, strings.Join(known, ", "))
+		}
+	}
+	return nil
 }
 
 // growFlags declares --grow and --grow-every on fs.
