@@ -102,9 +102,9 @@ type Reservation struct {
 // *Reservation. The error is an *ExhaustedError (wrapping
 // pager.ErrAccountBudget) when they do not fit, and wraps ErrUnavailable
 // when Redis cannot be reached. Redis has at most twice the Coordinator's
-// timeout to answer (pager.Budget.Reserve has no context).
-func (a *Account) Reserve(n int64) (pager.AccountReservation, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*a.c.timeout())
+// timeout to answer, within ctx.
+func (a *Account) Reserve(ctx context.Context, n int64) (pager.AccountReservation, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*a.c.timeout())
 	defer cancel()
 	spent, zset, amounts, life := a.keys()
 	member := a.c.id + ":" + strconv.FormatInt(a.seq.Add(1), 10)
@@ -127,8 +127,9 @@ func (a *Account) Reserve(n int64) (pager.AccountReservation, error) {
 // Settle records what the request was billed and frees the rest. Only the
 // first call counts. When Redis is out of reach the reservation is left to
 // expire and the failure is logged (the next request's Wait or Reserve
-// stops the run).
-func (r *Reservation) Settle(billed int64) {
+// stops the run). The record is made even when ctx is canceled (the
+// credits were billed), within twice the Coordinator's timeout.
+func (r *Reservation) Settle(ctx context.Context, billed int64) {
 	if r == nil || r.done.Swap(true) {
 		return
 	}
@@ -136,7 +137,7 @@ func (r *Reservation) Settle(billed int64) {
 	c.mu.Lock()
 	delete(c.held[r.zset], r.member)
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*c.timeout())
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*c.timeout())
 	defer cancel()
 	if err := settleScript.Run(ctx, c.rdb, []string{r.spent, r.zset, r.amounts}, r.member, billed, r.life).Err(); err != nil {
 		c.log.Warn("could not record the credits billed in the account budget", "credits", billed, "error", c.fail(err))

@@ -22,6 +22,9 @@ type fakeRedis struct {
 	now time.Time
 }
 
+// ctx is the tests' context where they need no other.
+var ctx = context.Background()
+
 func (m *fakeRedis) Now() time.Time { return m.now }
 
 func (m *fakeRedis) SetTime(t time.Time) {
@@ -126,37 +129,37 @@ func TestAccountCapHoldsWithRequestsInFlightEverywhere(t *testing.T) {
 	now := func() time.Time { return m.Now() }
 	aa, ab := a.Account(2500, 24*time.Hour), b.Account(2500, 24*time.Hour)
 	aa.Now, ab.Now = now, now
-	r1, err := aa.Reserve(1000)
+	r1, err := aa.Reserve(ctx, 1000)
 	require.NoError(t, err)
-	r2, err := ab.Reserve(1000)
+	r2, err := ab.Reserve(ctx, 1000)
 	require.NoError(t, err)
-	_, err = aa.Reserve(1000)
+	_, err = aa.Reserve(ctx, 1000)
 	require.ErrorIs(t, err, pager.ErrAccountBudget)
 	require.ErrorIs(t, err, pager.ErrBudgetExhausted)
 	var ee *ExhaustedError
 	require.ErrorAs(t, err, &ee)
 	require.Equal(t, int64(2000), ee.Reserved)
-	r1.Settle(400)
-	r1.Settle(1000) // only the first counts
-	r3, err := ab.Reserve(1000)
+	r1.Settle(ctx, 400)
+	r1.Settle(ctx, 1000) // only the first counts
+	r3, err := ab.Reserve(ctx, 1000)
 	require.NoError(t, err)
 	spent, err := aa.Spent(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, int64(400), spent)
-	r2.Settle(1000)
-	r3.Settle(1000)
-	_, err = aa.Reserve(101)
+	r2.Settle(ctx, 1000)
+	r3.Settle(ctx, 1000)
+	_, err = aa.Reserve(ctx, 101)
 	require.ErrorIs(t, err, pager.ErrAccountBudget)
-	r4, err := aa.Reserve(100)
+	r4, err := aa.Reserve(ctx, 100)
 	require.NoError(t, err)
-	r4.Settle(100)
+	r4.Settle(ctx, 100)
 	spent, err = ab.Spent(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, int64(2500), spent)
 
 	// The next window starts afresh.
 	m.SetTime(m.Now().Add(24 * time.Hour))
-	_, err = aa.Reserve(2500)
+	_, err = aa.Reserve(ctx, 2500)
 	require.NoError(t, err)
 }
 
@@ -166,21 +169,21 @@ func TestAccountReservationOfADeadProcessExpires(t *testing.T) {
 	now := func() time.Time { return m.Now() }
 	aa, ab := a.Account(1000, time.Hour), b.Account(1000, time.Hour)
 	aa.Now, ab.Now = now, now
-	_, err := aa.Reserve(1000) // a dies with it in flight
+	_, err := aa.Reserve(ctx, 1000) // a dies with it in flight
 	require.NoError(t, err)
-	_, err = ab.Reserve(1)
+	_, err = ab.Reserve(ctx, 1)
 	require.ErrorIs(t, err, pager.ErrAccountBudget)
 	// A live process refreshes its reservations: still held.
 	m.SetTime(m.Now().Add(DefaultTTL - time.Second))
 	require.NoError(t, a.refreshOnce(context.Background()))
 	m.SetTime(m.Now().Add(DefaultTTL - time.Second))
-	_, err = ab.Reserve(1)
+	_, err = ab.Reserve(ctx, 1)
 	require.ErrorIs(t, err, pager.ErrAccountBudget)
 	// Then nothing refreshes it: released after the TTL.
 	m.SetTime(m.Now().Add(DefaultTTL + time.Second))
-	r, err := ab.Reserve(1000)
+	r, err := ab.Reserve(ctx, 1000)
 	require.NoError(t, err)
-	r.Settle(1000)
+	r.Settle(ctx, 1000)
 }
 
 func TestLockRefusesAnotherProcessUntilReleasedOrExpired(t *testing.T) {
@@ -214,7 +217,7 @@ func TestRedisGoneIsUnavailable(t *testing.T) {
 	m.Close()
 	ctx := context.Background()
 	require.ErrorIs(t, l.Wait(ctx), ErrUnavailable)
-	_, err := acct.Reserve(1)
+	_, err := acct.Reserve(ctx, 1)
 	require.ErrorIs(t, err, ErrUnavailable)
 	require.NotErrorIs(t, err, pager.ErrBudgetExhausted)
 	require.ErrorIs(t, c.Lock(ctx, "x"), ErrUnavailable)

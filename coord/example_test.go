@@ -25,11 +25,11 @@ func Example() {
 	second, _ := coord.Open(ctx, url, "the API token", coord.Options{})
 	defer second.Close()
 
-	inFlight, _ := first.Account(1500, 24*time.Hour).Reserve(1000)
-	_, err := second.Account(1500, 24*time.Hour).Reserve(1000)
+	inFlight, _ := first.Account(1500, 24*time.Hour).Reserve(ctx, 1000)
+	_, err := second.Account(1500, 24*time.Hour).Reserve(ctx, 1000)
 	fmt.Println(errors.Is(err, pager.ErrBudgetExhausted))
-	inFlight.Settle(400) // the answer had 400 rows
-	_, err = second.Account(1500, 24*time.Hour).Reserve(1000)
+	inFlight.Settle(ctx, 400) // the answer had 400 rows
+	_, err = second.Account(1500, 24*time.Hour).Reserve(ctx, 1000)
 	fmt.Println(err)
 
 	fmt.Println(second.Lock(ctx, "example.com to s3://lake/x.parquet"))

@@ -27,7 +27,6 @@ func (c *collect) Write(rows []serpstat.Row) error {
 	c.writes++
 	return nil
 }
-func (c *collect) Close() error { return nil }
 
 var _ exporter.Sink = (*collect)(nil)
 
@@ -41,15 +40,30 @@ func (f *failAfter) Write([]serpstat.Row) error {
 	}
 	return nil
 }
-func (f *failAfter) Close() error { return nil }
 
-func newPager(srv *serpstattest.Server, query string, size int, budget int64) *pager.Pager {
-	return &pager.Pager{
+// noSleep makes retries wait for nothing.
+func noSleep(context.Context, time.Duration) error { return nil }
+
+// config is the pager's config of query against srv, size rows a page;
+// tests change it before pager.New.
+func config(srv *serpstattest.Server, query string, size int) pager.Config {
+	return pager.Config{
 		Fetcher: &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken},
 		Params:  serpstat.Params{Query: query, SearchType: serpstat.SearchDomain, Size: size},
-		Budget:  pager.NewBudget(budget),
-		Sleep:   func(context.Context, time.Duration) error { return nil },
+		Sleep:   noSleep,
 	}
+}
+
+func newPager(srv *serpstattest.Server, query string, size int) *pager.Pager {
+	return pager.New(config(srv, query, size))
+}
+
+// budget is a run's budget of limit credits; nil (none) for 0.
+func budget(limit int64) *pager.Budget {
+	if limit == 0 {
+		return nil
+	}
+	return pager.NewBudget(limit)
 }
 
 func TestRowsArriveInOrderWhateverTheConcurrency(t *testing.T) {
@@ -60,7 +74,7 @@ func TestRowsArriveInOrderWhateverTheConcurrency(t *testing.T) {
 	defer srv.Close()
 	for _, workers := range []int{1, 3, 8} {
 		c := &collect{}
-		e := &exporter.Exporter{Pager: newPager(srv, "order.example", 500, 0), Sinks: []exporter.Sink{c}, Workers: workers}
+		e := &exporter.Exporter{Pager: newPager(srv, "order.example", 500), Sinks: []exporter.Sink{c}, Workers: workers}
 		rep, err := e.Run(context.Background())
 		require.NoError(t, err)
 		require.Equal(t, fakeRows("order.example", 9950), c.rows, "workers %d", workers)
@@ -93,7 +107,7 @@ func TestWindowBoundsPagesInFlight(t *testing.T) {
 		close(release)
 	}()
 	c := &collect{}
-	e := &exporter.Exporter{Pager: newPager(srv, "window.example", 1000, 0), Sinks: []exporter.Sink{c}, Workers: 4, Window: 4}
+	e := &exporter.Exporter{Pager: newPager(srv, "window.example", 1000), Sinks: []exporter.Sink{c}, Workers: 4, Window: 4}
 	_, err := e.Run(context.Background())
 	require.NoError(t, err)
 	require.Len(t, c.rows, 20000)
@@ -105,7 +119,7 @@ func TestEmptyQueryCostsOneCredit(t *testing.T) {
 	for _, noDataErr := range []bool{false, true} {
 		srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return 0 }, NoDataAsError: noDataErr})
 		c := &collect{}
-		e := &exporter.Exporter{Pager: newPager(srv, "empty.example", 1000, 0), Sinks: []exporter.Sink{c}}
+		e := &exporter.Exporter{Pager: newPager(srv, "empty.example", 1000), Sinks: []exporter.Sink{c}}
 		rep, err := e.Run(context.Background())
 		require.NoError(t, err)
 		assert.Empty(t, c.rows)
@@ -119,7 +133,7 @@ func TestEmptyQueryCostsOneCredit(t *testing.T) {
 func TestSinkFailureStopsTheRun(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000})
 	defer srv.Close()
-	e := &exporter.Exporter{Pager: newPager(srv, "fail.example", 1000, 0), Sinks: []exporter.Sink{&failAfter{n: 3}}, Workers: 2}
+	e := &exporter.Exporter{Pager: newPager(srv, "fail.example", 1000), Sinks: []exporter.Sink{&failAfter{n: 3}}, Workers: 2}
 	rep, err := e.Run(context.Background())
 	require.ErrorContains(t, err, "disk full")
 	assert.Equal(t, exporter.StopError, rep.StopReason)
@@ -131,10 +145,10 @@ func TestBudgetPreflightStopsAfterPageOne(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000})
 	defer srv.Close()
 	c := &collect{}
-	e := &exporter.Exporter{Pager: newPager(srv, "budget.example", 1000, 3500), Sinks: []exporter.Sink{c}, Workers: 8}
+	e := &exporter.Exporter{Pager: newPager(srv, "budget.example", 1000), Budget: budget(3500), Sinks: []exporter.Sink{c}, Workers: 8}
 	rep, err := e.Run(context.Background())
 	require.ErrorIs(t, err, pager.ErrBudgetExhausted)
-	assert.ErrorContains(t, err, "the full export needs 10000 credits, more than the 3500 allowed")
+	assert.ErrorContains(t, err, "the full export needs 10000 credits (9000 more), more than the 3500 allowed")
 	assert.Equal(t, exporter.StopBudget, rep.StopReason)
 	assert.Len(t, c.rows, 1000, "page 1's rows are kept")
 	assert.EqualValues(t, 1000, rep.Credits)
@@ -148,7 +162,7 @@ func TestPartialExportsTheWholePagesThatFit(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000})
 	defer srv.Close()
 	c := &collect{}
-	e := &exporter.Exporter{Pager: newPager(srv, "budget.example", 1000, 3500), Sinks: []exporter.Sink{c}, Workers: 8, Partial: true}
+	e := &exporter.Exporter{Pager: newPager(srv, "budget.example", 1000), Budget: budget(3500), Sinks: []exporter.Sink{c}, Workers: 8, Partial: true}
 	rep, err := e.Run(context.Background())
 	require.NoError(t, err)
 	assert.True(t, rep.Partial)
@@ -168,9 +182,9 @@ func TestMaxRowsPaysForNoMore(t *testing.T) {
 	for _, tt := range tests {
 		srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000})
 		c := &collect{}
-		p := newPager(srv, "max.example", tt.size, 0)
-		p.MaxRows = tt.maxRows
-		e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Workers: 4}
+		cfg := config(srv, "max.example", tt.size)
+		cfg.MaxRows = tt.maxRows
+		e := &exporter.Exporter{Pager: pager.New(cfg), Sinks: []exporter.Sink{c}, Workers: 4}
 		rep, err := e.Run(context.Background())
 		require.NoError(t, err)
 		want := min(tt.maxRows, 10000)
@@ -187,9 +201,9 @@ func TestKeepBalanceStopsAboveTheFloor(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000, Balance: 12500})
 	defer srv.Close()
 	c := &collect{}
-	p := newPager(srv, "floor.example", 1000, 0)
-	p.Budget.KeepBalance(12500, 10000)
-	e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Workers: 4, Partial: true, StartBalance: 12500}
+	b := pager.NewBudget(0)
+	b.KeepBalance(12500, 10000)
+	e := &exporter.Exporter{Pager: newPager(srv, "floor.example", 1000), Budget: b, Sinks: []exporter.Sink{c}, Workers: 4, Partial: true, StartBalance: 12500}
 	rep, err := e.Run(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, exporter.StopBalance, rep.StopReason)
@@ -202,7 +216,7 @@ func TestKeepBalanceStopsAboveTheFloor(t *testing.T) {
 func TestAuthErrorIsNotRetried(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 10, Token: "other"})
 	defer srv.Close()
-	e := &exporter.Exporter{Pager: newPager(srv, "auth.example", 1000, 0)}
+	e := &exporter.Exporter{Pager: newPager(srv, "auth.example", 1000)}
 	_, err := e.Run(context.Background())
 	require.Error(t, err)
 	assert.Equal(t, serpstat.ClassAuth, serpstat.Classify(err))
@@ -218,7 +232,7 @@ func TestTruncatedAnswerIsPaidAndRetried(t *testing.T) {
 	}})
 	defer srv.Close()
 	c := &collect{}
-	e := &exporter.Exporter{Pager: newPager(srv, "trunc.example", 1000, 0), Sinks: []exporter.Sink{c}, Workers: 1}
+	e := &exporter.Exporter{Pager: newPager(srv, "trunc.example", 1000), Sinks: []exporter.Sink{c}, Workers: 1}
 	rep, err := e.Run(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, fakeRows("trunc.example", 3000), c.rows)
@@ -232,10 +246,10 @@ func TestAutomaticWorkersFollowLatency(t *testing.T) {
 	// flight; automatic workers use ceil(10 × 0.3 × 1.25) + 1 = 5.
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 15000, Latency: 300 * time.Millisecond})
 	defer srv.Close()
-	p := newPager(srv, "auto.example", 1000, 0)
-	p.Throttle = pager.NewThrottle(10)
+	cfg := config(srv, "auto.example", 1000)
+	cfg.Limiter = pager.NewThrottle(10)
 	c := &collect{}
-	e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}}
+	e := &exporter.Exporter{Pager: pager.New(cfg), Sinks: []exporter.Sink{c}}
 	rep, err := e.Run(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, fakeRows("auto.example", 15000), c.rows)

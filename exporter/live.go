@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"hash/maphash"
 	"math"
 	"slices"
@@ -30,23 +29,31 @@ import (
 //   - Duplicates: a row already written is never written again. The part
 //     keeps a 64-bit hash of each row it wrote (8 bytes a row, at most the
 //     60,000-row wall per part), not the rows, so memory stays bounded.
+//   - Rows only move down: a row's position never falls as rows are
+//     added. So pages read one after another (each answered after the
+//     one before) can repeat rows but never skip one.
 //   - A junction between pages n-1 and n can hide a gap only when page n
 //     reports a lower total than page n-1 (it was answered before rows
 //     were inserted above page n-1's end): then up to the difference of
-//     rows sit between them. The writer re-reads one window that spans
-//     both edges, the last row written and page n's first row, at the
-//     current version, and writes what lies between. Found edges prove
-//     the junction; a later total reports of a junction with no gap.
-//   - The end: when the last page reports a total above the planned one,
-//     rows may have been pushed past the planned end. The writer reads on
-//     from the last row written to the current total, in order (one
-//     request at a time, so totals only grow), and writes every row after
-//     it. With a capped plan (--max-rows, the wall) there is nothing to
-//     read on to: the rows pushed out are in doubt.
+//     rows, pushed from above page n's offset to below it, sit between
+//     them. The writer reads again from page n's offset, one page after
+//     another, until it finds page n's first row, and writes what lies
+//     before it: finding that row proves the junction, however many rows
+//     the gap holds.
+//   - The end: when a page reports a total above the planned one, rows
+//     may have been pushed past the planned end. The writer reads on from
+//     the planned end, one page after another, until a short page, and
+//     writes every row it has not. With a capped plan (--max-rows, the
+//     wall) there is nothing to read on to: the rows pushed out are in
+//     doubt.
+//   - Every re-read is kept in the checkpoint (under the part's re-reads),
+//     so a later run of the same export, reading the same stored pages,
+//     finds the same re-reads there and does not buy them again: it pays
+//     only for what is still unproven.
 //
-// What cannot be proven (the budget ran out for a re-read, an edge was
-// not found, the wall) is counted in Report.InDoubt and Run fails with
-// ErrUnproven.
+// What cannot be proven (the guard or the budget ran out for a re-read, a
+// row was not found, the wall) is counted in Report.InDoubt and Run fails
+// with ErrUnproven.
 
 // ErrUnproven is returned when the data changed while exporting and the
 // engine could not prove that every row that existed at the start was
@@ -116,146 +123,96 @@ func sameRow(a, b *serpstat.Row) bool {
 	return true
 }
 
-// dedupe drops the rows the part already wrote and records the others.
-func (p *part) dedupe(rows []serpstat.Row) (kept []serpstat.Row, dups int) {
-	if p.seen == nil {
-		p.seen = make(map[uint64]struct{}, len(rows))
-	}
-	kept = rows
-	for i := range rows {
-		h := rowHash(&rows[i])
-		if _, ok := p.seen[h]; ok {
-			if dups == 0 {
-				kept = append(make([]serpstat.Row, 0, len(rows)), rows[:i]...)
-			}
-			dups++
-			continue
-		}
-		p.seen[h] = struct{}{}
-		if dups > 0 {
-			kept = append(kept, rows[i])
-		}
-	}
-	return kept, dups
-}
+// maxBridgeReads bounds the pages one junction reads beyond those its gap
+// needs (rows may go on arriving while they are read).
+const maxBridgeReads = 3
 
-// bridge proves the junction before page pg when pg reports a lower
-// total than the page before it: it re-reads a window spanning the last
-// row written and pg's first row and returns the rows between them that
-// were never written. ok is false when the junction could not be proven.
-func (e *Exporter) bridge(ctx context.Context, rep *Report, pg *pager.Page) (rows []serpstat.Row, ok bool) {
-	cur := &e.cur
-	if len(pg.Rows) == 0 || !cur.hasLast {
+// bridge proves the junction before page pg when pg reports a lower total
+// than the page before it: it reads the part again from pg's offset, page
+// after page, until it finds pg's first row, and returns the rows before
+// it (some already written: the caller drops those). ok is false when the
+// junction could not be proven.
+func (r *run) bridge(ctx context.Context, pr *partRun, pg *pager.Page) (rows []serpstat.Row, ok bool) {
+	if len(pg.Rows) == 0 || !pr.hasLast {
 		return nil, true
 	}
-	a, c := cur.last, pg.Rows[0]
-	off := (pg.Page - 1) * pg.Size
-	now := max(cur.maxTotal, cur.lastTotal)
-	for range 3 {
-		// a was at off-1 when read and moved down by at most the rows
-		// added since; c moved down by at most now-total(pg).
-		lo, hi := off-1, off+now-int(pg.Summary.Total)
-		size := 0
-		for s := hi - lo + 1; s <= serpstat.MaxPageSize; s++ {
-			if lo/s == hi/s {
-				size = s
-				break
-			}
-		}
-		if size == 0 || hi >= cur.plan.Wall {
+	c := pg.Rows[0]
+	gap := max(pr.maxTotal, pr.lastTotal) - int(pg.Summary.Total)
+	reads := (gap+pg.Size-1)/pg.Size + maxBridgeReads
+	r.allowRereads(int64(reads * pg.Size))
+	for o := pg.Offset(); reads > 0; o, reads = o+pg.Size, reads-1 {
+		if o >= pr.pt.Wall {
 			return nil, false
 		}
-		got, err := e.Pager.FetchAt(ctx, cur.plan.Params, pg.N, lo/size+1, size)
+		got, err := r.reread(ctx, pr, pager.StepAt(o, pg.Size), pg.N)
 		if err != nil {
-			e.Logger.Warn("could not re-read rows shifted by new data", "page", pg.N, "error", err)
+			r.log.Warn("could not re-read rows shifted by new data", "page", pg.N, "error", err)
 			return nil, false
 		}
-		rep.Reread += int64(len(got.Rows))
-		i, j := indexRow(got.Rows, &a, 0), -1
-		if i >= 0 {
-			j = indexRow(got.Rows, &c, i+1)
+		if i := indexRow(got.Rows, &c, 0); i >= 0 {
+			return append(rows, got.Rows[:i]...), true
 		}
-		if i >= 0 && j >= 0 {
-			return got.Rows[i+1 : j], true
+		rows = append(rows, got.Rows...)
+		if len(got.Rows) < pg.Size {
+			return nil, false // the end of the list, and no sign of the row
 		}
-		if t := int(got.Summary.Total); t > now {
-			now = t // more rows came: look again, wider
-			continue
-		}
-		return nil, false
 	}
 	return nil, false
 }
 
-// tail reads on past the planned end of an uncapped part whose last page
+// tail reads on past the planned end of an uncapped part whose pages
 // reported a larger total: rows pushed down by new ones. It writes every
-// row after the last one written, in order.
-func (e *Exporter) tail(ctx context.Context, rep *Report) error {
-	cur := &e.cur
-	plan := cur.plan
-	if cur.lastTotal <= plan.Total || !cur.hasLast {
+// row it has not, in order, until a short page (the end of the list).
+func (r *run) tail(ctx context.Context, pr *partRun) error {
+	pt := &pr.pt
+	grown := max(pr.maxTotal, pr.lastTotal) - pt.Total()
+	if grown <= 0 || !pr.hasLast {
 		return nil
 	}
-	if plan.Reachable < plan.Total {
-		cur.inDoubt += int64(cur.lastTotal - plan.Total)
+	if pt.Reach < pt.Total() {
+		pr.inDoubt += int64(grown)
 		return nil
 	}
-	z := cur.last
-	found := false
-	now := cur.lastTotal
-	size := plan.Size
-	for pos := plan.Reachable - 1; pos < now; {
-		if pos >= plan.Wall {
-			break
+	size := pt.Size
+	r.allowRereads(int64(grown + 2*size))
+	for o := pt.Reach - pt.Reach%size; ; o += size {
+		if o >= pt.Wall {
+			pr.inDoubt += int64(grown)
+			return nil
 		}
-		page := pos/size + 1
-		got, err := e.Pager.FetchAt(ctx, plan.Params, plan.Pages+1, page, size)
+		got, err := r.reread(ctx, pr, pager.StepAt(o, size), len(pt.Steps)+2)
 		if err != nil {
-			e.Logger.Warn("could not read on past the planned end", "error", err)
-			break
+			r.log.Warn("could not read on past the planned end", "error", err)
+			pr.inDoubt += int64(grown)
+			return nil
 		}
-		rep.Reread += int64(len(got.Rows))
-		rows := got.Rows
-		if !found {
-			i := indexRow(rows, &z, 0)
-			if i < 0 {
-				rows = nil
-			} else {
-				found, rows = true, rows[i+1:]
-			}
-		}
-		if err := e.emit(rep, rows); err != nil {
+		if err := r.emit(pr, got.Rows); err != nil {
 			return err
 		}
-		now = max(now, int(got.Summary.Total))
-		pos = page * size
 		if len(got.Rows) < size {
-			break // the end of the list
+			return nil // the end of the list
 		}
 	}
-	if !found {
-		cur.inDoubt += int64(cur.lastTotal - plan.Total)
-	}
-	return nil
 }
 
-// emit writes rows the part has not written yet to every sink.
-func (e *Exporter) emit(rep *Report, rows []serpstat.Row) error {
-	rows, dups := e.cur.dedupe(rows)
-	rep.Duplicates += int64(dups)
-	if len(rows) == 0 {
-		return nil
-	}
-	for _, s := range e.Sinks {
-		if err := s.Write(rows); err != nil {
-			return fmt.Errorf("write re-read rows: %w", err)
+// reread returns a part's step read again (live data): from the part's
+// re-reads in the checkpoint, or bought, one at a time, and kept there.
+func (r *run) reread(ctx context.Context, pr *partRun, st pager.Step, n int) (*pager.Page, error) {
+	key := rereads(pr.pt.Key)
+	pg, err := r.load(ctx, key, st)
+	if err != nil || pg != nil {
+		if pg != nil {
+			r.rep.Reread += int64(len(pg.Rows))
 		}
+		return pg, err
 	}
-	rep.Rows += int64(len(rows))
-	rep.UnknownKeys = countUnknown(rep.UnknownKeys, rows)
-	e.cur.last, e.cur.hasLast = rows[len(rows)-1], true
-	e.live.rows.Store(rep.Rows)
-	return nil
+	pg, err = r.p.Get(ctx, r.sess, pager.Request{N: n, Params: pr.params, Step: st, Cost: int64(st.Size)})
+	if err != nil {
+		return nil, err
+	}
+	r.save(ctx, key, pg)
+	r.rep.Reread += int64(len(pg.Rows))
+	return pg, nil
 }
 
 func indexRow(rows []serpstat.Row, r *serpstat.Row, from int) int {

@@ -16,30 +16,40 @@ import (
 )
 
 // versioned answers from two versions of a query's rows: the starting
-// rows, and the same with inserted new rows on top. The pages in early
-// are answered from the starting version, every other request from the
-// new one, as when answers race an insertion: page 6 answered before the
-// new rows came, page 5 after.
+// rows, and the same with inserted new rows on top, which come when page
+// at is asked. The first answer of page stale still comes from the
+// starting version (a lagging replica): page 6 answered before the new
+// rows came, page 5 after. Every other answer comes from the newest
+// version.
 type versioned struct {
-	query    string
-	rows     int
-	inserted int
-	early    map[int]bool // plan pages answered before the insertion
-	// later, when set, is how many rows re-reads (requests of another
-	// size than 100) see inserted: more rows came meanwhile.
+	query     string
+	rows      int
+	inserted  int
+	at, stale int
+	// later, when set, is how many rows every answer after stale's sees
+	// inserted: more rows came meanwhile.
 	later int
+
+	mu        sync.Mutex // the exporter's workers and its writer call at once
+	now       int        // rows inserted so far
+	staleDone bool
 }
 
 func (v *versioned) Fetch(_ context.Context, meth *serpstat.Method, p serpstat.Params) (*serpstat.Page, error) {
-	inserted := v.inserted
-	if p.Size != 100 && v.later > 0 {
-		inserted = v.later
+	v.mu.Lock()
+	if p.Page == v.at && v.now == 0 {
+		v.now = v.inserted
 	}
+	inserted := v.now
+	if p.Page == v.stale && !v.staleDone {
+		v.staleDone, inserted = true, 0
+		if v.later > 0 {
+			v.now = v.later
+		}
+	}
+	v.mu.Unlock()
 	all := fakeRows(v.query, v.rows+inserted)
-	list := all[:v.rows]
-	if !v.early[p.Page] || p.Size != 100 {
-		list = append(append([]serpstat.Row{}, all[v.rows:]...), list...)
-	}
+	list := append(append([]serpstat.Row{}, all[v.rows:]...), all[:v.rows]...)
 	off := (p.Page - 1) * p.Size
 	end := min(off+p.Size, len(list))
 	page := &serpstat.Page{Summary: serpstat.SummaryInfo{Total: serpstat.Int(len(list)), Page: serpstat.Int(p.Page), Count: serpstat.Int(max(0, end-off))}}
@@ -50,40 +60,34 @@ func (v *versioned) Fetch(_ context.Context, meth *serpstat.Method, p serpstat.P
 }
 
 func TestLiveDataJunctionAnsweredOutOfOrderIsReread(t *testing.T) {
-	// Pages 1..4 and 6.. are answered before 150 rows were inserted on
-	// top, page 5 after: page 5 repeats rows of pages 3 and 4, and the
-	// rows 400..499 of the starting list sit in no page at all.
-	early := map[int]bool{}
-	for n := 1; n <= 30; n++ {
-		early[n] = n != 5
-	}
-	p := &pager.Pager{
-		Fetcher: &versioned{query: "live.example", rows: 3000, inserted: 150, early: early},
+	// Pages 1..4 and 6 are answered before 150 rows were inserted on top,
+	// page 5 after: page 5 repeats rows of pages 3 and 4, and the rows
+	// 400..499 of the starting list sit in no page at all.
+	p := pager.New(pager.Config{
+		Fetcher: &versioned{query: "live.example", rows: 3000, inserted: 150, at: 5, stale: 6},
 		Params:  serpstat.Params{Query: "live.example", Size: 100},
-		Budget:  pager.NewBudget(0),
-	}
+	})
 	c := &collect{}
 	e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Workers: 1}
 	rep, err := e.Run(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, fakeRows("live.example", 3000), c.rows, "every starting row once, in order")
-	assert.EqualValues(t, 100, rep.Duplicates, "page 5's rows were written by pages 3 and 4")
-	assert.Positive(t, rep.Reread)
+	// Page 5's 100 rows were written by pages 3 and 4; the re-read of
+	// the junction (offsets 500..699 of the new list) brought 50 rows
+	// before the missing ones; pages 7 and 8, shifted by 150, repeat 150.
+	assert.EqualValues(t, 300, rep.Duplicates)
+	assert.EqualValues(t, 200+150, rep.Reread, "two pages to prove the junction, 150 rows pushed past the planned end")
 	assert.Zero(t, rep.InDoubt)
 }
 
 func TestLiveDataUnprovenJunctionFails(t *testing.T) {
-	early := map[int]bool{}
-	for n := 1; n <= 30; n++ {
-		early[n] = n != 5
-	}
-	p := &pager.Pager{
-		// So many rows came before the re-read that no window of 1000
-		// rows spans the junction any more.
-		Fetcher: &versioned{query: "live.example", rows: 3000, inserted: 150, early: early, later: 1500},
+	p := pager.New(pager.Config{
+		// So many rows came before the re-reads that the pages the
+		// junction's gap allows them (and a few more) never reach page
+		// 6's first row.
+		Fetcher: &versioned{query: "live.example", rows: 3000, inserted: 150, at: 5, stale: 6, later: 1500},
 		Params:  serpstat.Params{Query: "live.example", Size: 100},
-		Budget:  pager.NewBudget(0),
-	}
+	})
 	e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{&collect{}}, Workers: 1}
 	rep, err := e.Run(context.Background())
 	require.ErrorIs(t, err, exporter.ErrUnproven)
@@ -91,16 +95,21 @@ func TestLiveDataUnprovenJunctionFails(t *testing.T) {
 	assert.Equal(t, exporter.StopUnproven, rep.StopReason)
 }
 
-// fullDisk is a checkpoint whose writes fail after the first ok pages.
+// fullDisk is a checkpoint whose page writes fail after the first ok
+// pages; it stores nothing.
 type fullDisk struct {
 	mu    sync.Mutex
 	ok    int
 	saved int
 }
 
-func (d *fullDisk) Load(int) (*pager.Page, error) { return nil, nil }
-func (d *fullDisk) Stored() []int                 { return nil }
-func (d *fullDisk) Save(*pager.Page) error {
+var _ exporter.Checkpoint = (*fullDisk)(nil)
+
+func (d *fullDisk) Stored(string) []pager.Step { return nil }
+func (d *fullDisk) Load(context.Context, string, pager.Step) (*pager.Page, error) {
+	return nil, nil
+}
+func (d *fullDisk) Save(context.Context, string, *pager.Page) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.saved >= d.ok {
@@ -109,13 +118,23 @@ func (d *fullDisk) Save(*pager.Page) error {
 	d.saved++
 	return nil
 }
+func (d *fullDisk) SaveRaw(context.Context, string, pager.Step, int64, []byte) error { return nil }
+func (d *fullDisk) LoadRaw(context.Context, string, pager.Step) ([]byte, int64, bool, error) {
+	return nil, 0, false, nil
+}
+func (d *fullDisk) Total(context.Context, string) (int, bool)           { return 0, false }
+func (d *fullDisk) SetTotal(context.Context, string, int) error         { return nil }
+func (d *fullDisk) SaveMeta(context.Context, string, any) error         { return nil }
+func (d *fullDisk) LoadMeta(context.Context, string, any) (bool, error) { return false, nil }
+func (d *fullDisk) LoadSpent(context.Context) (int64, int, error)       { return 0, 0, nil }
+func (d *fullDisk) SaveSpent(context.Context, int64, int) error         { return nil }
 
 func TestDiskFullStopsDispatchingAndCountsWhatCouldNotBeKept(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 30000})
 	defer srv.Close()
 	c := &collect{}
 	cp := &fullDisk{ok: 3}
-	e := &exporter.Exporter{Pager: newPager(srv, "full.example", 1000, 0), Sinks: []exporter.Sink{c}, Workers: 2, Checkpoint: cp}
+	e := &exporter.Exporter{Pager: newPager(srv, "full.example", 1000), Sinks: []exporter.Sink{c}, Workers: 2, Checkpoint: cp}
 	rep, err := e.Run(context.Background())
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "no space left on device")

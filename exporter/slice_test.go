@@ -34,14 +34,15 @@ func requireSameSet(t *testing.T, want, got []serpstat.Row) {
 }
 
 func TestSlicingGetsPastTheWall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("exports 250,000 rows")
-	}
-	const total = 250000
-	srv := serpstattest.NewServer(serpstattest.Options{Rows: total})
+	// A wall of 3,000 rows (the fake's and the pager's) stands for the
+	// API's 60,000, so that the export stays small.
+	const total, wall, size = 12000, 3000, 500
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: total, Wall: wall})
 	defer srv.Close()
+	cfg := config(srv, "big.example", size)
+	cfg.Wall = wall
 	c := &collect{}
-	e := &exporter.Exporter{Pager: newPager(srv, "big.example", 1000, 0), Sinks: []exporter.Sink{c}, Workers: 4, Now: sliceNow}
+	e := &exporter.Exporter{Pager: pager.New(cfg), Sinks: []exporter.Sink{c}, Workers: 4, Now: sliceNow}
 	rep, err := e.Run(context.Background())
 	require.NoError(t, err)
 	requireSameSet(t, fakeRows("big.example", total), c.rows)
@@ -51,20 +52,30 @@ func TestSlicingGetsPastTheWall(t *testing.T) {
 	assert.Zero(t, rep.Unreachable)
 	st := srv.Stats()
 	t.Logf("%d slices, %d probes costing %d credits; billed %d", len(rep.Slices), rep.Probes, rep.ProbeCredits, st.CreditsBilled)
-	assert.LessOrEqual(t, st.CreditsBilled, int64(total+len(rep.Slices)*1000))
+	reused := 0
+	for _, s := range rep.Slices {
+		reused += s.Reused
+	}
+	assert.Equal(t, size, reused, "every row of page 1 is reused by the slice that holds it")
+	assert.Equal(t, int64(total)+rep.ProbeCredits, st.CreditsBilled, "billed = the rows and the size-1 probes")
 	assert.Equal(t, st.CreditsBilled, rep.Credits)
 	assert.Zero(t, st.ByOutcome[serpstattest.OutcomeWall], "no request past the wall")
 	for _, e := range srv.Log() {
-		require.LessOrEqual(t, e.Params.Page*e.Params.Size, 60000, "page %d size %d reaches past the wall", e.Params.Page, e.Params.Size)
+		require.LessOrEqual(t, e.Params.Page*e.Params.Size, wall, "page %d size %d reaches past the wall", e.Params.Page, e.Params.Size)
 	}
-	// Ordered by slice (first-seen date), then API order within a slice:
-	// every row of a slice was first seen before every row of the next.
-	at := 0
+	// Page 1's rows first, then ordered by slice (first-seen date), in
+	// API order within a slice: every row a slice adds was first seen
+	// before every row the next adds.
+	require.Equal(t, fakeRows("big.example", size), c.rows[:size])
+	at := size
 	last := ""
+	firstSeen := backlinks.NewBacklinks.ColumnIndex("first_seen")
 	for _, s := range rep.Slices {
-		rows := c.rows[at : at+int(s.Rows)]
-		at += int(s.Rows)
-		firstSeen := backlinks.NewBacklinks.ColumnIndex("first_seen")
+		rows := c.rows[at : at+int(s.Rows)-s.Reused]
+		at += len(rows)
+		if len(rows) == 0 {
+			continue
+		}
 		lo, hi := rows[0].Values[firstSeen].Str, rows[0].Values[firstSeen].Str
 		for _, r := range rows {
 			lo, hi = min(lo, r.Values[firstSeen].Str), max(hi, r.Values[firstSeen].Str)
@@ -72,18 +83,20 @@ func TestSlicingGetsPastTheWall(t *testing.T) {
 		require.Less(t, last, lo, "slice %s starts after the one before", s.Label)
 		last = hi
 	}
+	require.Equal(t, len(c.rows), at)
 }
 
 func TestSlicingOneDayOverTheWall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("exports 90,000 rows")
-	}
-	const total = 90000
-	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return total }})
+	// A wall of 6,000 rows (the fake's and the pager's) stands for the
+	// API's 60,000: 9,000 rows first seen on one day.
+	const total, wall = 9000, 6000
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return total }, Wall: wall})
 	defer srv.Close()
 	c := &collect{}
 	q := serpstattest.OneDayPrefix + "example.com"
-	e := &exporter.Exporter{Pager: newPager(srv, q, 1000, 0), Sinks: []exporter.Sink{c}, Workers: 4, Now: sliceNow}
+	cfg := config(srv, q, 1000)
+	cfg.Wall = wall
+	e := &exporter.Exporter{Pager: pager.New(cfg), Sinks: []exporter.Sink{c}, Workers: 4, Now: sliceNow}
 	rep, err := e.Run(context.Background())
 	require.NoError(t, err)
 	require.True(t, rep.Sliced)
@@ -109,18 +122,16 @@ func TestSlicingKeepsTheUsersOrGroups(t *testing.T) {
 	defer srv.Close()
 
 	unsliced := &collect{}
-	p := newPager(srv, "or.example", 100, 0)
-	p.Params.ComplexFilter = user
-	rep, err := (&exporter.Exporter{Pager: p, Sinks: []exporter.Sink{unsliced}}).Run(context.Background())
+	cfg := config(srv, "or.example", 100)
+	cfg.Params.ComplexFilter = user
+	rep, err := (&exporter.Exporter{Pager: pager.New(cfg), Sinks: []exporter.Sink{unsliced}}).Run(context.Background())
 	require.NoError(t, err)
 	require.False(t, rep.Sliced)
 	require.Greater(t, len(unsliced.rows), 1400, "the filter matches enough rows to slice")
 
 	sliced := &collect{}
-	p = newPager(srv, "or.example", 100, 0)
-	p.Params.ComplexFilter = user
-	p.Wall = 700
-	rep, err = (&exporter.Exporter{Pager: p, Sinks: []exporter.Sink{sliced}, Now: sliceNow}).Run(context.Background())
+	cfg.Wall = 700
+	rep, err = (&exporter.Exporter{Pager: pager.New(cfg), Sinks: []exporter.Sink{sliced}, Now: sliceNow}).Run(context.Background())
 	require.NoError(t, err)
 	require.True(t, rep.Sliced)
 	require.Greater(t, len(rep.Slices), 2)
@@ -132,14 +143,13 @@ func TestSlicedExportResumesWithoutProbingAgain(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 5000})
 	defer srv.Close()
 	dir := filepath.Join(t.TempDir(), "s.spool")
-	run := func(budget int64) (*exporter.Report, *collect, error) {
-		sp, err := exporter.OpenSpool(dir, key{"resume-sliced.example", 100})
-		require.NoError(t, err)
-		defer sp.Close()
-		p := newPager(srv, "resume-sliced.example", 100, budget)
-		p.Wall = 1500
+	run := func(limit int64) (*exporter.Report, *collect, error) {
+		sp, st := openSpool(t, dir, key{"resume-sliced.example", 100})
+		defer st.Close()
+		cfg := config(srv, "resume-sliced.example", 100)
+		cfg.Wall = 1500
 		c := &collect{}
-		rep, err := (&exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Checkpoint: sp, Workers: 2, Partial: true, Now: sliceNow}).Run(context.Background())
+		rep, err := (&exporter.Exporter{Pager: pager.New(cfg), Budget: budget(limit), Sinks: []exporter.Sink{c}, Checkpoint: sp, Workers: 2, Partial: true, Now: sliceNow}).Run(context.Background())
 		return rep, c, err
 	}
 	rep, _, err := run(2500)
@@ -168,10 +178,10 @@ func TestSlicedExportResumesWithoutProbingAgain(t *testing.T) {
 func TestNoSliceStopsAtTheWall(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 3000})
 	defer srv.Close()
-	p := newPager(srv, "noslice.example", 500, 0)
-	p.Wall = 2000
+	cfg := config(srv, "noslice.example", 500)
+	cfg.Wall = 2000
 	c := &collect{}
-	rep, err := (&exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, NoSlice: true}).Run(context.Background())
+	rep, err := (&exporter.Exporter{Pager: pager.New(cfg), Sinks: []exporter.Sink{c}, NoSlice: true}).Run(context.Background())
 	require.NoError(t, err)
 	assert.False(t, rep.Sliced)
 	assert.Equal(t, exporter.StopWall, rep.StopReason)
@@ -180,23 +190,25 @@ func TestNoSliceStopsAtTheWall(t *testing.T) {
 }
 
 func TestUnsplittableSliceReportsTheExactUnreachableCount(t *testing.T) {
-	// With a wall of 2 rows, some single day, links_external value,
+	// With a wall of 45 rows, some single day, links_external value,
 	// link_nofollow and link_type still hold more (and the API refuses
-	// last-visited dates): only 2 of their rows are
-	// reachable, and the report says exactly how many are not.
-	const total = 400
-	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return total }})
+	// last-visited dates): only 45 of their rows are reachable, and the
+	// report says exactly how many are not. (Page 1 is no larger than
+	// the wall, as the API's 1,000 rows are under its 60,000.)
+	const total, wall = 3000, 45
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return total }, Wall: wall})
 	defer srv.Close()
 	q := serpstattest.OneDayPrefix + "tiny.example"
-	p := newPager(srv, q, 1000, 0)
-	p.Wall = 2
+	cfg := config(srv, q, wall)
+	cfg.Wall = wall
 	// Without the last resort (last-visited dates), which would split
 	// even these.
-	p.Fetcher = &refuse{f: p.Fetcher, field: "check"}
+	cfg.Fetcher = &refuse{f: cfg.Fetcher, field: "check"}
 	c := &collect{}
-	rep, err := (&exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Now: sliceNow}).Run(context.Background())
+	rep, err := (&exporter.Exporter{Pager: pager.New(cfg), Sinks: []exporter.Sink{c}, Now: sliceNow}).Run(context.Background())
 	require.NoError(t, err)
 	require.True(t, rep.Sliced)
+	t.Logf("%d slices, %d probes, %d rows unreachable", len(rep.Slices), rep.Probes, rep.Unreachable)
 	require.Greater(t, rep.Unreachable, 0)
 	assert.Equal(t, total, len(c.rows)+rep.Unreachable, "rows written + unreachable = total")
 	assert.Equal(t, exporter.StopWall, rep.StopReason)
@@ -230,20 +242,55 @@ func (m *inflate) Fetch(ctx context.Context, meth *serpstat.Method, p serpstat.P
 	return pg, err
 }
 
-func TestSlicesThatDoNotAddUpFailTheRun(t *testing.T) {
-	srv := serpstattest.NewServer(serpstattest.Options{Rows: 3000})
-	defer srv.Close()
-	p := newPager(srv, "doubt.example", 100, 0)
-	p.Wall = 1000
-	p.Fetcher = &inflate{f: p.Fetcher, text: `"gte","value":["1.1.2000"]`, extra: 7}
-	c := &collect{}
-	rep, err := (&exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Now: sliceNow}).Run(context.Background())
-	require.ErrorIs(t, err, exporter.ErrRowsInDoubt)
-	assert.Equal(t, 7, rep.SliceInDoubt)
-	assert.Equal(t, 7, rep.Unreachable, "rows in doubt count as out of reach")
-	assert.False(t, rep.Complete)
-	assert.Equal(t, exporter.StopInDoubt, rep.StopReason)
-	requireSameSet(t, fakeRows("doubt.example", 3000), c.rows)
+// TestSlicesThatDoNotAddUp: a split whose parts' totals do not add up to
+// their parent's is dropped at once (NoEffect) and the next slicing
+// dimension is tried: when one partitions the query every row is
+// exported and the run succeeds; when none does, the rows past the wall
+// are in doubt and the run fails with ErrRowsInDoubt.
+func TestSlicesThatDoNotAddUp(t *testing.T) {
+	const total, wall = 3000, 1000
+	tests := []struct {
+		name string
+		text string // in the filter of the answers inflated
+		// what the run exports: every row, or the first wall rows
+		rows     int
+		inDoubt  int
+		noEffect []string // the filters named, first ones first
+	}{
+		{"the first date half inflated: links_external splits instead", `"gte","value":["1.1.2000"]`, total, 0, []string{"add"}},
+		{"every filter inflated: nothing splits", `"field":`, wall, total - wall, []string{"add", "links_external", "link_type", "link_nofollow", "check"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := serpstattest.NewServer(serpstattest.Options{Rows: total})
+			defer srv.Close()
+			cfg := config(srv, "doubt.example", 100)
+			cfg.Wall = wall
+			cfg.Fetcher = &inflate{f: cfg.Fetcher, text: tt.text, extra: 7}
+			c := &collect{}
+			rep, err := (&exporter.Exporter{Pager: pager.New(cfg), Sinks: []exporter.Sink{c}, Now: sliceNow}).Run(context.Background())
+			var fields []string
+			for _, ne := range rep.NoEffect {
+				fields = append(fields, ne.Field)
+			}
+			assert.Equal(t, tt.noEffect, fields)
+			assert.Equal(t, tt.inDoubt, rep.SliceInDoubt)
+			if tt.inDoubt == 0 {
+				require.NoError(t, err)
+				assert.True(t, rep.Complete)
+				assert.Zero(t, rep.Unreachable)
+				requireSameSet(t, fakeRows("doubt.example", total), c.rows)
+				return
+			}
+			require.ErrorIs(t, err, exporter.ErrRowsInDoubt)
+			assert.Equal(t, tt.inDoubt, rep.Unreachable, "rows in doubt count as out of reach")
+			assert.False(t, rep.Complete)
+			assert.Equal(t, exporter.StopInDoubt, rep.StopReason)
+			require.Equal(t, fakeRows("doubt.example", tt.rows), c.rows, "the first wall rows, in API order")
+			require.Len(t, rep.Slices, 1)
+			assert.True(t, rep.Slices[0].InDoubt)
+		})
+	}
 }
 
 // refuse answers 32117 to a filter naming field.

@@ -33,11 +33,10 @@ func TestUnexpectedAnswerIsKeptNotRetried(t *testing.T) {
 	defer srv.Close()
 	dir := filepath.Join(t.TempDir(), "u.spool")
 	run := func() (*exporter.Report, *collect, error) {
-		sp, err := exporter.OpenSpool(dir, key{query, 1000})
-		require.NoError(t, err)
-		defer sp.Close()
+		sp, st := openSpool(t, dir, key{query, 1000})
+		defer st.Close()
 		c := &collect{}
-		rep, err := (&exporter.Exporter{Pager: newPager(srv, query, 1000, 0), Sinks: []exporter.Sink{c}, Checkpoint: sp, Workers: 1}).Run(context.Background())
+		rep, err := (&exporter.Exporter{Pager: newPager(srv, query, 1000), Sinks: []exporter.Sink{c}, Checkpoint: sp, Workers: 1}).Run(context.Background())
 		return rep, c, err
 	}
 	_, _, err := run()

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
@@ -22,102 +23,125 @@ type key struct {
 	Size  int    `json:"size"`
 }
 
-func TestSpoolRoundTrip(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "s.spool")
-	sp, err := exporter.OpenSpool(dir, key{"a.example", 1000})
+// openSpool opens the spool of export k kept in dir, a DirStore locked
+// until the test ends (or the store is closed).
+func openSpool(t *testing.T, dir string, k any) (*exporter.Spool, *dest.DirStore) {
+	t.Helper()
+	st, err := dest.OpenDir(dir)
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	sp, err := exporter.OpenSpool(context.Background(), st, k)
+	require.NoError(t, err)
+	return sp, st
+}
+
+// pageFile is the file of a stored page of the query (part "") in dir.
+func pageFile(dir string, st pager.Step) string {
+	return filepath.Join(dir, fmt.Sprintf("page-%09d-%d.json", st.Offset(), st.Size))
+}
+
+func TestSpoolRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "s.spool")
+	sp, st := openSpool(t, dir, key{"a.example", 1000})
 	rows := fakeRows("a.example", 30)
-	pg := &pager.Page{N: 3, Page: 3, Size: 1000, Rows: rows, Billed: 30, Summary: serpstat.SummaryInfo{Total: 2030, LeftLines: 99}}
-	require.NoError(t, sp.Save(pg))
-	require.NoError(t, sp.Close())
+	third := pager.Step{Page: 3, Size: 1000}
+	pg := &pager.Page{N: 3, Step: third, Rows: rows, Billed: 30, Summary: serpstat.SummaryInfo{Total: 2030, LeftLines: 99}}
+	require.NoError(t, sp.Save(ctx, "", pg))
+	require.NoError(t, st.Close())
 
 	// A temporary file a killed run left behind is not a page.
-	require.NoError(t, os.WriteFile(filepath.Join(dir, ".page-000004.json.tmp-123"), []byte("{"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".page-000002000-1000.json.tmp-123"), []byte("{"), 0o644))
 
-	sp, err = exporter.OpenSpool(dir, key{"a.example", 1000})
-	require.NoError(t, err)
-	defer sp.Close()
-	assert.Equal(t, []int{3}, sp.Stored())
-	got, err := sp.Load(3)
+	sp, _ = openSpool(t, dir, key{"a.example", 1000})
+	assert.Equal(t, []pager.Step{third}, sp.Stored(""))
+	assert.Empty(t, sp.Stored("a-slice"), "parts are kept apart")
+	got, err := sp.Load(ctx, "", third)
 	require.NoError(t, err)
 	assert.Equal(t, rows, got.Rows)
 	assert.True(t, got.Spooled)
+	assert.Equal(t, third, got.Step)
 	assert.Equal(t, pg.Summary, got.Summary)
 	assert.EqualValues(t, 30, got.Billed)
-	missing, err := sp.Load(4)
+	missing, err := sp.Load(ctx, "", pager.Step{Page: 4, Size: 1000})
 	require.NoError(t, err)
 	assert.Nil(t, missing)
+	missing, err = sp.Load(ctx, "a-slice", third)
+	require.NoError(t, err)
+	assert.Nil(t, missing, "the same step of another part is another page")
+}
+
+// TestSpoolReadsPagesNamedByNumber: a spool written before pages were
+// named by their step (page-000002.json) is still read, its pages found
+// under the step their header names.
+func TestSpoolReadsPagesNamedByNumber(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "s.spool")
+	sp, st := openSpool(t, dir, key{"a.example", 1000})
+	second := pager.Step{Page: 2, Size: 1000}
+	rows := fakeRows("a.example", 2000)[1000:]
+	require.NoError(t, sp.Save(ctx, "", &pager.Page{N: 2, Step: second, Rows: rows, Billed: 1000}))
+	require.NoError(t, st.Close())
+	require.NoError(t, os.Rename(pageFile(dir, second), filepath.Join(dir, "page-000002.json")))
+
+	sp, _ = openSpool(t, dir, key{"a.example", 1000})
+	assert.Equal(t, []pager.Step{second}, sp.Stored(""))
+	got, err := sp.Load(ctx, "", second)
+	require.NoError(t, err)
+	assert.Equal(t, rows, got.Rows)
 }
 
 func TestSpoolRefusesAnotherExport(t *testing.T) {
+	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "s.spool")
-	sp, err := exporter.OpenSpool(dir, key{"a.example", 1000})
-	require.NoError(t, err)
-	require.NoError(t, sp.Close())
-	_, err = exporter.OpenSpool(dir, key{"a.example", 500})
+	_, st := openSpool(t, dir, key{"a.example", 1000})
+	_, err := exporter.OpenSpool(ctx, st, key{"a.example", 500})
 	require.ErrorIs(t, err, exporter.ErrSpoolMismatch)
-	require.NoError(t, exporter.RemoveSpool(dir))
-	sp, err = exporter.OpenSpool(dir, key{"a.example", 500})
-	require.NoError(t, err)
-	require.NoError(t, sp.Close())
+	require.NoError(t, st.RemoveAll())
+	openSpool(t, dir, key{"a.example", 500})
 }
 
-func TestSpoolIsLocked(t *testing.T) {
+// TestSpoolStoreIsLocked: a local spool's DirStore is held by one run at a
+// time, and free again once closed.
+func TestSpoolStoreIsLocked(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "s.spool")
-	sp, err := exporter.OpenSpool(dir, key{"a.example", 1000})
-	require.NoError(t, err)
-	_, err = exporter.OpenSpool(dir, key{"a.example", 1000})
-	require.ErrorIs(t, err, exporter.ErrSpoolBusy)
-	require.NoError(t, sp.Close())
-	sp, err = exporter.OpenSpool(dir, key{"a.example", 1000})
-	require.NoError(t, err)
-	require.NoError(t, sp.Close())
-}
-
-func TestRemoveSpoolNeverWipesOtherDirectories(t *testing.T) {
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "precious.txt"), []byte("x"), 0o644))
-	require.Error(t, exporter.RemoveSpool(dir))
-	_, err := os.Stat(filepath.Join(dir, "precious.txt"))
-	require.NoError(t, err)
-	require.NoError(t, exporter.RemoveSpool(filepath.Join(dir, "none")))
+	_, st := openSpool(t, dir, key{"a.example", 1000})
+	_, err := dest.OpenDir(dir)
+	require.ErrorIs(t, err, dest.ErrStoreBusy)
+	require.NoError(t, st.Close())
+	openSpool(t, dir, key{"a.example", 1000})
 }
 
 func TestResumeFromCheckpointPaysNothingTwice(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000})
 	defer srv.Close()
 	dir := filepath.Join(t.TempDir(), "s.spool")
+	run := func(limit int64, partial bool) (*exporter.Report, *collect, error) {
+		sp, st := openSpool(t, dir, key{"resume.example", 1000})
+		defer st.Close()
+		c := &collect{}
+		e := &exporter.Exporter{Pager: newPager(srv, "resume.example", 1000), Budget: budget(limit), Sinks: []exporter.Sink{c}, Workers: 3, Partial: partial, Checkpoint: sp}
+		rep, err := e.Run(context.Background())
+		return rep, c, err
+	}
 
 	// A first run stopped by its budget after four pages...
-	sp, err := exporter.OpenSpool(dir, key{"resume.example", 1000})
-	require.NoError(t, err)
-	c := &collect{}
-	e := &exporter.Exporter{Pager: newPager(srv, "resume.example", 1000, 4500), Sinks: []exporter.Sink{c}, Workers: 3, Partial: true, Checkpoint: sp}
-	_, err = e.Run(context.Background())
+	_, c, err := run(4500, true)
 	require.NoError(t, err)
 	require.Len(t, c.rows, 4000)
-	require.NoError(t, sp.Close())
 
 	// ...and its resume: the four pages come from the spool. --budget
 	// caps the export in all: 6000 more do not fit with 4000 spent...
-	sp, err = exporter.OpenSpool(dir, key{"resume.example", 1000})
-	require.NoError(t, err)
-	e = &exporter.Exporter{Pager: newPager(srv, "resume.example", 1000, 6000), Sinks: []exporter.Sink{&collect{}}, Workers: 3, Checkpoint: sp}
-	rep, err := e.Run(context.Background())
+	rep, _, err := run(6000, false)
 	require.ErrorIs(t, err, pager.ErrBudgetExhausted)
+	assert.ErrorContains(t, err, "the full export needs 10000 credits (6000 more)")
 	assert.EqualValues(t, 4000, rep.CreditsEarlier)
 	assert.EqualValues(t, 4000, rep.CreditsInAll)
 	assert.EqualValues(t, 10000, rep.CreditsEstimated)
 	assert.EqualValues(t, 6000, rep.CreditsLeft, "the stored pages are not needed again")
-	require.NoError(t, sp.Close())
 
 	// ...10000 do.
-	sp, err = exporter.OpenSpool(dir, key{"resume.example", 1000})
-	require.NoError(t, err)
-	defer sp.Close()
-	c = &collect{}
-	e = &exporter.Exporter{Pager: newPager(srv, "resume.example", 1000, 10000), Sinks: []exporter.Sink{c}, Workers: 3, Checkpoint: sp}
-	rep, err = e.Run(context.Background())
+	rep, c, err = run(10000, false)
 	require.NoError(t, err)
 	require.Equal(t, fakeRows("resume.example", 10000), c.rows)
 	assert.Equal(t, 4, rep.Resumed)
@@ -139,11 +163,9 @@ func TestStopFinishesRequestsInFlight(t *testing.T) {
 		return serpstattest.Fault{}
 	}})
 	defer srv.Close()
-	sp, err := exporter.OpenSpool(filepath.Join(t.TempDir(), "s.spool"), key{"stop.example", 1000})
-	require.NoError(t, err)
-	defer sp.Close()
+	sp, _ := openSpool(t, filepath.Join(t.TempDir(), "s.spool"), key{"stop.example", 1000})
 	c := &collect{}
-	e := &exporter.Exporter{Pager: newPager(srv, "stop.example", 1000, 0), Sinks: []exporter.Sink{c}, Workers: 1, Checkpoint: sp, Stop: stop}
+	e := &exporter.Exporter{Pager: newPager(srv, "stop.example", 1000), Sinks: []exporter.Sink{c}, Workers: 1, Checkpoint: sp, Stop: stop}
 	rep, err := e.Run(context.Background())
 	require.ErrorIs(t, err, pager.ErrInterrupted)
 	assert.Equal(t, exporter.StopInterrupted, rep.StopReason)
@@ -179,10 +201,10 @@ func (d *drifting) Fetch(ctx context.Context, meth *serpstat.Method, p serpstat.
 func TestDriftDropsRowsRepeatedAcrossPageBoundaries(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 5000})
 	defer srv.Close()
-	p := newPager(srv, "drift.example", 1000, 0)
-	p.Fetcher = &drifting{f: p.Fetcher, k: 3, query: "drift.example"}
+	cfg := config(srv, "drift.example", 1000)
+	cfg.Fetcher = &drifting{f: cfg.Fetcher, k: 3, query: "drift.example"}
 	c := &collect{}
-	e := &exporter.Exporter{Pager: p, Sinks: []exporter.Sink{c}, Workers: 4}
+	e := &exporter.Exporter{Pager: pager.New(cfg), Sinks: []exporter.Sink{c}, Workers: 4}
 	rep, err := e.Run(context.Background())
 	require.NoError(t, err)
 	want := fakeRows("drift.example", 5000)[:5000-3]
@@ -192,13 +214,14 @@ func TestDriftDropsRowsRepeatedAcrossPageBoundaries(t *testing.T) {
 }
 
 func TestSpoolDamagedPagesAreNeverTrusted(t *testing.T) {
+	ctx := context.Background()
+	step := func(n int) pager.Step { return pager.Step{Page: n, Size: 5} }
 	save := func(t *testing.T, dir string, k key, n int) string {
-		sp, err := exporter.OpenSpool(dir, k)
-		require.NoError(t, err)
-		defer sp.Close()
+		sp, st := openSpool(t, dir, k)
+		defer st.Close()
 		rows := fakeRows("a.example", 5*n)[5*(n-1):]
-		require.NoError(t, sp.Save(&pager.Page{N: n, Page: n, Size: 5, Rows: rows, Billed: 5}))
-		return filepath.Join(dir, fmt.Sprintf("page-%06d.json", n))
+		require.NoError(t, sp.Save(ctx, "", &pager.Page{N: n, Step: step(n), Rows: rows, Billed: 5}))
+		return pageFile(dir, step(n))
 	}
 	tests := []struct {
 		name   string
@@ -220,8 +243,10 @@ func TestSpoolDamagedPagesAreNeverTrusted(t *testing.T) {
 		{"an edited row", func(t *testing.T, dir, p3, p4 string) {
 			data, err := os.ReadFile(p3)
 			require.NoError(t, err)
-			i := bytes.LastIndex(data, []byte(`"domain_rank":`))
-			data[i+len(`"domain_rank":`)] ^= 1
+			// A digit of the last row, changed: still a well-formed row.
+			i := bytes.LastIndexAny(data, "0123456789")
+			require.Greater(t, i, bytes.IndexByte(data, '\n'), "a digit in the rows")
+			data[i] = '0' + (data[i]-'0'+1)%10
 			require.NoError(t, os.WriteFile(p3, data, 0o644))
 		}},
 		{"another export's page", func(t *testing.T, dir, p3, p4 string) {
@@ -240,14 +265,12 @@ func TestSpoolDamagedPagesAreNeverTrusted(t *testing.T) {
 			k := key{"a.example", 5}
 			p3 := save(t, dir, k, 3)
 			p4 := save(t, dir, k, 4)
-			sp, err := exporter.OpenSpool(dir, k)
-			require.NoError(t, err)
-			defer sp.Close()
+			sp, _ := openSpool(t, dir, k)
 			tc.damage(t, dir, p3, p4)
-			pg, err := sp.Load(3)
+			pg, err := sp.Load(ctx, "", step(3))
 			require.ErrorIs(t, err, exporter.ErrPageDamaged)
 			require.Nil(t, pg)
-			pg, err = sp.Load(4)
+			pg, err = sp.Load(ctx, "", step(4))
 			require.NoError(t, err, "the other page is intact")
 			require.Equal(t, fakeRows("a.example", 20)[15:], pg.Rows)
 		})

@@ -26,7 +26,7 @@ func TestTotalNullPagesOnUntilAShortPage(t *testing.T) {
 	} {
 		srv := serpstattest.NewServer(serpstattest.Options{Rows: tt.rows, TotalNull: true})
 		c := &collect{}
-		rep, err := (&exporter.Exporter{Pager: newPager(srv, "null-total.example", 1000, 0), Sinks: []exporter.Sink{c}, Workers: 4}).Run(context.Background())
+		rep, err := (&exporter.Exporter{Pager: newPager(srv, "null-total.example", 1000), Sinks: []exporter.Sink{c}, Workers: 4}).Run(context.Background())
 		require.NoError(t, err)
 		assert.Equal(t, fakeRows("null-total.example", tt.rows), c.rows)
 		assert.True(t, rep.TotalUnknown)
@@ -42,12 +42,11 @@ func TestTotalNullBudgetAndResume(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 2345, TotalNull: true})
 	defer srv.Close()
 	dir := filepath.Join(t.TempDir(), "n.spool")
-	run := func(budget int64) (*exporter.Report, *collect, error) {
-		sp, err := exporter.OpenSpool(dir, key{"null-resume.example", 1000})
-		require.NoError(t, err)
-		defer sp.Close()
+	run := func(limit int64) (*exporter.Report, *collect, error) {
+		sp, st := openSpool(t, dir, key{"null-resume.example", 1000})
+		defer st.Close()
 		c := &collect{}
-		rep, err := (&exporter.Exporter{Pager: newPager(srv, "null-resume.example", 1000, budget), Sinks: []exporter.Sink{c}, Checkpoint: sp}).Run(context.Background())
+		rep, err := (&exporter.Exporter{Pager: newPager(srv, "null-resume.example", 1000), Budget: budget(limit), Sinks: []exporter.Sink{c}, Checkpoint: sp}).Run(context.Background())
 		return rep, c, err
 	}
 	// A full page is reserved for every page: 2,500 credits pay for two.

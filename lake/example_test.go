@@ -26,13 +26,12 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 
-	p := &pager.Pager{
+	p := pager.New(pager.Config{
 		Fetcher: &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken},
 		Params:  serpstat.Params{SearchType: serpstat.SearchDomain},
-		Budget:  pager.NewBudget(10_000),
-	}
-	p.Init()
+	})
 	run := &lake.Run{
+		Budget: pager.NewBudget(10_000),
 		Settings: lake.Settings{
 			RunID: "r1", Date: "2026-01-31",
 			Queries:  []string{"a.example", "b.example"},

@@ -38,14 +38,12 @@ func newRun(t *testing.T, srv *serpstattest.Server, s Settings, budget int64) *R
 	if s.Workers == 0 {
 		s.Workers = 2
 	}
-	p := &pager.Pager{
+	p := pager.New(pager.Config{
 		Fetcher: &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken},
 		Params:  serpstat.Params{Query: "example.com", SearchType: serpstat.SearchDomain, Size: 1000},
-		Budget:  pager.NewBudget(budget),
 		Sleep:   func(context.Context, time.Duration) error { return nil },
-	}
-	p.Init()
-	return &Run{Settings: s, Pager: p, Stdout: io.Discard}
+	})
+	return &Run{Settings: s, Pager: p, Budget: pager.NewBudget(budget), Stdout: io.Discard}
 }
 
 func readManifest(t *testing.T, path string) manifest {
@@ -254,7 +252,8 @@ func TestBudgetStopResumesFinishedQueriesFromTheRecord(t *testing.T) {
 	res, err := r.Export(context.Background())
 	require.NoError(t, err)
 	require.NotNil(t, res.queries[0].Earlier, "a.example came from the record")
-	require.Equal(t, int64(2000), srv.Stats().CreditsBilled-before, "only b and c were paid for")
+	require.Equal(t, int64(3000), srv.Stats().CreditsBilled, "3000 rows for 3000 credits in all")
+	require.Equal(t, int64(1500), srv.Stats().CreditsBilled-before, "only b's rest and c were paid for: b's page 1, cut to what the budget left, is not bought again")
 	entries, err := os.ReadDir(state)
 	require.NoError(t, err)
 	for _, e := range entries {

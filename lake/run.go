@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -49,6 +48,8 @@ type Settings struct {
 	Partial        bool
 	NoSlice        bool
 	KeepBalance    int64
+	Budget         int64   // --budget: what an estimate says fits (the run's Budget enforces it)
+	RPS            float64 // --rps: what an estimate's time is at
 	S3             dest.S3Options
 }
 
@@ -59,9 +60,12 @@ func (s *Settings) s3() dest.S3Options { return s.S3 }
 type Run struct {
 	Settings
 	// Pager is the first query's pager, its Params validated: every
-	// query's pager shares its Fetcher, Throttle, Limiter, Budget and
-	// Retry.
+	// query's pager is made from it (pager.Pager.For) and shares its
+	// Fetcher, Limiter and Retry.
 	Pager *pager.Pager
+	// Budget is the run's budget, shared by every query (--budget,
+	// --keep-balance, the account's); nil: none.
+	Budget *pager.Budget
 	// Logger logs the run; nil: slog.Default().
 	Logger *slog.Logger
 	// Stdout is where --out - writes.
@@ -69,13 +73,14 @@ type Run struct {
 	// Stop asks the exporter to stop (see exporter.Exporter.Stop).
 	Stop <-chan struct{}
 
-	// PagerFor, if set, makes a query's pager from Pager (the command adds
-	// its logger); nil: a copy of Pager with params.
-	PagerFor func(params serpstat.Params) *pager.Pager
-	// OpenSpool, if set, opens a query's checkpoint (the command takes a
-	// coordinator's lock first, or keeps it in object storage); nil:
-	// OpenSpool below.
-	OpenSpool func(ctx context.Context, q string, p *pager.Pager) (*exporter.Spool, error)
+	// QueryLogger, if set, is the logger of a query's pager (the command
+	// tags its lines with the query); nil: Logger.
+	QueryLogger func(query string) *slog.Logger
+	// Lock, if set, takes the lock named name for every host sharing it
+	// (package coord), before a query's spool is opened: two runs never
+	// export the same query to the same destination at once. Its error
+	// wraps coord.ErrLocked when another holds it.
+	Lock func(ctx context.Context, name string) error
 	// Balance, if set, reads the account's balance for KeepBalance.
 	Balance func(ctx context.Context) (int64, error)
 	// Progress, if set, shows an exporter's progress until the returned
@@ -112,7 +117,7 @@ type QueryResult struct {
 	// (getIntersect), as the answers said; the manifest shows it.
 	Intersect map[string]string
 
-	spool *exporter.Spool // to remove once the shared outputs are committed
+	spool *spool // to remove once the shared outputs are committed
 }
 
 func (q *QueryResult) unknownKeys() map[string]int64 { return q.UnknownKeys }
@@ -223,7 +228,7 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Pager.Budget.KeepBalance(bal, s.KeepBalance)
+		r.budget().KeepBalance(bal, s.KeepBalance)
 		startBalance = bal
 	}
 
@@ -231,7 +236,7 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 	// recorded, and one an earlier run of the command finished is skipped.
 	var record *runRecord
 	if multi && allPerQuery(specs) {
-		if record, err = openRunRecord(s, r.descriptor(), r.Pager.Params, date); err != nil {
+		if record, err = openRunRecord(s, r.descriptor(), r.Pager.Params(), date); err != nil {
 			return nil, err
 		}
 	}
@@ -296,9 +301,9 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 			continue
 		}
 		if runErr == nil {
-			removeSpool(log, qr.spool)
-		} else if qr.spool.Exists() {
-			qr.Spool = qr.spool.Dir() // kept for a resume
+			removeSpool(ctx, log, qr.spool)
+		} else if !qr.spool.removed {
+			qr.Spool = RedactURL(qr.spool.place) // kept for a resume
 		}
 	}
 	if runErr != nil {
@@ -362,26 +367,17 @@ func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, share
 	newOutput func(*outSpec, string) *output, state *State, startBalance int64) *QueryResult {
 	s, log := r.Settings, r.logger()
 	qr := &QueryResult{Query: q}
-	if err := serpstat.ValidateQueryFor(r.Pager.Params.SearchType, q); err != nil {
+	if err := serpstat.ValidateQueryFor(r.Pager.Params().SearchType, q); err != nil {
 		qr.Err = err
 		return qr
 	}
-	params := r.Pager.Params
-	params.Query = q
-	var prev *QueryState
-	if state != nil {
-		prev = state.Queries[q]
-		if prev != nil && prev.Newest != "" {
-			c, err := prev.Since(r.descriptor())
-			if err != nil {
-				qr.Err = err
-				return qr
-			}
-			params.ComplexFilter = AndInto(params.ComplexFilter, c)
-		}
+	params, prev, err := r.queryParams(q, state)
+	if err != nil {
+		qr.Err = err
+		return qr
 	}
 	qr.Params = params
-	p := r.pagerFor(params)
+	p := r.pagerFor(q, params)
 	var own []*output
 	for _, sp := range specs {
 		if sp.perQuery {
@@ -396,7 +392,7 @@ func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, share
 		qr.Err = err
 		return qr
 	}
-	defer spool.Close()
+	defer spool.close()
 	var sinks []exporter.Sink
 	for _, o := range own {
 		sinks = append(sinks, o)
@@ -414,8 +410,8 @@ func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, share
 		}
 		sinks = []exporter.Sink{t}
 	}
-	e := &exporter.Exporter{Pager: p, Sinks: sinks, Workers: s.Workers, Partial: s.Partial,
-		NoSlice: s.NoSlice, Checkpoint: spool, Stop: r.Stop, Logger: p.Logger, StartBalance: startBalance}
+	e := &exporter.Exporter{Pager: p, Budget: r.budget(), Sinks: sinks, Workers: s.Workers, Partial: s.Partial,
+		NoSlice: s.NoSlice, Checkpoint: spool.Spool, Stop: r.Stop, Logger: p.Logger(), StartBalance: startBalance}
 	stopProgress := r.progress(e)
 	rep, err := e.Run(ctx)
 	stopProgress()
@@ -441,9 +437,9 @@ func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, share
 				o.abort()
 			}
 		}
-		spool.RemoveIfEmpty()
-		if spool.Exists() {
-			qr.Spool = spool.Dir()
+		spool.removeIfEmpty(ctx)
+		if !spool.removed {
+			qr.Spool = RedactURL(spool.place)
 		}
 		return qr
 	}
@@ -451,69 +447,13 @@ func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, share
 		state.Queries[q] = t.state(prev, time.Now())
 	}
 	if len(shared) == 0 {
-		removeSpool(log, spool)
+		removeSpool(ctx, log, spool)
 	} else {
 		// Its rows are in the shared outputs, which are committed only
 		// at the end of the run: the spool stays until then.
 		qr.spool = spool
 	}
 	return qr
-}
-
-func removeSpool(log *slog.Logger, spool *exporter.Spool) {
-	if err := spool.Remove(); err != nil {
-		log.Warn("could not remove the spool", "dir", spool.Dir(), "error", err)
-	}
-}
-
-// SpoolKey names an export for its spool: what decides which rows it
-// holds. Budget, rate and workers may change between a run and its resume.
-type SpoolKey struct {
-	Method  string                      `json:"method"`
-	Params  serpstat.NewBacklinksParams `json:"params"`
-	MaxRows int                         `json:"max_rows,omitempty"`
-}
-
-// OpenSpool opens a query's checkpoint: under --state-dir, or next to the
-// output file of a one-file export (.FILE.spool), or in
-// .serpstat-export-state/ here. It refuses a spool of another export.
-func OpenSpool(s Settings, q string, p *pager.Pager) (*exporter.Spool, error) {
-	dir := ""
-	single := !s.ManyQueries && len(s.Queries) <= 1
-	var local *outSpec
-	for _, o := range s.Out {
-		if sp := (&outSpec{tmpl: o, stdout: o == "-"}); sp.plainFile() {
-			local = sp
-			break
-		}
-	}
-	switch {
-	case s.StateDir != "" && single:
-		dir = s.StateDir
-	case s.StateDir != "":
-		dir = filepath.Join(s.StateDir, SafeValue(q)+".spool")
-	case single && local != nil:
-		d, base := filepath.Split(local.tmpl)
-		dir = filepath.Join(d, "."+base+".spool")
-	default:
-		dir = filepath.Join(".serpstat-export-state", SafeValue(q)+".spool")
-	}
-	if s.Restart {
-		if err := exporter.RemoveSpool(dir); err != nil {
-			return nil, usagef("--restart: %v", err)
-		}
-	}
-	key := SpoolKey{Method: p.Method.API, Params: p.Params, MaxRows: s.MaxRows}
-	sp, err := exporter.OpenSpool(dir, key)
-	switch {
-	case errors.Is(err, exporter.ErrSpoolMismatch):
-		return nil, usagef("%v; run with the same query flags to resume it, or add --restart to discard it", err)
-	case errors.Is(err, exporter.ErrSpoolBusy):
-		return nil, usagef("%v: wait for that run to end", err)
-	case err != nil:
-		return nil, err
-	}
-	return sp, nil
 }
 
 // writeManifest writes _manifest.json next to the data (or at --manifest)
@@ -541,7 +481,7 @@ func (r *Run) writeManifest(ctx context.Context, res *Result, date, target strin
 		return nil
 	}
 	m := manifest{RunID: s.RunID, Created: time.Now().UTC(), Date: date, Method: s.method(), Files: files,
-		Schema: schemaOf(r.descriptor(), res.multi && hasShared(s.Out)), CreditsBilled: r.Pager.Budget.Spent(), Complete: true}
+		Schema: schemaOf(r.descriptor(), res.multi && hasShared(s.Out)), CreditsBilled: r.budget().Spent(), Complete: true}
 	for _, qr := range res.queries {
 		mq := manifestQuery{Query: qr.Query, Method: s.method(), Status: "done", Params: qr.Params, Intersect: qr.Intersect}
 		if qr.Report != nil {
@@ -632,24 +572,41 @@ func (r *Run) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// pagerFor is a pager for params sharing the run's client, rate limiter
-// and budget.
-func (r *Run) pagerFor(params serpstat.Params) *pager.Pager {
-	if r.PagerFor != nil {
-		return r.PagerFor(params)
+// queryParams are query q's params: the run's, and for an incremental
+// load the rows first seen since the state's newest day (prev, the
+// query's state, nil on its first load).
+func (r *Run) queryParams(q string, state *State) (params serpstat.Params, prev *QueryState, err error) {
+	params = r.Pager.Params()
+	params.Query = q
+	if state == nil {
+		return params, nil, nil
 	}
-	t := r.Pager
-	p := &pager.Pager{Fetcher: t.Fetcher, Method: r.descriptor(), Params: params, Throttle: t.Throttle, Limiter: t.Limiter, Budget: t.Budget,
-		Retry: t.Retry, MaxRows: t.MaxRows, Wall: t.Wall, Logger: t.Logger, Sleep: t.Sleep}
-	p.Init()
-	return p
+	prev = state.Queries[q]
+	if prev != nil && prev.Newest != "" {
+		c, err := prev.Since(r.descriptor())
+		if err != nil {
+			return params, prev, err
+		}
+		params.ComplexFilter = AndInto(params.ComplexFilter, c)
+	}
+	return params, prev, nil
 }
 
-func (r *Run) openSpool(ctx context.Context, q string, p *pager.Pager) (*exporter.Spool, error) {
-	if r.OpenSpool != nil {
-		return r.OpenSpool(ctx, q, p)
+// pagerFor is query q's pager: the run's, for params.
+func (r *Run) pagerFor(q string, params serpstat.Params) *pager.Pager {
+	log := r.logger()
+	if r.QueryLogger != nil {
+		log = r.QueryLogger(q)
 	}
-	return OpenSpool(r.Settings, q, p)
+	return r.Pager.For(params, log)
+}
+
+// budget is the run's budget.
+func (r *Run) budget() *pager.Budget {
+	if r.Budget == nil {
+		r.Budget = pager.NewBudget(0)
+	}
+	return r.Budget
 }
 
 func (r *Run) progress(e *exporter.Exporter) (stop func()) {

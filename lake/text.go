@@ -3,7 +3,10 @@ package lake
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
+
+	"github.com/serpstat-export/serpstat-export/pager"
 )
 
 // printReport writes what a run did and what it cost: the summary's
@@ -81,8 +84,14 @@ func printReport(w io.Writer, s *Summary) {
 				rep.Plan.Wall, len(rep.Slices), rep.Probes, rep.ProbeCredits, rep.SliceSum(), rep.Plan.Total)
 			for _, sl := range rep.Slices {
 				fmt.Fprintf(w, "    %-60s total %7d, written %7d", sl.Label, sl.Total, sl.Rows)
-				if sl.Unreachable > 0 {
+				switch {
+				case sl.InDoubt:
+					fmt.Fprintf(w, ", %d IN DOUBT (no slicing filter that partitions it is left)", sl.Unreachable)
+				case sl.Unreachable > 0:
 					fmt.Fprintf(w, ", %d out of reach (nothing splits it further)", sl.Unreachable)
+				}
+				if sl.Reused > 0 {
+					fmt.Fprintf(w, ", %d of them page 1's", sl.Reused)
 				}
 				fmt.Fprintln(w)
 			}
@@ -91,12 +100,21 @@ func printReport(w io.Writer, s *Summary) {
 			fmt.Fprintf(w, "  the API did not tell the total: pages were asked one after another until a short one; %d rows found\n", rep.Plan.Total)
 		}
 		if rep.SliceInDoubt > 0 {
-			fmt.Fprintf(w, "  ROWS IN DOUBT: the slices' totals did not add up to the query's (by %d rows): the API applies a slicing filter otherwise than documented, or the data changed; rows may be missing or repeated, and they are counted below as out of reach\n", rep.SliceInDoubt)
+			fmt.Fprintf(w, "  ROWS IN DOUBT: %d rows the plan could not prove it reaches; they are counted below as out of reach", rep.SliceInDoubt)
+			switch {
+			case len(rep.NoEffect) > 0:
+				fmt.Fprintf(w, ": the API ignores a slicing filter, or applies it otherwise than documented: %s", noEffect(rep.NoEffect))
+			case rep.APIWall > 0:
+				fmt.Fprintf(w, ": the API stopped serving rows at %d", rep.APIWall)
+			default:
+				fmt.Fprint(w, ": the API answered otherwise than planned, and the export stopped at its spend guard")
+			}
+			fmt.Fprintf(w, "; %d credits spent of the %d the plan allows\n", rep.CreditsInAll, rep.Guard)
 		}
 		if rep.Unreachable > rep.SliceInDoubt {
 			hint := "narrow the query with --filter to get them"
-			if !rep.Sliced {
-				hint = "slicing was off (--no-slice)"
+			if rep.NotSliced != "" {
+				hint = "not sliced: " + rep.NotSliced
 			}
 			fmt.Fprintf(w, "  the API's %d-row wall: %d matching rows were out of reach (%s)\n", rep.Plan.Wall, rep.Unreachable-rep.SliceInDoubt, hint)
 		}
@@ -166,4 +184,17 @@ func printMulti(w io.Writer, s *Summary) {
 		}
 	}
 	printFiles(w, s)
+}
+
+// noEffect lists the slicing filters found without effect, each once.
+func noEffect(ns []pager.NoEffect) string {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range ns {
+		if !seen[n.Field] {
+			seen[n.Field] = true
+			out = append(out, n.String())
+		}
+	}
+	return strings.Join(out, "; ")
 }

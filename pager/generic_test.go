@@ -91,7 +91,7 @@ func matches(m *serpstat.Method, f serpstat.Filter, r serpstat.Row) bool {
 	return false
 }
 
-// refDomainRows are n rows of ref-domains: domain_rank 0..99, ref_pages
+// refDomainRows are n rows of ref-domains: domain_rank 0..9, ref_pages
 // spread over 1..5000, and a domain each.
 func refDomainRows(n int) []serpstat.Row {
 	rows := make([]serpstat.Row, n)
@@ -99,7 +99,7 @@ func refDomainRows(n int) []serpstat.Row {
 		rows[i] = serpstat.Row{Values: []serpstat.Value{
 			{Str: fmt.Sprintf("d%05d.example", i)},
 			{Int: int64(1 + (i*7919)%5000)},
-			{Int: int64((i * 31) % 100)},
+			{Int: int64((i * 31) % 10)},
 		}}
 	}
 	return rows
@@ -109,13 +109,11 @@ func refDomainRows(n int) []serpstat.Row {
 // (then domain_links) as gte/lte ranges, never by another method's
 // fields; the slices partition the query and every row comes once.
 func TestGenericSlicingByAnIntegerField(t *testing.T) {
-	const total, wall = 3000, 20
+	const total, wall = 2000, 100
 	m := backlinks.RefDomains
 	f := &memFetcher{rows: refDomainRows(total), wall: wall}
-	p := &pager.Pager{Fetcher: f, Method: m, Wall: wall, Params: serpstat.Params{Query: "ref.example", SearchType: serpstat.SearchDomain, Size: 100}}
-	p.Init()
-	sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
-	require.NoError(t, err)
+	p := pager.New(pager.Config{Fetcher: f, Method: m, Wall: wall, Params: serpstat.Params{Query: "ref.example", SearchType: serpstat.SearchDomain, Size: 100}})
+	sp := planSlices(t, p, total)
 	assert.Zero(t, sp.InDoubt)
 	assert.Zero(t, sp.Unreachable)
 	assert.Empty(t, sp.Refused)
@@ -144,25 +142,26 @@ func TestGenericSlicingByAnIntegerField(t *testing.T) {
 // TestShouldSliceNeedsASlicingField: the one decision to slice is off for
 // a method without slicing fields, for --no-slice, and under the wall.
 func TestShouldSliceNeedsASlicingField(t *testing.T) {
-	over := pager.NewPlan(1000, 100, 500, 0)
-	under := pager.NewPlan(400, 100, 500, 0)
 	rd := backlinks.RedirectedDomains
 	none := serpstat.Method{Name: rd.Name, API: rd.API, Columns: rd.Columns, Extra: rd.Extra, Sorts: rd.Sorts, Filters: rd.Filters}
 	for _, tt := range []struct {
 		name    string
 		m       *serpstat.Method
-		plan    pager.Plan
+		total   int
+		maxRows int
 		noSlice bool
 		want    bool
 	}{
-		{"over the wall", backlinks.RefDomains, over, false, true},
-		{"no-slice", backlinks.RefDomains, over, true, false},
-		{"under the wall", backlinks.RefDomains, under, false, false},
-		{"no slicing field", &none, over, false, false},
+		{"over the wall", backlinks.RefDomains, 1000, 0, false, true},
+		{"no-slice", backlinks.RefDomains, 1000, 0, true, false},
+		{"under the wall", backlinks.RefDomains, 400, 0, false, false},
+		{"no slicing field", &none, 1000, 0, false, false},
+		{"max-rows under the wall", backlinks.RefDomains, 1000, 500, false, false},
+		{"max-rows past the wall", backlinks.RefDomains, 1000, 501, false, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			p := &pager.Pager{Method: tt.m, Wall: 500}
-			assert.Equal(t, tt.want, p.ShouldSlice(tt.plan, tt.noSlice))
+			p := pager.New(pager.Config{Method: tt.m, Wall: 500, MaxRows: tt.maxRows})
+			assert.Equal(t, tt.want, p.ShouldSlice(tt.total, tt.noSlice))
 		})
 	}
 	assert.Empty(t, pager.Dims(&none))
@@ -184,18 +183,16 @@ func TestGenericSlicingAgainstTheFake(t *testing.T) {
 			const total, wall = 2000, 300
 			srv := serpstattest.NewServer(serpstattest.Options{Rows: total})
 			t.Cleanup(srv.Close)
-			p := &pager.Pager{Fetcher: &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken}, Method: m, Wall: wall,
-				Params: serpstat.Params{Query: "sliced.example", SearchType: serpstat.SearchDomain, Size: 100}}
-			p.Init()
-			sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
-			require.NoError(t, err)
+			p := pager.New(pager.Config{Fetcher: &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken}, Method: m, Wall: wall,
+				Params: serpstat.Params{Query: "sliced.example", SearchType: serpstat.SearchDomain, Size: 100}})
+			sp := planSlices(t, p, total)
 			assert.Empty(t, sp.Refused)
 			assert.Zero(t, sp.InDoubt)
 			assert.Zero(t, sp.Unreachable)
 			assert.Equal(t, total, sp.Sum())
 			assert.Zero(t, srv.Stats().ByOutcome[serpstattest.OutcomeInvalid], "no probe refused")
 			rows := sliceRows(t, p, sp)
-			want := rowKeys(srv.Expected(m, "sliced.example", p.Params))
+			want := rowKeys(srv.Expected(m, "sliced.example", p.Params()))
 			assert.ElementsMatch(t, want, rows)
 			t.Logf("%s: %d slices, %d probes, %d probe credits", m.Name, len(sp.Slices), sp.Probes, sp.ProbeCredits)
 		})

@@ -19,21 +19,12 @@ type Limiter interface {
 	RateLimited() time.Duration
 	// Succeeded records a good answer.
 	Succeeded()
+	// Limit is the rate now, in requests per second (+Inf: none); the
+	// exporter sizes its workers by it.
+	Limit() float64
 }
 
 var _ Limiter = (*Throttle)(nil)
-
-// limiter is what paces the Pager's attempts: Limiter when set, else
-// Throttle, else nothing.
-func (p *Pager) limiter() Limiter {
-	if p.Limiter != nil {
-		return p.Limiter
-	}
-	if p.Throttle != nil {
-		return p.Throttle
-	}
-	return nil
-}
 
 // Account is a credit pool shared with other processes (coord.Account):
 // a Budget that shares one reserves every request's maximum cost from it
@@ -42,13 +33,13 @@ type Account interface {
 	// Reserve sets aside n credits of the pool. The error wraps
 	// ErrAccountBudget when they do not fit; any other error means the
 	// pool is out of reach, and the request must not be sent either.
-	Reserve(n int64) (AccountReservation, error)
+	Reserve(ctx context.Context, n int64) (AccountReservation, error)
 }
 
 // AccountReservation is credits an Account set aside for one request.
 type AccountReservation interface {
 	// Settle records what the request was billed and frees the rest.
-	Settle(billed int64)
+	Settle(ctx context.Context, billed int64)
 }
 
 // ErrAccountBudget is returned when the next request's maximum cost does

@@ -33,6 +33,7 @@ func (l *countingLimiter) Wait(context.Context) error {
 }
 func (l *countingLimiter) RateLimited() time.Duration { l.mu.Lock(); l.slow++; l.mu.Unlock(); return 0 }
 func (l *countingLimiter) Succeeded()                 { l.mu.Lock(); l.good++; l.mu.Unlock() }
+func (l *countingLimiter) Limit() float64             { return 1 }
 
 // account is a shared pool of credits in memory.
 type account struct {
@@ -47,7 +48,7 @@ type hold struct {
 	n int64
 }
 
-func (a *account) Reserve(n int64) (pager.AccountReservation, error) {
+func (a *account) Reserve(_ context.Context, n int64) (pager.AccountReservation, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.err != nil {
@@ -60,24 +61,30 @@ func (a *account) Reserve(n int64) (pager.AccountReservation, error) {
 	return &hold{a: a, n: n}, nil
 }
 
-func (h *hold) Settle(billed int64) {
+func (h *hold) Settle(_ context.Context, billed int64) {
 	h.a.mu.Lock()
 	defer h.a.mu.Unlock()
 	h.a.reserved -= h.n
 	h.a.spent += billed
 }
 
-func newTestPager(srv *serpstattest.Server) *pager.Pager {
-	p := &pager.Pager{
+func newTestPager(srv *serpstattest.Server, lim pager.Limiter) *pager.Pager {
+	return pager.New(pager.Config{
 		Fetcher: &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken},
 		Params:  serpstat.Params{Query: "example.com", SearchType: serpstat.SearchDomain, Size: 100},
+		Limiter: lim,
 		Sleep:   func(context.Context, time.Duration) error { return nil },
-	}
-	p.Init()
-	return p
+	})
 }
 
-func TestLimiterPacesEveryAttemptInsteadOfTheThrottle(t *testing.T) {
+// page is a Request for page n of 100 rows of p's query, of a total of
+// total rows.
+func page(p *pager.Pager, n, total int) pager.Request {
+	st := pager.Step{Page: n, Size: 100}
+	return pager.Request{N: n, Params: p.Params(), Step: st, Cost: st.Cost(total)}
+}
+
+func TestLimiterPacesEveryAttempt(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 1000, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
 		if fi.Seq == 2 {
 			return serpstattest.Fault{Kind: serpstattest.FaultAPIError, Code: serpstattest.CodeRateLimited, Message: serpstattest.MsgRateLimited}
@@ -85,64 +92,62 @@ func TestLimiterPacesEveryAttemptInsteadOfTheThrottle(t *testing.T) {
 		return serpstattest.Fault{}
 	}})
 	defer srv.Close()
-	p := newTestPager(srv)
 	lim := &countingLimiter{failAfter: -1}
-	p.Throttle = pager.NewThrottle(0.001) // would take 1000s a request
-	p.Limiter = lim
+	p := newTestPager(srv, lim)
 	ctx := context.Background()
-	_, plan, err := p.First(ctx)
-	require.NoError(t, err)
-	req, err := p.Reserve(plan, 2)
-	require.NoError(t, err)
-	_, err = p.Fetch(ctx, req)
-	require.NoError(t, err)
+	s := pager.Session{Budget: pager.NewBudget(0)}
+	for n := 1; n <= 2; n++ {
+		_, err := p.Get(ctx, s, page(p, n, 1000))
+		require.NoError(t, err)
+	}
 	require.Equal(t, 3, lim.waits, "page 1, page 2 and its retry")
 	require.Equal(t, 1, lim.slow)
 	require.Equal(t, 2, lim.good)
+	require.EqualValues(t, 1, p.Stats().RateLimited)
 }
 
 func TestLimiterFailureStopsThePageUnsent(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 1000})
 	defer srv.Close()
-	p := newTestPager(srv)
 	gone := errors.New("coordinator gone")
-	p.Limiter = &countingLimiter{failAfter: 1, err: gone}
+	p := newTestPager(srv, &countingLimiter{failAfter: 1, err: gone})
 	ctx := context.Background()
-	_, plan, err := p.First(ctx)
+	b := pager.NewBudget(0)
+	s := pager.Session{Budget: b}
+	_, err := p.Get(ctx, s, page(p, 1, 1000))
 	require.NoError(t, err)
-	req, err := p.Reserve(plan, 2)
-	require.NoError(t, err)
-	_, err = p.Fetch(ctx, req)
+	_, err = p.Get(ctx, s, page(p, 2, 1000))
 	require.ErrorIs(t, err, gone)
 	require.Equal(t, 1, srv.Stats().Requests)
-	require.Equal(t, int64(100), p.Budget.Spent())
-	require.Equal(t, int64(-1), p.Budget.Available(), "no local limit")
+	require.Equal(t, int64(100), b.Spent())
+	require.Equal(t, int64(-1), b.Available(), "no local limit")
 }
 
 func TestSharedAccountReservesBeforeSendingAndSettlesWhatWasBilled(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 250})
 	defer srv.Close()
-	p := newTestPager(srv)
+	p := newTestPager(srv, nil)
 	acct := &account{limit: 260}
-	p.Budget = pager.NewBudget(0)
-	p.Budget.ShareAccount(acct)
+	b := pager.NewBudget(0)
+	b.ShareAccount(acct)
+	s := pager.Session{Budget: b.Guard(0, nil)}
 	ctx := context.Background()
-	_, plan, err := p.First(ctx)
+	_, err := p.Get(ctx, s, page(p, 1, 250))
 	require.NoError(t, err)
 	require.Equal(t, int64(100), acct.spent)
-	r2, err := p.Reserve(plan, 2)
+	t2, err := p.Reserve(ctx, s, page(p, 2, 250))
 	require.NoError(t, err)
 	require.Equal(t, int64(100), acct.reserved)
 	// Page 3 may cost 50: 100 + 100 + 50 fit in 260; another 50 would not.
-	r3, err := p.Reserve(plan, 3)
+	t3, err := p.Reserve(ctx, s, page(p, 3, 250))
 	require.NoError(t, err)
-	_, err = p.Budget.Reserve(50)
+	_, err = s.Budget.Reserve(ctx, 50)
 	require.ErrorIs(t, err, pager.ErrAccountBudget)
 	require.ErrorIs(t, err, pager.ErrBudgetExhausted)
 	require.Equal(t, int64(150), acct.reserved, "the refused reservation is not held")
-	require.Equal(t, int64(-1), p.Budget.Available(), "no local limit")
-	for _, r := range []*pager.Request{r2, r3} {
-		_, err := p.Fetch(ctx, r)
+	require.Equal(t, int64(-1), b.Available(), "no local limit")
+	for _, tk := range []*pager.Ticket{t2, t3} {
+		_, err := p.Fetch(ctx, s, tk)
 		require.NoError(t, err)
 	}
 	require.Equal(t, int64(250), acct.spent)
@@ -151,7 +156,7 @@ func TestSharedAccountReservesBeforeSendingAndSettlesWhatWasBilled(t *testing.T)
 
 	// An account out of reach: nothing is sent, and it is not a budget stop.
 	acct.err = errors.New("coordinator gone")
-	_, err = p.Budget.Reserve(1)
+	_, err = b.Reserve(ctx, 1)
 	require.ErrorIs(t, err, acct.err)
 	require.NotErrorIs(t, err, pager.ErrBudgetExhausted)
 }

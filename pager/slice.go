@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,13 +31,18 @@ import (
 // slicing dimension stops at the wall (see Exporter).
 //
 // That is what the filters mean on paper; slicing proves it on the API's
-// own numbers. Every slice's total is read (by a probe), never inferred as
-// the parent's less a sibling's, and the children of every split must add
-// up to their parent's total. When they do not (a filter the API ignores,
-// or applies otherwise than documented), the difference is rows in doubt:
-// logged loudly, counted in SlicePlan.InDoubt, and the export does not end
-// as a success. A filter the API refuses while slicing (32117) is not the
-// user's error: that dimension is dropped and the next one is tried.
+// own numbers. Every slice's total is read by a probe of size 1 (1
+// credit), never inferred as the parent's less a sibling's, and the
+// parts of every split must add up to their parent's total. When they do
+// not (a filter the API ignores, or applies otherwise than documented),
+// the split is dropped at once: probing stops as soon as the parts add up
+// to more than their parent, that dimension is never tried again for that
+// part or below it (NoEffect), and the next one is; a part nothing splits
+// exports its first Wall rows and the rest are rows in doubt. A filter
+// the API refuses while slicing (32117) is not the user's error: that
+// dimension is dropped and the next one is tried. Probes stop at their
+// allowance (ProbeAllowance): what is left unsplit then is in doubt too.
+// So no answer can make slicing spend more than its allowance.
 
 // Other is Bound.Value for the remainder slice of an enumeration: rows
 // whose value is none of the documented filter values.
@@ -65,12 +72,13 @@ type Slice struct {
 	Bounds []Bound `json:",omitempty"`
 	// Total is the rows the slice matches, as its probe told.
 	Total int
-	Exact bool
 	// Unsplittable is set on a slice over the wall that nothing splits:
-	// only its first Wall rows can be exported.
-	Unsplittable bool
-	// First is the slice's page 1 when a probe fetched it at full size.
-	First *Page `json:"-"`
+	// only its first Wall rows can be exported. InDoubt is set too when
+	// it is because a slicing filter did not partition it (or the probe
+	// allowance ran out): its rows past the wall are in doubt, not out of
+	// reach.
+	Unsplittable bool `json:",omitempty"`
+	InDoubt      bool `json:",omitempty"`
 }
 
 // Bound returns the slice's condition on field, or nil.
@@ -318,37 +326,53 @@ func (s Slice) children(dims []Dim, refused map[string]bool, today time.Time) (k
 }
 
 // ProbeCache keeps what probes learned, so that planning the slices again
-// (after a crash) costs nothing. PlanSlices calls it from one goroutine.
+// (after a crash) costs nothing.
 type ProbeCache interface {
 	// Total returns a slice's total learned before, if any.
-	Total(key string) (int, bool)
-	// SetTotal records a slice's total, and its page 1 when the probe
-	// fetched it at full size (first may be nil).
-	SetTotal(key string, total int, first *Page) error
+	Total(ctx context.Context, key string) (int, bool)
+	// SetTotal records a slice's total.
+	SetTotal(ctx context.Context, key string, total int) error
 }
 
-// SlicePlan is the slices of a query, in export order (by date, then
-// links_external, link_type, link_nofollow), and what planning cost.
+// SliceOptions are how PlanSlices plans.
+type SliceOptions struct {
+	// Today is the last day date ranges reach; the zero time is today
+	// (UTC). An export keeps the day it planned on, so a resume on a
+	// later day asks the same probes (and finds them in the cache).
+	Today time.Time
+	// Cache keeps the probes' totals; nil: none.
+	Cache ProbeCache
+	// Want is the rows wanted (--max-rows less what is written already);
+	// 0: all. Planning stops once the slices planned reach it.
+	Want int
+	// Held tells how many rows of a slice are held already (page 1's rows
+	// that fall in it); nil: none.
+	Held func(Slice) int
+}
+
+// SlicePlan is the slices of a query, in export order, and what planning
+// them found and cost.
 type SlicePlan struct {
-	sizeOne      bool
-	today        time.Time // the last day slicing looks at
-	dims         []Dim
-	refused      map[string]bool // dimensions the API refused to filter on
+	Today        time.Time // the last day date ranges reach
 	Slices       []Slice
 	Probes       int   // requests sent to plan them
 	ProbeCredits int64 // credits those requests cost
-	Unreachable  int   // rows of unsplittable slices past the wall
-	// InDoubt is the rows by which the slices of some split did not add
-	// up to their parent's total: rows the export may miss or repeat.
-	InDoubt int `json:",omitempty"`
+	// Unreachable is the rows past the wall of slices nothing splits.
+	Unreachable int
+	// InDoubt is the rows past the wall of slices that a filter with no
+	// effect (NoEffect) or the probe allowance left unsplit.
+	InDoubt  int
+	NoEffect []NoEffect `json:",omitempty"`
 	// Refused names the dimensions the API refused to filter on (32117),
 	// which slicing did without.
 	Refused []string `json:",omitempty"`
+	// Exhausted is set when probing stopped at its allowance.
+	Exhausted bool `json:",omitempty"`
 }
 
 // Reachable is the rows the slices can export: each slice's total, or the
 // wall for an unsplittable one.
-func (sp SlicePlan) Reachable(wall int) int {
+func (sp *SlicePlan) Reachable(wall int) int {
 	n := 0
 	for _, s := range sp.Slices {
 		n += min(s.Total, wall)
@@ -356,9 +380,8 @@ func (sp SlicePlan) Reachable(wall int) int {
 	return n
 }
 
-// Sum is the slices' totals added up: the unsliced total, unless the data
-// changed meanwhile or the slices do not partition it (InDoubt).
-func (sp SlicePlan) Sum() int {
+// Sum is the slices' totals added up.
+func (sp *SlicePlan) Sum() int {
 	n := 0
 	for _, s := range sp.Slices {
 		n += s.Total
@@ -366,136 +389,343 @@ func (sp SlicePlan) Sum() int {
 	return n
 }
 
-// PlanSlices cuts the query (the Pager's Params) of total rows into slices
-// of at most Wall rows, from filterDateFrom to today. Every part of every
-// split is probed: with size 1 (1 credit), except the last part of a
-// split when the rest of its parent's total fits under the wall, which is
-// probed with the full page size, so that the probe is its page 1 (useful
-// data, kept in Slice.First). The parts' totals must add up to the
-// parent's; see SlicePlan.InDoubt.
-//
-// With sizeOneProbes every probe asks for 1 row: planning then costs a
-// credit a probe, for an estimate that exports nothing.
-func (p *Pager) PlanSlices(ctx context.Context, total int, now time.Time, cache ProbeCache, sizeOneProbes bool) (*SlicePlan, error) {
-	p.Init()
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
-	root := Slice{Total: total, Exact: true}
-	sp := &SlicePlan{sizeOne: sizeOneProbes, today: today, dims: Dims(p.Method), refused: map[string]bool{}}
-	spentBefore := p.Budget.Spent()
-	err := p.slice(ctx, root, sp, cache)
-	sp.ProbeCredits = p.Budget.Spent() - spentBefore
-	return sp, err
+// errAllowance stops probing at the probe allowance.
+var errAllowance = errors.New("the probes' allowance is spent")
+
+// PlanSlices cuts the Pager's query, of total rows, into slices of at most
+// Wall rows each (see the package's notes on slicing), probing with s.
+// Its probes cost at most ProbeAllowance(want, size, dimensions tried),
+// want being o.Want or else total; a guard in s that refuses a probe
+// (ErrOverPlan) stops probing like the allowance.
+func (p *Pager) PlanSlices(ctx context.Context, s Session, total int, o SliceOptions) (*SlicePlan, error) {
+	today := o.Today
+	if today.IsZero() {
+		now := time.Now().UTC()
+		today = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	want := o.Want
+	if want <= 0 {
+		want = total
+	}
+	x := &slicer{p: p, s: s, o: o, want: o.Want, allowWant: want, dims: Dims(p.c.Method), refused: map[string]bool{}, tried: map[string]bool{},
+		sp: &SlicePlan{Today: today}, today: today.AddDate(0, 0, 1)}
+	err := x.slice(ctx, Slice{Total: total}, nil)
+	return x.sp, err
 }
 
-func (p *Pager) slice(ctx context.Context, s Slice, sp *SlicePlan, cache ProbeCache) error {
-	if s.Total <= 0 {
+type slicer struct {
+	p         *Pager
+	s         Session
+	o         SliceOptions
+	sp        *SlicePlan
+	dims      []Dim
+	today     time.Time // the day after the last one date ranges reach
+	refused   map[string]bool
+	tried     map[string]bool // dimensions split along so far
+	want      int             // rows wanted; 0: all
+	allowWant int             // rows the probe allowance is a share of
+	got       int             // rows the slices planned so far export
+	noted     map[string]bool // NoEffect fields logged
+}
+
+func (x *slicer) allowance() int64 {
+	return ProbeAllowance(x.allowWant, x.p.Size(), len(x.tried))
+}
+
+func (x *slicer) emit(sl Slice) {
+	x.sp.Slices = append(x.sp.Slices, sl)
+	held := 0
+	if x.o.Held != nil {
+		held = x.o.Held(sl)
+	}
+	x.got += max(0, min(sl.Total, x.p.Wall())-held)
+}
+
+func (x *slicer) slice(ctx context.Context, node Slice, dropped map[string]bool) error {
+	wall := x.p.Wall()
+	switch {
+	case node.Total <= 0:
+		return nil
+	case x.want > 0 && x.got >= x.want:
+		return nil // the rows wanted are planned
+	case node.Total <= wall:
+		x.emit(node)
 		return nil
 	}
-	if s.Total <= p.Wall {
-		sp.Slices = append(sp.Slices, s)
-		return nil
-	}
-	for {
-		kids, dim, ok := s.children(sp.dims, sp.refused, sp.today)
-		if !ok {
-			s.Unsplittable = true
-			sp.Unreachable += s.Total - p.Wall
-			sp.Slices = append(sp.Slices, s)
-			return nil
-		}
-		err := p.probeAll(ctx, s, kids, sp, cache)
-		if serpstat.Classify(err) == serpstat.ClassInvalid {
-			// The API refused the filter: not the user's error. Slice
-			// along the next dimension instead.
-			sp.refused[dim] = true
-			sp.Refused = append(sp.Refused, dim)
-			p.Logger.Warn("the API refused a slicing filter: slicing without it", "dimension", dim, "slice", s.Label(), "error", err)
+	failed := false
+	for _, d := range x.dims {
+		if x.refused[d.Field] || dropped[d.Field] {
 			continue
 		}
-		if err != nil {
+		parts, ok := splitBound(d, node.Bound(d.Field), x.today)
+		if !ok {
+			continue
+		}
+		kids := make([]Slice, len(parts))
+		for i, b := range parts {
+			kids[i] = Slice{Bounds: node.with(x.dims, b)}
+		}
+		x.tried[d.Field] = true
+		sum, err := x.probeAll(ctx, node, kids)
+		switch {
+		case errors.Is(err, errAllowance) || errors.Is(err, ErrOverPlan):
+			x.sp.Exhausted = true
+			x.p.c.Logger.Warn("slicing stopped at the probes' allowance: the rest of this part is in doubt", "slice", node.Label(), "total", node.Total, "probes", x.sp.Probes, "error", err)
+			node.Unsplittable, node.InDoubt = true, true
+			x.sp.InDoubt += node.Total - wall
+			x.emit(node)
+			return nil
+		case serpstat.Classify(err) == serpstat.ClassInvalid:
+			// The API refused the filter: not the user's error. Slice
+			// along the next dimension instead.
+			x.refused[d.Field] = true
+			x.sp.Refused = append(x.sp.Refused, d.Field)
+			x.p.c.Logger.Warn("the API refused a slicing filter: slicing without it", "dimension", d.Field, "slice", node.Label(), "error", err)
+			continue
+		case err != nil:
 			return err
 		}
-		sum := 0
-		for _, k := range kids {
-			sum += k.Total
-		}
-		if sum != s.Total {
-			diff := sum - s.Total
-			if diff < 0 {
-				diff = -diff
+		if sum != node.Total {
+			ne := NoEffect{Field: d.Field, Slice: node.Label(), Parent: node.Total, Sum: sum}
+			x.sp.NoEffect = append(x.sp.NoEffect, ne)
+			if x.noted == nil {
+				x.noted = map[string]bool{}
 			}
-			sp.InDoubt += diff
-			p.Logger.Error("SLICES DO NOT PARTITION THE QUERY: their totals do not add up to their parent's, so the API applies a slicing filter otherwise than documented (or the data changed); rows may be missing or repeated",
-				"slice", s.Label(), "dimension", dim, "parent_total", s.Total, "sum_of_parts", sum, "rows_in_doubt", diff)
+			if !x.noted[d.Field] {
+				x.noted[d.Field] = true
+				x.p.c.Logger.Error("A SLICING FILTER DID NOT PARTITION THE QUERY: its parts' totals do not add up to their parent's, so the API ignores the filter or applies it otherwise than documented; slicing does without it there",
+					"filter", d.Field, "slice", node.Label(), "parent_total", node.Total, "sum_of_parts", sum)
+			}
+			dropped = withField(dropped, d.Field)
+			failed = true
+			continue
 		}
 		for _, k := range kids {
-			if err := p.slice(ctx, k, sp, cache); err != nil {
+			if err := x.slice(ctx, k, dropped); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-}
-
-// probeAll learns the total of every part of a split of parent.
-func (p *Pager) probeAll(ctx context.Context, parent Slice, kids []Slice, sp *SlicePlan, cache ProbeCache) error {
-	sum := 0
-	for i := range kids {
-		rest := parent.Total - sum
-		full := i == len(kids)-1 && rest <= p.Wall && !sp.sizeOne
-		if err := p.probe(ctx, &kids[i], full, sp, cache); err != nil {
-			return err
-		}
-		sum += kids[i].Total
+	node.Unsplittable = true
+	if failed {
+		node.InDoubt = true
+		x.sp.InDoubt += node.Total - wall
+	} else {
+		x.sp.Unreachable += node.Total - wall
 	}
+	x.emit(node)
 	return nil
 }
 
-// probe learns s's total: from the cache, or with a request of size 1, or
-// of the full size when full (its page 1).
-func (p *Pager) probe(ctx context.Context, s *Slice, full bool, sp *SlicePlan, cache ProbeCache) error {
-	key := s.Key(p.Method)
-	if cache != nil {
-		if t, ok := cache.Total(key); ok {
-			s.Total, s.Exact = t, true
+func withField(m map[string]bool, f string) map[string]bool {
+	out := make(map[string]bool, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	out[f] = true
+	return out
+}
+
+// probeAll learns the totals of the parts of a split of parent, in
+// order, and stops as soon as they add up to more than the parent: the
+// split does not partition it. sum is what they added up to.
+func (x *slicer) probeAll(ctx context.Context, parent Slice, kids []Slice) (sum int, err error) {
+	for i := range kids {
+		if err := x.probe(ctx, &kids[i]); err != nil {
+			return sum, err
+		}
+		sum += kids[i].Total
+		if sum > parent.Total {
+			return sum, nil
+		}
+	}
+	return sum, nil
+}
+
+// probe learns s's total: from the cache, or with a request of size 1.
+func (x *slicer) probe(ctx context.Context, s *Slice) error {
+	p := x.p
+	key := s.Key(p.c.Method)
+	if x.o.Cache != nil {
+		if t, ok := x.o.Cache.Total(ctx, key); ok {
+			s.Total = t
 			return nil
 		}
 	}
-	size := 1
-	if full {
-		size = p.Params.Size
+	if x.sp.ProbeCredits+1 > x.allowance() {
+		return errAllowance
 	}
-	pg, err := p.ProbeFor(ctx, s.Params(p.Method, p.Params), size)
+	pg, err := p.Probe(ctx, x.s, s.Params(p.c.Method, p.c.Params), 1)
 	if err != nil {
 		return fmt.Errorf("slice %s: %w", s.Label(), err)
 	}
-	sp.Probes++
+	x.sp.Probes++
+	x.sp.ProbeCredits += pg.Billed
 	total := int(pg.Summary.Total)
 	if total < 0 {
-		if len(pg.Rows) >= size {
+		if len(pg.Rows) >= 1 {
 			return fmt.Errorf("slice %s: the API did not tell the slice's total, which slicing needs", s.Label())
 		}
 		total = len(pg.Rows)
 	}
-	s.Total, s.Exact = max(total, len(pg.Rows)), true
-	if full {
-		s.First = pg
-	}
-	if cache != nil {
-		if err := cache.SetTotal(key, s.Total, s.First); err != nil {
+	s.Total = max(total, len(pg.Rows))
+	if x.o.Cache != nil {
+		if err := x.o.Cache.SetTotal(ctx, key, s.Total); err != nil {
 			return err
 		}
 	}
-	p.Logger.Debug("probed a slice", "slice", s.Label(), "total", s.Total, "size", size)
+	p.c.Logger.Debug("probed a slice", "slice", s.Label(), "total", s.Total)
 	return nil
 }
 
-// ShouldSlice is the one decision whether a query of plan is cut into
-// slices: its rows go past the wall, slicing is not turned off (noSlice),
-// more rows than the wall are wanted, and the Pager's method has a
-// slicing dimension. A method with none stops at the wall, and the rows
-// past it are reported unreachable.
-func (p *Pager) ShouldSlice(plan Plan, noSlice bool) bool {
-	p.Init()
-	return plan.Unreachable > 0 && !noSlice && (p.MaxRows == 0 || p.MaxRows > plan.Wall) && len(Dims(p.Method)) > 0
+// ShouldSlice is the one decision whether a query of total rows is cut
+// into slices: its rows go past the wall, slicing is not turned off
+// (noSlice), more rows than the wall are wanted, and the Pager's method
+// has a slicing dimension. A method with none stops at the wall, and the
+// rows past it are reported unreachable.
+func (p *Pager) ShouldSlice(total int, noSlice bool) bool {
+	return total > p.c.Wall && !noSlice && (p.c.MaxRows == 0 || p.c.MaxRows > p.c.Wall) && len(Dims(p.c.Method)) > 0
+}
+
+// Checkable tells whether Holds can test every bound of s on a row of m:
+// each is on a date or integer field whose column holds the same values.
+func (s Slice) Checkable(m *serpstat.Method) bool {
+	for _, b := range s.Bounds {
+		if _, ok := b.column(m); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Holds tells whether row r of m satisfies every bound of s that can be
+// tested on it (see Checkable); a bound that cannot, or a null value,
+// does not count against it. failed is the first bound that fails.
+func (s Slice) Holds(m *serpstat.Method, r *serpstat.Row) (ok bool, failed *Bound) {
+	for i := range s.Bounds {
+		if !s.Bounds[i].Holds(m, r) {
+			return false, &s.Bounds[i]
+		}
+	}
+	return true, nil
+}
+
+// column is the index of the column b's field tests, when its values can
+// be compared with the bound: a date column for a date field, an integer
+// column for an integer field. (A timestamp against a date, or an
+// enumeration's filter values against the names an answer holds, are not
+// compared: the API's rule is not documented.)
+func (b Bound) column(m *serpstat.Method) (int, bool) {
+	f := m.Filter(b.Field)
+	if f == nil || f.Column == "" {
+		return -1, false
+	}
+	i := m.ColumnIndex(f.Column)
+	if i < 0 {
+		return -1, false
+	}
+	switch c := m.Columns[i].Kind; {
+	case b.Kind == serpstat.KindDate && c == serpstat.KindDate:
+	case b.Kind == serpstat.KindInt && c == serpstat.KindInt:
+	default:
+		return -1, false
+	}
+	return i, true
+}
+
+// Holds tells whether row r of m satisfies b, as far as it can tell: true
+// when b cannot be tested on r (see Slice.Checkable) or r's value is null.
+func (b Bound) Holds(m *serpstat.Method, r *serpstat.Row) bool {
+	i, ok := b.column(m)
+	if !ok || i >= len(r.Values) || r.Values[i].Null {
+		return true
+	}
+	v := r.Values[i]
+	switch b.Kind {
+	case serpstat.KindDate:
+		d, err := time.Parse(time.DateOnly, v.Str)
+		if err != nil {
+			return true
+		}
+		return !d.Before(b.From) && !d.After(b.To)
+	case serpstat.KindInt:
+		return v.Int >= b.Lo && (b.Hi < 0 || v.Int <= b.Hi)
+	}
+	return true
+}
+
+// ValueOf says a row's value of b's field, for messages.
+func (b Bound) ValueOf(m *serpstat.Method, r *serpstat.Row) string {
+	i, ok := b.column(m)
+	if !ok || i >= len(r.Values) {
+		return "?"
+	}
+	v := r.Values[i]
+	switch {
+	case v.Null:
+		return "null"
+	case b.Kind == serpstat.KindInt:
+		return strconv.FormatInt(v.Int, 10)
+	}
+	return v.Str
+}
+
+// NoValue marks a Point's value that is null or cannot be compared with
+// a bound.
+const NoValue = math.MinInt64
+
+// Point is a row's values of a method's slicing dimensions (Dims), for
+// telling which slice holds the row without keeping it: a date as days
+// since 1970-01-01, an integer as itself, NoValue where the row's value
+// is null or its column cannot be compared with a bound.
+type Point []int64
+
+// PointOf is r's Point for m's dimensions dims.
+func PointOf(m *serpstat.Method, dims []Dim, r *serpstat.Row) Point {
+	pt := make(Point, len(dims))
+	for i, d := range dims {
+		pt[i] = NoValue
+		b := Bound{Field: d.Field, Kind: d.Kind}
+		c, ok := b.column(m)
+		if !ok || c >= len(r.Values) || r.Values[c].Null {
+			continue
+		}
+		v := r.Values[c]
+		switch d.Kind {
+		case serpstat.KindDate:
+			if t, err := time.Parse(time.DateOnly, v.Str); err == nil {
+				pt[i] = t.Unix() / 86400
+			}
+		case serpstat.KindInt:
+			pt[i] = v.Int
+		}
+	}
+	return pt
+}
+
+// Contains tells whether the row of pt is provably in s: every bound of
+// s can be tested (Checkable) and pt's value satisfies it. dims are the
+// method's (Dims), in pt's order.
+func (s Slice) Contains(dims []Dim, pt Point) bool {
+	for _, b := range s.Bounds {
+		i := slices.IndexFunc(dims, func(d Dim) bool { return d.Field == b.Field })
+		if i < 0 || i >= len(pt) || pt[i] == NoValue {
+			return false
+		}
+		v := pt[i]
+		switch b.Kind {
+		case serpstat.KindDate:
+			if v < b.From.Unix()/86400 || v > b.To.Unix()/86400 {
+				return false
+			}
+		case serpstat.KindInt:
+			if v < b.Lo || b.Hi >= 0 && v > b.Hi {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }

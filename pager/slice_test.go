@@ -31,6 +31,8 @@ type meddler struct {
 	// text (in its JSON).
 	extraFor string
 	extra    int
+	// ignore drops every complexFilter: an API that ignores them.
+	ignore bool
 }
 
 func (m *meddler) Fetch(ctx context.Context, meth *serpstat.Method, p serpstat.Params) (*serpstat.Page, error) {
@@ -39,6 +41,9 @@ func (m *meddler) Fetch(ctx context.Context, meth *serpstat.Method, p serpstat.P
 		if strings.Contains(string(js), `"field":"`+f+`"`) {
 			return nil, &serpstat.Error{Code: 32117, Message: "Not allowed field: " + f}
 		}
+	}
+	if m.ignore {
+		p.ComplexFilter = nil
 	}
 	pg, err := m.f.Fetch(ctx, meth, p)
 	if err == nil && m.extraFor != "" && strings.Contains(string(js), m.extraFor) {
@@ -56,28 +61,31 @@ func slicePager(t *testing.T, opts serpstattest.Options, query string, wall int,
 		m.f = f
 		f = m
 	}
-	p := &pager.Pager{Fetcher: f, Wall: wall, Params: serpstat.Params{Query: query, SearchType: serpstat.SearchDomain, Size: 100}}
-	p.Init()
-	return p, srv
+	return pager.New(pager.Config{Fetcher: f, Wall: wall, Params: serpstat.Params{Query: query, SearchType: serpstat.SearchDomain, Size: 100}}), srv
 }
 
 // sliceRows fetches every row of every slice, all pages.
 func sliceRows(t *testing.T, p *pager.Pager, sp *pager.SlicePlan) []string {
 	t.Helper()
 	var rows []string
-	for _, s := range sp.Slices {
-		first, plan, err := p.FirstFor(context.Background(), s.Params(p.Method, p.Params), 0)
-		require.NoError(t, err)
-		rows = append(rows, rowKeys(first.Rows)...)
-		for n := 2; n <= plan.Pages; n++ {
-			req, err := p.Reserve(plan, n)
-			require.NoError(t, err)
-			pg, err := p.Fetch(context.Background(), req)
+	for _, sl := range sp.Slices {
+		pt := pager.NewPart(sl.Total, p.Size(), p.Wall(), 0, 0)
+		params := sl.Params(p.Method(), p.Params())
+		for _, st := range pt.Steps {
+			pg, err := p.Get(context.Background(), pager.Session{}, pager.Request{N: st.Page, Params: params, Step: st, Cost: st.Cost(sl.Total)})
 			require.NoError(t, err)
 			rows = append(rows, rowKeys(pg.Rows)...)
 		}
 	}
 	return rows
+}
+
+// planSlices plans p's query of total rows, probes without a budget.
+func planSlices(t *testing.T, p *pager.Pager, total int) *pager.SlicePlan {
+	t.Helper()
+	sp, err := p.PlanSlices(context.Background(), pager.Session{}, total, pager.SliceOptions{Today: now})
+	require.NoError(t, err)
+	return sp
 }
 
 // TestSlicesUseOnlyDocumentedFilters plans a query with a day over the
@@ -86,8 +94,7 @@ func sliceRows(t *testing.T, p *pager.Pager, sp *pager.SlicePlan) []string {
 func TestSlicesUseOnlyDocumentedFilters(t *testing.T) {
 	const total, wall = 3000, 400
 	p, srv := slicePager(t, serpstattest.Options{Rows: total, SameDayShare: 0.4}, "documented.example", wall, nil)
-	sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
-	require.NoError(t, err)
+	sp := planSlices(t, p, total)
 	assert.Zero(t, sp.InDoubt)
 	assert.Zero(t, sp.Unreachable)
 	assert.Empty(t, sp.Refused)
@@ -96,7 +103,7 @@ func TestSlicesUseOnlyDocumentedFilters(t *testing.T) {
 	var linkType, nofollow, links bool
 	for _, s := range sp.Slices {
 		require.LessOrEqual(t, s.Total, wall, s.Label())
-		for _, c := range s.Conds(p.Method) {
+		for _, c := range s.Conds(p.Method()) {
 			switch c.Field {
 			case "add":
 				require.Contains(t, []string{"gte", "lte"}, c.CompareType)
@@ -132,8 +139,7 @@ func TestSlicesUseOnlyDocumentedFilters(t *testing.T) {
 func TestSlicesByEnumValues(t *testing.T) {
 	const total, wall = 300, 3
 	p, _ := slicePager(t, serpstattest.Options{RowsFor: func(string) int { return total }}, serpstattest.OneDayPrefix+"enum.example", wall, nil)
-	sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
-	require.NoError(t, err)
+	sp := planSlices(t, p, total)
 	assert.Zero(t, sp.InDoubt)
 	assert.Equal(t, total, sp.Sum())
 	var enum bool
@@ -142,7 +148,7 @@ func TestSlicesByEnumValues(t *testing.T) {
 	}
 	assert.True(t, enum, "link_type split what links_external could not")
 	var neq []any
-	for _, c := range (pager.Slice{Bounds: []pager.Bound{{Field: "link_type", Kind: serpstat.KindString, Value: pager.Other}}}).Conds(p.Method) {
+	for _, c := range (pager.Slice{Bounds: []pager.Bound{{Field: "link_type", Kind: serpstat.KindString, Value: pager.Other}}}).Conds(p.Method()) {
 		require.Equal(t, "link_type", c.Field)
 		require.Equal(t, "neq", c.CompareType)
 		neq = append(neq, c.Value...)
@@ -157,16 +163,55 @@ func TestSlicesByEnumValues(t *testing.T) {
 	assert.Len(t, rows, total)
 }
 
-// TestSlicesThatDoNotAddUp: the API answers one slice's total otherwise
-// than its rows: the plan says so (InDoubt), rather than inferring totals.
+// TestSlicesThatDoNotAddUp: the API answers one part's total otherwise
+// than its rows: that split is dropped at once (NoEffect, logged), the
+// part is split along the next dimension, and the slices still partition
+// the query, rather than inferring totals or splitting again and again.
 func TestSlicesThatDoNotAddUp(t *testing.T) {
 	const total, wall = 3000, 1000
 	m := &meddler{extraFor: `"gte","value":["1.1.2000"]`, extra: 7}
 	p, _ := slicePager(t, serpstattest.Options{Rows: total}, "doubt.example", wall, m)
-	sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
-	require.NoError(t, err)
-	assert.Equal(t, 7, sp.InDoubt)
-	assert.Equal(t, total+7, sp.Sum())
+	sp := planSlices(t, p, total)
+	require.Len(t, sp.NoEffect, 1)
+	assert.Equal(t, pager.NoEffect{Field: "add", Slice: "all", Parent: total, Sum: total + 7}, sp.NoEffect[0])
+	assert.Zero(t, sp.InDoubt, "links_external split the query instead")
+	assert.Equal(t, total, sp.Sum())
+	for _, s := range sp.Slices {
+		assert.Nil(t, s.Bound("add"), "%s: never split by the filter that did not add up", s.Label())
+	}
+}
+
+// TestFiltersWithNoEffectCostTwoProbesEach: an API that ignores every
+// slicing filter answers each part with its parent's total. Each
+// dimension is dropped after its first two probes (their totals add up
+// to more than the parent), and the query is left unsplit, its rows past
+// the wall in doubt: slicing spends a few credits, not the query's rows.
+func TestFiltersWithNoEffectCostTwoProbesEach(t *testing.T) {
+	const total, wall = 2345, 1000
+	p, srv := slicePager(t, serpstattest.Options{Rows: total}, "ignored.example", wall, &meddler{ignore: true})
+	sp := planSlices(t, p, total)
+	dims := len(pager.Dims(p.Method()))
+	assert.Equal(t, 2*dims, sp.Probes, "two probes a dimension")
+	assert.EqualValues(t, 2*dims, sp.ProbeCredits)
+	assert.EqualValues(t, 2*dims, srv.Stats().CreditsBilled)
+	assert.Len(t, sp.NoEffect, dims)
+	require.Len(t, sp.Slices, 1)
+	assert.True(t, sp.Slices[0].Unsplittable)
+	assert.True(t, sp.Slices[0].InDoubt)
+	assert.Equal(t, total-wall, sp.InDoubt)
+	assert.Zero(t, sp.Unreachable)
+}
+
+// TestProbesStopAtTheirAllowance: probing stops at ProbeAllowance; what
+// is left unsplit is in doubt, and no probe is sent past it.
+func TestProbesStopAtTheirAllowance(t *testing.T) {
+	const total, wall = 3000, 3
+	p, srv := slicePager(t, serpstattest.Options{Rows: total}, "allowance.example", wall, nil)
+	sp := planSlices(t, p, total)
+	assert.True(t, sp.Exhausted)
+	assert.LessOrEqual(t, sp.ProbeCredits, pager.ProbeAllowance(total, p.Size(), len(pager.Dims(p.Method()))))
+	assert.Positive(t, sp.InDoubt)
+	assert.EqualValues(t, sp.ProbeCredits, srv.Stats().CreditsBilled)
 }
 
 // TestSlicingFallsBackWhenAFilterIsRefused: a 32117 answer to a slicing
@@ -175,8 +220,7 @@ func TestSlicingFallsBackWhenAFilterIsRefused(t *testing.T) {
 	const total, wall = 600, 250
 	m := &meddler{refuse: []string{"links_external"}}
 	p, _ := slicePager(t, serpstattest.Options{RowsFor: func(string) int { return total }}, serpstattest.OneDayPrefix+"refused.example", wall, m)
-	sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
-	require.NoError(t, err)
+	sp := planSlices(t, p, total)
 	assert.Equal(t, []string{"links_external"}, sp.Refused)
 	assert.Zero(t, sp.InDoubt)
 	assert.Equal(t, total, sp.Sum())
@@ -193,8 +237,7 @@ func TestSlicingByLastVisitedDate(t *testing.T) {
 	const total, wall = 600, 100
 	m := &meddler{refuse: []string{"links_external", "link_type", "link_nofollow"}}
 	p, _ := slicePager(t, serpstattest.Options{RowsFor: func(string) int { return total }}, serpstattest.OneDayPrefix+"check.example", wall, m)
-	sp, err := p.PlanSlices(context.Background(), total, now, nil, false)
-	require.NoError(t, err)
+	sp := planSlices(t, p, total)
 	assert.Equal(t, []string{"links_external", "link_type", "link_nofollow"}, sp.Refused)
 	assert.Zero(t, sp.InDoubt)
 	assert.Zero(t, sp.Unreachable)

@@ -1,19 +1,5 @@
 package pager
 
-import (
-	"fmt"
-	"strings"
-)
-
-// Step is one request of a plan that does not page at one size: page
-// number and size, so its offset is (Page-1)×Size.
-type Step struct {
-	Page, Size int
-}
-
-// Offset is the first row the step reads (0-based).
-func (s Step) Offset() int { return (s.Page - 1) * s.Size }
-
 // ExactSteps returns the fewest requests that read rows from..to-1 and not
 // one row more, each asking for at most maxSize rows: the API pages by
 // offset = (page-1)×size, so a request at offset o can ask for any size
@@ -65,42 +51,4 @@ func ExactSteps(from, to, maxSize int) []Step {
 		i += s
 	}
 	return steps
-}
-
-// firstSize is the size page 1 is asked with when at most maxRows rows
-// are wanted: the first step of their exact plan.
-func firstSize(size, maxRows, wall int) int {
-	if maxRows <= 0 || maxRows >= wall {
-		return size // the wall cuts first: see Plan.Request
-	}
-	return ExactSteps(0, maxRows, size)[0].Size
-}
-
-// Describe says how the plan pages, for estimate: "60 pages of 1000
-// rows", or the runs of an exact plan, "3 pages of 1000 rows, then 1 of
-// 1".
-func (p Plan) Describe() string {
-	pages := func(n int) string {
-		if n == 1 {
-			return "1 page"
-		}
-		return fmt.Sprintf("%d pages", n)
-	}
-	if len(p.Steps) == 0 {
-		return fmt.Sprintf("%s of %d rows", pages(p.Pages), p.Size)
-	}
-	var b strings.Builder
-	for i := 0; i < len(p.Steps); {
-		j := i
-		for j < len(p.Steps) && p.Steps[j].Size == p.Steps[i].Size {
-			j++
-		}
-		if i == 0 {
-			fmt.Fprintf(&b, "%s of %d rows", pages(j-i), p.Steps[i].Size)
-		} else {
-			fmt.Fprintf(&b, ", then %d of %d", j-i, p.Steps[i].Size)
-		}
-		i = j
-	}
-	return b.String()
 }

@@ -2,24 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/coord"
-	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/lake"
-	"github.com/serpstat-export/serpstat-export/pager"
 )
 
 // Many jobs, one account: --coordinator shares the rate, an account
@@ -41,11 +33,6 @@ const (
 	connectTimeout = 5 * time.Second
 )
 
-// remoteState tells whether --state-dir is on object storage.
-func (s *settings) remoteState() bool {
-	return dest.IsURL(s.StateDir) && !strings.HasPrefix(strings.ToLower(s.StateDir), "file:")
-}
-
 // checkCoordinator validates the settings of many jobs on one account.
 func (s *settings) checkCoordinator() error {
 	switch {
@@ -55,22 +42,14 @@ func (s *settings) checkCoordinator() error {
 		return usagef("--account-budget-window must be more than 0, such as 24h; got %v", s.AccountBudgetWindow)
 	case s.Coordinator == "" && s.AccountBudget > 0:
 		return usagef("--account-budget is shared by every job through Redis: it needs --coordinator redis://HOST:PORT/DB (or %s)", envCoordinator)
-	case s.Coordinator == "" && s.remoteState():
-		return usagef("--state-dir %s is on object storage: the lock that keeps two hosts from exporting into it at once lives in Redis, so it needs --coordinator redis://HOST:PORT/DB (or %s)", redactURL(s.StateDir), envCoordinator)
+	case s.Coordinator == "" && (&lake.Settings{StateDir: s.StateDir}).RemoteState():
+		return usagef("--state-dir %s is on object storage: the lock that keeps two hosts from exporting into it at once lives in Redis, so it needs --coordinator redis://HOST:PORT/DB (or %s)", lake.RedactURL(s.StateDir), envCoordinator)
 	case s.Coordinator != "":
 		if err := coord.Check(s.Coordinator); err != nil {
 			return usagef("--coordinator: %v", err)
 		}
 	}
 	return nil
-}
-
-// redactURL removes a password from a URL for messages.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	return coord.Redact(s)
 }
 
 // connect opens the coordinator, if one is set: the pager then waits on
@@ -99,9 +78,9 @@ func (j *job) connect(ctx context.Context) error {
 		return usagef("--coordinator: %v: start Redis there or fix the URL (and %s); nothing was sent, no credit spent", err, envCoordinatorPassword)
 	}
 	j.coord = c
-	j.pager.Limiter = c.Limiter(s.RPS)
+	j.cfg.Limiter = c.Limiter(s.RPS)
 	if s.AccountBudget > 0 {
-		j.pager.Budget.ShareAccount(c.Account(s.AccountBudget, s.AccountBudgetWindow))
+		j.budget.ShareAccount(c.Account(s.AccountBudget, s.AccountBudgetWindow))
 	}
 	j.u.log.Info("sharing the rate, budget and locks of the account through the coordinator", "coordinator", c.Addr(), "account_budget", s.AccountBudget, "window", s.AccountBudgetWindow)
 	return nil
@@ -117,79 +96,10 @@ func (j *job) disconnect() {
 // wait waits for the next request's turn: on the shared rate with a
 // coordinator, else on the local one.
 func (j *job) wait(ctx context.Context) error {
-	if j.pager.Limiter != nil {
-		return j.pager.Limiter.Wait(ctx)
+	if j.cfg.Limiter == nil {
+		return nil
 	}
-	return j.pager.Throttle.Wait(ctx)
-}
-
-// openSpool opens a query's checkpoint. With a coordinator it first takes
-// the lock on what is exported where, for every host; with --state-dir on
-// object storage the spool lives there.
-func (j *job) openSpool(ctx context.Context, q string, p *pager.Pager) (*exporter.Spool, error) {
-	s := j.s
-	key := lake.SpoolKey{Method: p.Method.API, Params: p.Params, MaxRows: s.MaxRows}
-	if j.coord != nil {
-		if err := j.coord.Lock(ctx, lockName(s, key)); err != nil {
-			if errors.Is(err, coord.ErrLocked) {
-				return nil, usagef("%v: another run is exporting query %s to the same destination; wait for it to end", err, q)
-			}
-			return nil, err
-		}
-	}
-	if !s.remoteState() {
-		return lake.OpenSpool(s.lake(j.u.runID, nil), q, p)
-	}
-	dir := s.StateDir
-	if len(s.Queries) > 1 || s.QueriesFile != "" {
-		dir = dest.JoinDir(s.StateDir, lake.SafeValue(q)+".spool")
-	}
-	if s.Restart {
-		if err := exporter.RemoveRemoteSpool(ctx, dir, s.s3()); err != nil {
-			return nil, usagef("--restart: %v", err)
-		}
-	}
-	sp, err := exporter.OpenRemoteSpool(ctx, dir, key, s.s3())
-	if errors.Is(err, exporter.ErrSpoolMismatch) {
-		return nil, usagef("%v; run with the same query flags to resume it, or add --restart to discard it", err)
-	}
-	return sp, err
-}
-
-// lockName names "this export to this destination" the same on every
-// host: the query's spool key, and where its rows and checkpoint go. A
-// URL is the same everywhere; a local path is qualified by the host.
-func lockName(s settings, key lake.SpoolKey) string {
-	host, _ := os.Hostname()
-	local := func(p string) string {
-		if abs, err := filepath.Abs(p); err == nil {
-			p = abs
-		}
-		return "file://" + host + p
-	}
-	var dests []string
-	for _, out := range s.Out {
-		switch {
-		case out == "-":
-			wd, _ := os.Getwd()
-			dests = append(dests, "stdout:"+local(wd))
-		case dest.IsURL(out):
-			dests = append(dests, redactURL(out))
-		default:
-			dests = append(dests, local(out))
-		}
-	}
-	switch {
-	case s.StateDir == "":
-	case s.remoteState():
-		dests = append(dests, "state:"+redactURL(s.StateDir))
-	default:
-		dests = append(dests, "state:"+local(s.StateDir))
-	}
-	sort.Strings(dests)
-	k, _ := json.Marshal(key)
-	sum := sha256.Sum256(append(k, []byte(strings.Join(dests, "\n"))...))
-	return "export:" + hex.EncodeToString(sum[:])
+	return j.cfg.Limiter.Wait(ctx)
 }
 
 // printCoordinatorLost says that the run stopped because Redis went away

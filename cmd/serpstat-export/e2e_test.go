@@ -321,19 +321,36 @@ func TestExportSlicesPastTheWall(t *testing.T) {
 	assert.Zero(t, srv.Stats().ByOutcome["wall"])
 }
 
-func TestExportStopsAtAnEarlierWall(t *testing.T) {
-	// An API that draws its wall earlier than documented: the refusal ends
-	// the export cleanly, with what it served, and is not billed.
-	srv := serpstattest.NewServer(serpstattest.Options{Rows: 2500, Wall: 1800})
-	defer srv.Close()
-	out := filepath.Join(t.TempDir(), "w.ndjson")
-	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "wall.example", "--size", "600", "--workers", "1", "--out", out)...)
-	require.Equal(t, 0, res.code, res.stderr)
-	data, err := os.ReadFile(out)
-	require.NoError(t, err)
-	requireRows(t, serpstattest.Rows("wall.example", 1800), readNDJSON(t, data), "up to the wall")
-	assert.Contains(t, res.stderr, "700 matching rows were out of reach")
-	assert.EqualValues(t, 1800, srv.Stats().CreditsBilled)
+func TestAnEarlierAPIWallIsSlicedPast(t *testing.T) {
+	// An API that draws its wall earlier than --wall (1,800 of 2,500 rows
+	// here, refused past it as a 402 or answered empty): the rows before
+	// it are kept, and the query is sliced under that wall from there;
+	// every row once, and nothing bought twice.
+	for _, empty := range []bool{false, true} {
+		t.Run(fmt.Sprintf("answered empty %v", empty), func(t *testing.T) {
+			srv := serpstattest.NewServer(serpstattest.Options{Rows: 2500, Wall: 1800, WallEmpty: empty})
+			defer srv.Close()
+			out := filepath.Join(t.TempDir(), "w.ndjson")
+			res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "wall.example", "--size", "600", "--workers", "1", "--out", out)...)
+			require.Equal(t, 0, res.code, res.stderr)
+			data, err := os.ReadFile(out)
+			require.NoError(t, err)
+			requireSameSet(t, serpstattest.Rows("wall.example", 2500), readNDJSON(t, data), "every row, past the API's wall")
+			assert.Contains(t, res.stderr, "the API stopped serving rows before the planned wall")
+			billed := srv.Stats().CreditsBilled
+			assert.GreaterOrEqual(t, billed, int64(2500))
+			assert.LessOrEqual(t, billed, int64(2500*105/100), "rows, the probes and at most an empty page")
+		})
+	}
+	t.Run("no-slice", func(t *testing.T) {
+		srv := serpstattest.NewServer(serpstattest.Options{Rows: 2500, Wall: 1800})
+		defer srv.Close()
+		out := filepath.Join(t.TempDir(), "w.ndjson")
+		res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "wall.example", "--size", "600", "--workers", "1", "--no-slice", "--out", out)...)
+		require.Equal(t, 1, res.code, res.stderr)
+		assert.Contains(t, res.stderr, "700 rows out of reach")
+		assert.EqualValues(t, 1800, srv.Stats().CreditsBilled)
+	})
 }
 
 func TestBudgetStopsAfterPageOneWhenTheExportDoesNotFit(t *testing.T) {
@@ -356,13 +373,9 @@ func TestBudgetStopsAfterPageOneWhenTheExportDoesNotFit(t *testing.T) {
 			assert.Contains(t, res.stderr, fmt.Sprintf("credits spent of --budget %d", tt.budget))
 			assert.Contains(t, res.stderr, "--partial")
 			assert.Contains(t, res.stderr, "run the same command again to resume")
-			// What is spent stays spent; a page 1 cut to the budget is
-			// bought again at full size.
-			need := 10000 + min(tt.budget, 1000)
-			if tt.budget >= 1000 {
-				need = 10000
-			}
-			assert.Contains(t, res.stderr, fmt.Sprintf("raise --budget to at least %d", need))
+			// What is spent stays spent, and is not bought again: a page
+			// 1 cut to the budget included.
+			assert.Contains(t, res.stderr, "raise --budget to at least 10000")
 			// No file under the final name; the rows paid for are kept in
 			// the spool, and a resume with a budget that fits (--budget caps
 			// the export in all, the first attempt included) does not pay
@@ -371,15 +384,10 @@ func TestBudgetStopsAfterPageOneWhenTheExportDoesNotFit(t *testing.T) {
 			assert.True(t, os.IsNotExist(err))
 			res = runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "budget.example", "--workers", tt.workers,
 				"--budget", "10000", "--out", out)...)
-			if tt.budget >= 1000 {
-				require.Equal(t, 0, res.code, res.stderr)
-				requireRows(t, asCSV(serpstattest.Rows("budget.example", 10000)), readCSV(t, out), "resumed")
-				assert.EqualValues(t, 10000, srv.Stats().CreditsBilled, "page 1 was not bought twice")
-				assertNoLeftovers(t, filepath.Dir(out), "b.csv")
-			} else {
-				// Page 1 was cut to the budget, so it is asked again.
-				require.Equal(t, 3, res.code, res.stderr)
-			}
+			require.Equal(t, 0, res.code, res.stderr)
+			requireRows(t, asCSV(serpstattest.Rows("budget.example", 10000)), readCSV(t, out), "resumed")
+			assert.EqualValues(t, 10000, srv.Stats().CreditsBilled, "page 1 was not bought twice, cut or not")
+			assertNoLeftovers(t, filepath.Dir(out), "b.csv")
 		})
 	}
 }

@@ -18,20 +18,28 @@ import (
 // Tests of the engine's promises under attack (issue 12): damaged
 // checkpoints, budgets across resumes, exact --max-rows, live data.
 
-// storedPages lists the page numbers a spool holds.
+// storedPages lists the page numbers of the query's pages of 1000 rows a
+// spool holds (page-OFFSET-SIZE.json).
 func storedPages(t *testing.T, spool string) []int {
 	t.Helper()
 	names, err := filepath.Glob(filepath.Join(spool, "page-*.json"))
 	require.NoError(t, err)
 	var out []int
 	for _, n := range names {
-		var p int
-		_, err := fmt.Sscanf(filepath.Base(n), "page-%06d.json", &p)
+		var off, size int
+		_, err := fmt.Sscanf(filepath.Base(n), "page-%09d-%d.json", &off, &size)
 		require.NoError(t, err)
-		out = append(out, p)
+		if size == 1000 {
+			out = append(out, off/size+1)
+		}
 	}
 	sort.Ints(out)
 	return out
+}
+
+// pageFile is the file of the query's page n of 1000 rows in a spool.
+func pageFile(spool string, n int) string {
+	return filepath.Join(spool, fmt.Sprintf("page-%09d-%d.json", (n-1)*1000, 1000))
 }
 
 // killAfter starts the binary with args and kills it (SIGKILL) once the
@@ -68,7 +76,7 @@ func TestDamagedCheckpointPagesAreBoughtAgainAlone(t *testing.T) {
 	spool := filepath.Join(dir, ".b.csv.spool")
 	stored := storedPages(t, spool)
 	require.Subset(t, stored, []int{1, 2, 3, 4, 5, 6})
-	page := func(n int) string { return filepath.Join(spool, fmt.Sprintf("page-%06d.json", n)) }
+	page := func(n int) string { return pageFile(spool, n) }
 	// Page 3 cut short; page 4 overwritten with page 5's content.
 	data, err := os.ReadFile(page(3))
 	require.NoError(t, err)

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/lake"
-	"github.com/serpstat-export/serpstat-export/pager"
-	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
 
@@ -34,61 +32,6 @@ Examples:
 
 Flags:
 `
-
-// estimate is what `estimate` prints; its JSON form is a contract with
-// scripts.
-type estimate struct {
-	Method            string  `json:"method"`
-	Query             string  `json:"query"`
-	SearchType        string  `json:"search_type"`
-	Balance           int64   `json:"balance"`
-	Total             int     `json:"total"`
-	TotalUnknown      bool    `json:"total_unknown,omitempty"` // the API did not tell it: Total is the wall, an upper bound
-	Reachable         int     `json:"reachable"`
-	Unreachable       int     `json:"unreachable"`
-	MaxRows           int     `json:"max_rows,omitempty"`
-	Size              int     `json:"size"`
-	Pages             int     `json:"pages"`
-	PagePlan          string  `json:"page_plan"` // how the pages are asked, e.g. "3 pages of 879 rows, then 1 of 586" with --max-rows
-	Credits           int64   `json:"credits"`
-	RPS               float64 `json:"rps"`
-	Seconds           float64 `json:"seconds"`
-	EstimateCost      int64   `json:"estimate_cost"`
-	BalanceAfter      int64   `json:"balance_after"`
-	Budget            int64   `json:"budget,omitempty"`
-	KeepBalance       int64   `json:"keep_balance,omitempty"`
-	FitsBudget        bool    `json:"fits_budget"`
-	AffordableCredits int64   `json:"affordable_credits"`
-	Slices            int     `json:"slices"`
-	ProbeCredits      int64   `json:"probe_credits"`
-	// Incremental loads: the rows first seen on or after Since, of which
-	// AlreadyExported (the boundary day) are paid for again and dropped.
-	Incremental     bool   `json:"incremental,omitempty"`
-	Since           string `json:"since,omitempty"`
-	NewRows         int    `json:"new_rows,omitempty"`
-	AlreadyExported int    `json:"already_exported,omitempty"`
-	Error           string `json:"error,omitempty"`
-}
-
-// runEstimate is the estimate of a run of several queries.
-type runEstimate struct {
-	Queries           int         `json:"query_count"`
-	Balance           int64       `json:"balance"`
-	Total             int         `json:"total"`
-	Reachable         int         `json:"reachable"`
-	Pages             int         `json:"pages"`
-	Credits           int64       `json:"credits"`
-	RPS               float64     `json:"rps"`
-	Seconds           float64     `json:"seconds"`
-	EstimateCost      int64       `json:"estimate_cost"`
-	BalanceAfter      int64       `json:"balance_after"`
-	Budget            int64       `json:"budget,omitempty"`
-	KeepBalance       int64       `json:"keep_balance,omitempty"`
-	FitsBudget        bool        `json:"fits_budget"`
-	AffordableCredits int64       `json:"affordable_credits"`
-	Failed            int         `json:"failed,omitempty"`
-	List              []*estimate `json:"queries"`
-}
 
 func runEstimateCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("estimate", flag.ContinueOnError)
@@ -128,9 +71,10 @@ func runEstimateCmd(ctx context.Context, args []string, stdin io.Reader, stdout,
 	return exitOK
 }
 
-// doEstimate estimates every query of the run with a size-1 probe each
-// (and the size-1 probes of slicing, for a query past the wall).
-func doEstimate(ctx context.Context, s settings, loadErr error, stdin io.Reader, u *ui) (*runEstimate, error) {
+// doEstimate estimates every query of the run in the lake (lake.Run.Estimate):
+// a size-1 probe each, and the size-1 probes of slicing for a query past
+// the wall.
+func doEstimate(ctx context.Context, s settings, loadErr error, stdin io.Reader, u *ui) (*lake.RunEstimate, error) {
 	if loadErr != nil {
 		return nil, loadErr
 	}
@@ -148,150 +92,15 @@ func doEstimate(ctx context.Context, s settings, loadErr error, stdin io.Reader,
 	if err != nil {
 		return nil, err
 	}
-	if err := j.connect(ctx); err != nil {
+	if err := j.start(ctx); err != nil {
 		return nil, err
 	}
 	defer j.disconnect()
-	s.Budget = budget
-	var state *lake.State
-	if s.Incremental != "" {
-		if state, err = lake.LoadState(ctx, s.Incremental, s.s3(), j.method); err != nil {
-			return nil, err
-		}
-	}
-	bal, err := j.balance(ctx)
-	if err != nil {
-		return nil, err
-	}
-	run := &runEstimate{Queries: len(queries), Balance: bal, RPS: s.RPS, Budget: s.Budget, KeepBalance: s.KeepBalance}
-	for _, q := range queries {
-		before := j.pager.Budget.Spent()
-		e, err := estimateQuery(ctx, j, s, q, state)
-		if err != nil {
-			if len(queries) == 1 || lake.Fatal(ctx, err) {
-				return nil, err
-			}
-			u.log.Error("query failed", "query", q, "error", err)
-			e = &estimate{Query: q, SearchType: s.SearchType, Error: plainMessage(err.Error())}
-			run.Failed++
-		}
-		e.EstimateCost = j.pager.Budget.Spent() - before
-		run.List = append(run.List, e)
-		run.Total += e.Total
-		run.Reachable += e.Reachable
-		run.Pages += e.Pages
-		run.Credits += e.Credits
-		run.Seconds += e.Seconds
-	}
-	run.EstimateCost = j.pager.Budget.Spent()
-	run.BalanceAfter = bal - run.EstimateCost - run.Credits
-	run.AffordableCredits = affordable(bal, run.EstimateCost, s)
-	run.FitsBudget = run.Credits <= run.AffordableCredits
-	for _, e := range run.List {
-		e.Balance = bal
-		if e.Error == "" {
-			e.AffordableCredits = affordable(bal, e.EstimateCost, s)
-			e.FitsBudget = e.Credits <= e.AffordableCredits
-			e.BalanceAfter = bal - e.EstimateCost - e.Credits
-		}
-	}
-	return run, nil
+	j.s.Budget = budget
+	return j.lakeRun(queries, nil, io.Discard).Estimate(ctx)
 }
 
-// affordable is what the export may spend: the balance less what the
-// estimate spent and --keep-balance, at most --budget.
-func affordable(bal, spent int64, s settings) int64 {
-	a := bal - spent
-	if s.KeepBalance > 0 {
-		a -= s.KeepBalance
-	}
-	if s.Budget > 0 {
-		a = min(a, s.Budget)
-	}
-	return max(0, a)
-}
-
-// estimateQuery probes one query, as export would ask for it: for an
-// incremental load, only the rows first seen since the state's newest day.
-func estimateQuery(ctx context.Context, j *job, s settings, q string, state *lake.State) (*estimate, error) {
-	if err := serpstat.ValidateQuery(q); err != nil {
-		return nil, err
-	}
-	params := j.pager.Params
-	params.Query = q
-	var prev *lake.QueryState
-	if state != nil {
-		prev = state.Queries[q]
-		if prev != nil && prev.Newest != "" {
-			c, err := prev.Since(j.method)
-			if err != nil {
-				return nil, err
-			}
-			params.ComplexFilter = lake.AndInto(params.ComplexFilter, c)
-		}
-	}
-	p := j.pagerFor(params)
-	plan, err := p.Probe(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var sp *pager.SlicePlan
-	if p.ShouldSlice(plan, s.NoSlice) {
-		// Plan the slices with size-1 probes: a credit each.
-		if sp, err = p.PlanSlices(ctx, plan.Total, time.Now(), nil, true); err != nil {
-			return nil, err
-		}
-	}
-	e := &estimate{
-		Method:       p.Method.Name,
-		Query:        q,
-		SearchType:   params.SearchType,
-		Total:        plan.Total,
-		Reachable:    plan.Reachable,
-		Unreachable:  plan.Unreachable,
-		MaxRows:      s.MaxRows,
-		Size:         plan.Size,
-		Pages:        plan.Pages,
-		PagePlan:     plan.Describe(),
-		Credits:      plan.Cost(),
-		RPS:          s.RPS,
-		Seconds:      float64(plan.Pages) / s.RPS,
-		Budget:       s.Budget,
-		KeepBalance:  s.KeepBalance,
-		TotalUnknown: plan.TotalUnknown,
-	}
-	if state != nil {
-		e.Incremental = true
-		if prev != nil {
-			e.Since = prev.Newest
-			e.AlreadyExported = min(len(prev.Boundary), plan.Reachable)
-		}
-		e.NewRows = max(0, e.Reachable-e.AlreadyExported)
-	}
-	if sp != nil {
-		reach := sp.Reachable(plan.Wall)
-		if s.MaxRows > 0 {
-			reach = min(reach, s.MaxRows)
-		}
-		pages := 0
-		for _, sl := range sp.Slices {
-			pages += (min(sl.Total, plan.Wall) + plan.Size - 1) / plan.Size
-		}
-		e.Slices = len(sp.Slices)
-		e.Reachable = reach
-		e.Unreachable = plan.Total - sp.Reachable(plan.Wall)
-		e.Pages = pages + 1 + sp.Probes
-		e.PagePlan = fmt.Sprintf("page 1, %d probes, then %d pages of at most %d rows", sp.Probes, pages, plan.Size)
-		// The export asks page 1 of the whole query, then probes the
-		// slices as this estimate did (at most a page each).
-		e.ProbeCredits = int64(plan.Size) + int64(sp.Probes)
-		e.Credits = int64(reach) + e.ProbeCredits
-		e.Seconds = float64(e.Pages) / s.RPS
-	}
-	return e, nil
-}
-
-func printEstimate(w io.Writer, e *estimate) {
+func printEstimate(w io.Writer, e *lake.Estimate) {
 	if e.Method != "" && e.Method != backlinks.NewBacklinks.Name {
 		fmt.Fprintf(w, "method:           %s\n", e.Method)
 	}
@@ -306,21 +115,25 @@ func printEstimate(w io.Writer, e *estimate) {
 		fmt.Fprintf(w, "incremental:      first seen on or after %s: %d new rows, %d of that day already exported (paid for again, not written)\n", e.Since, e.NewRows, e.AlreadyExported)
 	}
 	fmt.Fprintf(w, "reachable rows:   %d", e.Reachable)
-	if e.Unreachable > 0 {
-		fmt.Fprintf(w, " (%d past the API's 60,000-row wall)", e.Unreachable)
+	if n := e.Unreachable - e.InDoubt; n > 0 {
+		fmt.Fprintf(w, " (%d past the API's %d-row wall)", n, e.Plan.Wall)
+	}
+	if e.InDoubt > 0 {
+		fmt.Fprintf(w, " (%d IN DOUBT: slicing filters without effect: %s; the export would stop with them in doubt, exit 1)", e.InDoubt, strings.Join(e.NoEffect, "; "))
 	}
 	if e.MaxRows > 0 && e.MaxRows < e.Total {
 		fmt.Fprintf(w, " (--max-rows %d)", e.MaxRows)
 	}
 	fmt.Fprintln(w)
 	if e.Slices > 0 {
-		fmt.Fprintf(w, "slices:           %d, to get past the 60,000-row wall (about %d credits of page 1 and probes)\n", e.Slices, e.ProbeCredits)
+		fmt.Fprintf(w, "slices:           %d, to get past the %d-row wall (%d probe credits; page 1's rows are reused)\n", e.Slices, e.Plan.Wall, e.ProbeCredits)
 	}
 	fmt.Fprintf(w, "pages:            %d of %d rows\n", e.Pages, e.Size)
 	if e.MaxRows > 0 && e.PagePlan != fmt.Sprintf("%d pages of %d rows", e.Pages, e.Size) {
 		fmt.Fprintf(w, "page plan:        %s (every row billed is a row wanted)\n", e.PagePlan)
 	}
 	fmt.Fprintf(w, "export cost:      %d credits (balance after: %d)\n", e.Credits, e.BalanceAfter)
+	fmt.Fprintf(w, "spend guard:      at most %d credits, whatever the API answers\n", e.Guard)
 	fmt.Fprintf(w, "%-18s%s\n", fmt.Sprintf("time at %g req/s:", e.RPS), (time.Duration(e.Seconds * float64(time.Second))).Round(time.Second))
 	printFits(w, e.Budget, e.KeepBalance, e.FitsBudget, e.AffordableCredits, e.Credits)
 	if e.EstimateCost == 1 {
@@ -342,7 +155,7 @@ func printFits(w io.Writer, budget, keep int64, fits bool, allowed, needed int64
 }
 
 // printRunEstimate prints a table: a line a query, then the run's total.
-func printRunEstimate(w io.Writer, r *runEstimate) {
+func printRunEstimate(w io.Writer, r *lake.RunEstimate) {
 	fmt.Fprintf(w, "account balance:  %d credits\n\n", r.Balance)
 	fmt.Fprintf(w, "%-32s %10s %10s %8s %10s  %s\n", "QUERY", "TOTAL", "ROWS", "PAGES", "CREDITS", "NOTE")
 	for _, e := range r.List {

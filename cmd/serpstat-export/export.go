@@ -94,28 +94,47 @@ type job struct {
 	u      *ui
 	client *serpstat.Client
 	method *serpstat.Method // --method
-	pager  *pager.Pager     // the first query's; its Throttle and Budget are shared
+	// cfg is the first query's pager's, and budget the run's: start makes
+	// the pager once connect has chosen its pace.
+	cfg    pager.Config
+	budget *pager.Budget
+	pager  *pager.Pager // made by start; every query's is made from it
 
 	coord *coord.Coordinator // --coordinator; nil without
 }
 
-// pagerFor is a pager for params sharing the job's client, rate limiter
-// and budget.
-func (j *job) pagerFor(params serpstat.Params) *pager.Pager {
-	p := &pager.Pager{
-		Fetcher:  j.client,
-		Method:   j.method,
-		Params:   params,
-		Throttle: j.pager.Throttle,
-		Limiter:  j.pager.Limiter,
-		Budget:   j.pager.Budget,
-		Retry:    j.pager.Retry,
-		MaxRows:  j.s.MaxRows,
-		Wall:     j.s.Wall,
-		Logger:   slog.New(withQuery(j.u.log.Handler(), params.Query)),
+// queryLogger tags a query's log lines with it.
+func (j *job) queryLogger(q string) *slog.Logger {
+	return slog.New(withQuery(j.u.log.Handler(), q))
+}
+
+// start connects to the coordinator, if one is set, and makes the pager.
+func (j *job) start(ctx context.Context) error {
+	if err := j.connect(ctx); err != nil {
+		return err
 	}
-	p.Init()
-	return p
+	j.pager = pager.New(j.cfg)
+	return nil
+}
+
+// lakeRun is the run of queries in the lake, wired to the job.
+func (j *job) lakeRun(queries []string, stop <-chan struct{}, stdout io.Writer) *lake.Run {
+	run := &lake.Run{
+		Settings:    j.s.lake(j.u.runID, queries),
+		Pager:       j.pager,
+		Budget:      j.budget,
+		Logger:      j.u.log,
+		Stdout:      stdout,
+		Stop:        stop,
+		QueryLogger: j.queryLogger,
+		Balance:     j.balance,
+		Progress:    func(e *exporter.Exporter) func() { return j.u.progress(e, j.s) },
+		Descriptor:  j.method,
+	}
+	if j.coord != nil {
+		run.Lock = j.coord.Lock
+	}
+	return run
 }
 
 // prepare validates every query setting and builds the client and pager.
@@ -162,19 +181,17 @@ func prepare(s settings, u *ui) (*job, error) {
 		HTTPClient:   &http.Client{Timeout: s.Timeout},
 		UserAgent:    "serpstat-export/" + version,
 	}
-	p := &pager.Pager{
-		Fetcher:  client,
-		Method:   m,
-		Params:   params,
-		Throttle: pager.NewThrottle(s.RPS),
-		Budget:   pager.NewBudget(s.Budget),
-		Retry:    pager.RetryPolicy{MaxAttempts: s.Retries, MaxWait: s.RetryMaxWait},
-		MaxRows:  s.MaxRows,
-		Wall:     s.Wall,
-		Logger:   log,
+	cfg := pager.Config{
+		Fetcher: client,
+		Method:  m,
+		Params:  params,
+		Limiter: pager.NewThrottle(s.RPS),
+		Retry:   pager.RetryPolicy{MaxAttempts: s.Retries, MaxWait: s.RetryMaxWait},
+		MaxRows: s.MaxRows,
+		Wall:    s.Wall,
+		Logger:  log,
 	}
-	p.Init()
-	return &job{s: s, u: u, client: client, method: m, pager: p}, nil
+	return &job{s: s, u: u, client: client, method: m, cfg: cfg, budget: pager.NewBudget(s.Budget)}, nil
 }
 
 // balance reads the account's balance with getStats (0 credits), paced
@@ -212,25 +229,11 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 	if err != nil {
 		return nil, err
 	}
-	if err := j.connect(ctx); err != nil {
+	if err := j.start(ctx); err != nil {
 		return nil, err
 	}
 	defer j.disconnect()
-	run := &lake.Run{
-		Settings: s.lake(u.runID, queries),
-		Pager:    j.pager,
-		Logger:   u.log,
-		Stdout:   stdout,
-		Stop:     stop,
-		PagerFor: j.pagerFor,
-		OpenSpool: func(ctx context.Context, q string, p *pager.Pager) (*exporter.Spool, error) {
-			return j.openSpool(ctx, q, p)
-		},
-		Balance:    j.balance,
-		Progress:   func(e *exporter.Exporter) func() { return u.progress(e, s) },
-		Descriptor: j.method,
-	}
-	return run.Export(ctx)
+	return j.lakeRun(queries, stop, stdout).Export(ctx)
 }
 
 // lake is the run's settings for the lake.
@@ -240,7 +243,7 @@ func (s *settings) lake(runID string, queries []string) lake.Settings {
 		Out: s.Out, Format: s.Format, MaxRowsPerFile: s.MaxRowsPerFile, MaxRows: s.MaxRows,
 		CSVRaw: s.CSVRaw, CSVBOM: s.CSVBOM, Incremental: s.Incremental, Manifest: s.Manifest,
 		StateDir: s.StateDir, Restart: s.Restart, Workers: s.Workers, Partial: s.Partial, NoSlice: s.NoSlice,
-		KeepBalance: s.KeepBalance, S3: s.s3(),
+		KeepBalance: s.KeepBalance, Budget: s.Budget, RPS: s.RPS, S3: s.s3(),
 	}
 }
 

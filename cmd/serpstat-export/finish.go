@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
 
 	"github.com/serpstat-export/serpstat-export/dest"
+	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/lake"
 )
 
@@ -36,7 +38,10 @@ func (u *ui) finish(s settings, sum *lake.Summary, res *lake.Result, err error) 
 	msg.Reset()
 	msg.WriteString(plain)
 	sum.Error = plainMessage(sum.Error)
-	if sum.Spool != "" {
+	switch {
+	case sum.Spool != "" && (errors.Is(err, exporter.ErrRowsInDoubt) || errors.Is(err, exporter.ErrUnproven)):
+		fmt.Fprintf(&msg, "  every page paid for is kept in %s: the same command run again pays only for what is still unproven, and proves it or stops without buying it again (--restart starts over)\n", sum.Spool)
+	case sum.Spool != "":
 		fmt.Fprintf(&msg, "  every page paid for is kept in %s: run the same command again to resume without paying for them again (--restart starts over)\n", sum.Spool)
 	}
 	switch {

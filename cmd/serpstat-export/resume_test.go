@@ -37,7 +37,8 @@ func TestBudgetStopOfSeveralQueriesResumesWithoutPayingAgain(t *testing.T) {
 
 	res = runCLI(t, serpstattest.DefaultToken, append(args, "--budget", "100000")...)
 	require.Equal(t, 0, res.code, res.stderr)
-	assert.EqualValues(t, 3*rows, srv.Stats().CreditsBilled-first, "the rerun pays only for the three unfinished domains")
+	assert.EqualValues(t, 5*rows, srv.Stats().CreditsBilled, "every row paid for once")
+	assert.EqualValues(t, 5*rows-5000, srv.Stats().CreditsBilled-first, "the rerun pays only for what the three unfinished domains still need: the third's rows bought before the stop are kept")
 	for k, n := range srv.Stats().PagesBilled {
 		assert.Equal(t, 1, n, "%+v billed once", k)
 	}
