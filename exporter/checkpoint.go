@@ -24,7 +24,7 @@ type Checkpoint interface {
 	// another page's) is an error wrapping ErrPageDamaged.
 	Load(ctx context.Context, part string, st pager.Step) (*pager.Page, error)
 	// Save stores a page of part durably; it counts as bought only after
-	// Save.
+	// Save. A raw answer kept for the same step (SaveRaw) goes.
 	Save(ctx context.Context, part string, pg *pager.Page) error
 	// SaveRaw keeps the raw answer of a page of a shape this version
 	// could not read, billed credits; LoadRaw returns it.

@@ -48,11 +48,9 @@ func (r *run) rereadRaw(ctx context.Context, part string, st pager.Step) (*pager
 	if ans.NoData {
 		pg.Summary.Page = serpstat.Int(st.Page)
 	}
+	// Saved as a page, the raw answer goes (Checkpoint.Save).
 	if err := r.cp.Save(ctx, part, pg); err != nil {
 		return nil, err
-	}
-	if s, ok := r.cp.(*Spool); ok {
-		s.removeRaw(ctx, part, st)
 	}
 	return pg, nil
 }

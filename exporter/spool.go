@@ -318,6 +318,7 @@ func (s *Spool) Save(ctx context.Context, part string, p *pager.Page) error {
 	s.mu.Lock()
 	s.pages[pageRef{part, p.Step}] = name
 	s.mu.Unlock()
+	s.removeRaw(ctx, part, p.Step)
 	return nil
 }
 
@@ -360,7 +361,7 @@ func (s *Spool) LoadRaw(ctx context.Context, part string, st pager.Step) ([]byte
 	return body, h.Billed, true, nil
 }
 
-// removeRaw deletes a raw answer once it is read as a page.
+// removeRaw deletes a raw answer once its page is saved.
 func (s *Spool) removeRaw(ctx context.Context, part string, st pager.Step) {
 	s.mu.Lock()
 	name, ok := s.raws[pageRef{part, st}]
