@@ -353,9 +353,8 @@ func (r *run) sink(pr *partRun, rows []serpstat.Row) error {
 	pr.rows += int64(len(rows))
 	pr.last, pr.hasLast = rows[len(rows)-1], true
 	if pr.keepPoints {
-		dims := pager.Dims(r.m)
 		for i := range rows {
-			pr.points = append(pr.points, pager.PointOf(r.m, dims, &rows[i]))
+			pr.points = append(pr.points, pager.PointOf(r.m, r.dims, &rows[i]))
 		}
 	}
 	r.e.live.rows.Store(rep.Rows)

@@ -20,6 +20,7 @@ type run struct {
 	e     *Exporter
 	p     *pager.Pager
 	m     *serpstat.Method
+	dims  []pager.Dim // the method's slicing dimensions
 	log   *slog.Logger
 	cp    Checkpoint
 	rep   *Report
@@ -58,7 +59,7 @@ func newRun(e *Exporter) *run {
 		e.Now = time.Now
 	}
 	p := e.Pager
-	r := &run{e: e, p: p, m: p.Method(), log: e.Logger, cp: e.Checkpoint, start: time.Now(),
+	r := &run{e: e, p: p, m: p.Method(), dims: pager.Dims(p.Method()), log: e.Logger, cp: e.Checkpoint, start: time.Now(),
 		budget: e.Budget, f: &flow{wake: make(chan struct{}, 1)}}
 	if r.budget == nil {
 		r.budget = pager.NewBudget(0)
@@ -114,7 +115,7 @@ func (r *run) export(ctx context.Context) error {
 	}
 	total = max(total, len(first.Rows))
 	whole := newPartRun(pager.FirstPart(total, p.Size(), p.Wall(), len(first.Rows), p.MaxRows()), p.Params())
-	whole.keepPoints = len(pager.Dims(r.m)) > 0
+	whole.keepPoints = len(r.dims) > 0
 	r.plan = &pager.Plan{Params: p.Params(), Total: total, Size: p.Size(), Wall: p.Wall(), MaxRows: p.MaxRows(),
 		First: first.Step, FirstCost: first.Billed, Held: len(first.Rows), TotalUnknown: rep.TotalUnknown}
 	rep.Plan.Total = total

@@ -32,7 +32,7 @@ import (
 func (r *run) sliced(ctx context.Context, whole *partRun, pw *pager.Pager) error {
 	rep, p, plan := r.rep, r.p, r.plan
 	rep.Sliced = true
-	dims := pager.Dims(r.m)
+	dims := r.dims
 	held := whole.points
 	count := func(s pager.Slice) int {
 		if !s.Checkable(r.m) {
