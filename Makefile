@@ -6,7 +6,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 
-.PHONY: all build demo test test-parquet check fmt vet bench cross dist clean
+.PHONY: all build demo test test-parquet check fmt vet bench bench-rss cross dist clean
 
 # The platforms of cross and dist: GOOS/GOARCH.
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
@@ -42,9 +42,16 @@ vet:
 	$(GO) vet ./...
 	cd sink/parquetcheck && $(GO) vet -mod=mod ./...
 
-## bench: sink, decode and end-to-end benchmarks; writes BENCHMARKS.md (about 3 minutes)
+## bench: sink, decode and end-to-end benchmarks; writes BENCHMARKS.md (about 8 minutes)
 bench:
 	GO=$(GO) ./scripts/bench.sh
+
+## bench-rss: only the peak RSS of the binary per format (about 4 minutes); prints the tables
+bench-rss:
+	@mkdir -p out
+	$(GO) test -run '^$$' -bench '^BenchmarkE2E(StartRSS|PeakRSS)$$' -benchtime 1x -count $${BENCH_COUNT:-3} \
+		-timeout 30m ./cmd/serpstat-export | tee out/bench-rss.txt
+	$(GO) run ./scripts/benchreport -rss -o - < out/bench-rss.txt
 
 ## cross: build every package for each of $(PLATFORMS) (what CI checks)
 cross:

@@ -43,6 +43,9 @@ type Client struct {
 	MaxBodyBytes int64
 
 	seq atomic.Int64
+	// lastBody is the size of the last answer read: the guess at the size
+	// of an answer that does not say its own.
+	lastBody atomic.Int64
 }
 
 // NewClient returns a Client for the default endpoint.
@@ -209,7 +212,10 @@ func (c *Client) exchange(ctx context.Context, method string, params any) ([]byt
 	if limit <= 0 {
 		limit = DefaultMaxBodyBytes
 	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	raw, err := readBody(resp.Body, resp.ContentLength, c.lastBody.Load(), limit)
+	if err == nil {
+		c.lastBody.Store(int64(len(raw)))
+	}
 	if err != nil {
 		if resp.StatusCode == http.StatusOK {
 			// The answer was produced, so it may have been billed.
@@ -243,6 +249,41 @@ func (c *Client) exchange(ctx context.Context, method string, params any) ([]byt
 		return nil, &BodyError{Err: fmt.Errorf("answer larger than %d bytes (a broken or hostile answer; the cap is MaxBodyBytes)", limit)}
 	}
 	return raw, nil
+}
+
+// readBody reads body, at most limit+1 bytes of it, into one buffer of
+// the size the body says (its HTTP Content-Length, size, when known), or
+// else of a little more than hint, the size of the previous answer. A
+// body larger than that is read on, its buffer growing. io.ReadAll grows
+// its buffer from 512 bytes by doubling: for a 1,000-row page of 260 KB it
+// allocates 2.5 times the page, a third of what an export allocates.
+func readBody(body io.Reader, size, hint, limit int64) ([]byte, error) {
+	r := io.LimitReader(body, limit+1)
+	var n int64
+	switch {
+	case size > 0 && size <= limit:
+		// One byte more, so that the read that finds the end of the
+		// body has room and the buffer stays as it is.
+		n = size + 1
+	case size < 0 && hint > 0:
+		n = min(hint+hint/8+512, limit+1)
+	default:
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, 0, n)
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow, as io.ReadAll does
+		}
+	}
 }
 
 // apiErrorIn returns the API error object of raw, if raw is one.

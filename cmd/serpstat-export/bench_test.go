@@ -33,18 +33,31 @@ func benchRun(b *testing.B, args ...string) benchResult {
 	cmd.Env = append(os.Environ(), "SERPSTAT_TOKEN="+serpstattest.DefaultToken)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
+	r, err := runMeasured(cmd)
 	if err != nil {
 		out := stderr.String()
 		b.Fatalf("%s %s: %v\n%s", filepath.Base(binary), strings.Join(args, " "), err, out[max(0, len(out)-2000):])
 	}
-	rss, ok := peakRSS(cmd.ProcessState)
-	if !ok {
-		b.Fatal("no rusage for the process")
+	if r.maxRSS < 0 {
+		b.Fatal("no peak RSS for the process")
 	}
-	return benchResult{wall: wall, maxRSS: rss}
+	return r
+}
+
+// runMeasured runs cmd and returns its wall time and peak RSS (-1 when
+// it could not be measured), and the error of its run.
+func runMeasured(cmd *exec.Cmd) (benchResult, error) {
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return benchResult{}, err
+	}
+	peak := watchRSS(cmd.Process.Pid)
+	err := cmd.Wait()
+	r := benchResult{wall: time.Since(start), maxRSS: -1}
+	if rss, ok := peak(cmd.ProcessState); ok {
+		r.maxRSS = rss
+	}
+	return r, err
 }
 
 // benchExport exports rows rows of a fresh query from srv into one
@@ -131,25 +144,75 @@ func BenchmarkE2ESaturation(b *testing.B) {
 	}
 }
 
-// BenchmarkE2EPeakRSS exports 60,000 and 600,000 rows (past the usual
-// wall: the fake and the export both get --wall 600000) and reports the
-// binary's peak RSS, which should not grow with the rows.
+// rssCases are the exports of BenchmarkE2EPeakRSS: rows served, the
+// fake's wall and the export's --wall. "sliced" is a query past the API's
+// 60,000-row wall, exported in slices as against the real API; the others
+// raise both walls so that one part holds every row.
+var rssCases = []struct {
+	name           string
+	rows, fakeWall int
+	wall           int
+}{
+	{"rows=60000", 60_000, 600_000, 600_000},
+	{"rows=600000", 600_000, 600_000, 600_000},
+	{"sliced/rows=600000", 600_000, 60_000, 60_000},
+}
+
+// BenchmarkE2EPeakRSS exports 60,000 and 600,000 rows into each format,
+// unthrottled, and reports the binary's peak RSS, which should not grow
+// with the rows: once with every row in one part (fake and export both
+// at --wall 600000), once sliced past the 60,000-row wall.
 func BenchmarkE2EPeakRSS(b *testing.B) {
-	for _, ext := range []string{"ndjson", "parquet"} {
-		for _, rows := range []int{60_000, 600_000} {
-			b.Run(fmt.Sprintf("%s/rows=%d", ext, rows), func(b *testing.B) {
-				srv := serpstattest.NewServer(serpstattest.Options{Rows: rows, Wall: 600_000})
+	for _, ext := range benchFormats {
+		for _, c := range rssCases {
+			b.Run(ext+"/"+c.name, func(b *testing.B) {
+				srv := serpstattest.NewServer(serpstattest.Options{Rows: c.rows, Wall: c.fakeWall})
 				defer srv.Close()
 				var peak int64
 				var total time.Duration
 				for i := 0; b.Loop(); i++ {
-					r := benchExport(b, srv, fmt.Sprintf("m%d.example.com", i), b.TempDir(), ext)
+					r := benchRun(b, "export", "--endpoint", srv.URL, "--query", fmt.Sprintf("m%d.example.com", i),
+						"--rps", "100000", "--size", "1000", "--wall", fmt.Sprint(c.wall),
+						"--out", filepath.Join(b.TempDir(), "out."+ext))
 					peak = max(peak, r.maxRSS)
 					total += r.wall
 				}
+				if got := srv.Stats().RowsServed; got < c.rows*b.N {
+					b.Fatalf("fake served %d rows, want at least %d", got, c.rows*b.N)
+				}
 				b.ReportMetric(float64(peak)/(1<<20), "RSS-MiB")
-				b.ReportMetric(float64(rows*b.N)/total.Seconds(), "rows/s")
+				b.ReportMetric(float64(c.rows*b.N)/total.Seconds(), "rows/s")
 			})
 		}
+	}
+}
+
+// BenchmarkE2EStartRSS reports the peak RSS of the binary doing nothing
+// but start: `version`, and an export that fails before its first request
+// (no token). Every export holds this much before its first row: the code
+// and read-only data the package initialisers touch (of every linked SDK),
+// and their heap.
+func BenchmarkE2EStartRSS(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"version", []string{"version"}},
+		{"export-no-token", []string{"export", "--query", "example.com", "--out", "out.csv"}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var peak int64
+			for b.Loop() {
+				cmd := exec.Command(binary, c.args...)
+				cmd.Dir = b.TempDir()
+				cmd.Env = append(os.Environ(), "SERPSTAT_TOKEN=")
+				r, _ := runMeasured(cmd) // the export fails, as it should
+				if r.maxRSS < 0 {
+					b.Fatal("no peak RSS for the process")
+				}
+				peak = max(peak, r.maxRSS)
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "RSS-MiB")
+		})
 	}
 }
