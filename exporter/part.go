@@ -40,10 +40,11 @@ type partRun struct {
 	check  bool
 	failed *pager.NoEffect
 
-	// The query's: the Points of the rows written, kept when a wall may
-	// make it slice later (see slices.go).
+	// The query's: the Points of the rows written, one after another
+	// (len(dims) values each), kept when a wall may make it slice later
+	// (see slices.go).
 	keepPoints bool
-	points     []pager.Point
+	points     []int64
 
 	// wallAt is the offset the API stopped serving rows at, before the
 	// wall planned with; -1 while it serves.
@@ -194,8 +195,7 @@ func (r *run) dispatch(ctx context.Context, pr *partRun, halted <-chan struct{},
 	}
 	for i, st := range pr.pt.Steps {
 		for {
-			workers, window := r.limits()
-			if f.inflight.Load() < int64(workers) && f.outstanding.Load() < int64(window) {
+			if r.mayDispatch(len(results)) {
 				break
 			}
 			select {
@@ -354,7 +354,7 @@ func (r *run) sink(pr *partRun, rows []serpstat.Row) error {
 	pr.last, pr.hasLast = rows[len(rows)-1], true
 	if pr.keepPoints {
 		for i := range rows {
-			pr.points = append(pr.points, pager.PointOf(r.m, r.dims, &rows[i]))
+			pr.points = pager.AppendPoint(pr.points, r.m, r.dims, &rows[i])
 		}
 	}
 	r.e.live.rows.Store(rep.Rows)

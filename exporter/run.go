@@ -442,6 +442,24 @@ func (r *run) limits() (workers, window int) {
 	return workers, window
 }
 
+// writerBound is how many pages may be in flight or waiting to be
+// written when pages queue for the writer: the sinks, not the API, set the
+// pace then, and more pages in flight only hold more rows in memory.
+const writerBound = 6
+
+// mayDispatch tells whether one more page may be sent: within the
+// workers and the window, and, while answered pages queue for the writer
+// (queued, two or more), within writerBound pages in all.
+func (r *run) mayDispatch(queued int) bool {
+	f := r.f
+	workers, window := r.limits()
+	in, out := f.inflight.Load(), f.outstanding.Load()
+	if in >= int64(workers) || out >= int64(window) {
+		return false
+	}
+	return queued < 2 || out < writerBound
+}
+
 func stopReason(err error) string {
 	switch {
 	case errors.Is(err, pager.ErrInterrupted):

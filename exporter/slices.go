@@ -39,8 +39,8 @@ func (r *run) sliced(ctx context.Context, whole *partRun, pw *pager.Pager) error
 			return 0
 		}
 		n := 0
-		for _, pt := range held {
-			if s.Contains(dims, pt) {
+		for i := 0; i+len(dims) <= len(held); i += len(dims) {
+			if s.Contains(dims, held[i:i+len(dims)]) {
 				n++
 			}
 		}

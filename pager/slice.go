@@ -683,25 +683,29 @@ type Point []int64
 
 // PointOf is r's Point for m's dimensions dims.
 func PointOf(m *serpstat.Method, dims []Dim, r *serpstat.Row) Point {
-	pt := make(Point, len(dims))
-	for i, d := range dims {
-		pt[i] = NoValue
+	return AppendPoint(make(Point, 0, len(dims)), m, dims, r)
+}
+
+// AppendPoint appends r's Point for m's dimensions dims to dst: for many
+// rows kept one after another, without a slice each.
+func AppendPoint(dst []int64, m *serpstat.Method, dims []Dim, r *serpstat.Row) []int64 {
+	for _, d := range dims {
+		v := int64(NoValue)
 		b := Bound{Field: d.Field, Kind: d.Kind}
-		c, ok := b.column(m)
-		if !ok || c >= len(r.Values) || r.Values[c].Null {
-			continue
-		}
-		v := r.Values[c]
-		switch d.Kind {
-		case serpstat.KindDate:
-			if t, err := time.Parse(time.DateOnly, v.Str); err == nil {
-				pt[i] = t.Unix() / 86400
+		if c, ok := b.column(m); ok && c < len(r.Values) && !r.Values[c].Null {
+			x := r.Values[c]
+			switch d.Kind {
+			case serpstat.KindDate:
+				if t, err := time.Parse(time.DateOnly, x.Str); err == nil {
+					v = t.Unix() / 86400
+				}
+			case serpstat.KindInt:
+				v = x.Int
 			}
-		case serpstat.KindInt:
-			pt[i] = v.Int
 		}
+		dst = append(dst, v)
 	}
-	return pt
+	return dst
 }
 
 // Contains tells whether the row of pt is provably in s: every bound of

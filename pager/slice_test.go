@@ -263,3 +263,43 @@ func rowKeys(rows []serpstat.Row) []string {
 	}
 	return keys
 }
+
+// TestRowsAgainstSliceBounds: which slice holds a row is told from its
+// values where a bound can be tested on them (dates against a date column,
+// numbers against a number column); a null, or a bound no column tests,
+// never counts against a row (Holds) and never proves it in (Contains).
+func TestRowsAgainstSliceBounds(t *testing.T) {
+	m := backlinks.NewBacklinks
+	day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
+	row := func(firstSeen string, links int64, null bool) serpstat.Row {
+		vals := make([]serpstat.Value, len(m.Columns))
+		vals[m.ColumnIndex("first_seen")] = serpstat.Value{Str: firstSeen}
+		vals[m.ColumnIndex("links_ext")] = serpstat.Value{Int: links, Null: null}
+		return serpstat.Row{Values: vals}
+	}
+	add := pager.Bound{Field: "add", Kind: serpstat.KindDate, From: day("2024-01-01"), To: day("2024-01-31")}
+	links := pager.Bound{Field: "links_external", Kind: serpstat.KindInt, Lo: 0, Hi: 63}
+	linkType := pager.Bound{Field: "link_type", Kind: serpstat.KindString, Value: "text"}
+	dims := pager.Dims(m)
+	for _, tt := range []struct {
+		name            string
+		s               pager.Slice
+		r               serpstat.Row
+		holds, contains bool
+	}{
+		{"in the date range", pager.Slice{Bounds: []pager.Bound{add}}, row("2024-01-31", 5, false), true, true},
+		{"after it", pager.Slice{Bounds: []pager.Bound{add}}, row("2024-02-01", 5, false), false, false},
+		{"date and number", pager.Slice{Bounds: []pager.Bound{add, links}}, row("2024-01-15", 63, false), true, true},
+		{"number past the range", pager.Slice{Bounds: []pager.Bound{add, links}}, row("2024-01-15", 64, false), false, false},
+		{"a null number", pager.Slice{Bounds: []pager.Bound{add, links}}, row("2024-01-15", 0, true), true, false},
+		{"an enumeration no column tests", pager.Slice{Bounds: []pager.Bound{add, linkType}}, row("2024-01-15", 1, false), true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, _ := tt.s.Holds(m, &tt.r)
+			assert.Equal(t, tt.holds, ok)
+			assert.Equal(t, tt.contains, tt.s.Contains(dims, pager.PointOf(m, dims, &tt.r)))
+		})
+	}
+	assert.True(t, pager.Slice{Bounds: []pager.Bound{add, links}}.Checkable(m))
+	assert.False(t, pager.Slice{Bounds: []pager.Bound{add, linkType}}.Checkable(m))
+}
