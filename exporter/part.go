@@ -195,7 +195,7 @@ func (r *run) dispatch(ctx context.Context, pr *partRun, halted <-chan struct{},
 	}
 	for i, st := range pr.pt.Steps {
 		for {
-			if r.mayDispatch(len(results)) {
+			if r.mayDispatch(pr.pt.Size) {
 				break
 			}
 			select {

@@ -442,22 +442,20 @@ func (r *run) limits() (workers, window int) {
 	return workers, window
 }
 
-// writerBound is how many pages may be in flight or waiting to be
-// written when pages queue for the writer: the sinks, not the API, set the
-// pace then, and more pages in flight only hold more rows in memory.
-const writerBound = 6
+// heldRows bounds the rows of pages answered and not yet written (waiting
+// for the writer, or for an earlier page): while they are that many, no
+// more pages are sent. When the sinks are slower than the API, more pages
+// in flight would only hold more rows in memory.
+const heldRows = 4000
 
-// mayDispatch tells whether one more page may be sent: within the
-// workers and the window, and, while answered pages queue for the writer
-// (queued, two or more), within writerBound pages in all.
-func (r *run) mayDispatch(queued int) bool {
+// mayDispatch tells whether one more page of size rows may be sent:
+// within the workers and the window, and while the pages held are fewer
+// than heldRows' worth.
+func (r *run) mayDispatch(size int) bool {
 	f := r.f
 	workers, window := r.limits()
 	in, out := f.inflight.Load(), f.outstanding.Load()
-	if in >= int64(workers) || out >= int64(window) {
-		return false
-	}
-	return queued < 2 || out < writerBound
+	return in < int64(workers) && out < int64(window) && out-in < int64(max(2, heldRows/max(size, 1)))
 }
 
 func stopReason(err error) string {

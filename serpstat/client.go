@@ -9,8 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -43,6 +45,12 @@ type Client struct {
 	MaxBodyBytes int64
 
 	seq atomic.Int64
+	// decoding lets at most GOMAXPROCS answers be decoded at once (made
+	// once, on first use): decoding is CPU work, so more at once is no
+	// faster and holds more decoded rows in memory while the writer is
+	// the bottleneck.
+	decodeOnce sync.Once
+	decoding   chan struct{}
 	// lastBody is the size of the last answer read: the guess at the size
 	// of an answer that does not say its own.
 	lastBody atomic.Int64
@@ -73,7 +81,14 @@ func (c *Client) Fetch(ctx context.Context, m *Method, p Params) (*Page, error) 
 	if err != nil {
 		return nil, err
 	}
+	c.decodeOnce.Do(func() { c.decoding = make(chan struct{}, runtime.GOMAXPROCS(0)) })
+	select {
+	case c.decoding <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	page, err := m.DecodeAnswer(raw)
+	<-c.decoding
 	if errors.As(err, &ae) {
 		e := *ae
 		e.Message = c.redact(e.Message)
