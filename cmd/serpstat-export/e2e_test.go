@@ -21,8 +21,13 @@ import (
 )
 
 // binary is the serpstat-export built once for every test here: the tests
-// drive the real binary, as users' scripts do.
+// drive the real binary, as users' scripts do. It is built as the Makefile
+// builds it, with the version, commit and build date set by -ldflags to
+// the values of testBuild (TestVersion reads them back).
 var binary string
+
+// testBuild is what TestMain sets with -ldflags.
+var testBuild = struct{ version, commit, date string }{"v1.2.3", "abc123", "2026-12-01T00:00:00Z"}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "serpstat-export-bin")
@@ -30,7 +35,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "serpstat-export")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	ldflags := fmt.Sprintf("-X main.version=%s -X main.commit=%s -X main.buildDate=%s", testBuild.version, testBuild.commit, testBuild.date)
+	build := exec.Command("go", "build", "-ldflags", ldflags, "-o", binary, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		panic(err)
