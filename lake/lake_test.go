@@ -23,8 +23,14 @@ import (
 )
 
 // newRun is a run against srv with the settings s (RunID and Date filled
-// in when empty), its state under the test's directory.
+// in when empty), its state under the test's directory, in pages of 1000.
 func newRun(t *testing.T, srv *serpstattest.Server, s Settings, budget int64) *Run {
+	t.Helper()
+	return newRunSize(t, srv, s, budget, 1000)
+}
+
+// newRunSize is newRun in pages of size rows.
+func newRunSize(t *testing.T, srv *serpstattest.Server, s Settings, budget int64, size int) *Run {
 	t.Helper()
 	if s.RunID == "" {
 		s.RunID = "run1"
@@ -40,7 +46,7 @@ func newRun(t *testing.T, srv *serpstattest.Server, s Settings, budget int64) *R
 	}
 	p := pager.New(pager.Config{
 		Fetcher: &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken},
-		Params:  serpstat.Params{Query: "example.com", SearchType: serpstat.SearchDomain, Size: 1000},
+		Params:  serpstat.Params{Query: "example.com", SearchType: serpstat.SearchDomain, Size: size},
 		Sleep:   func(context.Context, time.Duration) error { return nil },
 	})
 	return &Run{Settings: s, Pager: p, Budget: pager.NewBudget(budget), Stdout: io.Discard}

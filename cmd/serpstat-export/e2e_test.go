@@ -398,44 +398,46 @@ func TestBudgetStopsAfterPageOneWhenTheExportDoesNotFit(t *testing.T) {
 	}
 }
 
+// TestBudgetPropertyNeverOverspends: 25 rows in pages of 10 (3 pages, 25
+// credits) under budgets below page 1, between pages and above the
+// export, with and without --partial: never a credit past --budget, exit
+// 3 for a stop, 0 for an export that fits or a partial one (which says
+// so). Every budget from 1 to 35 with 1, 3 and 8 workers is lake's
+// TestBudgetPropertyNeverOverspends, in-process.
 func TestBudgetPropertyNeverOverspends(t *testing.T) {
-	// 25 rows in pages of 10: 3 pages, 25 credits. Every budget from 1 to
-	// 35, with and without --partial, with several worker counts.
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 25})
 	defer srv.Close()
 	dir := t.TempDir()
-	for budget := 1; budget <= 35; budget++ {
-		for _, workers := range []string{"1", "3", "8"} {
-			for _, partial := range []bool{false, true} {
-				before := srv.Stats().CreditsBilled
-				out := filepath.Join(dir, fmt.Sprintf("b%d-%s-%v.ndjson", budget, workers, partial))
-				args := exportArgs(srv, "property.example", "--size", "10", "--workers", workers, "--budget", strconv.Itoa(budget), "--out", out)
-				if partial {
-					args = append(args, "--partial")
+	for _, budget := range []int{5, 15, 25} {
+		for _, partial := range []bool{false, true} {
+			name := fmt.Sprintf("budget %d partial %v", budget, partial)
+			before := srv.Stats().CreditsBilled
+			out := filepath.Join(dir, fmt.Sprintf("b%d-%v.ndjson", budget, partial))
+			args := exportArgs(srv, "property.example", "--size", "10", "--workers", "3", "--budget", strconv.Itoa(budget), "--out", out)
+			if partial {
+				args = append(args, "--partial")
+			}
+			res := runCLI(t, serpstattest.DefaultToken, args...)
+			billed := srv.Stats().CreditsBilled - before
+			require.LessOrEqual(t, billed, int64(budget), name)
+			switch {
+			case budget >= 25:
+				require.Equal(t, 0, res.code, "%s: %s", name, res.stderr)
+				require.EqualValues(t, 25, billed, name)
+			case partial:
+				require.Equal(t, 0, res.code, "%s: %s", name, res.stderr)
+				want := min(budget, 10)
+				if budget >= 10 {
+					want = budget / 10 * 10
 				}
-				res := runCLI(t, serpstattest.DefaultToken, args...)
-				billed := srv.Stats().CreditsBilled - before
-				name := fmt.Sprintf("budget %d workers %s partial %v", budget, workers, partial)
-				require.LessOrEqual(t, billed, int64(budget), name)
-				switch {
-				case budget >= 25:
-					require.Equal(t, 0, res.code, "%s: %s", name, res.stderr)
-					require.EqualValues(t, 25, billed, name)
-				case partial:
-					require.Equal(t, 0, res.code, "%s: %s", name, res.stderr)
-					want := min(budget, 10)
-					if budget >= 10 {
-						want = budget / 10 * 10
-					}
-					require.EqualValues(t, want, billed, name)
-					data, err := os.ReadFile(out)
-					require.NoError(t, err, name)
-					requireRows(t, serpstattest.Rows("property.example", want), readNDJSON(t, data), name)
-					require.Contains(t, res.stderr, "partial (as --partial asked)", name)
-				default:
-					require.Equal(t, 3, res.code, "%s: %s", name, res.stderr)
-					require.EqualValues(t, min(budget, 10), billed, name)
-				}
+				require.EqualValues(t, want, billed, name)
+				data, err := os.ReadFile(out)
+				require.NoError(t, err, name)
+				requireRows(t, serpstattest.Rows("property.example", want), readNDJSON(t, data), name)
+				require.Contains(t, res.stderr, "partial (as --partial asked)", name)
+			default:
+				require.Equal(t, 3, res.code, "%s: %s", name, res.stderr)
+				require.EqualValues(t, min(budget, 10), billed, name)
 			}
 		}
 	}
