@@ -191,7 +191,7 @@ func TestEverySettingFromTheEnvironment(t *testing.T) {
 }
 
 func TestProgressLinesWhereABarCannotBeDrawn(t *testing.T) {
-	srv := serpstattest.NewServer(serpstattest.Options{Rows: 12000, Latency: 100 * time.Millisecond})
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 6000, Latency: 100 * time.Millisecond})
 	defer srv.Close()
 	dir := t.TempDir()
 

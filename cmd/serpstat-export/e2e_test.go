@@ -218,11 +218,11 @@ func requireRows(t *testing.T, want, got []serpstat.Backlink, what string) {
 
 // TestExportAllFormatsExactlyOnce: one pass into CSV, NDJSON and Parquet:
 // every row once in each, one request a page, each page billed once. The
-// pages of a query just under the wall are those of a 5,950-row query in
-// pages of 100 under a 6,000-row wall (60 pages, as 59,500 rows in pages
+// pages of a query just under the wall are those of a 2,950-row query in
+// pages of 50 under a 3,000-row wall (60 pages, as 59,500 rows in pages
 // of 1,000 under the API's 60,000).
 func TestExportAllFormatsExactlyOnce(t *testing.T) {
-	for _, tc := range []struct{ total, size, wall int }{{2500, 1000, 0}, {1250, 50, 0}, {5950, 100, 6000}} {
+	for _, tc := range []struct{ total, size, wall int }{{2500, 1000, 0}, {1250, 50, 0}, {2950, 50, 3000}} {
 		t.Run(fmt.Sprintf("%d rows in pages of %d", tc.total, tc.size), func(t *testing.T) {
 			total := tc.total
 			srv := serpstattest.NewServer(serpstattest.Options{Rows: total, Wall: tc.wall})
@@ -675,7 +675,7 @@ func TestOverRateAnswersAreRetried(t *testing.T) {
 }
 
 func TestTransientFaultsAreRetried(t *testing.T) {
-	srv := serpstattest.NewServer(serpstattest.Options{Rows: 8000, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 4000, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
 		switch fi.Seq % 5 {
 		case 2:
 			return serpstattest.Fault{Kind: serpstattest.FaultHTTPStatus, Status: 502}
@@ -686,9 +686,9 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 	}})
 	defer srv.Close()
 	out := filepath.Join(t.TempDir(), "t.csv")
-	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "faults.example", "--out", out)...)
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "faults.example", "--size", "500", "--out", out)...)
 	require.Equal(t, 0, res.code, res.stderr)
-	requireRows(t, asCSV(serpstattest.Rows("faults.example", 8000)), readCSV(t, out), "rows")
+	requireRows(t, asCSV(serpstattest.Rows("faults.example", 4000)), readCSV(t, out), "rows")
 	for k, n := range srv.Stats().PagesBilled {
 		assert.Equal(t, 1, n, "page %+v billed once", k)
 	}

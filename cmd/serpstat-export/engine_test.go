@@ -218,9 +218,9 @@ func TestBudgetCapsTheExportAcrossResumes(t *testing.T) {
 func TestMaxRowsBillsExactlyTheRowsWanted(t *testing.T) {
 	for _, n := range []int{2344, 3001, 999} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			srv := serpstattest.NewServer(serpstattest.Options{Rows: 25000})
+			srv := serpstattest.NewServer(serpstattest.Options{Rows: 5000})
 			defer srv.Close()
-			est := runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--query", "max.example",
+			est := runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--rps", "1000", "--query", "max.example",
 				"--max-rows", fmt.Sprint(n), "--budget", fmt.Sprint(n), "--json")
 			require.Equal(t, 0, est.code, est.stderr)
 			var e struct {
@@ -258,11 +258,11 @@ func TestLiveDataEveryStartingRowExactlyOnce(t *testing.T) {
 		rows, size, insert, after int
 		extra                     []string
 	}{
-		{"size 100, 150 at the top after 5 pages", 3000, 100, 150, 5, []string{"--sort", "check"}},
-		{"size 100, 150 after 5 pages, default order", 3000, 100, 150, 5, nil},
+		{"size 100, 150 at the top after 5 pages", 1500, 100, 150, 5, []string{"--sort", "check"}},
+		{"size 100, 150 after 5 pages, default order", 1500, 100, 150, 5, nil},
 		{"size 1000, 300 at the top after 1 page", 3000, 1000, 300, 1, []string{"--sort", "check", "--order", "desc"}},
 		{"size 1000, 300 after 1 page, default order", 3000, 1000, 300, 1, nil},
-		{"size 100, 150 at the top after 5 pages, 1 worker", 3000, 100, 150, 5, []string{"--sort", "check", "--workers", "1"}},
+		{"size 100, 150 at the top after 5 pages, 1 worker", 1500, 100, 150, 5, []string{"--sort", "check", "--workers", "1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
