@@ -24,7 +24,6 @@ demo: build
 ## test: every test, the race detector on, and the independent Parquet reader
 test:
 	$(GO) test -race -count=1 -timeout 30m ./...
-	$(GO) test -count=1 -run 'TestSameDayOverTheWall' ./cmd/serpstat-export
 	$(MAKE) test-parquet
 
 ## test-parquet: reads our Parquet with arrow-go (a separate module)

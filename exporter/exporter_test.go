@@ -68,21 +68,21 @@ func budget(limit int64) *pager.Budget {
 
 func TestRowsArriveInOrderWhateverTheConcurrency(t *testing.T) {
 	// Answers come back out of order: early pages are the slowest.
-	srv := serpstattest.NewServer(serpstattest.Options{Rows: 9950, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 1990, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
 		return serpstattest.Fault{Kind: serpstattest.FaultDelay, Delay: time.Duration(20-fi.Params.Page) * time.Millisecond}
 	}})
 	defer srv.Close()
 	for _, workers := range []int{1, 3, 8} {
 		c := &collect{}
-		e := &exporter.Exporter{Pager: newPager(srv, "order.example", 500), Sinks: []exporter.Sink{c}, Workers: workers}
+		e := &exporter.Exporter{Pager: newPager(srv, "order.example", 100), Sinks: []exporter.Sink{c}, Workers: workers}
 		rep, err := e.Run(context.Background())
 		require.NoError(t, err)
-		require.Equal(t, fakeRows("order.example", 9950), c.rows, "workers %d", workers)
+		require.Equal(t, fakeRows("order.example", 1990), c.rows, "workers %d", workers)
 		assert.True(t, rep.Complete)
 		assert.Equal(t, exporter.StopDone, rep.StopReason)
 		assert.Equal(t, 20, rep.Pages)
-		assert.EqualValues(t, 9950, rep.Rows)
-		assert.EqualValues(t, 9950, rep.Credits)
+		assert.EqualValues(t, 1990, rep.Rows)
+		assert.EqualValues(t, 1990, rep.Credits)
 		assert.Equal(t, 20, c.writes)
 	}
 }
@@ -92,7 +92,7 @@ func TestWindowBoundsPagesInFlight(t *testing.T) {
 	// past the last written one may be requested meanwhile.
 	var maxPage atomic.Int64
 	release := make(chan struct{})
-	srv := serpstattest.NewServer(serpstattest.Options{Rows: 20000, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 2000, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
 		if p := int64(fi.Params.Page); p > maxPage.Load() {
 			maxPage.Store(p)
 		}
@@ -107,10 +107,10 @@ func TestWindowBoundsPagesInFlight(t *testing.T) {
 		close(release)
 	}()
 	c := &collect{}
-	e := &exporter.Exporter{Pager: newPager(srv, "window.example", 1000), Sinks: []exporter.Sink{c}, Workers: 4, Window: 4}
+	e := &exporter.Exporter{Pager: newPager(srv, "window.example", 100), Sinks: []exporter.Sink{c}, Workers: 4, Window: 4}
 	_, err := e.Run(context.Background())
 	require.NoError(t, err)
-	require.Len(t, c.rows, 20000)
+	require.Len(t, c.rows, 2000)
 	assert.Equal(t, int64(20), maxPage.Load())
 	assert.LessOrEqual(t, srv.Stats().MaxInFlight, 4)
 }
@@ -178,16 +178,16 @@ func TestMaxRowsPaysForNoMore(t *testing.T) {
 	tests := []struct {
 		maxRows, size int
 		billed        int64
-	}{{2500, 1000, 2500}, {2300, 1000, 2300}, {2344, 1000, 2344}, {3001, 1000, 3001}, {999, 1000, 999}, {10, 1000, 10}, {1000, 1000, 1000}, {20000, 1000, 10000}, {2344, 100, 2344}}
+	}{{2500, 1000, 2500}, {2300, 1000, 2300}, {2344, 1000, 2344}, {3001, 1000, 3001}, {999, 1000, 999}, {10, 1000, 10}, {1000, 1000, 1000}, {20000, 1000, 4000}, {2344, 100, 2344}}
 	for _, tt := range tests {
-		srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000})
+		srv := serpstattest.NewServer(serpstattest.Options{Rows: 4000})
 		c := &collect{}
 		cfg := config(srv, "max.example", tt.size)
 		cfg.MaxRows = tt.maxRows
 		e := &exporter.Exporter{Pager: pager.New(cfg), Sinks: []exporter.Sink{c}, Workers: 4}
 		rep, err := e.Run(context.Background())
 		require.NoError(t, err)
-		want := min(tt.maxRows, 10000)
+		want := min(tt.maxRows, 4000)
 		require.Equal(t, fakeRows("max.example", want), c.rows, "max %d", tt.maxRows)
 		assert.Equal(t, tt.billed, srv.Stats().CreditsBilled, "max %d", tt.maxRows)
 		assert.Equal(t, tt.billed, rep.Credits)

@@ -23,8 +23,14 @@ import (
 )
 
 // newRun is a run against srv with the settings s (RunID and Date filled
-// in when empty), its state under the test's directory.
+// in when empty), its state under the test's directory, in pages of 1000.
 func newRun(t *testing.T, srv *serpstattest.Server, s Settings, budget int64) *Run {
+	t.Helper()
+	return newRunSize(t, srv, s, budget, 1000)
+}
+
+// newRunSize is newRun in pages of size rows.
+func newRunSize(t *testing.T, srv *serpstattest.Server, s Settings, budget int64, size int) *Run {
 	t.Helper()
 	if s.RunID == "" {
 		s.RunID = "run1"
@@ -40,7 +46,7 @@ func newRun(t *testing.T, srv *serpstattest.Server, s Settings, budget int64) *R
 	}
 	p := pager.New(pager.Config{
 		Fetcher: &serpstat.Client{Endpoint: srv.URL, Token: serpstattest.DefaultToken},
-		Params:  serpstat.Params{Query: "example.com", SearchType: serpstat.SearchDomain, Size: 1000},
+		Params:  serpstat.Params{Query: "example.com", SearchType: serpstat.SearchDomain, Size: size},
 		Sleep:   func(context.Context, time.Duration) error { return nil },
 	})
 	return &Run{Settings: s, Pager: p, Budget: pager.NewBudget(budget), Stdout: io.Discard}
@@ -229,7 +235,8 @@ func TestIncrementalSecondRunFindsNothingNew(t *testing.T) {
 
 // Several queries into their own outputs, stopped by the budget: the
 // finished ones are recorded, and the same run again exports only the
-// others, paying nothing for the first again.
+// others, paying nothing for the first again; its manifest lists every
+// file, and the record is removed, so the next run starts over.
 func TestBudgetStopResumesFinishedQueriesFromTheRecord(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 1000})
 	defer srv.Close()
@@ -258,6 +265,24 @@ func TestBudgetStopResumesFinishedQueriesFromTheRecord(t *testing.T) {
 	require.NoError(t, err)
 	for _, e := range entries {
 		require.False(t, strings.HasPrefix(e.Name(), "run-"), "the record is removed at the run's end: %s", e.Name())
+	}
+	m := readManifest(t, filepath.Join(dir, "_manifest.json"))
+	require.True(t, m.Complete)
+	require.Len(t, m.Files, 3, "the manifest lists the first run's file too")
+	for _, q := range []string{"a.example", "b.example", "c.example"} {
+		data, err := os.ReadFile(filepath.Join(dir, q+".csv"))
+		require.NoError(t, err)
+		recs, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+		require.NoError(t, err)
+		require.Len(t, recs, 1+1000, q)
+	}
+
+	// The next run of the command starts over: nothing is skipped.
+	r = newRun(t, srv, s, 0)
+	res, err = r.Export(context.Background())
+	require.NoError(t, err)
+	for _, q := range res.queries {
+		require.Nil(t, q.Earlier, "%s: not from the record of a run that ended", q.Query)
 	}
 }
 

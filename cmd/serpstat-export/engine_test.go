@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -43,7 +44,8 @@ func pageFile(spool string, n int) string {
 }
 
 // killAfter starts the binary with args and kills it (SIGKILL) once the
-// fake has billed at least pages answers.
+// fake has billed at least pages answers, and waits until the fake has
+// billed every request the process sent.
 func killAfter(t *testing.T, srv *serpstattest.Server, pages int, args ...string) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
@@ -63,6 +65,17 @@ func killAfter(t *testing.T, srv *serpstattest.Server, pages int, args ...string
 	}
 	require.NoError(t, cmd.Process.Kill())
 	<-done
+	waitIdle(t, srv)
+}
+
+// waitIdle waits until srv has answered (and billed) every request of a
+// process that has ended: a kill -9 can leave its last request on its way
+// in, and a test that reads the bill before it is billed reads too little.
+func waitIdle(t *testing.T, srv *serpstattest.Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a bound on a hang, not a timing assertion
+	defer cancel()
+	require.NoError(t, srv.WaitIdle(ctx))
 }
 
 func TestDamagedCheckpointPagesAreBoughtAgainAlone(t *testing.T) {
@@ -129,7 +142,8 @@ func contains(s []int, v int) bool {
 
 // stopAfterBilled starts the binary with args and stops it once the fake has
 // billed at least credits: with SIGINT (and waits for its exit 130) or
-// with SIGKILL.
+// with SIGKILL; then it waits until the fake has billed every request the
+// process sent.
 func stopAfterBilled(t *testing.T, srv *serpstattest.Server, credits int64, sig os.Signal, args ...string) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
@@ -151,6 +165,7 @@ func stopAfterBilled(t *testing.T, srv *serpstattest.Server, credits int64, sig 
 		require.ErrorAs(t, err, &ee)
 		require.Equal(t, 130, ee.ExitCode())
 	}
+	waitIdle(t, srv)
 }
 
 func TestBudgetCapsTheExportAcrossResumes(t *testing.T) {
@@ -203,9 +218,9 @@ func TestBudgetCapsTheExportAcrossResumes(t *testing.T) {
 func TestMaxRowsBillsExactlyTheRowsWanted(t *testing.T) {
 	for _, n := range []int{2344, 3001, 999} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			srv := serpstattest.NewServer(serpstattest.Options{Rows: 25000})
+			srv := serpstattest.NewServer(serpstattest.Options{Rows: 5000})
 			defer srv.Close()
-			est := runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--query", "max.example",
+			est := runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--rps", "1000", "--query", "max.example",
 				"--max-rows", fmt.Sprint(n), "--budget", fmt.Sprint(n), "--json")
 			require.Equal(t, 0, est.code, est.stderr)
 			var e struct {
@@ -243,11 +258,11 @@ func TestLiveDataEveryStartingRowExactlyOnce(t *testing.T) {
 		rows, size, insert, after int
 		extra                     []string
 	}{
-		{"size 100, 150 at the top after 5 pages", 3000, 100, 150, 5, []string{"--sort", "check"}},
-		{"size 100, 150 after 5 pages, default order", 3000, 100, 150, 5, nil},
+		{"size 100, 150 at the top after 5 pages", 1500, 100, 150, 5, []string{"--sort", "check"}},
+		{"size 100, 150 after 5 pages, default order", 1500, 100, 150, 5, nil},
 		{"size 1000, 300 at the top after 1 page", 3000, 1000, 300, 1, []string{"--sort", "check", "--order", "desc"}},
 		{"size 1000, 300 after 1 page, default order", 3000, 1000, 300, 1, nil},
-		{"size 100, 150 at the top after 5 pages, 1 worker", 3000, 100, 150, 5, []string{"--sort", "check", "--workers", "1"}},
+		{"size 100, 150 at the top after 5 pages, 1 worker", 1500, 100, 150, 5, []string{"--sort", "check", "--workers", "1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

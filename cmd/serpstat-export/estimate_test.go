@@ -158,7 +158,7 @@ func TestEstimateTakesTheQueriesOfExport(t *testing.T) {
 	assert.EqualValues(t, 4, srv.Stats().CreditsBilled, "one credit a query")
 
 	// One query keeps today's object.
-	res = runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--query", "a.example", "--json")
+	res = runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--rps", "1000", "--query", "a.example", "--json")
 	require.Equal(t, 0, res.code, res.stderr)
 	var one map[string]any
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &one))

@@ -74,12 +74,13 @@ func TestFiltersWithNoEffectStopWithRowsInDoubt(t *testing.T) {
 	}
 }
 
-// TestABudgetStopOfTenDomainsNeverPaysTwice: ten domains of 2,300 rows
-// under --budget 10000: four are exported (9,200), the fifth gets page 1
-// cut to the 800 credits left, and the run stops (exit 3). The rerun with
-// a larger budget reuses those 800 rows: 23,000 credits for 23,000 rows.
+// TestABudgetStopOfTenDomainsNeverPaysTwice: ten domains of 230 rows in
+// pages of 100 (as 2,300 in pages of 1,000) under --budget 1000: four are
+// exported (920), the fifth gets page 1 cut to the 80 credits left, and
+// the run stops (exit 3). The rerun with a larger budget reuses those 80
+// rows: 2,300 credits for 2,300 rows.
 func TestABudgetStopOfTenDomainsNeverPaysTwice(t *testing.T) {
-	const rows = 2300
+	const rows = 230
 	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return rows }})
 	defer srv.Close()
 	dir := t.TempDir()
@@ -88,14 +89,14 @@ func TestABudgetStopOfTenDomainsNeverPaysTwice(t *testing.T) {
 		domains = append(domains, fmt.Sprintf("d%02d.example", i))
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "domains.txt"), []byte(strings.Join(domains, "\n")), 0o644))
-	args := []string{"export", "--endpoint", srv.URL, "--rps", "1000", "--queries-file", filepath.Join(dir, "domains.txt"),
+	args := []string{"export", "--endpoint", srv.URL, "--rps", "1000", "--size", "100", "--queries-file", filepath.Join(dir, "domains.txt"),
 		"--out", filepath.Join(dir, "out", "{query}.csv"), "--state-dir", filepath.Join(dir, "state")}
-	res := runCLI(t, serpstattest.DefaultToken, append(args, "--budget", "10000")...)
+	res := runCLI(t, serpstattest.DefaultToken, append(args, "--budget", "1000")...)
 	require.Equal(t, 3, res.code, res.stderr)
-	assert.EqualValues(t, 10000, srv.Stats().CreditsBilled, "four domains and 800 rows of the fifth")
-	res = runCLI(t, serpstattest.DefaultToken, append(args, "--budget", "100000")...)
+	assert.EqualValues(t, 1000, srv.Stats().CreditsBilled, "four domains and 80 rows of the fifth")
+	res = runCLI(t, serpstattest.DefaultToken, append(args, "--budget", "10000")...)
 	require.Equal(t, 0, res.code, res.stderr)
-	assert.EqualValues(t, 10*rows, srv.Stats().CreditsBilled, "23,000 credits for 23,000 rows")
+	assert.EqualValues(t, 10*rows, srv.Stats().CreditsBilled, "2,300 credits for 2,300 rows")
 	for _, d := range domains {
 		requireSameSet(t, asCSV(serpstattest.Rows(d, rows)), readCSV(t, filepath.Join(dir, "out", d+".csv")), d)
 	}
@@ -132,13 +133,15 @@ func TestMaxRowsPastTheWallBillsThePlan(t *testing.T) {
 	assert.Equal(t, e.Credits, billed, "the estimate's plan is the export's")
 }
 
-// TestEstimateAndExportShareThePlan: a sliced 20,000-row query with a hot
-// day (35% of its rows first seen on one day) under a 5,000-row wall: the
-// export bills what estimate said, within 0.1%.
+// TestEstimateAndExportShareThePlan: a sliced 4,000-row query with a hot
+// day (35% of its rows first seen on one day) under a 1,000-row wall (as
+// 20,000 rows under 5,000): the export bills what estimate said, within
+// 0.1%.
 func TestEstimateAndExportShareThePlan(t *testing.T) {
-	srv := serpstattest.NewServer(serpstattest.Options{Rows: 20000, SameDayShare: 0.35})
+	const rows = 4000
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: rows, SameDayShare: 0.35})
 	defer srv.Close()
-	est := runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--rps", "1000", "--query", "hot.example", "--wall", "5000", "--json")
+	est := runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--rps", "1000", "--query", "hot.example", "--wall", "1000", "--json")
 	require.Equal(t, 0, est.code, est.stderr)
 	var e struct {
 		Credits int64 `json:"credits"`
@@ -149,29 +152,31 @@ func TestEstimateAndExportShareThePlan(t *testing.T) {
 	require.Positive(t, e.Slices)
 	before := srv.Stats().CreditsBilled
 	out := filepath.Join(t.TempDir(), "h.csv")
-	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "hot.example", "--wall", "5000", "--out", out)...)
+	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "hot.example", "--wall", "1000", "--out", out)...)
 	require.Equal(t, 0, res.code, res.stderr)
 	billed := srv.Stats().CreditsBilled - before
-	requireSameSet(t, asCSV(srv.Rows("hot.example", 20000)), readCSV(t, out), "every row once")
+	requireSameSet(t, asCSV(srv.Rows("hot.example", rows)), readCSV(t, out), "every row once")
 	assert.InEpsilon(t, e.Credits, billed, 0.001, "estimate %d, billed %d", e.Credits, billed)
 	assert.Less(t, billed, e.Guard)
-	t.Logf("estimate %d credits, export billed %d for 20000 rows", e.Credits, billed)
+	t.Logf("estimate %d credits, export billed %d for %d rows in %d slices", e.Credits, billed, rows, e.Slices)
 }
 
-// TestLiveDataWithFaultsIsProvenByTheRunOrItsRerun: 1,300 rows arrive on
-// top (newest first) after page 6 of 10,000, while a tenth of the
+// TestLiveDataWithFaultsIsProvenByTheRunOrItsRerun: 260 rows arrive on
+// top (newest first) after page 6 of 2,000 in pages of 100 (as 1,300
+// after page 6 of 10,000 in pages of 500), while a tenth of the
 // requests fail with 502, resets and truncated answers. The first run,
 // or else its rerun, exits 0 with every row that existed at page 1 once;
 // the rerun never buys again a window the first run kept.
 func TestLiveDataWithFaultsIsProvenByTheRunOrItsRerun(t *testing.T) {
+	const rows = 2000
 	for _, seed := range []int64{2, 3, 6} {
 		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
-			srv := serpstattest.NewServer(serpstattest.Options{Rows: 10000, InsertRows: 1300, InsertAfter: 6,
+			srv := serpstattest.NewServer(serpstattest.Options{Rows: rows, InsertRows: 260, InsertAfter: 6,
 				Faults: serpstattest.FaultRates{Seed: seed, Status502: 0.1, Reset: 0.05, Truncate: 0.05}})
 			defer srv.Close()
 			dir := t.TempDir()
 			out, summary := filepath.Join(dir, "live.csv"), filepath.Join(dir, "summary.json")
-			args := exportArgs(srv, "live.example", "--sort", "add", "--order", "desc", "--size", "500", "--workers", "6", "--retries", "20",
+			args := exportArgs(srv, "live.example", "--sort", "add", "--order", "desc", "--size", "100", "--workers", "6", "--retries", "20",
 				"--out", out, "--summary-json", summary)
 			res := runCLI(t, serpstattest.DefaultToken, args...)
 			kept := map[string]bool{}
@@ -197,7 +202,7 @@ func TestLiveDataWithFaultsIsProvenByTheRunOrItsRerun(t *testing.T) {
 			for _, r := range got {
 				count[fmt.Sprint(r)]++
 			}
-			for i, r := range asCSV(serpstattest.Rows("live.example", 10000)) {
+			for i, r := range asCSV(serpstattest.Rows("live.example", rows)) {
 				require.Equal(t, 1, count[fmt.Sprint(r)], "starting row %d written %d times", i, count[fmt.Sprint(r)])
 			}
 			for k, n := range count {

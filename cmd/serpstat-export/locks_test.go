@@ -34,7 +34,7 @@ func (g *gate) fault(fi serpstattest.FaultInfo) serpstattest.Fault {
 }
 
 func TestASecondRunOnTheSameOutputIsRefusedAndHarmsNothing(t *testing.T) {
-	const rows = 5000
+	const rows = 2500
 	for _, tc := range []struct {
 		name   string
 		second func(dir string) []string // the second run's query and flags

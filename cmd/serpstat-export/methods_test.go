@@ -90,7 +90,7 @@ func TestMethodsListsTheFourteen(t *testing.T) {
 func TestEstimateOfAnotherMethod(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 2500, Balance: 500000})
 	defer srv.Close()
-	res := runCLI(t, serpstattest.DefaultToken, "estimate", "--method", "ref-domains", "--endpoint", srv.URL, "--query", "est.example", "--json")
+	res := runCLI(t, serpstattest.DefaultToken, "estimate", "--method", "ref-domains", "--endpoint", srv.URL, "--rps", "1000", "--query", "est.example", "--json")
 	require.Equal(t, 0, res.code, res.stderr)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &got))
@@ -104,14 +104,14 @@ func TestEstimateOfAnotherMethod(t *testing.T) {
 		}
 	}
 
-	res = runCLI(t, serpstattest.DefaultToken, "estimate", "--method", "threats", "--endpoint", srv.URL, "--query", "est.example")
+	res = runCLI(t, serpstattest.DefaultToken, "estimate", "--method", "threats", "--endpoint", srv.URL, "--rps", "1000", "--query", "est.example")
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Contains(t, res.stdout, "method:           threats")
 
 	// intersect takes its domains from --intersect (SERPSTAT_INTERSECT),
 	// and no searchType.
 	res = runCLIEnv(t, []string{"SERPSTAT_TOKEN=" + serpstattest.DefaultToken, "SERPSTAT_INTERSECT=a.example,b.example"},
-		"estimate", "--method", "intersect", "--endpoint", srv.URL, "--query", "est.example", "--json")
+		"estimate", "--method", "intersect", "--endpoint", srv.URL, "--rps", "1000", "--query", "est.example", "--json")
 	require.Equal(t, 0, res.code, res.stderr)
 	log := srv.Log()
 	last := log[len(log)-1]

@@ -107,14 +107,14 @@ func TestQuietPrintsOnlyErrors(t *testing.T) {
 // greps every stream and every file the runs left for it.
 func TestTokenNeverLeaks(t *testing.T) {
 	const token = "SECRET-tok-7f3a9c-do-not-print"
-	srv := serpstattest.NewServer(serpstattest.Options{Rows: 6000, Token: token, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 2500, Token: token, Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
 		if fi.Seq%4 == 2 {
 			return serpstattest.Fault{Kind: serpstattest.FaultHTTPStatus, Status: 502}
 		}
 		return serpstattest.Fault{}
 	}})
 	defer srv.Close()
-	slow := serpstattest.NewServer(serpstattest.Options{Rows: 6000, Token: token, Latency: 300 * time.Millisecond})
+	slow := serpstattest.NewServer(serpstattest.Options{Rows: 2500, Token: token, Latency: 300 * time.Millisecond})
 	defer slow.Close()
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
@@ -135,7 +135,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 		{"json logs", token, exportArgs(srv, "leak.example", append(out("json"), "--log-format", "json", "--token-in-query", "--log-level", "debug")...)},
 		{"token file", "", exportArgs(srv, "leak.example", append(out("file"), "--token-file", tokenFile, "--log-level", "debug")...)},
 		{"token flag", "", exportArgs(srv, "leak.example", append(out("flag"), "--token", token, "--token-in-query")...)},
-		{"estimate", token, []string{"estimate", "--endpoint", srv.URL, "--query", "leak.example", "--token-in-query", "--json"}},
+		{"estimate", token, []string{"estimate", "--endpoint", srv.URL, "--rps", "1000", "--query", "leak.example", "--token-in-query", "--json"}},
 	} {
 		res := runCLI(t, tc.token, tc.args...)
 		t.Logf("%s: exit %d", tc.name, res.code)

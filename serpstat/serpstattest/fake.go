@@ -105,6 +105,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"math"
@@ -402,6 +403,9 @@ type Stats struct {
 	CreditsBilled int64 // credits billed
 	// PagesBilled counts how many times each page was billed.
 	PagesBilled map[PageKey]int
+	// InFlight is the requests the fake is handling now: received, their
+	// answer not yet decided (nor billed).
+	InFlight int
 	// MaxInFlight is the most requests the fake was handling at once.
 	MaxInFlight int
 	// ByOutcome counts requests by Entry.Outcome.
@@ -513,6 +517,7 @@ func (f *Fake) Stats() Stats {
 		RowsServed:    f.rowsServed,
 		CreditsBilled: f.billed,
 		PagesBilled:   make(map[PageKey]int, len(f.pages)),
+		InFlight:      f.inFlight,
 		MaxInFlight:   f.maxInFlight,
 		ByOutcome:     make(map[string]int, len(f.outcomes)),
 	}
@@ -1168,14 +1173,54 @@ type Server struct {
 	// URL is the endpoint to give a client, e.g. http://127.0.0.1:PORT/v4.
 	URL string
 	ts  *httptest.Server
+
+	connMu sync.Mutex
+	conns  int // client connections open
 }
 
 // NewServer starts a Fake with opts on 127.0.0.1 at a free port. Close it
 // when done.
 func NewServer(opts Options) *Server {
-	f := New(opts)
-	ts := httptest.NewServer(f)
-	return &Server{Fake: f, URL: ts.URL + "/v4", ts: ts}
+	s := &Server{Fake: New(opts)}
+	s.ts = httptest.NewUnstartedServer(s.Fake)
+	s.ts.Config.ConnState = s.connState // httptest chains its own hook to it
+	s.ts.Start()
+	s.URL = s.ts.URL + "/v4"
+	return s
+}
+
+func (s *Server) connState(_ net.Conn, st http.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	switch st {
+	case http.StateNew:
+		s.conns++
+	case http.StateHijacked, http.StateClosed:
+		s.conns--
+	}
+}
+
+// WaitIdle waits until the server has no client connection open and no
+// request in flight, or ctx ends. Once a client process has ended (exited,
+// or killed with every connection of its cut), every request it sent has
+// then been read, answered and billed: Stats and Log hold them all, and no
+// more will come. It polls; ctx bounds the wait.
+func (s *Server) WaitIdle(ctx context.Context) error {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.connMu.Lock()
+		conns := s.conns
+		s.connMu.Unlock()
+		if conns == 0 && s.Stats().InFlight == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("serpstattest: waiting for the server to be idle (%d connections open): %w", conns, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // Client returns an HTTP client for the server.

@@ -835,6 +835,44 @@ func TestLatencyAndConcurrency(t *testing.T) {
 	assert.Zero(t, slow.Stats().CreditsBilled)
 }
 
+// TestWaitIdle: WaitIdle returns only once no request is in flight and
+// no client connection is open; by then the request is billed.
+func TestWaitIdle(t *testing.T) {
+	held, release := make(chan struct{}), make(chan struct{})
+	s := newServer(t, serpstattest.Options{Rows: 10, Fault: func(serpstattest.FaultInfo) serpstattest.Fault {
+		close(held)
+		<-release
+		return serpstattest.Fault{}
+	}})
+	client := &http.Client{Transport: &http.Transport{}}
+	done := make(chan error, 1)
+	go func() {
+		req, err := http.NewRequest(http.MethodPost, s.URL,
+			strings.NewReader(`{"id":"1","method":"SerpstatBacklinksProcedure.getNewBacklinks","params":{"query":"a.com","searchType":"domain"}}`))
+		if err == nil {
+			req.Header.Set("token", serpstattest.DefaultToken)
+			var resp *http.Response
+			if resp, err = client.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+		done <- err
+	}()
+	<-held
+	assert.Equal(t, 1, s.Stats().InFlight)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, s.WaitIdle(ctx), context.Canceled, "a request in flight: not idle")
+
+	close(release)
+	require.NoError(t, <-done)
+	assert.Zero(t, s.Stats().InFlight)
+	client.CloseIdleConnections() // the client is gone: its connection too
+	require.NoError(t, s.WaitIdle(context.Background()))
+	assert.EqualValues(t, 10, s.Stats().CreditsBilled)
+}
+
 func TestLog(t *testing.T) {
 	s := newServer(t, serpstattest.Options{Rows: 150})
 	before := time.Now()
