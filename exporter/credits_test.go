@@ -226,3 +226,62 @@ func TestFiltersWithNoEffectPutRowsInDoubt(t *testing.T) {
 		})
 	}
 }
+
+// failAgain fails every request for page fail but its first: the re-reads
+// of that page, when the API goes wrong in the middle of proving a
+// junction (an error no retry clears).
+type failAgain struct {
+	f    pager.Fetcher
+	fail int
+	mu   sync.Mutex
+	n    int
+}
+
+func (a *failAgain) Fetch(ctx context.Context, m *serpstat.Method, p serpstat.Params) (*serpstat.Page, error) {
+	if p.Page == a.fail {
+		a.mu.Lock()
+		a.n++
+		n := a.n
+		a.mu.Unlock()
+		if n > 1 {
+			return nil, &serpstat.Error{Code: 12345, Message: "something unforeseen"}
+		}
+	}
+	return a.f.Fetch(ctx, m, p)
+}
+
+// TestRowsInDoubtAreProvenByTheRerunWithoutBuyingAgain: the junction of
+// TestLiveDataGapOfSeveralPagesIsProvenAndKept, but the API fails the
+// second of its three re-reads: the first run stops with the gap's rows
+// in doubt (ErrUnproven), its re-reads kept; the rerun reads them from
+// the spool, buys only the two re-reads the first could not, proves the
+// junction and ends with every row once.
+func TestRowsInDoubtAreProvenByTheRerunWithoutBuyingAgain(t *testing.T) {
+	const total, size, inserted = 2000, 100, 250
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: total, InsertRows: inserted, InsertAfter: 5})
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "doubt.spool")
+	run := func(fail bool) (*exporter.Report, *collect, error) {
+		sp, st := openSpool(t, dir, key{"doubt.example", size})
+		defer st.Close()
+		cfg := config(srv, "doubt.example", size)
+		cfg.Fetcher = &holdBack{f: cfg.Fetcher, hold: 5, after: 6, answered: make(chan struct{})}
+		if fail {
+			cfg.Fetcher = &failAgain{f: cfg.Fetcher, fail: 7}
+		}
+		c := &collect{}
+		rep, err := (&exporter.Exporter{Pager: pager.New(cfg), Sinks: []exporter.Sink{c}, Workers: 2, Checkpoint: sp}).Run(context.Background())
+		return rep, c, err
+	}
+	rep, _, err := run(true)
+	require.ErrorIs(t, err, exporter.ErrUnproven)
+	assert.EqualValues(t, inserted, rep.InDoubt)
+	first := srv.Stats().CreditsBilled
+
+	rep, c, err := run(false)
+	require.NoError(t, err)
+	requireSameSet(t, fakeRows("doubt.example", total), c.rows)
+	assert.Zero(t, rep.InDoubt)
+	assert.EqualValues(t, 2*size, srv.Stats().CreditsBilled-first, "only the re-reads the first run could not make")
+	assert.EqualValues(t, total+3*size+inserted, srv.Stats().CreditsBilled, "over both runs: the rows, the three re-reads and the rows pushed past the end, each once")
+}
