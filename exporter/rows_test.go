@@ -12,7 +12,7 @@ import (
 func fakeRows(query string, n int) []serpstat.Row { return toRows(serpstattest.Rows(query, n)) }
 
 // toRows converts the fake's getNewBacklinks rows to generic rows.
-func toRows(bs []serpstat.Backlink) []serpstat.Row { return serpstat.BacklinkRows(bs) }
+func toRows(bs []serpstattest.Backlink) []serpstat.Row { return serpstattest.BacklinkRows(bs) }
 
 // rowKey is a row as a comparable key, to count rows: every value, by
 // kind, its null mark and the unknown keys.

@@ -15,21 +15,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/pager"
-	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
 // readBacklinks reads an NDJSON output of new-backlinks.
-func readBacklinks(t *testing.T, path string) []serpstat.Backlink {
+func readBacklinks(t *testing.T, path string) []serpstattest.Backlink {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
-	var rows []serpstat.Backlink
+	var rows []serpstattest.Backlink
 	for _, line := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
 		if len(line) == 0 {
 			continue
 		}
-		var r serpstat.Backlink
+		var r serpstattest.Backlink
 		require.NoError(t, json.Unmarshal(line, &r))
 		rows = append(rows, r)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -98,7 +97,7 @@ func TestLakeLoadPartsManifestAndChecksums(t *testing.T) {
 		require.NoError(t, err)
 		sort.Strings(parts)
 		require.Len(t, parts, (total(d)+999)/1000, d)
-		var got []serpstat.Backlink
+		var got []serpstattest.Backlink
 		for _, p := range parts {
 			got = append(got, readBacklinks(t, p)...)
 		}

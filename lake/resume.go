@@ -40,12 +40,12 @@ type runRecord struct {
 // FinishedQuery is a query whose outputs were committed, as the record of
 // finished queries keeps it.
 type FinishedQuery struct {
-	Params  serpstat.NewBacklinksParams `json:"params"`
-	Rows    int64                       `json:"rows"`
-	Credits int64                       `json:"credits_billed"`
-	Files   []*fileRecord               `json:"files"`
-	State   *QueryState                 `json:"incremental_state,omitempty"`
-	Dropped int64                       `json:"dropped,omitempty"`
+	Params  serpstat.Params `json:"params"`
+	Rows    int64           `json:"rows"`
+	Credits int64           `json:"credits_billed"`
+	Files   []*fileRecord   `json:"files"`
+	State   *QueryState     `json:"incremental_state,omitempty"`
+	Dropped int64           `json:"dropped,omitempty"`
 }
 
 // runKey is what decides a run's outputs, but for its list of queries.

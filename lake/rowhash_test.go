@@ -10,6 +10,7 @@ import (
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
 // TestIncrementalRowHashIsTheOldOne: the boundary hashes an incremental
@@ -18,15 +19,15 @@ import (
 // the engine was generic still drops the rows it had; rows of other
 // methods hash their lists and unknown keys too.
 func TestIncrementalRowHashIsTheOldOne(t *testing.T) {
-	old := func(b serpstat.Backlink) string {
+	old := func(b serpstattest.Backlink) string {
 		js, _ := json.Marshal(b)
 		sum := sha256.Sum256(js)
 		return hex.EncodeToString(sum[:12])
 	}
-	for _, b := range []serpstat.Backlink{
+	for _, b := range []serpstattest.Backlink{
 		{URLFrom: "https://a.example/<&>", URLTo: "https://b.example/\u2028x", Nofollow: "nofollow,ugc", LinkType: "href", LinksExt: 92,
 			LinkText: "a \"q\" кириллица", FirstSeen: "2023-07-02", LastVisited: "2024-11-23 21:32:02", DomainRank: 25},
-		{URLTo: "u", Null: 1<<serpstat.ColLinksExt | 1<<serpstat.ColDomainRank | 1<<serpstat.ColURLFrom},
+		{URLTo: "u", Null: 1<<serpstattest.ColLinksExt | 1<<serpstattest.ColDomainRank | 1<<serpstattest.ColURLFrom},
 	} {
 		v := []serpstat.Value{
 			{Str: b.URLFrom}, {Str: b.URLTo}, {Str: b.Nofollow}, {Str: b.LinkType}, {Int: int64(b.LinksExt)},

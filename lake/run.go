@@ -102,7 +102,7 @@ func (r *Run) descriptor() *serpstat.Method {
 // QueryResult is what one query of a run did.
 type QueryResult struct {
 	Query   string
-	Params  serpstat.NewBacklinksParams
+	Params  serpstat.Params
 	Report  *exporter.Report
 	Err     error
 	Files   []*fileRecord

@@ -32,9 +32,9 @@ import (
 // SpoolKey names an export for its spool: what decides which rows it
 // holds. Budget, rate and workers may change between a run and its resume.
 type SpoolKey struct {
-	Method  string                      `json:"method"`
-	Params  serpstat.NewBacklinksParams `json:"params"`
-	MaxRows int                         `json:"max_rows,omitempty"`
+	Method  string          `json:"method"`
+	Params  serpstat.Params `json:"params"`
+	MaxRows int             `json:"max_rows,omitempty"`
 }
 
 // spool is a query's open checkpoint and where it is.

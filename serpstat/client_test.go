@@ -61,7 +61,7 @@ func TestFetchDecodesQuirks(t *testing.T) {
 	assert.NotContains(t, last.URL.RawQuery, "token")
 	var req map[string]any
 	require.NoError(t, json.Unmarshal(*lastBody, &req))
-	assert.Equal(t, serpstat.MethodNewBacklinks, req["method"])
+	assert.Equal(t, backlinks.NewBacklinks.API, req["method"])
 	assert.NotContains(t, req, "jsonrpc")
 	params := req["params"].(map[string]any)
 	assert.Equal(t, "b.example", params["query"])

@@ -3,7 +3,6 @@ package serpstat
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,72 +11,7 @@ import (
 // This file is what happens when an answer cannot be read: it is
 // well-formed JSON whose shape surprises this version, an
 // *UnexpectedError (answer.go, Method.DecodeAnswer, reads every paged
-// answer). Backlink still decodes from JSON for serpstattest's data and
-// its tests; it goes with them.
-
-// nullString is a string field that remembers a JSON null.
-type nullString struct {
-	s    string
-	null bool
-}
-
-func (n *nullString) UnmarshalJSON(b []byte) error {
-	if string(bytes.TrimSpace(b)) == "null" {
-		n.null = true
-		return nil
-	}
-	return json.Unmarshal(b, &n.s)
-}
-
-// nullInt is an Int field that remembers a JSON null.
-type nullInt struct {
-	v    Int
-	null bool
-}
-
-func (n *nullInt) UnmarshalJSON(b []byte) error {
-	if string(bytes.TrimSpace(b)) == "null" {
-		n.null = true
-		return nil
-	}
-	return n.v.UnmarshalJSON(b)
-}
-
-// UnmarshalJSON implements json.Unmarshaler: every field may be null
-// (marked in Null), an integer may be a number or a numeric string, keys
-// match case-insensitively as encoding/json matches them. A null row is
-// an error: it is no row at all.
-func (b *Backlink) UnmarshalJSON(raw []byte) error {
-	if string(bytes.TrimSpace(raw)) == "null" {
-		return errors.New("row is null")
-	}
-	var w struct {
-		URLFrom     nullString `json:"url_from"`
-		URLTo       nullString `json:"url_to"`
-		Nofollow    nullString `json:"nofollow"`
-		LinkType    nullString `json:"link_type"`
-		LinksExt    nullInt    `json:"links_ext"`
-		LinkText    nullString `json:"link_text"`
-		FirstSeen   nullString `json:"first_seen"`
-		LastVisited nullString `json:"last_visited"`
-		DomainRank  nullInt    `json:"domain_rank"`
-	}
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return err
-	}
-	*b = Backlink{
-		URLFrom: w.URLFrom.s, URLTo: w.URLTo.s, Nofollow: w.Nofollow.s, LinkType: w.LinkType.s,
-		LinksExt: w.LinksExt.v, LinkText: w.LinkText.s, FirstSeen: w.FirstSeen.s,
-		LastVisited: w.LastVisited.s, DomainRank: w.DomainRank.v,
-	}
-	for i, null := range []bool{w.URLFrom.null, w.URLTo.null, w.Nofollow.null, w.LinkType.null,
-		w.LinksExt.null, w.LinkText.null, w.FirstSeen.null, w.LastVisited.null, w.DomainRank.null} {
-		if null {
-			b.Null |= 1 << i
-		}
-	}
-	return nil
-}
+// answer).
 
 // UnmarshalJSON implements json.Unmarshaler: a missing or null total is
 // TotalUnknown, and so is a null summary_info.

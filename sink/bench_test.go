@@ -12,12 +12,13 @@ import (
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
 // realisticRows returns n rows shaped like the API's: URLs of 60 to 100
 // bytes, anchors of 20 to 40, a few link types, dates of the last decade.
 // The same n gives the same rows.
-func realisticRows(n int) []serpstat.Backlink {
+func realisticRows(n int) []serpstattest.Backlink {
 	rng := rand.New(rand.NewPCG(1, 2))
 	words := strings.Fields("seo backlinks marketing guide review best top how to buy cheap online news blog " +
 		"product service local business shop travel health recipe tips tools software free download")
@@ -35,7 +36,7 @@ func realisticRows(n int) []serpstat.Backlink {
 	}
 	linkTypes := []string{"href", "href", "href", "img", "redirect", "frame"}
 	start := time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
-	rows := make([]serpstat.Backlink, n)
+	rows := make([]serpstattest.Backlink, n)
 	for i := range rows {
 		seen := start.Add(time.Duration(rng.Int64N(int64(10 * 365 * 24 * time.Hour))))
 		visited := seen.Add(time.Duration(rng.Int64N(int64(300 * 24 * time.Hour))))
@@ -44,7 +45,7 @@ func realisticRows(n int) []serpstat.Backlink {
 		if rng.IntN(4) == 0 {
 			nofollow = "nofollow"
 		}
-		rows[i] = serpstat.Backlink{
+		rows[i] = serpstattest.Backlink{
 			URLFrom:     domain + text(60-len(domain), 100-len(domain), "/"),
 			URLTo:       "https://target-site.com/" + text(36, 76, "-"),
 			Nofollow:    nofollow,

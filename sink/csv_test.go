@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
 func TestCSVGolden(t *testing.T) {
@@ -56,13 +56,13 @@ func TestCSVNeutralize(t *testing.T) {
 		{"https://x.test/", "https://x.test/", "https://x.test/", "url"},
 	} {
 		t.Run(c.desc, func(t *testing.T) {
-			row := serpstat.Backlink{URLFrom: c.in, URLTo: c.in, Nofollow: c.in, LinkType: c.in,
+			row := serpstattest.Backlink{URLFrom: c.in, URLTo: c.in, Nofollow: c.in, LinkType: c.in,
 				LinkText: c.in, FirstSeen: c.in, LastVisited: c.in, LinksExt: -3, DomainRank: -4}
 			for _, neutralize := range []bool{false, true} {
 				var buf bytes.Buffer
 				w := NewCSV(&buf, nb)
 				w.Neutralize = neutralize
-				require.NoError(t, w.Write(backlinkRows([]serpstat.Backlink{row})))
+				require.NoError(t, w.Write(backlinkRows([]serpstattest.Backlink{row})))
 				require.NoError(t, w.Close())
 				recs, err := csv.NewReader(&buf).ReadAll()
 				require.NoError(t, err)
@@ -84,14 +84,14 @@ func TestCSVNeutralize(t *testing.T) {
 }
 
 func TestCSVBOM(t *testing.T) {
-	row := serpstat.Backlink{URLFrom: "https://пример.рф/", LinkText: "-10% discount"}
+	row := serpstattest.Backlink{URLFrom: "https://пример.рф/", LinkText: "-10% discount"}
 	var plain, bom bytes.Buffer
 	w := NewCSV(&plain, nb)
-	require.NoError(t, w.Write(backlinkRows([]serpstat.Backlink{row})))
+	require.NoError(t, w.Write(backlinkRows([]serpstattest.Backlink{row})))
 	require.NoError(t, w.Close())
 	w = NewCSV(&bom, nb)
 	w.BOM = true
-	require.NoError(t, w.Write(backlinkRows([]serpstat.Backlink{row})))
+	require.NoError(t, w.Write(backlinkRows([]serpstattest.Backlink{row})))
 	require.NoError(t, w.Close())
 	require.Equal(t, "\xef\xbb\xbf"+plain.String(), bom.String(), "the mark, then the same bytes")
 

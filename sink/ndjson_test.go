@@ -12,6 +12,7 @@ import (
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
 func TestNDJSONGolden(t *testing.T) {
@@ -23,7 +24,7 @@ func TestNDJSONGolden(t *testing.T) {
 }
 
 // encodeJSON is what encoding/json writes for a row with HTML escaping off.
-func encodeJSON(t testing.TB, r serpstat.Backlink) []byte {
+func encodeJSON(t testing.TB, r serpstattest.Backlink) []byte {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -33,16 +34,16 @@ func encodeJSON(t testing.TB, r serpstat.Backlink) []byte {
 
 // TestNDJSONMatchesEncodingJSON requires the hand-written encoder to write
 // for a new-backlinks row the bytes encoding/json writes for a
-// serpstat.Backlink.
+// serpstattest.Backlink.
 func TestNDJSONMatchesEncodingJSON(t *testing.T) {
-	rows := append([]serpstat.Backlink{{}}, awkwardRows...)
-	rows = append(rows, serpstat.Backlink{LinkText: string(allBytes()), LinksExt: -9223372036854775808})
+	rows := append([]serpstattest.Backlink{{}}, awkwardRows...)
+	rows = append(rows, serpstattest.Backlink{LinkText: string(allBytes()), LinksExt: -9223372036854775808})
 	for i, r := range rows {
 		want := string(encodeJSON(t, r))
-		require.Equal(t, want, string(newRowEncoder(nb).appendRow(nil, false, &backlinkRows([]serpstat.Backlink{r})[0])), "row %d", i)
+		require.Equal(t, want, string(newRowEncoder(nb).appendRow(nil, false, &backlinkRows([]serpstattest.Backlink{r})[0])), "row %d", i)
 		var buf bytes.Buffer
 		w := NewNDJSON(&buf, nb)
-		require.NoError(t, w.Write(backlinkRows([]serpstat.Backlink{r})))
+		require.NoError(t, w.Write(backlinkRows([]serpstattest.Backlink{r})))
 		require.NoError(t, w.Close())
 		require.Equal(t, want, buf.String(), "row %d", i)
 	}

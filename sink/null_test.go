@@ -7,16 +7,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
 // TestNullFields: a field the API answered null is an empty CSV cell, a
 // JSON null in NDJSON and a Parquet null; the others are written as usual.
 func TestNullFields(t *testing.T) {
-	rows := []serpstat.Backlink{
+	rows := []serpstattest.Backlink{
 		{URLFrom: "https://a.example/", URLTo: "https://b.example/", Nofollow: "", LinkType: "href", LinksExt: 0,
 			LinkText: "", FirstSeen: "2024-01-02", LastVisited: "2024-02-03 04:05:06", DomainRank: 0,
-			Null: 1<<serpstat.ColLinksExt | 1<<serpstat.ColLinkText | 1<<serpstat.ColDomainRank | 1<<serpstat.ColNofollow},
+			Null: 1<<serpstattest.ColLinksExt | 1<<serpstattest.ColLinkText | 1<<serpstattest.ColDomainRank | 1<<serpstattest.ColNofollow},
 		{URLFrom: "https://c.example/", URLTo: "https://d.example/", Nofollow: "ugc", LinkType: "image", LinksExt: 0,
 			LinkText: "", FirstSeen: "2024-01-02", LastVisited: "2024-02-03 04:05:06", DomainRank: 0},
 	}

@@ -15,10 +15,11 @@ import (
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
 // writeParquet writes rows with a Parquet and opens the result.
-func writeParquet(t *testing.T, rowGroupRows int, rows []serpstat.Backlink) (*parquet.File, *Parquet) {
+func writeParquet(t *testing.T, rowGroupRows int, rows []serpstattest.Backlink) (*parquet.File, *Parquet) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := NewParquet(&buf, nb)
@@ -68,11 +69,12 @@ func TestParquetSchema(t *testing.T) {
 	require.IsType(t, &format.MicroSeconds{}, ts.Unit.Value)
 
 	require.NotEmpty(t, md.RowGroups)
+	cols := nb.OutputColumns()
 	for _, rg := range md.RowGroups {
-		require.Len(t, rg.Columns, len(serpstat.Columns))
+		require.Len(t, rg.Columns, len(cols))
 		for i, c := range rg.Columns {
-			require.Equal(t, []string{serpstat.Columns[i]}, []string(c.MetaData.PathInSchema))
-			require.Equal(t, format.Zstd, c.MetaData.Codec, "column %s", serpstat.Columns[i])
+			require.Equal(t, []string{cols[i]}, []string(c.MetaData.PathInSchema))
+			require.Equal(t, format.Zstd, c.MetaData.Codec, "column %s", cols[i])
 		}
 	}
 }
@@ -81,7 +83,7 @@ func TestParquetSchema(t *testing.T) {
 // first_seen is days since 1970-01-01, last_visited microseconds since
 // 1970-01-01 00:00:00 of the same wall clock.
 func TestParquetPhysicalDates(t *testing.T) {
-	rows := []serpstat.Backlink{
+	rows := []serpstattest.Backlink{
 		{FirstSeen: "1970-01-01", LastVisited: "1970-01-01 00:00:00"},
 		{FirstSeen: "1969-12-31", LastVisited: "1969-12-31 23:59:59"},
 		{FirstSeen: "2000-01-01", LastVisited: "2000-01-01 00:00:01"},
@@ -132,12 +134,12 @@ func TestParquetNulls(t *testing.T) {
 	badTimes := []string{"", "0000-00-00 00:00:00", "2024-01-01", "2024-01-01T00:00:00", "2024-01-01 24:00:00",
 		"2024-01-01 12:60:00", "2024-01-01 12:00:60", "2024-01-01 12:00", "2024-01-01 12:00:00.5",
 		"2024-01-01 12:00:00Z", "2023-02-29 00:00:00", "2024-01-01 1:00:00", "2024-01-01 -1:00:00"}
-	var rows []serpstat.Backlink
+	var rows []serpstattest.Backlink
 	for _, s := range bad {
-		rows = append(rows, serpstat.Backlink{FirstSeen: s, LastVisited: "2024-01-01 00:00:00"})
+		rows = append(rows, serpstattest.Backlink{FirstSeen: s, LastVisited: "2024-01-01 00:00:00"})
 	}
 	for _, s := range badTimes {
-		rows = append(rows, serpstat.Backlink{FirstSeen: "2024-01-01", LastVisited: s})
+		rows = append(rows, serpstattest.Backlink{FirstSeen: "2024-01-01", LastVisited: s})
 	}
 	_, w := writeParquet(t, 0, rows)
 	require.Equal(t, len(bad)+len(badTimes), w.Nulls())
@@ -185,7 +187,7 @@ func FuzzParseDateTime(f *testing.F) {
 }
 
 func TestParquetRowGroups(t *testing.T) {
-	rows := make([]serpstat.Backlink, 2500)
+	rows := make([]serpstattest.Backlink, 2500)
 	for i := range rows {
 		rows[i] = awkwardRows[i%len(awkwardRows)]
 	}
@@ -201,7 +203,7 @@ func TestParquetEmpty(t *testing.T) {
 	f, w := writeParquet(t, 0, nil)
 	require.Zero(t, f.NumRows())
 	require.Zero(t, w.Nulls())
-	require.Len(t, f.Schema().Fields(), len(serpstat.Columns))
+	require.Len(t, f.Schema().Fields(), len(nb.OutputColumns()))
 }
 
 // TestParquetGolden: a new-backlinks file is byte for byte what the writer

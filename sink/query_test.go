@@ -49,7 +49,7 @@ func TestQueryColumn(t *testing.T) {
 			case sink.FormatCSV:
 				lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 				require.Len(t, lines, 3)
-				assert.Equal(t, "query,"+strings.Join(serpstat.Columns, ","), lines[0])
+				assert.Equal(t, "query,"+strings.Join(backlinks.NewBacklinks.OutputColumns(), ","), lines[0])
 				assert.True(t, strings.HasPrefix(lines[1], "one.example,https://a.example/"))
 				assert.True(t, strings.HasPrefix(lines[2], `"two ""2"".example",https://a.example/`))
 			case sink.FormatNDJSON:

@@ -3,14 +3,15 @@ package sink
 import (
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
 // nb is backlinks.NewBacklinks, the method of the Backlink fixtures.
 var nb = backlinks.NewBacklinks
 
 // backlinkRows converts Backlink fixtures to rows of nb: Values in
-// serpstat.Columns order, a null where the NullMask says.
-func backlinkRows(bs []serpstat.Backlink) []serpstat.Row { return serpstat.BacklinkRows(bs) }
+// nb.OutputColumns() order, a null where the NullMask says.
+func backlinkRows(bs []serpstattest.Backlink) []serpstat.Row { return serpstattest.BacklinkRows(bs) }
 
 // parquetRow is the schema new-backlinks files had when this struct
 // described it; the tests read files back with it.

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -39,7 +40,7 @@ var (
 
 // awkwardRows are rows with every kind of text a writer can get wrong. All
 // their dates are valid or empty, so every format can give them back.
-var awkwardRows = []serpstat.Backlink{
+var awkwardRows = []serpstattest.Backlink{
 	{
 		URLFrom: "https://example.com/a?b=1&c=2", URLTo: "https://target.test/",
 		Nofollow: "follow", LinkType: "href", LinksExt: 12, LinkText: "plain anchor",
@@ -101,10 +102,10 @@ type sinkFormat struct {
 	name string
 	new  func(io.Writer) RowWriter
 	// read decodes the output back into rows.
-	read func(t *testing.T, b []byte) []serpstat.Backlink
+	read func(t *testing.T, b []byte) []serpstattest.Backlink
 	// want is what read gives back for a row written: the format, or the
 	// standard reader the test uses, may change text in documented ways.
-	want func(serpstat.Backlink) serpstat.Backlink
+	want func(serpstattest.Backlink) serpstattest.Backlink
 }
 
 var formats = []sinkFormat{
@@ -114,7 +115,7 @@ var formats = []sinkFormat{
 		read: readCSV,
 		// encoding/csv's Reader turns "\r\n" inside a quoted field into
 		// "\n" (the writer wrote "\r\n": see the golden file).
-		want: func(r serpstat.Backlink) serpstat.Backlink {
+		want: func(r serpstattest.Backlink) serpstattest.Backlink {
 			return mapText(r, func(s string) string { return string(bytes.ReplaceAll([]byte(s), []byte("\r\n"), []byte("\n"))) })
 		},
 	},
@@ -124,17 +125,17 @@ var formats = []sinkFormat{
 		read: readNDJSON,
 		// JSON strings are Unicode: like encoding/json, every byte of
 		// invalid UTF-8 becomes U+FFFD.
-		want: func(r serpstat.Backlink) serpstat.Backlink { return mapText(r, validUTF8) },
+		want: func(r serpstattest.Backlink) serpstattest.Backlink { return mapText(r, validUTF8) },
 	},
 	{
 		name: "parquet",
 		new:  func(w io.Writer) RowWriter { return NewParquet(w, nb) },
 		read: readParquet,
-		want: func(r serpstat.Backlink) serpstat.Backlink { return r },
+		want: func(r serpstattest.Backlink) serpstattest.Backlink { return r },
 	},
 }
 
-func mapText(r serpstat.Backlink, f func(string) string) serpstat.Backlink {
+func mapText(r serpstattest.Backlink, f func(string) string) serpstattest.Backlink {
 	r.URLFrom, r.URLTo, r.Nofollow, r.LinkType = f(r.URLFrom), f(r.URLTo), f(r.Nofollow), f(r.LinkType)
 	r.LinkText, r.FirstSeen, r.LastVisited = f(r.LinkText), f(r.FirstSeen), f(r.LastVisited)
 	return r
@@ -152,15 +153,15 @@ func validUTF8(s string) string {
 	return string(b)
 }
 
-func readCSV(t *testing.T, b []byte) []serpstat.Backlink {
+func readCSV(t *testing.T, b []byte) []serpstattest.Backlink {
 	t.Helper()
 	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
 	require.NoError(t, err)
 	require.NotEmpty(t, recs)
-	require.Equal(t, serpstat.Columns, recs[0])
-	rows := []serpstat.Backlink{}
+	require.Equal(t, nb.OutputColumns(), recs[0])
+	rows := []serpstattest.Backlink{}
 	for _, rec := range recs[1:] {
-		rows = append(rows, serpstat.Backlink{
+		rows = append(rows, serpstattest.Backlink{
 			URLFrom: rec[0], URLTo: rec[1], Nofollow: rec[2], LinkType: rec[3],
 			LinksExt: atoi(t, rec[4]), LinkText: rec[5], FirstSeen: rec[6],
 			LastVisited: rec[7], DomainRank: atoi(t, rec[8]),
@@ -176,15 +177,15 @@ func atoi(t *testing.T, s string) serpstat.Int {
 	return serpstat.Int(n)
 }
 
-func readNDJSON(t *testing.T, b []byte) []serpstat.Backlink {
+func readNDJSON(t *testing.T, b []byte) []serpstattest.Backlink {
 	t.Helper()
-	rows := []serpstat.Backlink{}
+	rows := []serpstattest.Backlink{}
 	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
 		if len(line) == 0 {
 			continue
 		}
 		require.Equal(t, byte('\n'), line[len(line)-1], "line %q is not terminated", line)
-		var r serpstat.Backlink
+		var r serpstattest.Backlink
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()
 		require.NoError(t, dec.Decode(&r))
@@ -193,16 +194,16 @@ func readNDJSON(t *testing.T, b []byte) []serpstat.Backlink {
 	return rows
 }
 
-func readParquet(t *testing.T, b []byte) []serpstat.Backlink {
+func readParquet(t *testing.T, b []byte) []serpstattest.Backlink {
 	t.Helper()
 	r := parquet.NewGenericReader[parquetRow](bytes.NewReader(b))
 	defer r.Close()
 	buf := make([]parquetRow, 100)
-	rows := []serpstat.Backlink{}
+	rows := []serpstattest.Backlink{}
 	for {
 		n, err := r.Read(buf)
 		for _, p := range buf[:n] {
-			var row serpstat.Backlink
+			var row serpstattest.Backlink
 			str := func(col int, dst *string, v *string) {
 				if v == nil {
 					row.Null |= 1 << col
@@ -217,13 +218,13 @@ func readParquet(t *testing.T, b []byte) []serpstat.Backlink {
 					*dst = serpstat.Int(*v)
 				}
 			}
-			str(serpstat.ColURLFrom, &row.URLFrom, p.URLFrom)
-			str(serpstat.ColURLTo, &row.URLTo, p.URLTo)
-			str(serpstat.ColNofollow, &row.Nofollow, p.Nofollow)
-			str(serpstat.ColLinkType, &row.LinkType, p.LinkType)
-			num(serpstat.ColLinksExt, &row.LinksExt, p.LinksExt)
-			str(serpstat.ColLinkText, &row.LinkText, p.LinkText)
-			num(serpstat.ColDomainRank, &row.DomainRank, p.DomainRank)
+			str(serpstattest.ColURLFrom, &row.URLFrom, p.URLFrom)
+			str(serpstattest.ColURLTo, &row.URLTo, p.URLTo)
+			str(serpstattest.ColNofollow, &row.Nofollow, p.Nofollow)
+			str(serpstattest.ColLinkType, &row.LinkType, p.LinkType)
+			num(serpstattest.ColLinksExt, &row.LinksExt, p.LinksExt)
+			str(serpstattest.ColLinkText, &row.LinkText, p.LinkText)
+			num(serpstattest.ColDomainRank, &row.DomainRank, p.DomainRank)
 			if p.FirstSeen != nil {
 				row.FirstSeen = time.Unix(int64(*p.FirstSeen)*86400, 0).UTC().Format(time.DateOnly)
 			}
@@ -242,7 +243,7 @@ func readParquet(t *testing.T, b []byte) []serpstat.Backlink {
 // TestRoundTrip is the suite shared by every format: rows written come back
 // equal from a standard reader of the format.
 func TestRoundTrip(t *testing.T) {
-	many := make([]serpstat.Backlink, 0, 5000)
+	many := make([]serpstattest.Backlink, 0, 5000)
 	for i := range cap(many) {
 		r := awkwardRows[i%len(awkwardRows)]
 		r.LinksExt = serpstat.Int(i)
@@ -252,26 +253,26 @@ func TestRoundTrip(t *testing.T) {
 	huge.LinkText = strings.Repeat("日本語 \"quoted\", \n", 20_000) // 360 KB
 	cases := []struct {
 		name    string
-		batches [][]serpstat.Backlink
+		batches [][]serpstattest.Backlink
 	}{
 		{"no rows", nil},
-		{"one empty batch", [][]serpstat.Backlink{{}}},
-		{"awkward rows", [][]serpstat.Backlink{awkwardRows}},
-		{"one row a batch", func() (b [][]serpstat.Backlink) {
+		{"one empty batch", [][]serpstattest.Backlink{{}}},
+		{"awkward rows", [][]serpstattest.Backlink{awkwardRows}},
+		{"one row a batch", func() (b [][]serpstattest.Backlink) {
 			for i := range awkwardRows {
 				b = append(b, awkwardRows[i:i+1])
 			}
 			return b
 		}()},
-		{"5000 rows in uneven batches", [][]serpstat.Backlink{many[:1], many[1:1500], many[1500:1500], many[1500:]}},
-		{"rows larger than any buffer", [][]serpstat.Backlink{{huge, awkwardRows[0], huge}}},
+		{"5000 rows in uneven batches", [][]serpstattest.Backlink{many[:1], many[1:1500], many[1500:1500], many[1500:]}},
+		{"rows larger than any buffer", [][]serpstattest.Backlink{{huge, awkwardRows[0], huge}}},
 	}
 	for _, f := range formats {
 		for _, c := range cases {
 			t.Run(f.name+"/"+c.name, func(t *testing.T) {
 				var buf bytes.Buffer
 				w := f.new(&buf)
-				var want []serpstat.Backlink
+				var want []serpstattest.Backlink
 				for _, b := range c.batches {
 					require.NoError(t, w.Write(backlinkRows(b)))
 					for _, r := range b {
@@ -282,7 +283,7 @@ func TestRoundTrip(t *testing.T) {
 				require.NoError(t, w.Close(), "a second Close")
 				require.ErrorIs(t, w.Write(backlinkRows(awkwardRows[:1])), errClosed)
 				if want == nil {
-					want = []serpstat.Backlink{}
+					want = []serpstattest.Backlink{}
 				}
 				require.Equal(t, want, f.read(t, buf.Bytes()))
 			})

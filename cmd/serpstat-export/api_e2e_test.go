@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -36,7 +36,7 @@ func TestSameDayOverTheWallExportsEveryRowOnce(t *testing.T) {
 	require.NoError(t, err)
 	lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
 	require.Len(t, lines, total)
-	got := make([]serpstat.Backlink, len(lines))
+	got := make([]serpstattest.Backlink, len(lines))
 	for i, l := range lines {
 		require.NoError(t, json.Unmarshal(l, &got[i]))
 	}
@@ -49,7 +49,7 @@ func TestSameDayOverTheWallExportsEveryRowOnce(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, day, 7000, "the data set has 7,000 rows on one day")
 	require.Greater(t, day, wall, "more rows on that day than the wall")
-	seen := make(map[serpstat.Backlink]int, total)
+	seen := make(map[serpstattest.Backlink]int, total)
 	for _, r := range got {
 		seen[r]++
 	}
@@ -108,7 +108,7 @@ func TestEmptyResult404IsNoData(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
-	assert.Equal(t, strings.Join(serpstat.Columns, ",")+"\n", string(data))
+	assert.Equal(t, strings.Join(backlinks.NewBacklinks.OutputColumns(), ",")+"\n", string(data))
 	assert.EqualValues(t, 1, srv.Stats().CreditsBilled)
 	assert.Equal(t, 1, srv.Stats().ByOutcome[serpstattest.OutcomeNoData])
 }
@@ -197,7 +197,7 @@ func TestUnexpectedAnswerStopsWithoutPayingTwice(t *testing.T) {
 	for run := 1; run <= 2; run++ {
 		res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "shape.example", "--out", out)...)
 		require.Equal(t, 1, res.code, res.stderr)
-		for _, want := range []string{serpstat.MethodNewBacklinks, "links_ext", `"abc"`} {
+		for _, want := range []string{backlinks.NewBacklinks.API, "links_ext", `"abc"`} {
 			assert.Contains(t, res.stderr, want, "run %d", run)
 		}
 		assert.Equal(t, 1, srv.Stats().ByOutcome[serpstattest.OutcomeFaultShape], "run %d: asked once in all", run)

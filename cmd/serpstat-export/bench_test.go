@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -119,7 +119,7 @@ func BenchmarkE2ESaturation(b *testing.B) {
 					"--out", filepath.Join(b.TempDir(), "out.ndjson"))
 				var arrivals []time.Time
 				for _, e := range srv.Log() {
-					if e.Method == serpstat.MethodNewBacklinks && e.Outcome == serpstattest.OutcomeOK {
+					if e.Method == backlinks.NewBacklinks.API && e.Outcome == serpstattest.OutcomeOK {
 						arrivals = append(arrivals, e.Time)
 					}
 				}

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -62,20 +63,21 @@ func exportArgs(srv *serpstattest.Server, query string, extra ...string) []strin
 	return append([]string{"export", "--endpoint", srv.URL, "--query", query, "--rps", "1000", "--workers", "4"}, extra...)
 }
 
-func readCSV(t *testing.T, path string) []serpstat.Backlink {
+func readCSV(t *testing.T, path string) []serpstattest.Backlink {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	recs := parseRFC4180(t, data)
-	require.Equal(t, serpstat.Columns, recs[0])
-	rows := make([]serpstat.Backlink, 0, len(recs)-1)
+	cols := backlinks.NewBacklinks.OutputColumns()
+	require.Equal(t, cols, recs[0])
+	rows := make([]serpstattest.Backlink, 0, len(recs)-1)
 	for _, r := range recs[1:] {
-		require.Len(t, r, len(serpstat.Columns))
+		require.Len(t, r, len(cols))
 		le, err := strconv.ParseInt(r[4], 10, 64)
 		require.NoError(t, err)
 		dr, err := strconv.ParseInt(r[8], 10, 64)
 		require.NoError(t, err)
-		rows = append(rows, serpstat.Backlink{URLFrom: r[0], URLTo: r[1], Nofollow: r[2], LinkType: r[3], LinksExt: serpstat.Int(le), LinkText: r[5], FirstSeen: r[6], LastVisited: r[7], DomainRank: serpstat.Int(dr)})
+		rows = append(rows, serpstattest.Backlink{URLFrom: r[0], URLTo: r[1], Nofollow: r[2], LinkType: r[3], LinksExt: serpstat.Int(le), LinkText: r[5], FirstSeen: r[6], LastVisited: r[7], DomainRank: serpstat.Int(dr)})
 	}
 	return rows
 }
@@ -83,8 +85,8 @@ func readCSV(t *testing.T, path string) []serpstat.Backlink {
 // asCSV is what the CSV output holds of rows by default: a text cell that
 // a spreadsheet would run as a formula (leading = + - @, tab or CR) gets a
 // leading '.
-func asCSV(rows []serpstat.Backlink) []serpstat.Backlink {
-	out := make([]serpstat.Backlink, len(rows))
+func asCSV(rows []serpstattest.Backlink) []serpstattest.Backlink {
+	out := make([]serpstattest.Backlink, len(rows))
 	n := func(s string) string {
 		if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 			return "'" + s
@@ -143,9 +145,9 @@ func parseRFC4180(t *testing.T, data []byte) [][]string {
 	return recs
 }
 
-func readNDJSON(t *testing.T, data []byte) []serpstat.Backlink {
+func readNDJSON(t *testing.T, data []byte) []serpstattest.Backlink {
 	t.Helper()
-	var rows []serpstat.Backlink
+	var rows []serpstattest.Backlink
 	lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
 	for i, line := range lines {
 		if len(line) == 0 {
@@ -166,8 +168,8 @@ func readNDJSON(t *testing.T, data []byte) []serpstat.Backlink {
 				require.IsType(t, json.Number(""), v, "%s is a JSON number", k)
 			}
 		}
-		require.Equal(t, serpstat.Columns, keys, "line %d: keys in column order", i+1)
-		var r serpstat.Backlink
+		require.Equal(t, backlinks.NewBacklinks.OutputColumns(), keys, "line %d: keys in column order", i+1)
+		var r serpstattest.Backlink
 		require.NoError(t, json.Unmarshal(line, &r))
 		rows = append(rows, r)
 	}
@@ -187,15 +189,15 @@ type parquetRow struct {
 	DomainRank  int64  `parquet:"domain_rank"`
 }
 
-func readParquet(t *testing.T, path string) []serpstat.Backlink {
+func readParquet(t *testing.T, path string) []serpstattest.Backlink {
 	t.Helper()
 	prs, err := parquet.ReadFile[parquetRow](path)
 	require.NoError(t, err)
-	rows := make([]serpstat.Backlink, len(prs))
+	rows := make([]serpstattest.Backlink, len(prs))
 	for i, p := range prs {
 		require.NotNil(t, p.FirstSeen)
 		require.NotNil(t, p.LastVisited)
-		rows[i] = serpstat.Backlink{URLFrom: p.URLFrom, URLTo: p.URLTo, Nofollow: p.Nofollow, LinkType: p.LinkType,
+		rows[i] = serpstattest.Backlink{URLFrom: p.URLFrom, URLTo: p.URLTo, Nofollow: p.Nofollow, LinkType: p.LinkType,
 			LinksExt: serpstat.Int(p.LinksExt), LinkText: p.LinkText,
 			FirstSeen:   time.Unix(int64(*p.FirstSeen)*86400, 0).UTC().Format(time.DateOnly),
 			LastVisited: time.UnixMicro(*p.LastVisited).UTC().Format(time.DateTime),
@@ -206,7 +208,7 @@ func readParquet(t *testing.T, path string) []serpstat.Backlink {
 
 // requireRows compares row by row, so a failure names the first row that
 // differs rather than printing two huge slices.
-func requireRows(t *testing.T, want, got []serpstat.Backlink, what string) {
+func requireRows(t *testing.T, want, got []serpstattest.Backlink, what string) {
 	t.Helper()
 	require.Equal(t, len(want), len(got), "%s: row count", what)
 	for i := range want {
@@ -330,7 +332,7 @@ func TestExportSlicesPastTheWall(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	got := readCSV(t, out)
 	require.Len(t, got, 6150)
-	seen := map[serpstat.Backlink]bool{}
+	seen := map[serpstattest.Backlink]bool{}
 	for _, r := range got {
 		require.False(t, seen[r], "a row written twice")
 		seen[r] = true

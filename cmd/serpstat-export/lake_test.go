@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -82,7 +81,7 @@ func TestDataLakeLoad(t *testing.T) {
 	}
 	for _, d := range domains {
 		// The parts of a domain, in order, are its rows.
-		var got []serpstat.Backlink
+		var got []serpstattest.Backlink
 		parts, _ := filepath.Glob(filepath.Join(lake, "dt="+date, "domain="+d, "part-*.parquet"))
 		sort.Strings(parts)
 		require.Len(t, parts, (lakeTotal(d)+199)/200)
@@ -165,7 +164,7 @@ func TestIncrementalPaysOnlyForNewRows(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state.json")
-	run := func(name string) []serpstat.Backlink {
+	run := func(name string) []serpstattest.Backlink {
 		out := filepath.Join(dir, name+".ndjson")
 		res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, q, "--incremental", state, "--out", out)...)
 		require.Equal(t, 0, res.code, res.stderr)
@@ -190,7 +189,7 @@ func TestIncrementalPaysOnlyForNewRows(t *testing.T) {
 
 	// Together: the data set, each row once.
 	all := append(first, second...)
-	seen := map[serpstat.Backlink]bool{}
+	seen := map[serpstattest.Backlink]bool{}
 	for _, r := range all {
 		require.False(t, seen[r], "a row in both runs")
 		seen[r] = true

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -26,7 +26,7 @@ type gate struct {
 func newGate() *gate { return &gate{reached: make(chan struct{}), release: make(chan struct{})} }
 
 func (g *gate) fault(fi serpstattest.FaultInfo) serpstattest.Fault {
-	if fi.Method == serpstat.MethodNewBacklinks && fi.Params.Page == 2 && fi.Params.Query == "first.example" {
+	if fi.Method == backlinks.NewBacklinks.API && fi.Params.Page == 2 && fi.Params.Query == "first.example" {
 		g.once.Do(func() { close(g.reached) })
 		<-g.release
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 )
 
@@ -95,7 +94,7 @@ func TestLakeReRunOnTheSameDayKeepsEveryRun(t *testing.T) {
 				return nil
 			}))
 			var inManifest []string
-			perQuery := map[string][]serpstat.Backlink{}
+			perQuery := map[string][]serpstattest.Backlink{}
 			sort.Slice(m.Files, func(a, b int) bool { return m.Files[a].Path < m.Files[b].Path })
 			for _, f := range m.Files {
 				inManifest = append(inManifest, f.Path)
@@ -143,9 +142,9 @@ func readManifest(t *testing.T, dir string) manifestRuns {
 
 // requireSameSet checks that got holds the rows of want, each as many
 // times, in any order.
-func requireSameSet(t *testing.T, want, got []serpstat.Backlink, what string) {
+func requireSameSet(t *testing.T, want, got []serpstattest.Backlink, what string) {
 	t.Helper()
-	count := map[serpstat.Backlink]int{}
+	count := map[serpstattest.Backlink]int{}
 	for _, r := range want {
 		count[r]++
 	}

@@ -176,7 +176,7 @@ func mix64(z uint64) uint64 {
 
 // row is a generated row with its dates as YYYYMMDD, for filters.
 type row struct {
-	serpstat.Backlink
+	Backlink
 	addKey, checkKey int
 	fsDay, lvDay     int // indexes of first_seen and last_visited in dayStrings
 }
@@ -273,16 +273,16 @@ func put2(b []byte, n int) { b[0], b[1] = byte('0'+n/10), byte('0'+n%10) }
 // is computed from (query, i) alone, so data sets of any size cost no
 // memory, and the same (query, i) always gives the same row. Safe for
 // concurrent use.
-func Row(query string, i int) serpstat.Backlink {
+func Row(query string, i int) Backlink {
 	g := newGen(query)
 	return g.row(i).Backlink
 }
 
 // Rows returns rows 0..n-1 of query's data set: what a Fake serves for
 // query, without a filter, when it matches at least n rows.
-func Rows(query string, n int) []serpstat.Backlink {
+func Rows(query string, n int) []Backlink {
 	g := newGen(query)
-	out := make([]serpstat.Backlink, n)
+	out := make([]Backlink, n)
 	for i := range out {
 		out[i] = g.row(i).Backlink
 	}
@@ -309,7 +309,7 @@ func appendInt(s []byte, v int64, asString bool) []byte {
 }
 
 // appendRow appends b as the API's JSON object, in style st.
-func appendRow(s []byte, b *serpstat.Backlink, st rowStyle) []byte {
+func appendRow(s []byte, b *Backlink, st rowStyle) []byte {
 	s = append(s, `{"url_from":`...)
 	s = appendString(s, b.URLFrom)
 	s = append(s, `,"url_to":`...)

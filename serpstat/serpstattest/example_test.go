@@ -30,8 +30,8 @@ func ExampleNewServer() {
 	var answer struct {
 		ID     string `json:"id"`
 		Result struct {
-			Data    []serpstat.Backlink  `json:"data"`
-			Summary serpstat.SummaryInfo `json:"summary_info"`
+			Data    []serpstattest.Backlink `json:"data"`
+			Summary serpstat.SummaryInfo    `json:"summary_info"`
 		} `json:"result"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {

@@ -49,7 +49,8 @@
 // returns the rows an export must produce, decoded.
 //
 // Each (method, query) has its own data set, computed row by row from
-// (query, i) by Row (for getNewBacklinks; other methods reseed it with
+// (query, i) by Row (for getNewBacklinks, a Backlink, whose Row method
+// is the serpstat.Row the decoder reads; other methods reseed it with
 // their name), so data sets of any size cost no memory. Rows hold awkward
 // text on purpose: quotes, commas, line breaks, tabs, backslashes,
 // non-ASCII text, leading spreadsheet-formula characters and empty
@@ -319,7 +320,7 @@ type FaultInfo struct {
 	Method string
 	// Params are the params of a paged method as decoded, with page and
 	// size defaulted when absent; zero for getStats.
-	Params serpstat.NewBacklinksParams
+	Params serpstat.Params
 }
 
 // FaultKind is a kind of injected fault.
@@ -375,11 +376,11 @@ type Entry struct {
 	Time    time.Time // arrival
 	ID      string    // the request's id, as echoed
 	Method  string
-	Params  serpstat.NewBacklinksParams // as decoded, page and size defaulted
-	Outcome string                      // one of the Outcome constants, or "fault-<status>"
-	Fault   Fault                       // the injected fault, if any
-	Rows    int                         // rows in the answer
-	Credits int64                       // credits billed
+	Params  serpstat.Params // as decoded, page and size defaulted
+	Outcome string          // one of the Outcome constants, or "fault-<status>"
+	Fault   Fault           // the injected fault, if any
+	Rows    int             // rows in the answer
+	Credits int64           // credits billed
 }
 
 // PageKey identifies a billed page in Stats.PagesBilled.
@@ -685,13 +686,13 @@ func (f *Fake) handle(r *http.Request, e *Entry) (reply, error) {
 	case m == nil:
 		e.Outcome = OutcomeMethod
 		return jsonReply(errorBody(e.ID, CodeMethodNotFound, MsgMethodNotFound, jsonString(env.Method))), nil
-	case m.API == serpstat.MethodNewBacklinks:
+	case m == backlinks.NewBacklinks:
 		p, perr = decodeParams(env.Params, f.ignores)
 		p.m = m
-		e.Params = p.NewBacklinksParams
+		e.Params = p.Params
 	default:
 		p, perr = decodeMethodParams(m, env.Params, f.ignores)
-		e.Params = p.NewBacklinksParams
+		e.Params = p.Params
 	}
 
 	fault := f.faultFor(e.Seq, env.Method, e.Params)
@@ -747,7 +748,7 @@ func (f *Fake) handle(r *http.Request, e *Entry) (reply, error) {
 }
 
 // faultFor decides the fault of request seq.
-func (f *Fake) faultFor(seq int, method string, p serpstat.NewBacklinksParams) Fault {
+func (f *Fake) faultFor(seq int, method string, p serpstat.Params) Fault {
 	if f.opts.Fault != nil {
 		if fl := f.opts.Fault(FaultInfo{Seq: seq, Method: method, Params: p}); fl.Kind != FaultNone {
 			return fl
@@ -779,7 +780,7 @@ func (f *Fake) faultFor(seq int, method string, p serpstat.NewBacklinksParams) F
 
 // params are checked params of a paged method, defaults applied.
 type params struct {
-	serpstat.NewBacklinksParams
+	serpstat.Params
 	m       *serpstat.Method
 	filter  compiled  // getNewBacklinks' filter
 	mfilter mcompiled // another method's filter
@@ -844,10 +845,10 @@ func decodeParams(raw json.RawMessage, ignored func(field string) bool) (params,
 		return p, schemaErr("params.query: required")
 	case p.SearchType == "":
 		return p, schemaErr("params.searchType: required")
-	case !slices.Contains(serpstat.SearchTypes, p.SearchType):
-		return p, schemaErr("params.searchType: must be one of " + strings.Join(serpstat.SearchTypes, ", "))
-	case p.Sort != "" && !slices.Contains(serpstat.SortFields, p.Sort):
-		return p, schemaErr("params.sort: must be one of " + strings.Join(serpstat.SortFields, ", "))
+	case !slices.Contains(backlinks.NewBacklinks.SearchTypes, p.SearchType):
+		return p, schemaErr("params.searchType: must be one of " + strings.Join(backlinks.NewBacklinks.SearchTypes, ", "))
+	case p.Sort != "" && !slices.Contains(backlinks.NewBacklinks.Sorts, p.Sort):
+		return p, schemaErr("params.sort: must be one of " + strings.Join(backlinks.NewBacklinks.Sorts, ", "))
 	case p.Order != "" && !slices.Contains(serpstat.Orders, strings.ToLower(p.Order)):
 		return p, schemaErr("params.order: must be asc or desc")
 	case p.Page < 1:
@@ -888,7 +889,7 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 		return errorBody(e.ID, perr.Code, perr.Message, perr.Data)
 	}
 	m := p.m
-	isNew := m.API == serpstat.MethodNewBacklinks
+	isNew := m == backlinks.NewBacklinks
 	total := f.RowsFor(p.Query)
 	var g gen
 	var mg *mgen
@@ -1042,9 +1043,9 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 // Rows returns rows 0..n-1 of query's data set as this fake serves them,
 // with its options (SameDayShare changes first_seen): what it serves for
 // query, without a filter, when it matches at least n rows.
-func (f *Fake) Rows(query string, n int) []serpstat.Backlink {
+func (f *Fake) Rows(query string, n int) []Backlink {
 	g := f.gen(query)
-	out := make([]serpstat.Backlink, n)
+	out := make([]Backlink, n)
 	for i := range out {
 		out[i] = g.row(i).Backlink
 	}

@@ -27,8 +27,8 @@ import (
 type answer struct {
 	ID     json.RawMessage `json:"id"`
 	Result *struct {
-		Data    []serpstat.Backlink  `json:"data"`
-		Summary serpstat.SummaryInfo `json:"summary_info"`
+		Data    []serpstattest.Backlink `json:"data"`
+		Summary serpstat.SummaryInfo    `json:"summary_info"`
 	} `json:"result"`
 	Error *serpstat.Error `json:"error"`
 }
@@ -54,7 +54,7 @@ func post(t *testing.T, url, token, body string) (int, []byte) {
 // call sends a getNewBacklinks request with params and decodes the answer.
 func call(t *testing.T, s *serpstattest.Server, params any) answer {
 	t.Helper()
-	body, err := json.Marshal(serpstat.Request{ID: "1", Method: serpstat.MethodNewBacklinks, Params: params})
+	body, err := json.Marshal(serpstat.Request{ID: "1", Method: backlinks.NewBacklinks.API, Params: params})
 	require.NoError(t, err)
 	status, b := post(t, s.URL, serpstattest.DefaultToken, string(body))
 	require.Equal(t, http.StatusOK, status, string(b))
@@ -71,8 +71,8 @@ func newServer(t *testing.T, opts serpstattest.Options) *serpstattest.Server {
 	return s
 }
 
-func page(query string, page, size int) serpstat.NewBacklinksParams {
-	return serpstat.NewBacklinksParams{Query: query, SearchType: serpstat.SearchDomain, Page: page, Size: size}
+func page(query string, page, size int) serpstat.Params {
+	return serpstat.Params{Query: query, SearchType: serpstat.SearchDomain, Page: page, Size: size}
 }
 
 func TestBilling(t *testing.T) {
@@ -369,17 +369,17 @@ func TestFilter(t *testing.T) {
 	tests := []struct {
 		name   string
 		filter serpstat.Filter
-		keep   func(b serpstat.Backlink) bool
+		keep   func(b serpstattest.Backlink) bool
 	}{
 		{
 			name:   "date range as gte and lte, inclusive",
 			filter: serpstat.Filter{{{Field: "add", CompareType: "gte", Value: []any{"1.3.2023"}}, {Field: "add", CompareType: "lte", Value: []any{"31.3.2023"}}}},
-			keep:   func(b serpstat.Backlink) bool { return b.FirstSeen >= "2023-03-01" && b.FirstSeen <= "2023-03-31" },
+			keep:   func(b serpstattest.Backlink) bool { return b.FirstSeen >= "2023-03-01" && b.FirstSeen <= "2023-03-31" },
 		},
 		{
 			name:   "startsWith",
 			filter: serpstat.Filter{{{Field: "url_from", CompareType: "startsWith", Value: []any{"https://www."}}}},
-			keep:   func(b serpstat.Backlink) bool { return strings.HasPrefix(b.URLFrom, "https://www.") },
+			keep:   func(b serpstattest.Backlink) bool { return strings.HasPrefix(b.URLFrom, "https://www.") },
 		},
 		{
 			name: "OR of AND",
@@ -393,7 +393,7 @@ func TestFilter(t *testing.T) {
 					{Field: "check", CompareType: "lt", Value: []any{"1.1.2024"}},
 				},
 			},
-			keep: func(b serpstat.Backlink) bool {
+			keep: func(b serpstattest.Backlink) bool {
 				return b.Nofollow == "nofollow" && b.LinksExt >= 100 ||
 					strings.Contains(b.LinkText, "\n") && b.LastVisited < "2024-01-01"
 			},
@@ -401,34 +401,34 @@ func TestFilter(t *testing.T) {
 		{
 			name:   "links_external between two numbers",
 			filter: serpstat.Filter{{{Field: "links_external", CompareType: "between", Value: []any{10, 20}}}},
-			keep:   func(b serpstat.Backlink) bool { return b.LinksExt >= 10 && b.LinksExt <= 20 },
+			keep:   func(b serpstattest.Backlink) bool { return b.LinksExt >= 10 && b.LinksExt <= 20 },
 		},
 		{
 			name:   "link_nofollow code",
 			filter: serpstat.Filter{{{Field: "link_nofollow", CompareType: "eq", Value: []any{"2"}}}},
-			keep:   func(b serpstat.Backlink) bool { return b.Nofollow == "ugc" },
+			keep:   func(b serpstattest.Backlink) bool { return b.Nofollow == "ugc" },
 		},
 		{
 			name:   "link_type filter alias",
 			filter: serpstat.Filter{{{Field: "link_type", CompareType: "eq", Value: []any{"text", "iframe"}}}},
-			keep:   func(b serpstat.Backlink) bool { return b.LinkType == "href" || b.LinkType == "frame" },
+			keep:   func(b serpstattest.Backlink) bool { return b.LinkType == "href" || b.LinkType == "frame" },
 		},
 		{
 			name:   "notContains and endsWith",
 			filter: serpstat.Filter{{{Field: "url_to", CompareType: "endsWith", Value: []any{"/"}}, {Field: "anchor", CompareType: "notContains", Value: []any{"e", "a"}}}},
-			keep: func(b serpstat.Backlink) bool {
+			keep: func(b serpstattest.Backlink) bool {
 				return strings.HasSuffix(b.URLTo, "/") && !strings.ContainsAny(b.LinkText, "ea")
 			},
 		},
 		{
 			name:   "additional filters are ignored",
 			filter: serpstat.Filter{{{Field: "add", CompareType: "gte", Value: []any{"1.1.2024"}}, {AdditionalFilters: "only_main_page"}}},
-			keep:   func(b serpstat.Backlink) bool { return b.FirstSeen >= "2024-01-01" },
+			keep:   func(b serpstattest.Backlink) bool { return b.FirstSeen >= "2024-01-01" },
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var want []serpstat.Backlink
+			var want []serpstattest.Backlink
 			for _, b := range all {
 				if tt.keep(b) {
 					want = append(want, b)
@@ -439,7 +439,7 @@ func TestFilter(t *testing.T) {
 
 			s := newServer(t, serpstattest.Options{Rows: rows})
 			const size = 1000
-			var got []serpstat.Backlink
+			var got []serpstattest.Backlink
 			for p := 1; ; p++ {
 				params := page(query, p, size)
 				params.ComplexFilter = tt.filter
@@ -754,7 +754,7 @@ func TestFaults(t *testing.T) {
 			assert.Equal(t, map[string]int{tt.wantOutcome: 1}, st.ByOutcome)
 			mu.Lock()
 			require.Len(t, infos, 1)
-			assert.Equal(t, serpstattest.FaultInfo{Seq: 1, Method: serpstat.MethodNewBacklinks, Params: page("example.com", 1, 10)}, infos[0])
+			assert.Equal(t, serpstattest.FaultInfo{Seq: 1, Method: backlinks.NewBacklinks.API, Params: page("example.com", 1, 10)}, infos[0])
 			mu.Unlock()
 			log := s.Log()
 			require.Len(t, log, 1)
@@ -881,7 +881,7 @@ func TestLog(t *testing.T) {
 	log := s.Log()
 	require.Len(t, log, 2)
 	assert.Equal(t, 1, log[0].Seq)
-	assert.Equal(t, serpstat.MethodNewBacklinks, log[0].Method)
+	assert.Equal(t, backlinks.NewBacklinks.API, log[0].Method)
 	assert.Equal(t, page("example.com", 2, 100), log[0].Params)
 	assert.Equal(t, serpstattest.OutcomeOK, log[0].Outcome)
 	assert.Equal(t, 50, log[0].Rows)

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
+	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
 
 // Filter fields, as complexFilter names them.
@@ -93,7 +94,7 @@ func compileFilter(f serpstat.Filter, ignored func(field string) bool) (compiled
 		conds := make([]cond, 0, len(group))
 		for _, c := range group {
 			if c.AdditionalFilters != "" {
-				if !slices.Contains(serpstat.AdditionalFilters, c.AdditionalFilters) {
+				if !slices.Contains(backlinks.NewBacklinks.AdditionalFilters, c.AdditionalFilters) {
 					return nil, filterErr("Not allowed field: " + c.AdditionalFilters)
 				}
 				conds = append(conds, cond{always: true})

@@ -532,7 +532,7 @@ func (f *Fake) style(i int) mstyle {
 func (f *Fake) Expected(m *serpstat.Method, query string, p serpstat.Params) []serpstat.Row {
 	n := f.RowsFor(query)
 	var out []serpstat.Row
-	if m.API == serpstat.MethodNewBacklinks {
+	if m.API == backlinks.NewBacklinks.API {
 		var c compiled
 		if len(p.ComplexFilter) > 0 {
 			var err *serpstat.Error
@@ -569,7 +569,7 @@ func (f *Fake) Expected(m *serpstat.Method, query string, p serpstat.Params) []s
 }
 
 // newBacklinkRow is a getNewBacklinks row as the decoder reads it.
-func newBacklinkRow(b *serpstat.Backlink, st mstyle) serpstat.Row {
+func newBacklinkRow(b *Backlink, st mstyle) serpstat.Row {
 	r := b.Row()
 	if st.nulls {
 		r.Values[5], r.Values[8] = serpstat.Value{Null: true}, serpstat.Value{Null: true}

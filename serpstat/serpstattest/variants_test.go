@@ -17,7 +17,7 @@ import (
 // rawCall returns the raw body of a getNewBacklinks answer.
 func rawCall(t *testing.T, s *serpstattest.Server, params any) []byte {
 	t.Helper()
-	body, err := json.Marshal(serpstat.Request{ID: "1", Method: serpstat.MethodNewBacklinks, Params: params})
+	body, err := json.Marshal(serpstat.Request{ID: "1", Method: backlinks.NewBacklinks.API, Params: params})
 	require.NoError(t, err)
 	status, b := post(t, s.URL, serpstattest.DefaultToken, string(body))
 	require.Equal(t, http.StatusOK, status, string(b))

@@ -18,24 +18,25 @@ import (
 	"github.com/serpstat-export/serpstat-export/dest"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
+	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
 	"github.com/serpstat-export/serpstat-export/sink"
 )
 
 // backlinkRows converts Backlink fixtures to rows of new-backlinks.
-func backlinkRows(bs []serpstat.Backlink) []serpstat.Row { return serpstat.BacklinkRows(bs) }
+func backlinkRows(bs []serpstattest.Backlink) []serpstat.Row { return serpstattest.BacklinkRows(bs) }
 
 // testRows returns n rows with awkward text, dates around the epoch and
 // a leap day, and some empty dates (written as nulls).
-func testRows(n int) []serpstat.Backlink {
+func testRows(n int) []serpstattest.Backlink {
 	texts := []string{
 		"plain", `quote " and, comma`, "new\nline\r\nand\rcr", "\ttab", "é 日本語 🚀 مرحبا",
 		"=1+1", "", `back\slash`, "line\u2028sep", "nul \x00 byte", "bad \xff\xfe utf8",
 	}
 	days := []string{"1970-01-01", "1969-12-31", "2024-02-29", "2000-01-01", "2099-12-31", ""}
 	times := []string{"1970-01-01 00:00:00", "1969-12-31 23:59:59", "2024-02-29 23:59:59", "2038-01-19 03:14:08", "", "2015-07-04 17:00:00"}
-	rows := make([]serpstat.Backlink, n)
+	rows := make([]serpstattest.Backlink, n)
 	for i := range rows {
-		rows[i] = serpstat.Backlink{
+		rows[i] = serpstattest.Backlink{
 			URLFrom:     fmt.Sprintf("https://site%d.example/%s", i, texts[i%len(texts)]),
 			URLTo:       "https://target.test/" + texts[(i+3)%len(texts)],
 			Nofollow:    []string{"follow", "nofollow"}[i%2],
@@ -102,7 +103,7 @@ func TestPqarrowReadsSinkParquet(t *testing.T) {
 	require.Equal(t, arrow.Microsecond, ts.Unit)
 
 	require.EqualValues(t, len(rows), table.NumRows())
-	got := make([]serpstat.Backlink, len(rows))
+	got := make([]serpstattest.Backlink, len(rows))
 	for col := range want {
 		i := 0
 		for _, chunk := range table.Column(col).Data().Chunks() {
