@@ -45,6 +45,9 @@ type partRun struct {
 	// (see slices.go).
 	keepPoints bool
 	points     []int64
+	// pointsCut: rows past maxPointRows were written and their points
+	// not kept; an API wall past them cannot be sliced under.
+	pointsCut bool
 
 	// wallAt is the offset the API stopped serving rows at, before the
 	// wall planned with; -1 while it serves.
@@ -55,6 +58,12 @@ func newPartRun(pt pager.Part, params serpstat.Params) *partRun {
 	pt.Params = params
 	return &partRun{pt: pt, params: params, rows: 0, wallAt: -1}
 }
+
+// maxPointRows is how many rows of the query keep their Points for
+// slicing under an API wall met before the wall planned with: the API's
+// own wall. A part past it (only with --wall raised past the API's)
+// would hold len(dims) values a row for the whole export.
+var maxPointRows = serpstat.Wall // a var for a test
 
 // errWallHit halts a part's pages at the API's wall (partRun.wallAt).
 var errWallHit = errors.New("the API stopped serving rows")
@@ -354,6 +363,10 @@ func (r *run) sink(pr *partRun, rows []serpstat.Row) error {
 	pr.last, pr.hasLast = rows[len(rows)-1], true
 	if pr.keepPoints {
 		for i := range rows {
+			if len(pr.points) >= maxPointRows*len(r.dims) {
+				pr.pointsCut = true
+				break
+			}
 			pr.points = pager.AppendPoint(pr.points, r.m, r.dims, &rows[i])
 		}
 	}

@@ -156,7 +156,7 @@ func (r *run) apiWall(ctx context.Context, whole *partRun) error {
 	missing := whole.pt.Reach - int(whole.rows)
 	r.log.Warn("the API stopped serving rows before the planned wall: a page came back short (or refused) while the total says more follow", "query", rep.Query, "at", at, "planned_wall", r.p.Wall(), "rows_missing", missing)
 	pw := pager.New(withWall(r.p.Config(), at))
-	if at > 0 && pw.ShouldSlice(whole.pt.Total(), r.e.NoSlice) {
+	if at > 0 && !whole.pointsCut && pw.ShouldSlice(whole.pt.Total(), r.e.NoSlice) {
 		// Planned again under that wall; the first rows' requests were
 		// paid for and are not bought again.
 		return r.sliced(ctx, whole, pw)
@@ -164,6 +164,9 @@ func (r *run) apiWall(ctx context.Context, whole *partRun) error {
 	rep.Unreachable += missing
 	rep.SliceInDoubt += missing
 	rep.NotSliced = notSliced(pw, r.e.NoSlice)
+	if whole.pointsCut {
+		rep.NotSliced = fmt.Sprintf("the API's wall came after the first %d rows, whose slicing points are all that is kept", maxPointRows)
+	}
 	return fmt.Errorf("%w: the API stopped serving rows at %d of %d: %d rows out of reach", ErrRowsInDoubt, at, whole.pt.Total(), missing)
 }
 

@@ -306,3 +306,24 @@ func (m *refuse) Fetch(ctx context.Context, meth *serpstat.Method, p serpstat.Pa
 	}
 	return m.f.Fetch(ctx, meth, p)
 }
+
+// TestAnAPIWallPastTheKeptPointsIsReportedNotSliced: the slicing points
+// of the rows written are kept for the API's own wall's worth of rows (a
+// hundred here); an API wall met after them (only possible with --wall
+// raised past the API's) is not sliced under, since the rows written
+// could not be told apart from the slices': what is past it is out of
+// reach, and the export says so.
+func TestAnAPIWallPastTheKeptPointsIsReportedNotSliced(t *testing.T) {
+	defer exporter.SetMaxPointRows(100)()
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 2500, Wall: 1800})
+	defer srv.Close()
+	c := &collect{}
+	e := &exporter.Exporter{Pager: newPager(srv, "wall.example", 600), Sinks: []exporter.Sink{c}, Workers: 1, Now: sliceNow}
+	rep, err := e.Run(context.Background())
+	require.ErrorIs(t, err, exporter.ErrRowsInDoubt)
+	require.Contains(t, err.Error(), "700 rows out of reach")
+	require.Len(t, c.rows, 1800)
+	require.Equal(t, 1800, rep.APIWall)
+	require.Contains(t, rep.NotSliced, "slicing points")
+	require.EqualValues(t, 1800, srv.Stats().CreditsBilled, "nothing bought past the rows written")
+}
