@@ -140,7 +140,7 @@ func exportFlags(fs *flag.FlagSet) *flagSettings {
 	fs.BoolVar(&f.S3PathStyle, "s3-path-style", false, "path-style S3 URLs (most S3-compatible servers want it)")
 	fs.Var(&f.Out, "out", "output `file`; the extension picks the format (.csv, .ndjson, .jsonl, .parquet); - is stdout; repeat for several formats in one pass")
 	fs.StringVar(&f.Format, "format", "", "`format` for --out - and for files without a known extension: csv, ndjson or parquet")
-	fs.StringVar(&f.SearchType, "search-type", d.SearchType, "domain, domain_with_subdomains, url (--query is a page's URL) or part_url (a part of one)")
+	fs.StringVar(&f.SearchType, "search-type", d.SearchType, "domain, domain_with_subdomains, url (--query is a page's URL) or part_url (a part of one); url and part_url for new-backlinks, lost-backlinks, outlinks, lost-outlinks, out-domains and anchors")
 	fs.StringVar(&f.Sort, "sort", "", "sort `field`: one of the method's sort fields (serpstat-export methods lists them; new-backlinks: "+strings.Join(backlinks.NewBacklinks.Sorts, ", ")+"); default: the order new rows append in (new-backlinks: add asc)")
 	fs.StringVar(&f.Order, "order", "", "asc or desc (API default: desc)")
 	fs.IntVar(&f.Size, "size", d.Size, "rows per page, 1..1000")

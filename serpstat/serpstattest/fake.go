@@ -94,10 +94,18 @@
 // total still the full total, instead of the 402 error (an API that stops
 // serving rows earlier than its client assumes).
 //
+// searchType url and part_url (taken by the methods whose spec documents
+// them: getNewBacklinks, getLostBacklinks, getOutlinks, getLostOutlinks,
+// getOutDomains, getAnchors) name a page: with url every row's url_to is
+// the query (url_from for getOutlinks and getLostOutlinks, whose links
+// leave the page), with part_url a page under it (the query, https://
+// added when it has no scheme, then a path); row i is otherwise that of
+// the query searched as a domain. Expected follows Params.SearchType.
+//
 // What the fake does not do: it serves rows in data-set order whatever
 // sort and order say (summary_info echoes them), it accepts
-// additional_filters but ignores them, searchType does not change the data
-// set, and linkPerDomain is ignored. Filters compare a row's values before
+// additional_filters but ignores them, domain and domain_with_subdomains
+// give the same data set, and linkPerDomain is ignored. Filters compare a row's values before
 // Options.NullEvery nulls them in the answer.
 package serpstattest
 
@@ -894,9 +902,9 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	var g gen
 	var mg *mgen
 	if isNew {
-		g = f.gen(p.Query)
+		g = f.gen(p.Query).forSearch(p.SearchType)
 	} else {
-		mg = f.mgen(m, p.Query, p.Intersect)
+		mg = f.mgenFor(m, p.Params)
 	}
 	// A request carrying a complexFilter sees no inserted rows, even when
 	// its filter matches every row (additional filters, ignored fields).
@@ -921,7 +929,7 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	// matches. A filter that matches every row is served unfiltered,
 	// without a scan.
 	var idx []int32 // matching rows, with a filter
-	set := strconv.Itoa(total) + "\x00" + p.Query
+	set := strconv.Itoa(total) + "\x00" + p.Query + "\x00" + p.SearchType
 	switch {
 	case p.filter != nil && !p.filter.matchesAll():
 		idx = f.matches.indexes(set+"\x00"+p.canon, total, func(i int) bool {
