@@ -263,6 +263,12 @@ var (
 		},
 		AdditionalFilters: []string{"no_subdomains"},
 		Slices:            []string{"lastupdate", "total", "refDomains"},
+		// The spec types count as a string ("1" in its example): sent as
+		// one, and only a positive whole number is taken.
+		Params: []serpstat.Param{
+			{Name: "anchor", Kind: serpstat.KindString, Doc: "Anchor text"},
+			{Name: "count", Kind: serpstat.KindString, Positive: true, Doc: "Number of words in anchor"},
+		},
 	}
 	Intersect = &serpstat.Method{
 		Name: "intersect", API: procedure + "getIntersect",

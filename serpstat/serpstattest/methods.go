@@ -548,8 +548,8 @@ func (f *Fake) style(i int) mstyle {
 }
 
 // Expected returns the rows an export of the whole query of m with p
-// (its SearchType, Intersect and ComplexFilter; page, size, sort and
-// order do not matter) must produce, as m.DecodeAnswer reads them from
+// (its SearchType, Intersect, ComplexFilter and Extra; page, size, sort
+// and order do not matter) must produce, as m.DecodeAnswer reads them from
 // this fake's answers, in the order pages serve them: every row of the
 // query's data set the filter matches, in data-set order, with this
 // fake's options applied (IgnoreFilters' conditions match every row;
@@ -587,9 +587,10 @@ func (f *Fake) Expected(m *serpstat.Method, query string, p serpstat.Params) []s
 	}
 	p.Query = query
 	mg := f.mgenFor(m, p)
+	x := newExtraMatch(m, p.Extra)
 	for i := range n {
 		r := mg.row(i)
-		if c != nil && !c.match(&r) {
+		if c != nil && !c.match(&r) || !x.match(&r) {
 			continue
 		}
 		out = append(out, mg.decoded(&r, f.style(i)))

@@ -442,7 +442,8 @@ func TestFakeRefusesWhatValidateRefuses(t *testing.T) {
 }
 
 // TestFakeRefusesParamsValidateRefuses checks searchType, sort,
-// linkPerDomain and intersect of every method against Method.Validate.
+// linkPerDomain (0 included), intersect and the method's own params of
+// every method against Method.Validate.
 func TestFakeRefusesParamsValidateRefuses(t *testing.T) {
 	s := newServer(t, serpstattest.Options{Rows: 5})
 	var sorts []string
@@ -457,7 +458,7 @@ func TestFakeRefusesParamsValidateRefuses(t *testing.T) {
 		var cases []serpstat.Params
 		for _, st := range []string{"", serpstat.SearchDomain, serpstat.SearchDomainWithSubdomains} {
 			for _, is := range [][]string{nil, {"a.com"}, {"a.com", "b.com"}, {"a.com", "b.com", "c.com"}} {
-				for _, lpd := range []int{0, 1} {
+				for _, lpd := range []*int{nil, new(0), new(1), new(-1)} {
 					cases = append(cases, serpstat.Params{Query: "p.example", SearchType: st, Intersect: is, LinkPerDomain: lpd, Page: 1, Size: 5})
 				}
 			}
@@ -465,6 +466,11 @@ func TestFakeRefusesParamsValidateRefuses(t *testing.T) {
 		for _, so := range sorts {
 			p := methodParams(m, "p.example", 1, 5)
 			p.Sort = so
+			cases = append(cases, p)
+		}
+		for _, extra := range []map[string]string{{"count": "2"}, {"count": "0"}, {"count": "two"}, {"anchor": "seo"}, {"anchor": ""}, {"nope": "1"}} {
+			p := methodParams(m, "p.example", 1, 5)
+			p.Extra = extra
 			cases = append(cases, p)
 		}
 		for _, p := range cases {
@@ -476,8 +482,11 @@ func TestFakeRefusesParamsValidateRefuses(t *testing.T) {
 			if p.Intersect != nil {
 				params["intersect"] = p.Intersect
 			}
-			if p.LinkPerDomain != 0 {
-				params["linkPerDomain"] = p.LinkPerDomain
+			if p.LinkPerDomain != nil {
+				params["linkPerDomain"] = *p.LinkPerDomain
+			}
+			for k, v := range p.Extra {
+				params[k] = v
 			}
 			if p.Sort != "" {
 				params["sort"] = p.Sort

@@ -69,3 +69,54 @@ func TestPageSearchTypes(t *testing.T) {
 		}
 	})
 }
+
+// TestAnchorsParams: getAnchors' anchor and count select rows (anchor
+// held in any case, exactly count words), the total counts them, pages
+// walk them, Expected says the same rows, and the log records the params
+// as sent.
+func TestAnchorsParams(t *testing.T) {
+	const query, rows = "anchors.example", 400
+	m := backlinks.Anchors
+	col := m.ColumnIndex("anchor")
+	all := newServer(t, serpstattest.Options{Rows: rows}).Expected(m, query, methodParams(m, query, 1, 10))
+	tests := []struct {
+		name  string
+		extra map[string]string
+		keep  func(anchor string) bool
+	}{
+		{"count 2", map[string]string{"count": "2"}, func(a string) bool { return len(strings.Fields(a)) == 2 }},
+		{"count 1", map[string]string{"count": "1"}, func(a string) bool { return len(strings.Fields(a)) == 1 }},
+		{"anchor in any case", map[string]string{"anchor": "SEO"}, func(a string) bool { return strings.Contains(strings.ToLower(a), "seo") }},
+		{"both", map[string]string{"anchor": "e", "count": "3"}, func(a string) bool {
+			return strings.Contains(strings.ToLower(a), "e") && len(strings.Fields(a)) == 3
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t, serpstattest.Options{Rows: rows})
+			var want []serpstat.Row
+			for _, r := range all {
+				if tt.keep(r.Values[col].Str) {
+					want = append(want, r)
+				}
+			}
+			require.NotEmpty(t, want)
+			require.Less(t, len(want), rows, "the params select rows")
+			p := methodParams(m, query, 1, 100)
+			p.Extra = tt.extra
+			require.Equal(t, want, s.Expected(m, query, p))
+			var got []serpstat.Row
+			for pg := 1; len(got) < len(want); pg++ {
+				p.Page = pg
+				_, page := fetch(t, s, m, p)
+				require.EqualValues(t, len(want), page.Summary.Total)
+				require.NotEmpty(t, page.Data)
+				got = append(got, page.Data...)
+			}
+			assert.Equal(t, want, got)
+			for _, e := range s.Log() {
+				assert.Equal(t, tt.extra, e.Params.Extra, "the log records the params sent")
+			}
+		})
+	}
+}
