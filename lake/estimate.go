@@ -10,30 +10,34 @@ import (
 // Estimate is what an export of one query would cost, as `estimate`
 // prints it; its JSON form is a contract with scripts.
 type Estimate struct {
-	Method            string  `json:"method"`
-	Query             string  `json:"query"`
-	SearchType        string  `json:"search_type"`
-	Balance           int64   `json:"balance"`
-	Total             int     `json:"total"`
-	TotalUnknown      bool    `json:"total_unknown,omitempty"` // the API did not tell it: Total is the wall, an upper bound
-	Reachable         int     `json:"reachable"`
-	Unreachable       int     `json:"unreachable"`
-	MaxRows           int     `json:"max_rows,omitempty"`
-	Size              int     `json:"size"`
-	Pages             int     `json:"pages"`
-	PagePlan          string  `json:"page_plan"` // how the pages are asked, e.g. "3 pages of 879 rows, then 1 of 586" with --max-rows
-	Credits           int64   `json:"credits"`
-	Guard             int64   `json:"guard"` // the most the export may spend whatever the API answers
-	RPS               float64 `json:"rps"`
-	Seconds           float64 `json:"seconds"`
-	EstimateCost      int64   `json:"estimate_cost"`
-	BalanceAfter      int64   `json:"balance_after"`
-	Budget            int64   `json:"budget,omitempty"`
-	KeepBalance       int64   `json:"keep_balance,omitempty"`
-	FitsBudget        bool    `json:"fits_budget"`
-	AffordableCredits int64   `json:"affordable_credits"`
-	Slices            int     `json:"slices"`
-	ProbeCredits      int64   `json:"probe_credits"`
+	Method     string `json:"method"`
+	Query      string `json:"query"`
+	SearchType string `json:"search_type"`
+	// Params are the method's own params sent (--param), LinkPerDomain
+	// the linkPerDomain sent (nil: none).
+	Params            map[string]string `json:"params,omitempty"`
+	LinkPerDomain     *int              `json:"link_per_domain,omitempty"`
+	Balance           int64             `json:"balance"`
+	Total             int               `json:"total"`
+	TotalUnknown      bool              `json:"total_unknown,omitempty"` // the API did not tell it: Total is the wall, an upper bound
+	Reachable         int               `json:"reachable"`
+	Unreachable       int               `json:"unreachable"`
+	MaxRows           int               `json:"max_rows,omitempty"`
+	Size              int               `json:"size"`
+	Pages             int               `json:"pages"`
+	PagePlan          string            `json:"page_plan"` // how the pages are asked, e.g. "3 pages of 879 rows, then 1 of 586" with --max-rows
+	Credits           int64             `json:"credits"`
+	Guard             int64             `json:"guard"` // the most the export may spend whatever the API answers
+	RPS               float64           `json:"rps"`
+	Seconds           float64           `json:"seconds"`
+	EstimateCost      int64             `json:"estimate_cost"`
+	BalanceAfter      int64             `json:"balance_after"`
+	Budget            int64             `json:"budget,omitempty"`
+	KeepBalance       int64             `json:"keep_balance,omitempty"`
+	FitsBudget        bool              `json:"fits_budget"`
+	AffordableCredits int64             `json:"affordable_credits"`
+	Slices            int               `json:"slices"`
+	ProbeCredits      int64             `json:"probe_credits"`
 	// InDoubt is the rows slicing could not prove it reaches (a filter
 	// with no effect, NoEffect); the export would stop with them in doubt.
 	InDoubt  int      `json:"rows_in_doubt,omitempty"`
@@ -173,25 +177,27 @@ func (r *Run) estimateQuery(ctx context.Context, sess pager.Session, q string, s
 		return nil, err
 	}
 	e := &Estimate{
-		Method:       p.Method().Name,
-		Query:        q,
-		SearchType:   params.SearchType,
-		Total:        plan.Total,
-		TotalUnknown: unknown,
-		Reachable:    plan.Reachable(),
-		Unreachable:  plan.Unreachable + plan.InDoubt,
-		MaxRows:      s.MaxRows,
-		Size:         plan.Size,
-		Pages:        plan.Pages() + 1,
-		PagePlan:     plan.Describe(),
-		Credits:      plan.Cost(),
-		Guard:        plan.Guard(),
-		RPS:          s.RPS,
-		Budget:       s.Budget,
-		KeepBalance:  s.KeepBalance,
-		ProbeCredits: plan.ProbeCredits,
-		InDoubt:      plan.InDoubt,
-		Plan:         plan,
+		Method:        p.Method().Name,
+		Query:         q,
+		SearchType:    params.SearchType,
+		Params:        params.Extra,
+		LinkPerDomain: params.LinkPerDomain,
+		Total:         plan.Total,
+		TotalUnknown:  unknown,
+		Reachable:     plan.Reachable(),
+		Unreachable:   plan.Unreachable + plan.InDoubt,
+		MaxRows:       s.MaxRows,
+		Size:          plan.Size,
+		Pages:         plan.Pages() + 1,
+		PagePlan:      plan.Describe(),
+		Credits:       plan.Cost(),
+		Guard:         plan.Guard(),
+		RPS:           s.RPS,
+		Budget:        s.Budget,
+		KeepBalance:   s.KeepBalance,
+		ProbeCredits:  plan.ProbeCredits,
+		InDoubt:       plan.InDoubt,
+		Plan:          plan,
 	}
 	if s.RPS > 0 {
 		e.Seconds = float64(e.Pages) / s.RPS

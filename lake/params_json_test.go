@@ -18,7 +18,7 @@ import (
 // back to the same params.
 func TestPersistedParamsKeepTheirJSON(t *testing.T) {
 	p := serpstat.Params{Query: "example.com", SearchType: serpstat.SearchDomain, Sort: "add", Order: "asc",
-		Page: 1, Size: 1000, LinkPerDomain: 1,
+		Page: 1, Size: 1000, LinkPerDomain: new(1),
 		ComplexFilter: serpstat.Filter{{{Field: "add", CompareType: "gte", Value: []any{"1.1.2024"}}}}}
 	const params = `{"query":"example.com","searchType":"domain","sort":"add","order":"asc","page":1,"size":1000,` +
 		`"linkPerDomain":1,"complexFilter":[[{"field":"add","compareType":"gte","value":["1.1.2024"]}]]}`

@@ -114,6 +114,10 @@ type Method struct {
 	AdditionalFilters []string      `json:"additional_filters,omitempty"`
 	// LinkPerDomain is true when the method documents linkPerDomain.
 	LinkPerDomain bool `json:"link_per_domain,omitempty"`
+	// Params are the params the method documents beyond the common ones
+	// (getAnchors' anchor and count), in the spec's order: the names
+	// Params.Extra may hold. Nil when it documents none.
+	Params []Param `json:"params,omitempty"`
 	// Intersect is how many domains the method's required intersect
 	// param takes at most (getIntersect: 2); 0 when it takes none.
 	Intersect int `json:"intersect,omitempty"`
@@ -204,17 +208,25 @@ type Page struct {
 
 // Params are the params of one call of a paged method. The zero value of
 // a field means "not sent"; MarshalParams sends only what the method
-// documents.
+// documents. Their JSON form names an export (its checkpoint, run record
+// and manifest): a field that is not sent is left out of it.
 type Params struct {
-	Query         string   `json:"query"`
-	SearchType    string   `json:"searchType,omitempty"`
-	Intersect     []string `json:"intersect,omitempty"`
-	Sort          string   `json:"sort,omitempty"`
-	Order         string   `json:"order,omitempty"`
-	Page          int      `json:"page"`
-	Size          int      `json:"size"`
-	LinkPerDomain int      `json:"linkPerDomain,omitempty"`
-	ComplexFilter Filter   `json:"complexFilter,omitempty"`
+	Query      string   `json:"query"`
+	SearchType string   `json:"searchType,omitempty"`
+	Intersect  []string `json:"intersect,omitempty"`
+	Sort       string   `json:"sort,omitempty"`
+	Order      string   `json:"order,omitempty"`
+	Page       int      `json:"page"`
+	Size       int      `json:"size"`
+	// LinkPerDomain is sent when set, 0 included (a documented value);
+	// nil sends none.
+	LinkPerDomain *int   `json:"linkPerDomain,omitempty"`
+	ComplexFilter Filter `json:"complexFilter,omitempty"`
+	// Extra are the method's own params (Method.Params) by wire name,
+	// their values as text ("count": "2"), sent as each Param's Kind
+	// says; nil sends none. Read-only once built: copies of Params share
+	// it.
+	Extra map[string]string `json:"extra,omitempty"`
 }
 
 // MarshalParams is p as the JSON params of m: only the params m
@@ -251,6 +263,11 @@ func (m *Method) MarshalParams(p Params) (json.RawMessage, error) {
 		}
 		field("intersect", p.Intersect)
 	}
+	if len(p.Extra) > 0 {
+		if err := m.marshalExtra(p.Extra, field); err != nil {
+			return nil, err
+		}
+	}
 	if p.Sort != "" {
 		field("sort", p.Sort)
 	}
@@ -263,11 +280,11 @@ func (m *Method) MarshalParams(p Params) (json.RawMessage, error) {
 	if p.Size != 0 {
 		field("size", p.Size)
 	}
-	if p.LinkPerDomain != 0 {
+	if p.LinkPerDomain != nil {
 		if !m.LinkPerDomain {
 			return nil, fmt.Errorf("%s takes no linkPerDomain", m.Name)
 		}
-		field("linkPerDomain", p.LinkPerDomain)
+		field("linkPerDomain", *p.LinkPerDomain)
 	}
 	if len(p.ComplexFilter) > 0 {
 		if err := field("complexFilter", p.ComplexFilter); err != nil {

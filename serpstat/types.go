@@ -90,8 +90,10 @@ type Stats struct {
 // The values of searchType, by name, for ValidateQueryFor (which checks
 // the query by its search type) and the descriptors. Which of them a
 // method takes is its Method.SearchTypes. SearchURL and SearchPartURL are
-// documented for getNewBacklinks only (the method page and Serpstat's
-// official MCP server): the query is then a page's URL, or a part of one.
+// documented for the methods whose searchType is the spec's searchTypeUrl
+// (getNewBacklinks, getLostBacklinks, getOutlinks, getLostOutlinks,
+// getOutDomains, getAnchors): the query is then a page's URL, or a part
+// of one.
 const (
 	SearchDomain               = "domain"
 	SearchDomainWithSubdomains = "domain_with_subdomains"

@@ -49,11 +49,14 @@ func (m *Method) Validate(p Params) error {
 	if p.Page < 0 {
 		return &ParamError{Field: "page", Value: strconv.Itoa(p.Page), Msg: "must be 1 or more"}
 	}
-	if p.LinkPerDomain < 0 {
-		return &ParamError{Field: "link-per-domain", Value: strconv.Itoa(p.LinkPerDomain), Msg: "must be 1 or more (0 leaves it unset)"}
+	if n := p.LinkPerDomain; n != nil && *n < 0 {
+		return &ParamError{Field: "link-per-domain", Value: strconv.Itoa(*n), Msg: "must be 0 (one link per page) or more; leave it unset to send none"}
 	}
-	if p.LinkPerDomain > 0 && !m.LinkPerDomain {
-		return &ParamError{Field: "link-per-domain", Value: strconv.Itoa(p.LinkPerDomain), Msg: "is not taken by " + m.Name + ": leave it unset"}
+	if n := p.LinkPerDomain; n != nil && !m.LinkPerDomain {
+		return &ParamError{Field: "link-per-domain", Value: strconv.Itoa(*n), Msg: "is not taken by " + m.Name + ": leave it unset"}
+	}
+	if err := m.validateExtra(p.Extra); err != nil {
+		return err
 	}
 	return m.ValidateFilter(p.ComplexFilter)
 }

@@ -28,7 +28,7 @@ func TestValidateParams(t *testing.T) {
 		{"order", func(p *serpstat.Params) { p.Order = "up" }, "order"},
 		{"size big", func(p *serpstat.Params) { p.Size = 5000 }, "size"},
 		{"size negative", func(p *serpstat.Params) { p.Size = -1 }, "size"},
-		{"link per domain", func(p *serpstat.Params) { p.LinkPerDomain = -3 }, "link-per-domain"},
+		{"link per domain", func(p *serpstat.Params) { p.LinkPerDomain = new(-3) }, "link-per-domain"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

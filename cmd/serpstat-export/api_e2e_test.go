@@ -166,7 +166,11 @@ func TestSearchTypeURL(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
-	requireRows(t, serpstattest.Rows("https://example.com/page", 1500), readNDJSON(t, data), "rows")
+	want := serpstattest.Rows("https://example.com/page", 1500)
+	for i := range want {
+		want[i].URLTo = "https://example.com/page" // a url search: every backlink is to the page
+	}
+	requireRows(t, want, readNDJSON(t, data), "rows")
 	for _, e := range srv.Log() {
 		assert.Equal(t, "url", e.Params.SearchType)
 		assert.Equal(t, "https://example.com/page", e.Params.Query)

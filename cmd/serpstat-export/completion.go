@@ -49,7 +49,7 @@ var (
 	fileFlags = map[string]bool{"out": true, "config": true, "token-file": true, "filter-file": true, "summary-json": true, "state-dir": true}
 	enumFlags = map[string]string{
 		"method":      strings.ReplaceAll(backlinks.Names(), ", ", " "),
-		"search-type": "domain domain_with_subdomains",
+		"search-type": "domain domain_with_subdomains url part_url",
 		"order":       "asc desc",
 		"sort":        "url_from anchor link_nofollow links_external link_type url_to check add domain_rank",
 		"format":      "csv ndjson parquet",

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -39,7 +40,8 @@ type settings struct {
 	Sort           string        `yaml:"sort"`
 	Order          string        `yaml:"order"`
 	Size           int           `yaml:"size"`
-	LinkPerDomain  int           `yaml:"link_per_domain"`
+	LinkPerDomain  optionalInt   `yaml:"link_per_domain"`
+	Params         paramMap      `yaml:"params"`
 	Filter         jsonFilter    `yaml:"filter"`
 	FilterFile     string        `yaml:"filter_file"`
 	Endpoint       string        `yaml:"endpoint"`
@@ -140,11 +142,12 @@ func exportFlags(fs *flag.FlagSet) *flagSettings {
 	fs.BoolVar(&f.S3PathStyle, "s3-path-style", false, "path-style S3 URLs (most S3-compatible servers want it)")
 	fs.Var(&f.Out, "out", "output `file`; the extension picks the format (.csv, .ndjson, .jsonl, .parquet); - is stdout; repeat for several formats in one pass")
 	fs.StringVar(&f.Format, "format", "", "`format` for --out - and for files without a known extension: csv, ndjson or parquet")
-	fs.StringVar(&f.SearchType, "search-type", d.SearchType, "domain, domain_with_subdomains, url (--query is a page's URL) or part_url (a part of one)")
+	fs.StringVar(&f.SearchType, "search-type", d.SearchType, "domain, domain_with_subdomains, url (--query is a page's URL) or part_url (a part of one); url and part_url for new-backlinks, lost-backlinks, outlinks, lost-outlinks, out-domains and anchors")
 	fs.StringVar(&f.Sort, "sort", "", "sort `field`: one of the method's sort fields (serpstat-export methods lists them; new-backlinks: "+strings.Join(backlinks.NewBacklinks.Sorts, ", ")+"); default: the order new rows append in (new-backlinks: add asc)")
 	fs.StringVar(&f.Order, "order", "", "asc or desc (API default: desc)")
 	fs.IntVar(&f.Size, "size", d.Size, "rows per page, 1..1000")
-	fs.IntVar(&f.LinkPerDomain, "link-per-domain", 0, "at most `N` links per referring domain (0: unset)")
+	fs.Var(&f.LinkPerDomain, "link-per-domain", "at most `N` links per referring domain, sent as given: 0 is sent too (one link per page); unset sends none")
+	fs.Var(&f.Params, "param", "a param of the method beyond the common ones, as `NAME=VALUE` (repeat it for several; "+methodParamNames()+"); checked against the method (serpstat-export methods lists each method's params)")
 	fs.Var(&f.Filter, "filter", "complexFilter as `JSON`: an OR-list of AND-lists of conditions")
 	fs.StringVar(&f.FilterFile, "filter-file", "", "read the complexFilter JSON from `path`")
 	fs.StringVar(&f.Endpoint, "endpoint", d.Endpoint, "API `URL`")
@@ -195,7 +198,8 @@ func (s *settings) params() (serpstat.Params, error) {
 		Sort:          s.Sort,
 		Order:         s.Order,
 		Size:          s.Size,
-		LinkPerDomain: s.LinkPerDomain,
+		LinkPerDomain: s.LinkPerDomain.ptr(),
+		Extra:         maps.Clone(s.Params),
 	}
 	m, err := s.method()
 	if err != nil {

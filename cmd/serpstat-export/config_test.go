@@ -25,6 +25,15 @@ func TestExampleConfigDocumentsEveryDefault(t *testing.T) {
 
 	data, err := os.ReadFile("../../config.example.yaml")
 	require.NoError(t, err)
+	// The flag of each field, from its binding: --param sets params.
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	b := exportFlags(fs)
+	flagOf := map[int]string{}
+	fs.VisitAll(func(fl *flag.Flag) {
+		if i := b.field(fl); i >= 0 && len(fl.Name) > 1 {
+			flagOf[i] = fl.Name
+		}
+	})
 	typ := reflect.TypeOf(settings{})
 	for i := range typ.NumField() {
 		key := yamlKey(typ.Field(i))
@@ -33,7 +42,11 @@ func TestExampleConfigDocumentsEveryDefault(t *testing.T) {
 		}
 		documented := regexp.MustCompile(`(?m)^(# )?` + key + `:`).Match(data)
 		assert.True(t, documented, "config.example.yaml documents %s", key)
-		assert.True(t, strings.Contains(string(data), "--"+strings.ReplaceAll(key, "_", "-")), "config.example.yaml names the flag of %s", key)
+		name, ok := flagOf[i]
+		if !ok {
+			name = strings.ReplaceAll(key, "_", "-")
+		}
+		assert.True(t, strings.Contains(string(data), "--"+name), "config.example.yaml names the flag of %s", key)
 	}
 }
 

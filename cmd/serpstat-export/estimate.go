@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,6 +108,9 @@ func printEstimate(w io.Writer, e *lake.Estimate) {
 		fmt.Fprintf(w, "method:           %s\n", e.Method)
 	}
 	fmt.Fprintf(w, "query:            %s (%s)\n", e.Query, e.SearchType)
+	if ps := estimateParams(e); ps != "" {
+		fmt.Fprintf(w, "params:           %s\n", ps)
+	}
 	fmt.Fprintf(w, "account balance:  %d credits\n", e.Balance)
 	if e.TotalUnknown {
 		fmt.Fprintf(w, "total rows:       unknown (the API did not tell it); at most %d reachable\n", e.Total)
@@ -156,6 +162,12 @@ func printFits(w io.Writer, budget, keep int64, fits bool, allowed, needed int64
 
 // printRunEstimate prints a table: a line a query, then the run's total.
 func printRunEstimate(w io.Writer, r *lake.RunEstimate) {
+	for _, e := range r.List { // the same for every query that was asked
+		if ps := estimateParams(e); ps != "" {
+			fmt.Fprintf(w, "params:           %s\n", ps)
+			break
+		}
+	}
 	fmt.Fprintf(w, "account balance:  %d credits\n\n", r.Balance)
 	fmt.Fprintf(w, "%-32s %10s %10s %8s %10s  %s\n", "QUERY", "TOTAL", "ROWS", "PAGES", "CREDITS", "NOTE")
 	for _, e := range r.List {
@@ -181,4 +193,17 @@ func printRunEstimate(w io.Writer, r *lake.RunEstimate) {
 	fmt.Fprintf(w, "%-18s%s\n", fmt.Sprintf("time at %g req/s:", r.RPS), (time.Duration(r.Seconds * float64(time.Second))).Round(time.Second))
 	printFits(w, r.Budget, r.KeepBalance, r.FitsBudget, r.AffordableCredits, r.Credits)
 	fmt.Fprintf(w, "this estimate cost %d credits (a request of size 1 a query, more for a query past the wall; getStats is free)\n", r.EstimateCost)
+}
+
+// estimateParams are the params an estimate asked with beyond the query:
+// linkPerDomain and the method's own (--param), as NAME=VALUE pairs.
+func estimateParams(e *lake.Estimate) string {
+	var pairs []string
+	if e.LinkPerDomain != nil {
+		pairs = append(pairs, "linkPerDomain="+strconv.Itoa(*e.LinkPerDomain))
+	}
+	for _, k := range slices.Sorted(maps.Keys(e.Params)) {
+		pairs = append(pairs, k+"="+e.Params[k])
+	}
+	return strings.Join(pairs, ", ")
 }

@@ -32,6 +32,8 @@ Examples:
   serpstat-export export --query example.com --out backlinks.parquet
   serpstat-export export --query example.com --out links.csv --out links.ndjson --budget 20000
   serpstat-export export --config nightly.yaml --out - | jq .url_from
+  serpstat-export export --method lost-backlinks --search-type url --query https://example.com/page --out lost.csv
+  serpstat-export export --method anchors --query example.com --param count=2 --out anchors.csv
 
 Flags:
 `

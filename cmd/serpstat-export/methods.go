@@ -16,8 +16,8 @@ const methodsHelp = `Usage: serpstat-export methods [--json]
 
 Lists the paged methods export and estimate take with --method: their
 output columns and types, sort fields, filter fields, search types, the
-fields a query over the 60,000-row wall is sliced by, and the cursor of
---incremental loads. --json prints a JSON array, for scripts.
+params --param takes, the fields a query over the 60,000-row wall is
+sliced by, and the cursor of --incremental loads. --json prints a JSON array, for scripts.
 
 Flags:
 `
@@ -38,6 +38,19 @@ type methodInfo struct {
 	Additional  []string         `json:"additional_filters"`
 	LinkPerDom  bool             `json:"link_per_domain"`
 	Intersect   int              `json:"intersect,omitempty"`
+	// Params are the params --param takes for the method.
+	Params []methodParam `json:"params"`
+}
+
+// methodParam is a param --param takes: its wire name, the JSON type it
+// is sent as, its documented values ([] when any goes), and whether only
+// a whole number of 1 or more is taken.
+type methodParam struct {
+	Name     string   `json:"name"`
+	Type     string   `json:"type"`
+	Values   []string `json:"values"`
+	Positive bool     `json:"positive,omitempty"`
+	Doc      string   `json:"doc,omitempty"`
 }
 
 type methodColumn struct {
@@ -60,7 +73,10 @@ func describeMethod(m *serpstat.Method) methodInfo {
 		SearchTypes: nonNil(m.SearchTypes), Slices: nonNil(m.Slices),
 		Incremental: m.Cursor, Additional: nonNil(m.AdditionalFilters),
 		LinkPerDom: m.LinkPerDomain, Intersect: m.Intersect,
-		Filters: []methodFilter{},
+		Filters: []methodFilter{}, Params: []methodParam{},
+	}
+	for _, p := range m.Params {
+		info.Params = append(info.Params, methodParam{Name: p.Name, Type: p.Kind.String(), Values: nonNil(p.Values), Positive: p.Positive, Doc: p.Doc})
 	}
 	for _, c := range m.Columns {
 		info.Columns = append(info.Columns, methodColumn{Name: c.Name, Type: c.Kind.String()})
@@ -133,6 +149,20 @@ func runMethods(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(tw, "  sort fields:\t%s\n", sort)
 		fmt.Fprintf(tw, "  filter fields:\t%s\n", orDash(filters))
 		fmt.Fprintf(tw, "  search types:\t%s\n", orDash(in.SearchTypes))
+		params := make([]string, len(in.Params))
+		for i, p := range in.Params {
+			params[i] = p.Name + " " + p.Type
+			switch {
+			case len(p.Values) > 0:
+				params[i] += " (" + strings.Join(p.Values, "|") + ")"
+			case p.Positive:
+				params[i] += " (a whole number, 1 or more)"
+			}
+			if p.Doc != "" {
+				params[i] += ": " + p.Doc
+			}
+		}
+		fmt.Fprintf(tw, "  params:\t%s\n", orDash(params))
 		fmt.Fprintf(tw, "  sliced by:\t%s\n", orDash(in.Slices))
 		fmt.Fprintf(tw, "  incremental:\t%s\n", inc)
 	}
@@ -183,6 +213,26 @@ func (s *settings) intersect() []string {
 		}
 	}
 	return out
+}
+
+// methodParamNames lists the methods that take --param and their
+// params' names, for --help: "anchors: anchor, count".
+func methodParamNames() string {
+	var out []string
+	for _, m := range backlinks.Methods {
+		if len(m.Params) == 0 {
+			continue
+		}
+		names := make([]string, len(m.Params))
+		for i, p := range m.Params {
+			names[i] = p.Name
+		}
+		out = append(out, m.Name+": "+strings.Join(names, ", "))
+	}
+	if len(out) == 0 {
+		return "no method takes one"
+	}
+	return strings.Join(out, "; ")
 }
 
 // incrementalMethods names the methods --incremental can follow.

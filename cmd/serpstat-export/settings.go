@@ -109,8 +109,11 @@ func (b *flagSettings) settings(getenv func(string) string) (settings, error) {
 			return
 		}
 		vals := []string{val}
-		if _, list := fl.Value.(*stringList); list {
+		switch fl.Value.(type) {
+		case *stringList:
 			vals = strings.Split(val, ",") // SERPSTAT_QUERY=a.com,b.com
+		case *paramMap:
+			vals = splitParams(val) // SERPSTAT_PARAM=anchor=seo,count=2
 		}
 		for _, v := range vals {
 			if err := fl.Value.Set(strings.TrimSpace(v)); err != nil {
@@ -240,6 +243,10 @@ func kindOf(t reflect.Type) string {
 		return "a text or a list of texts"
 	case reflect.TypeOf(jsonFilter("")):
 		return "a list of lists of conditions (see config.example.yaml)"
+	case reflect.TypeOf(optionalInt{}):
+		return "a whole number"
+	case reflect.TypeOf(paramMap(nil)):
+		return "NAME=VALUE, e.g. --param count=2 (in a config file, a map: params: {count: 2})"
 	}
 	switch t.Kind() {
 	case reflect.Bool:

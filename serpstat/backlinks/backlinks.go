@@ -15,11 +15,15 @@ import (
 
 const procedure = "SerpstatBacklinksProcedure."
 
-// Search types, documented for every method that takes searchType;
-// getNewBacklinks also documents url and part_url.
+// Search types, documented for every method that takes searchType. The
+// methods whose spec gives searchType the schema searchTypeUrl
+// (getNewBacklinks, getLostBacklinks, getOutlinks, getLostOutlinks,
+// getOutDomains, getAnchors) also take url and part_url: that schema's
+// enum lists domain and domain_with_subdomains only, but its description
+// documents url and part_url too, and both are accepted.
 var (
 	domainSearch = []string{serpstat.SearchDomain, serpstat.SearchDomainWithSubdomains}
-	newSearch    = []string{serpstat.SearchDomain, serpstat.SearchDomainWithSubdomains, serpstat.SearchURL, serpstat.SearchPartURL}
+	urlSearch    = []string{serpstat.SearchDomain, serpstat.SearchDomainWithSubdomains, serpstat.SearchURL, serpstat.SearchPartURL}
 )
 
 // Documented enumerations of filter values. The values answers hold for
@@ -130,7 +134,7 @@ var (
 		// Its nine-column schema predates the extra column; lake readers
 		// and scripts rely on it, so unknown keys are counted, not written.
 		Extra:             false,
-		SearchTypes:       newSearch,
+		SearchTypes:       urlSearch,
 		Sorts:             append(slices.Clone(linkSorts), "add", "domain_rank"),
 		DefaultSort:       "check",
 		Filters:           append(slices.Clone(linkFilters), filter("add", serpstat.KindDate, "first_seen")),
@@ -144,7 +148,7 @@ var (
 		Name: "lost-backlinks", API: procedure + "getLostBacklinks",
 		Doc:     "backlinks a site lost",
 		Columns: linkColumns(true, true), Extra: true,
-		SearchTypes: domainSearch,
+		SearchTypes: urlSearch,
 		// The spec lists " anchor" (a stray space); anchor is meant.
 		Sorts: linkSorts, DefaultSort: "check",
 		Filters:           linkFilters,
@@ -156,7 +160,7 @@ var (
 		Name: "outlinks", API: procedure + "getOutlinks",
 		Doc:     "external links from a site",
 		Columns: linkColumns(true, false), Extra: true,
-		SearchTypes: domainSearch,
+		SearchTypes: urlSearch,
 		Sorts:       linkSorts, DefaultSort: "check",
 		Filters:       linkFilters,
 		LinkPerDomain: true,
@@ -174,7 +178,7 @@ var (
 			return cols
 		}(),
 		Extra:         true,
-		SearchTypes:   domainSearch,
+		SearchTypes:   urlSearch,
 		Sorts:         append(slices.Clone(linkSorts[:6]), "lastupdate"),
 		DefaultSort:   "lastupdate",
 		Filters:       linkFilters,
@@ -204,7 +208,7 @@ var (
 		// The schema says domains_to, the example domain_to.
 		Columns:     []serpstat.Column{str("domain_to", "domains_to", "domain_to"), num("domain_links"), num("domain_rank")},
 		Extra:       true,
-		SearchTypes: domainSearch,
+		SearchTypes: urlSearch,
 		Sorts:       []string{"domain_links", "domain_to", "domain_rank"}, DefaultSort: "domain_rank",
 		Filters: []serpstat.FilterField{
 			filter("domain_links", serpstat.KindInt, "domain_links"),
@@ -248,7 +252,7 @@ var (
 		Doc:         "anchor texts of a site's backlinks",
 		Columns:     []serpstat.Column{str("anchor"), num("ref_domains", "refDomains"), num("total"), num("no_follow", "noFollow")},
 		Extra:       true,
-		SearchTypes: domainSearch,
+		SearchTypes: urlSearch,
 		Sorts:       []string{"total", "refDomains", "nofollow", "anchor", "lastupdate"}, DefaultSort: "lastupdate",
 		Filters: []serpstat.FilterField{
 			filter("total", serpstat.KindInt, "total"),
@@ -259,6 +263,12 @@ var (
 		},
 		AdditionalFilters: []string{"no_subdomains"},
 		Slices:            []string{"lastupdate", "total", "refDomains"},
+		// The spec types count as a string ("1" in its example): sent as
+		// one, and only a positive whole number is taken.
+		Params: []serpstat.Param{
+			{Name: "anchor", Kind: serpstat.KindString, Doc: "Anchor text"},
+			{Name: "count", Kind: serpstat.KindString, Positive: true, Doc: "Number of words in anchor"},
+		},
 	}
 	Intersect = &serpstat.Method{
 		Name: "intersect", API: procedure + "getIntersect",

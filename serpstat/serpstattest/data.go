@@ -146,6 +146,9 @@ type gen struct {
 	oneDay  bool
 	growing bool
 	toBase  string // "https://<query>/"
+	// toPage, when set, is every row's url_to: the page of a url search
+	// (forSearch).
+	toPage string
 	// sameDay is how many rows in a million are first seen on OneDayDate
 	// (Options.SameDayShare), spread evenly over the data set.
 	sameDay uint64
@@ -165,6 +168,28 @@ func newGen(query string) gen {
 		growing: strings.HasPrefix(query, GrowingPrefix),
 		toBase:  "https://" + query + "/",
 	}
+}
+
+// forSearch is g for a query of search type st: with url, every row's
+// target page (url_to) is the query itself; with part_url, a page under
+// it (the query, with https:// when it has none, a slash, then a path),
+// so that every target starts with the query. Row i is otherwise the
+// same. The other search types leave g as it is.
+func (g gen) forSearch(st string) gen {
+	switch st {
+	case serpstat.SearchURL:
+		g.toPage = g.query
+	case serpstat.SearchPartURL:
+		base := g.query
+		if !strings.Contains(base, "://") {
+			base = "https://" + base
+		}
+		if !strings.HasSuffix(base, "/") {
+			base += "/"
+		}
+		g.toBase = base
+	}
+	return g
 }
 
 // mix64 is the splitmix64 finalizer.
@@ -213,8 +238,12 @@ func (g *gen) row(i int) row {
 		b.URLFrom = string(s)
 	}
 
-	// url_to: a page of the queried domain.
-	b.URLTo = g.toBase + pick(toPaths, r1)
+	// url_to: a page of the queried domain, or the queried page.
+	if g.toPage != "" {
+		b.URLTo = g.toPage
+	} else {
+		b.URLTo = g.toBase + pick(toPaths, r1)
+	}
 
 	switch v := (r1 >> 8) % 100; {
 	case v < 60:

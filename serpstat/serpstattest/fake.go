@@ -23,9 +23,13 @@
 // without 1 or 2 domains are refused with 400 "Json schema validation
 // error"; complexFilter fields, compare types and values are checked by
 // each filter field's kind (dates D.M.YYYY, numbers, text, documented
-// enumerations) and refused with 32117 as below. getAnchors' anchor and
-// count params, which the spec documents and the descriptor does not
-// (no client sends them), are accepted as strings and ignored.
+// enumerations) and refused with 32117 as below. A method's own params
+// (Method.Params: getAnchors' anchor and count) are taken as the
+// descriptor types them (JSON strings; count only a whole number of 1 or
+// more), else refused with 400 as above, and recorded in
+// Entry.Params.Extra; getAnchors answers only the rows whose anchor holds
+// anchor (in any case) and has count words (strings.Fields), as does
+// Expected.
 //
 // Answers carry the spec's wire keys and types, with its documented
 // variants: getLostOutlinks answers link_nofollow and links_external (the
@@ -94,10 +98,18 @@
 // total still the full total, instead of the 402 error (an API that stops
 // serving rows earlier than its client assumes).
 //
+// searchType url and part_url (taken by the methods whose spec documents
+// them: getNewBacklinks, getLostBacklinks, getOutlinks, getLostOutlinks,
+// getOutDomains, getAnchors) name a page: with url every row's url_to is
+// the query (url_from for getOutlinks and getLostOutlinks, whose links
+// leave the page), with part_url a page under it (the query, https://
+// added when it has no scheme, then a path); row i is otherwise that of
+// the query searched as a domain. Expected follows Params.SearchType.
+//
 // What the fake does not do: it serves rows in data-set order whatever
 // sort and order say (summary_info echoes them), it accepts
-// additional_filters but ignores them, searchType does not change the data
-// set, and linkPerDomain is ignored. Filters compare a row's values before
+// additional_filters but ignores them, domain and domain_with_subdomains
+// give the same data set, and linkPerDomain is ignored. Filters compare a row's values before
 // Options.NullEvery nulls them in the answer.
 package serpstattest
 
@@ -390,6 +402,8 @@ type PageKey struct {
 	Size  int
 	// Filter is the canonical JSON of complexFilter, "" without one.
 	Filter string
+	// Extra is the method's own params ("count"="2";), "" without.
+	Extra string
 	// Method is the method's name ("lost-backlinks"), "" for
 	// getNewBacklinks; Intersect its intersect domains, comma-separated.
 	Method    string
@@ -782,9 +796,10 @@ func (f *Fake) faultFor(seq int, method string, p serpstat.Params) Fault {
 type params struct {
 	serpstat.Params
 	m       *serpstat.Method
-	filter  compiled  // getNewBacklinks' filter
-	mfilter mcompiled // another method's filter
-	canon   string    // canonical JSON of the filter, "" without one
+	filter  compiled    // getNewBacklinks' filter
+	mfilter mcompiled   // another method's filter
+	canon   string      // canonical JSON of the filter, "" without one
+	extra   *extraMatch // the rows the method's own params select; nil: all
 	// unexpected: FaultUnexpected (the first value of another method's
 	// answer is an object)
 	unexpected bool
@@ -810,7 +825,7 @@ func decodeParams(raw json.RawMessage, ignored func(field string) bool) (params,
 		Order         string          `json:"order"`
 		Page          *int            `json:"page"`
 		Size          *int            `json:"size"`
-		LinkPerDomain int             `json:"linkPerDomain"`
+		LinkPerDomain *int            `json:"linkPerDomain"`
 		ComplexFilter serpstat.Filter `json:"complexFilter"`
 	}
 	raw = bytes.TrimSpace(raw)
@@ -855,6 +870,8 @@ func decodeParams(raw json.RawMessage, ignored func(field string) bool) (params,
 		return p, schemaErr("params.page: must be >= 1")
 	case p.Size < 1 || p.Size > serpstat.MaxPageSize:
 		return p, schemaErr("params.size: must be between 1 and " + strconv.Itoa(serpstat.MaxPageSize))
+	case p.LinkPerDomain != nil && *p.LinkPerDomain < 0:
+		return p, schemaErr("params.linkPerDomain: must be >= 0")
 	}
 	if len(p.ComplexFilter) > 0 {
 		c, ferr := compileFilter(p.ComplexFilter, ignored)
@@ -894,13 +911,13 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	var g gen
 	var mg *mgen
 	if isNew {
-		g = f.gen(p.Query)
+		g = f.gen(p.Query).forSearch(p.SearchType)
 	} else {
-		mg = f.mgen(m, p.Query, p.Intersect)
+		mg = f.mgenFor(m, p.Params)
 	}
 	// A request carrying a complexFilter sees no inserted rows, even when
 	// its filter matches every row (additional filters, ignored fields).
-	filtered := len(p.ComplexFilter) > 0
+	filtered := len(p.ComplexFilter) > 0 || p.extra != nil
 	base, inserted, atEnd := total, 0, false
 	if f.opts.InsertRows > 0 && f.opts.InsertAfter > 0 && !filtered {
 		f.mu.Lock()
@@ -911,7 +928,7 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 		total += inserted
 		atEnd = m.AppendSort != "" && p.Sort == m.AppendSort && strings.EqualFold(p.Order, "asc")
 	}
-	key := PageKey{Query: p.Query, Page: p.Page, Size: p.Size, Filter: p.canon}
+	key := PageKey{Query: p.Query, Page: p.Page, Size: p.Size, Filter: p.canon, Extra: extraKey(p.Extra)}
 	if !isNew {
 		key.Method, key.Intersect = m.Name, strings.Join(p.Intersect, ",")
 	}
@@ -921,7 +938,7 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	// matches. A filter that matches every row is served unfiltered,
 	// without a scan.
 	var idx []int32 // matching rows, with a filter
-	set := strconv.Itoa(total) + "\x00" + p.Query
+	set := strconv.Itoa(total) + "\x00" + p.Query + "\x00" + p.SearchType
 	switch {
 	case p.filter != nil && !p.filter.matchesAll():
 		idx = f.matches.indexes(set+"\x00"+p.canon, total, func(i int) bool {
@@ -929,11 +946,11 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 			return p.filter.match(&r)
 		})
 		total = len(idx)
-	case p.mfilter != nil && !p.mfilter.matchesAll():
+	case p.mfilter != nil && !p.mfilter.matchesAll() || p.extra != nil:
 		var r mrow
-		idx = f.matches.indexes(m.Name+"\x00"+key.Intersect+"\x00"+set+"\x00"+p.canon, total, func(i int) bool {
+		idx = f.matches.indexes(m.Name+"\x00"+key.Intersect+"\x00"+set+"\x00"+p.canon+"\x00"+key.Extra, total, func(i int) bool {
 			mg.fill(&r, i, true)
-			return p.mfilter.match(&r)
+			return (p.mfilter == nil || p.mfilter.match(&r)) && p.extra.match(&r)
 		})
 		total = len(idx)
 	}

@@ -131,7 +131,16 @@ type mgen struct {
 	g         gen
 	intersect []string // the domains #2 and #3 count for
 	domSeed   []uint64 // per intersect domain
+	// fromSite: the query is a page (url, part_url) whose outgoing links
+	// the method lists, so url_from is the query's page and url_to
+	// another site's (mgenFor).
+	fromSite bool
 }
+
+// outgoing are the link methods whose rows are links from the queried
+// site: a url or part_url query names the page they come from (url_from).
+// The others' rows link to it (url_to).
+var outgoing = map[string]bool{"outlinks": true, "lost-outlinks": true}
 
 func (f *Fake) mgen(m *serpstat.Method, query string, intersect []string) *mgen {
 	mi := infoFor(m)
@@ -141,6 +150,18 @@ func (f *Fake) mgen(m *serpstat.Method, query string, intersect []string) *mgen 
 	for _, d := range intersect {
 		mg.domSeed = append(mg.domSeed, newGen(d).seed)
 	}
+	return mg
+}
+
+// mgenFor makes the rows of m for the query of p, as its search type
+// says: a url query's rows all link to (or, for outgoing methods, from)
+// the queried page, a part_url query's to pages that start with it
+// (gen.forSearch).
+func (f *Fake) mgenFor(m *serpstat.Method, p serpstat.Params) *mgen {
+	mg := f.mgen(m, p.Query, p.Intersect)
+	mg.g = mg.g.forSearch(p.SearchType)
+	pageSearch := p.SearchType == serpstat.SearchURL || p.SearchType == serpstat.SearchPartURL
+	mg.fromSite = pageSearch && outgoing[m.Name]
 	return mg
 }
 
@@ -237,13 +258,20 @@ func (mg *mgen) fill(r *mrow, i int, filters bool) {
 		*v = serpstat.Value{}
 		switch col.Name {
 		case "url_from":
-			v.Str = b.URLFrom
+			if mg.fromSite {
+				v.Str = b.URLTo // the queried page
+			} else {
+				v.Str = b.URLFrom
+			}
 		case "link_from", "domain_link":
 			v.Str = "https://" + domain() + "/" + pick(fromPaths, r0>>48)
 		case "url_to":
-			if mi.hasURL { // top-pages: the page of url, in full
+			switch {
+			case mi.hasURL: // top-pages: the page of url, in full
 				v.Str = mg.g.toBase + topPage()[1:]
-			} else {
+			case mg.fromSite:
+				v.Str = b.URLFrom // another site's page
+			default:
 				v.Str = b.URLTo
 			}
 		case "link_to":
@@ -520,8 +548,8 @@ func (f *Fake) style(i int) mstyle {
 }
 
 // Expected returns the rows an export of the whole query of m with p
-// (its SearchType, Intersect and ComplexFilter; page, size, sort and
-// order do not matter) must produce, as m.DecodeAnswer reads them from
+// (its SearchType, Intersect, ComplexFilter and Extra; page, size, sort
+// and order do not matter) must produce, as m.DecodeAnswer reads them from
 // this fake's answers, in the order pages serve them: every row of the
 // query's data set the filter matches, in data-set order, with this
 // fake's options applied (IgnoreFilters' conditions match every row;
@@ -540,7 +568,7 @@ func (f *Fake) Expected(m *serpstat.Method, query string, p serpstat.Params) []s
 				panic("serpstattest: Expected: " + err.Message)
 			}
 		}
-		g := f.gen(query)
+		g := f.gen(query).forSearch(p.SearchType)
 		for i := range n {
 			r := g.row(i)
 			if c != nil && !c.match(&r) {
@@ -557,10 +585,12 @@ func (f *Fake) Expected(m *serpstat.Method, query string, p serpstat.Params) []s
 			panic("serpstattest: Expected: " + err.Message)
 		}
 	}
-	mg := f.mgen(m, query, p.Intersect)
+	p.Query = query
+	mg := f.mgenFor(m, p)
+	x := newExtraMatch(m, p.Extra)
 	for i := range n {
 		r := mg.row(i)
-		if c != nil && !c.match(&r) {
+		if c != nil && !c.match(&r) || !x.match(&r) {
 			continue
 		}
 		out = append(out, mg.decoded(&r, f.style(i)))

@@ -167,7 +167,10 @@ func TestMethodStrictness(t *testing.T) {
 		{"lost-backlinks", "intersect undocumented", set("intersect", []string{"a.com"}), 400, serpstattest.MsgSchema},
 		{"lost-backlinks", "unknown param", set("lang", "en"), 400, serpstattest.MsgSchema},
 		{"lost-backlinks", "searchType required", del("searchType"), 400, serpstattest.MsgSchema},
-		{"lost-backlinks", "searchType url", set("searchType", "url"), 400, serpstattest.MsgSchema},
+		{"lost-backlinks", "searchType url documented", set("searchType", "url"), 0, ""},
+		{"anchors", "searchType part_url documented", set("searchType", "part_url"), 0, ""},
+		{"ref-domains", "searchType url undocumented", set("searchType", "url"), 400, serpstattest.MsgSchema},
+		{"threats", "searchType part_url undocumented", set("searchType", "part_url"), 400, serpstattest.MsgSchema},
 		{"intersect", "no intersect", del("intersect"), 400, serpstattest.MsgSchema},
 		{"intersect", "three intersect domains", set("intersect", []string{"a.com", "b.com", "c.com"}), 400, serpstattest.MsgSchema},
 		{"intersect", "intersect not an array", set("intersect", "a.com"), 400, serpstattest.MsgSchema},
@@ -439,7 +442,8 @@ func TestFakeRefusesWhatValidateRefuses(t *testing.T) {
 }
 
 // TestFakeRefusesParamsValidateRefuses checks searchType, sort,
-// linkPerDomain and intersect of every method against Method.Validate.
+// linkPerDomain (0 included), intersect and the method's own params of
+// every method against Method.Validate.
 func TestFakeRefusesParamsValidateRefuses(t *testing.T) {
 	s := newServer(t, serpstattest.Options{Rows: 5})
 	var sorts []string
@@ -454,7 +458,7 @@ func TestFakeRefusesParamsValidateRefuses(t *testing.T) {
 		var cases []serpstat.Params
 		for _, st := range []string{"", serpstat.SearchDomain, serpstat.SearchDomainWithSubdomains} {
 			for _, is := range [][]string{nil, {"a.com"}, {"a.com", "b.com"}, {"a.com", "b.com", "c.com"}} {
-				for _, lpd := range []int{0, 1} {
+				for _, lpd := range []*int{nil, new(0), new(1), new(-1)} {
 					cases = append(cases, serpstat.Params{Query: "p.example", SearchType: st, Intersect: is, LinkPerDomain: lpd, Page: 1, Size: 5})
 				}
 			}
@@ -462,6 +466,11 @@ func TestFakeRefusesParamsValidateRefuses(t *testing.T) {
 		for _, so := range sorts {
 			p := methodParams(m, "p.example", 1, 5)
 			p.Sort = so
+			cases = append(cases, p)
+		}
+		for _, extra := range []map[string]string{{"count": "2"}, {"count": "0"}, {"count": "two"}, {"anchor": "seo"}, {"anchor": ""}, {"nope": "1"}} {
+			p := methodParams(m, "p.example", 1, 5)
+			p.Extra = extra
 			cases = append(cases, p)
 		}
 		for _, p := range cases {
@@ -473,8 +482,11 @@ func TestFakeRefusesParamsValidateRefuses(t *testing.T) {
 			if p.Intersect != nil {
 				params["intersect"] = p.Intersect
 			}
-			if p.LinkPerDomain != 0 {
-				params["linkPerDomain"] = p.LinkPerDomain
+			if p.LinkPerDomain != nil {
+				params["linkPerDomain"] = *p.LinkPerDomain
+			}
+			for k, v := range p.Extra {
+				params[k] = v
 			}
 			if p.Sort != "" {
 				params["sort"] = p.Sort

@@ -76,11 +76,20 @@ func decodeMethodParams(m *serpstat.Method, raw json.RawMessage, ignored func(fi
 				bad(k, "an integer")
 				continue
 			}
-		case slices.Contains(extraParams[m.Name], k):
-			// Documented by the spec, not by the descriptor (no client
-			// sends them): checked for type, then ignored.
-			var text string
-			err = json.Unmarshal(v, &text)
+		case m.Param(k) != nil:
+			// The method's own params (getAnchors' anchor and count),
+			// typed and checked by the descriptor (extra.go).
+			text, detail := decodeExtra(m.Param(k), v)
+			if detail != "" {
+				if perr == nil {
+					perr = schemaErr(detail)
+				}
+				continue
+			}
+			if p.Extra == nil {
+				p.Extra = map[string]string{}
+			}
+			p.Extra[k] = text
 		case k == "complexFilter":
 			err = json.Unmarshal(v, &p.ComplexFilter)
 			if err != nil {
@@ -119,9 +128,10 @@ func decodeMethodParams(m *serpstat.Method, raw json.RawMessage, ignored func(fi
 		return p, schemaErr("params.page: must be >= 1")
 	case p.Size < 1 || p.Size > serpstat.MaxPageSize:
 		return p, schemaErr("params.size: must be between 1 and " + strconv.Itoa(serpstat.MaxPageSize))
-	case p.LinkPerDomain < 0:
+	case p.LinkPerDomain != nil && *p.LinkPerDomain < 0:
 		return p, schemaErr("params.linkPerDomain: must be >= 0")
 	}
+	p.extra = newExtraMatch(m, p.Extra)
 	if len(p.ComplexFilter) > 0 {
 		c, ferr := compileMethodFilter(m, p.ComplexFilter, ignored)
 		if ferr != nil {
@@ -132,10 +142,6 @@ func decodeMethodParams(m *serpstat.Method, raw json.RawMessage, ignored func(fi
 	}
 	return p, nil
 }
-
-// extraParams are string params the spec documents for a method beyond
-// the descriptor's: getAnchors' anchor (text) and count (words in it).
-var extraParams = map[string][]string{"anchors": {"anchor", "count"}}
 
 // shortAPI is m's API name without the procedure: getLostBacklinks.
 func shortAPI(m *serpstat.Method) string {
