@@ -106,12 +106,12 @@ type QueryResult struct {
 	Report  *exporter.Report
 	Err     error
 	Files   []*fileRecord
-	Spool   string         // kept for a resume
-	Dropped int64          // boundary rows an earlier incremental run exported
+	Spool   string // kept for a resume
+	Dropped int64  // boundary rows an earlier incremental run exported
 	// OlderThanCursor: rows answered older than the incremental cursor,
 	// not written (CursorIgnoredError).
 	OlderThanCursor int64
-	Earlier *FinishedQuery // set when an earlier run of the command exported it
+	Earlier         *FinishedQuery // set when an earlier run of the command exported it
 
 	// UnknownKeys counts, per answer key the method's descriptor does
 	// not know, the rows that held it (from the exporter's report).
