@@ -139,7 +139,27 @@ type tracker struct {
 	day        map[string]bool // hashes of rows first seen on newest
 	rows       int64
 	dropped    int64
-	buf        []serpstat.Row
+	// older counts the rows answered older than the cursor: the API did
+	// not apply the cursor filter (CursorIgnoredError).
+	older int64
+	buf   []serpstat.Row
+}
+
+// CursorIgnoredError stops an incremental load whose answers hold rows
+// older than the cursor it asked from: the API did not apply the cursor
+// filter (a value in a format it does not read has that effect), so the
+// load would buy the whole history again. None of those rows is written;
+// the pages bought stay in the spool.
+type CursorIgnoredError struct {
+	Method string // the CLI's name: threats
+	Filter string // the cursor's filter field: lastupdate
+	Since  string // the cursor: the earlier run's newest day, YYYY-MM-DD
+	Older  int64  // rows older than Since in the answers read
+}
+
+func (e *CursorIgnoredError) Error() string {
+	return fmt.Sprintf("--incremental: the API did not apply the cursor filter of %s (%s from %s): its answer held %d rows older than the cursor, which were not written again; stopped before buying more pages of a history already exported (run without --incremental to export the whole history)",
+		e.Method, e.Filter, e.Since, e.Older)
 }
 
 func newTracker(prev *QueryState, m *serpstat.Method) *tracker {
@@ -156,6 +176,20 @@ func newTracker(prev *QueryState, m *serpstat.Method) *tracker {
 
 func (t *tracker) Write(rows []serpstat.Row) error {
 	t.buf = t.buf[:0]
+	// A row older than the cursor means the API ignored the cursor's
+	// filter: nothing of the batch is written and the load stops.
+	if t.prevNewest != "" {
+		older := int64(0)
+		for i := range rows {
+			if v := rows[i].Values[t.col]; !v.Null && v.Str != "" && v.Str < t.prevNewest {
+				older++
+			}
+		}
+		if older > 0 {
+			t.older += older
+			return &CursorIgnoredError{Method: t.m.Name, Filter: t.m.Cursor.Filter, Since: t.prevNewest, Older: t.older}
+		}
+	}
 	for i := range rows {
 		r := &rows[i]
 		// A row is hashed only on the earlier run's boundary day (to drop

@@ -372,3 +372,49 @@ func TestSummaryUnknownKeys(t *testing.T) {
 	require.Contains(t, string(js), `"unknown_keys":{"new_key":5,"other":1}`)
 	require.Contains(t, string(js), `"method":"lost-backlinks"`)
 }
+
+// An incremental load whose API ignores the cursor's filter: the rows
+// older than the cursor are not written again, the summary counts them,
+// and the load stops with CursorIgnoredError rather than buying the
+// whole history again; its rerun pays nothing more.
+func TestIncrementalCursorIgnoredByTheAPIStops(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 12000})
+	defer srv.Close()
+	dir := t.TempDir()
+	stateFile := filepath.Join(dir, "incremental.json")
+	out := filepath.Join(dir, "{run}", "{query}.csv")
+	r := newRun(t, srv, Settings{RunID: "r1", Queries: []string{"a.example"}, Out: []string{out}, Incremental: stateFile}, 0)
+	_, err := r.Export(context.Background())
+	require.NoError(t, err)
+
+	// The same data, served by an API that reads the cursor's filter as
+	// if it were not there.
+	deaf := serpstattest.NewServer(serpstattest.Options{Rows: 12000, IgnoreFilters: []string{"add"}})
+	defer deaf.Close()
+	state := filepath.Join(dir, "state2")
+	s := Settings{RunID: "r2", Queries: []string{"a.example"}, Out: []string{out}, Incremental: stateFile, StateDir: state}
+	r = newRun(t, deaf, s, 0)
+	res, err := r.Export(context.Background())
+	var ci *CursorIgnoredError
+	require.ErrorAs(t, err, &ci)
+	require.Equal(t, "new-backlinks", ci.Method)
+	require.Equal(t, "add", ci.Filter)
+	q := res.queries[0]
+	require.Positive(t, q.OlderThanCursor)
+	require.Equal(t, q.OlderThanCursor, ci.Older)
+	require.NoFileExists(t, filepath.Join(dir, "r2", "a.example.csv"), "no old row is written again")
+	billed := deaf.Stats().CreditsBilled
+	require.Less(t, billed, int64(12000), "stopped before buying the history again")
+	sum := NewSummary("r2", "export", "failed", 1, res, err, time.Second)
+	require.Equal(t, q.OlderThanCursor, sum.OlderThanCursor)
+
+	// The state is not advanced, and the rerun pays nothing for the
+	// pages it bought.
+	st, err := LoadState(context.Background(), stateFile, r.S3, r.descriptor())
+	require.NoError(t, err)
+	require.Equal(t, int64(12000), st.Queries["a.example"].Rows)
+	r = newRun(t, deaf, s, 0)
+	_, err = r.Export(context.Background())
+	require.ErrorAs(t, err, &ci)
+	require.Equal(t, billed, deaf.Stats().CreditsBilled, "the rerun bought nothing again")
+}

@@ -106,9 +106,12 @@ type QueryResult struct {
 	Report  *exporter.Report
 	Err     error
 	Files   []*fileRecord
-	Spool   string         // kept for a resume
-	Dropped int64          // boundary rows an earlier incremental run exported
-	Earlier *FinishedQuery // set when an earlier run of the command exported it
+	Spool   string // kept for a resume
+	Dropped int64  // boundary rows an earlier incremental run exported
+	// OlderThanCursor: rows answered older than the incremental cursor,
+	// not written (CursorIgnoredError).
+	OlderThanCursor int64
+	Earlier         *FinishedQuery // set when an earlier run of the command exported it
 
 	// UnknownKeys counts, per answer key the method's descriptor does
 	// not know, the rows that held it (from the exporter's report).
@@ -420,7 +423,7 @@ func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, share
 		qr.UnknownKeys, qr.Intersect = rep.UnknownKeys, rep.Intersect
 	}
 	if t != nil {
-		qr.Dropped = t.dropped
+		qr.Dropped, qr.OlderThanCursor = t.dropped, t.older
 	}
 	inDoubt := errors.Is(err, exporter.ErrRowsInDoubt)
 	if err == nil || inDoubt {

@@ -76,6 +76,7 @@ type Summary struct {
 	Counts
 	TotalUnknown     bool            `json:"total_unknown,omitempty"` // the API did not tell the total
 	AlreadyExported  int64           `json:"already_exported,omitempty"`
+	OlderThanCursor  int64           `json:"older_than_cursor,omitempty"` // incremental: rows older than the cursor, not written
 	CreditsByBalance *int64          `json:"credits_by_balance,omitempty"`
 	BalanceAfter     *int64          `json:"balance_after,omitempty"`
 	CreditsLeft      int64           `json:"credits_left,omitempty"`
@@ -117,6 +118,9 @@ type QuerySummary struct {
 	Query string `json:"query"`
 	Counts
 	AlreadyExported int64 `json:"already_exported"` // incremental: boundary rows an earlier run wrote, dropped
+	// OlderThanCursor: incremental rows answered older than the cursor
+	// (the API ignored its filter), not written.
+	OlderThanCursor int64 `json:"older_than_cursor,omitempty"`
 }
 
 // written is the rows of the query the outputs hold: the rows exported
@@ -194,6 +198,8 @@ func NewSummary(runID, command, status string, code int, res *Result, err error,
 			sum.Probes += r.Probes
 			sum.ProbeCredits += r.ProbeCredits
 		}
+		qs.OlderThanCursor = q.OlderThanCursor
+		sum.OlderThanCursor += q.OlderThanCursor
 		qs.Status, qs.Spool = "done", q.Spool
 		if q.Err != nil {
 			qs.Status, qs.Error = "failed", q.Err.Error()
@@ -215,6 +221,7 @@ func NewSummary(runID, command, status string, code int, res *Result, err error,
 	sum.Counts = countsOf(rep, res.queries[0].written())
 	sum.Status, sum.Error, sum.Spool = status, errText, spool
 	sum.Query, sum.AlreadyExported, sum.CreditsLeft = rep.Query, res.queries[0].Dropped, rep.CreditsLeft
+	sum.OlderThanCursor = res.queries[0].OlderThanCursor
 	if rep.CreditsByBalance >= 0 {
 		sum.CreditsByBalance = &rep.CreditsByBalance
 	}

@@ -31,6 +31,9 @@ func printReport(w io.Writer, s *Summary) {
 		if d := s.AlreadyExported; d > 0 {
 			fmt.Fprintf(w, "  incremental: %d rows of the boundary day were already exported (paid for again, not written)\n", d)
 		}
+		if o := s.OlderThanCursor; o > 0 {
+			fmt.Fprintf(w, "  incremental: %d rows older than the cursor were answered (the API did not apply the cursor filter) and not written\n", o)
+		}
 		if rep.Sliced {
 			fmt.Fprintf(w, "  query %s: total %d, reachable %d in %d slices, pages of %d rows\n",
 				rep.Query, rep.Plan.Total, rep.Plan.Reachable, len(rep.Slices), rep.Plan.Size)
@@ -179,6 +182,9 @@ func printMulti(w io.Writer, s *Summary) {
 			}
 			if qs.AlreadyExported > 0 {
 				fmt.Fprintf(w, ", %d already exported (incremental)", qs.AlreadyExported)
+			}
+			if qs.OlderThanCursor > 0 {
+				fmt.Fprintf(w, ", %d older than the cursor (not written)", qs.OlderThanCursor)
 			}
 			fmt.Fprintln(w)
 		}

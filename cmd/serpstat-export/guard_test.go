@@ -231,3 +231,37 @@ func lastLine(s string) string {
 	}
 	return ""
 }
+
+// TestIncrementalRunOfAnAPIThatIgnoresTheCursorStops: the second
+// incremental run of a threat method, against an API that reads the
+// cursor's filter as if it were not there, writes no old row again, says
+// how many it saw in the summary (older_than_cursor) and on stderr, and
+// exits 1 having bought page 1, not the whole history.
+func TestIncrementalRunOfAnAPIThatIgnoresTheCursorStops(t *testing.T) {
+	const rows = 2400
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: rows})
+	defer srv.Close()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "inc.json")
+	args := func(srv *serpstattest.Server, out string) []string {
+		return exportArgs(srv, "threats.example", "--method", "threats", "--incremental", state,
+			"--out", filepath.Join(dir, out), "--summary-json", filepath.Join(dir, "s.json"), "--size", "200")
+	}
+	res := runCLI(t, serpstattest.DefaultToken, args(srv, "first.csv")...)
+	require.Equal(t, 0, res.code, res.stderr)
+
+	deaf := serpstattest.NewServer(serpstattest.Options{Rows: rows, IgnoreFilters: []string{"lastupdate"}})
+	defer deaf.Close()
+	res = runCLI(t, serpstattest.DefaultToken, args(deaf, "second.csv")...)
+	require.Equal(t, 1, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "did not apply the cursor filter of threats")
+	assert.NoFileExists(t, filepath.Join(dir, "second.csv"))
+	var s struct {
+		Older int64 `json:"older_than_cursor"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "s.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &s))
+	assert.Positive(t, s.Older)
+	assert.Less(t, deaf.Stats().CreditsBilled, int64(rows), "the history is not bought again")
+}
