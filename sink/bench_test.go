@@ -178,7 +178,7 @@ func BenchmarkParquetThreats(b *testing.B) {
 // basis of DefaultRowGroupRows. Run it with -benchtime=1x.
 func BenchmarkParquetRowGroup(b *testing.B) {
 	batch(0)
-	for _, size := range []int{10_000, 25_000, 50_000, 100_000, 250_000} {
+	for _, size := range []int{10_000, 16_000, 25_000, 50_000, 100_000, 250_000} {
 		b.Run(fmt.Sprint(size), func(b *testing.B) {
 			var peak uint64
 			var out countingWriter
