@@ -46,7 +46,7 @@ var (
 // defaultMemoryLimit is the Go runtime's soft memory limit unless
 // GOMEMLIMIT says otherwise: the live heap of an export is a few pages (at
 // most 4,000 rows held for the writer, and as many decoded at once as
-// there are CPUs) and a Parquet row group of 25,000 rows, about 25 MiB at
+// there are CPUs) and a Parquet row group of 16,000 rows, about 20 MiB at
 // its peak, so the collector keeps the process under 80 MB (the binary's
 // own code and data are about 43 MB of it) instead of letting the heap
 // double.
