@@ -139,7 +139,7 @@ func TestMethodInputIsCheckedAgainstTheMethod(t *testing.T) {
 		{"between on a date", []string{"--method", "threats", "--filter", `[[{"field":"lastupdate","compareType":"between","value":["1.1.2024","2.1.2024"]}]]`}, "between"},
 		{"search type not taken", []string{"--method", "ref-domains", "--search-type", "url"}, "search-type must be one of domain, domain_with_subdomains for ref-domains; got \"url\""},
 		{"intersect without domains", []string{"--method", "intersect"}, "intersect"},
-		{"intersect on another method", []string{"--method", "ref-domains", "--intersect", "a.com"}, "intersect is taken only by intersect: leave it unset for ref-domains; got a.com"},
+		{"intersect on another method", []string{"--method", "ref-domains", "--intersect", "a.com"}, "intersect is taken only by intersect and intersect-summary: leave it unset for ref-domains; got a.com"},
 		{"link per domain not taken", []string{"--method", "ref-domains", "--link-per-domain", "2"}, "link-per-domain is not taken by ref-domains: leave it unset; got 2"},
 		{"incremental without a cursor", []string{"--method", "ref-domains", "--incremental", filepath.Join(dir, "state.json")}, "--incremental: ref-domains has no first-seen-like date to follow, so it cannot be loaded incrementally; methods that can: new-backlinks, threats, threats-links, out-threats, out-threats-links"},
 	} {
