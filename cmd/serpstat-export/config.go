@@ -134,7 +134,7 @@ func exportFlags(fs *flag.FlagSet) *flagSettings {
 	f := b.f
 	b.config = fs.String("config", "", "YAML config `file` (see config.example.yaml); flags and the environment override it")
 	fs.StringVar(&f.Method, "method", d.Method, "the Backlinks `method` to export: "+backlinks.Names()+" (serpstat-export methods lists their columns, fields and prices; the last seven are not paged: one answer per query)")
-	fs.Var(&f.Intersect, "intersect", "with --method intersect, the `domains` (1 or 2, comma-separated, e.g. a.com,b.com) to compare --query with: the donors they share are exported")
+	fs.Var(&f.Intersect, "intersect", "with --method intersect or intersect-summary, the `domains` (1 or 2, comma-separated, e.g. a.com,b.com) to compare --query with: the donors they share are exported")
 	fs.Var(&f.Queries, "query", "the `domain` to export backlinks of, e.g. example.com; repeat it for several")
 	fs.StringVar(&f.QueriesFile, "queries-file", "", "read domains from `path`, one a line (# comments, blank lines ignored; - for stdin)")
 	fs.IntVar(&f.MaxRowsPerFile, "max-rows-per-file", 0, "start a new {part} of an --out after `N` rows (0: one part)")
