@@ -80,7 +80,8 @@ type RunEstimate struct {
 // (Run.Balance, free), then for each query its total with a request of
 // size 1 (1 credit) and, past the wall, its slices with the probes the
 // export would send (a credit each), planned by the same code as the
-// export (pager.Pager.Estimate). It writes nothing. A query that fails
+// export (pager.Pager.Estimate); a method that is not paged is priced
+// without asking (pager.PlanWhole). It writes nothing. A query that fails
 // is reported in its line when there are several.
 func (r *Run) Estimate(ctx context.Context) (*RunEstimate, error) {
 	s, log := r.Settings, r.logger()

@@ -5,7 +5,8 @@
 // query past the API's row wall into parts that provably partition it
 // (slice.go), and every request goes through one rate limiter, the credit
 // budget and its export's guard (budget.go) and one retry decision
-// (retry.go).
+// (retry.go). A method that is not paged is one request at its price
+// (whole.go).
 package pager
 
 import (
