@@ -131,6 +131,9 @@ type Report struct {
 	// APIWall is set when the API stopped serving rows before the wall
 	// planned with (--wall): the offset it stopped at.
 	APIWall int `json:",omitempty"`
+	// NotPaged is set for a method that is not paged: the export was its
+	// one answer (Plan.Pages 1), whatever the answer's summary_info said.
+	NotPaged bool `json:",omitempty"`
 	// TotalUnknown is set when the API did not tell the query's total
 	// (missing or null): pages were asked one after another until a short
 	// one, and Plan.Total is the rows found.

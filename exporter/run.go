@@ -96,6 +96,9 @@ func (r *run) run(ctx context.Context) error {
 }
 
 func (r *run) export(ctx context.Context) error {
+	if !r.m.Paged() {
+		return r.whole(ctx)
+	}
 	rep, p := r.rep, r.p
 	first, err := r.firstPage(ctx)
 	if err != nil {

@@ -49,6 +49,12 @@ type Estimate struct {
 	NewRows         int    `json:"new_rows,omitempty"`
 	AlreadyExported int    `json:"already_exported,omitempty"`
 	Error           string `json:"error,omitempty"`
+	// NotPaged is set for a method that is not paged: its price is known
+	// without asking, so the estimate sends nothing (EstimateCost 0);
+	// Total and Reachable are the rows its answer is known to hold
+	// (1 for an object), 0 with TotalUnknown for a list only the answer
+	// tells the length of.
+	NotPaged bool `json:"not_paged,omitempty"`
 
 	// Plan is the export's plan, for those who read it in Go.
 	Plan *pager.Plan `json:"-"`
@@ -78,7 +84,8 @@ type RunEstimate struct {
 // (Run.Balance, free), then for each query its total with a request of
 // size 1 (1 credit) and, past the wall, its slices with the probes the
 // export would send (a credit each), planned by the same code as the
-// export (pager.Pager.Estimate). It writes nothing. A query that fails
+// export (pager.Pager.Estimate); a method that is not paged is priced
+// without asking (pager.PlanWhole). It writes nothing. A query that fails
 // is reported in its line when there are several.
 func (r *Run) Estimate(ctx context.Context) (*RunEstimate, error) {
 	s, log := r.Settings, r.logger()
@@ -87,6 +94,9 @@ func (r *Run) Estimate(ctx context.Context) (*RunEstimate, error) {
 	}
 	var state *State
 	if s.Incremental != "" {
+		if m := r.descriptor(); m.Cursor == nil {
+			return nil, usagef("--incremental: %s has no first-seen-like date to follow, so it cannot be loaded incrementally", m.Name)
+		}
 		var err error
 		if state, err = LoadState(ctx, s.Incremental, s.s3(), r.descriptor()); err != nil {
 			return nil, err
@@ -165,6 +175,9 @@ func (r *Run) estimateQuery(ctx context.Context, sess pager.Session, q string, s
 		return nil, err
 	}
 	p := r.pagerFor(q, params)
+	if !p.Method().Paged() {
+		return r.estimateWhole(p), nil
+	}
 	pg, err := p.Probe(ctx, sess, params, 1)
 	if err != nil {
 		return nil, err
@@ -217,4 +230,32 @@ func (r *Run) estimateQuery(ctx context.Context, sess pager.Session, q string, s
 		e.NewRows = max(0, e.Reachable-e.AlreadyExported)
 	}
 	return e, nil
+}
+
+// estimateWhole is the estimate of a query of a method that is not
+// paged (p's): its one request at the method's price, asked of no one.
+func (r *Run) estimateWhole(p *pager.Pager) *Estimate {
+	s := r.Settings
+	plan := pager.PlanWhole(p.Method(), p.Params())
+	e := &Estimate{
+		Method:       p.Method().Name,
+		Query:        p.Params().Query,
+		SearchType:   p.Params().SearchType,
+		Total:        plan.Total,
+		TotalUnknown: plan.TotalUnknown,
+		Reachable:    plan.Reachable(),
+		Pages:        1,
+		PagePlan:     plan.Describe(),
+		Credits:      plan.Cost(),
+		Guard:        plan.Guard(),
+		RPS:          s.RPS,
+		Budget:       s.Budget,
+		KeepBalance:  s.KeepBalance,
+		NotPaged:     true,
+		Plan:         plan,
+	}
+	if s.RPS > 0 {
+		e.Seconds = 1 / s.RPS
+	}
+	return e
 }

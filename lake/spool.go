@@ -24,7 +24,8 @@ import (
 
 // A query's checkpoint (its spool) lives in one place, decided here
 // only: under --state-dir (a directory, or object storage), else next to
-// the output file of a one-file export (.FILE.spool), else in
+// the output file of a one-file export (.FILE.spool, or for several
+// queries into that file .FILE.spools/QUERY.spool), else in
 // .serpstat-export-state/ in the working directory. A local one is locked
 // by the process that uses it; one on object storage by the coordinator's
 // lock (Run.Lock), which every host shares.
@@ -36,6 +37,10 @@ type SpoolKey struct {
 	Params  serpstat.Params `json:"params"`
 	MaxRows int             `json:"max_rows,omitempty"`
 }
+
+// spoolsSuffix ends the directory that holds the spools of several
+// queries exported into one plain file (.FILE.spools/QUERY.spool).
+const spoolsSuffix = ".spools"
 
 // spool is a query's open checkpoint and where it is.
 type spool struct {
@@ -58,7 +63,11 @@ func (s *spool) close() {
 func (s *spool) remove(ctx context.Context) error {
 	s.removed = true
 	if s.dir != nil {
-		return s.dir.RemoveAll()
+		err := s.dir.RemoveAll()
+		if parent := filepath.Dir(s.place); err == nil && strings.HasSuffix(parent, spoolsSuffix) {
+			_ = os.Remove(parent) // the queries' spools of one file, once the last is gone
+		}
+		return err
 	}
 	return s.blob.RemoveAll(ctx)
 }
@@ -89,6 +98,11 @@ func (s *Settings) spoolPlace(q string) string {
 	for _, o := range s.Out {
 		if sp := (&outSpec{tmpl: o, stdout: o == "-"}); sp.plainFile() {
 			d, base := filepath.Split(sp.tmpl)
+			if len(s.Queries) > 1 {
+				// Several queries into one file: a spool each, side by
+				// side, kept until the file is committed.
+				return filepath.Join(d, "."+base+spoolsSuffix, SafeValue(q)+".spool")
+			}
 			return filepath.Join(d, "."+base+".spool")
 		}
 	}

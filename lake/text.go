@@ -34,10 +34,13 @@ func printReport(w io.Writer, s *Summary) {
 		if o := s.OlderThanCursor; o > 0 {
 			fmt.Fprintf(w, "  incremental: %d rows older than the cursor were answered (the API did not apply the cursor filter) and not written\n", o)
 		}
-		if rep.Sliced {
+		switch {
+		case rep.NotPaged:
+			fmt.Fprintf(w, "  query %s: %d rows in one answer (%s is not paged)\n", rep.Query, rep.Rows, rep.Method)
+		case rep.Sliced:
 			fmt.Fprintf(w, "  query %s: total %d, reachable %d in %d slices, pages of %d rows\n",
 				rep.Query, rep.Plan.Total, rep.Plan.Reachable, len(rep.Slices), rep.Plan.Size)
-		} else {
+		default:
 			fmt.Fprintf(w, "  query %s: total %d, reachable %d, %d planned pages of %d rows\n",
 				rep.Query, rep.Plan.Total, rep.Plan.Reachable, rep.Plan.Pages, rep.Plan.Size)
 		}

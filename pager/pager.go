@@ -5,7 +5,8 @@
 // query past the API's row wall into parts that provably partition it
 // (slice.go), and every request goes through one rate limiter, the credit
 // budget and its export's guard (budget.go) and one retry decision
-// (retry.go).
+// (retry.go). A method that is not paged is one request at its price
+// (whole.go).
 package pager
 
 import (
@@ -107,7 +108,7 @@ func New(c Config) *Pager {
 	if c.Method == nil {
 		c.Method = backlinks.NewBacklinks
 	}
-	if c.Params.Size == 0 {
+	if c.Params.Size == 0 && c.Method.Paged() {
 		c.Params.Size = serpstat.DefaultPageSize
 	}
 	if c.Wall == 0 {
@@ -129,7 +130,7 @@ func New(c Config) *Pager {
 func (p *Pager) For(params serpstat.Params, logger *slog.Logger) *Pager {
 	c := p.c
 	c.Params = params
-	if c.Params.Size == 0 {
+	if c.Params.Size == 0 && c.Method.Paged() {
 		c.Params.Size = p.c.Params.Size
 	}
 	if logger != nil {
@@ -147,7 +148,7 @@ func (p *Pager) Method() *serpstat.Method { return p.c.Method }
 // Params is the query.
 func (p *Pager) Params() serpstat.Params { return p.c.Params }
 
-// Size is the rows asked per page.
+// Size is the rows asked per page; 0 for a method that is not paged.
 func (p *Pager) Size() int { return p.c.Params.Size }
 
 // Wall is the API's row wall the Pager plans with.
@@ -270,7 +271,9 @@ func (p *Pager) Probe(ctx context.Context, s Session, params serpstat.Params, si
 
 func (p *Pager) do(ctx context.Context, s Session, r Request, res *Reservation) (*Page, error) {
 	params := r.Params
-	params.Page, params.Size = r.Page, r.Size
+	if p.c.Method.Paged() {
+		params.Page, params.Size = r.Page, r.Size
+	}
 	n := r.N
 	lim := p.c.Limiter
 	var waited time.Duration
@@ -293,7 +296,7 @@ func (p *Pager) do(ctx context.Context, s Session, r Request, res *Reservation) 
 			if lim != nil {
 				lim.Succeeded()
 			}
-			billed := max(1, int64(len(ans.Data)))
+			billed := p.c.Method.Billed(len(ans.Data))
 			res.Settle(ctx, billed)
 			if ll := int64(ans.Summary.LeftLines); ll > 0 && s.Budget != nil {
 				s.Budget.ObserveBalance(ll)
@@ -325,7 +328,7 @@ func (p *Pager) do(ctx context.Context, s Session, r Request, res *Reservation) 
 			// the same answer. Count it, and hand its bytes back.
 			billed := res.Cost()
 			if ue.Rows > 0 {
-				billed = int64(ue.Rows)
+				billed = p.c.Method.Billed(ue.Rows)
 			}
 			res.Settle(ctx, billed)
 			return nil, &UnexpectedPage{N: n, Step: r.Step, Billed: billed, Err: ue}

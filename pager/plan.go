@@ -216,12 +216,20 @@ type Plan struct {
 	Refused []string `json:",omitempty"`
 	// TotalUnknown is set when the API did not tell the total.
 	TotalUnknown bool
+	// NotPaged is set for a method that is not paged (PlanWhole): the
+	// plan is its one request, First, which costs FirstCost; Total is
+	// the rows its answer holds when they are known before asking
+	// (TotalUnknown otherwise).
+	NotPaged bool `json:",omitempty"`
 }
 
 // Reachable is the rows the export writes when every answer is as
 // planned: the parts' rows, and with --max-rows the rows held (written
 // first, wherever they fall) and what the parts add to them.
 func (p *Plan) Reachable() int {
+	if p.NotPaged {
+		return p.Total
+	}
 	n, fresh := 0, 0
 	for i := range p.Parts {
 		n += p.Parts[i].Reach
@@ -258,6 +266,12 @@ func (p *Plan) Cost() int64 {
 // CostLeft is what the steps not stored yet cost: what a run that
 // resumes from stored pages still pays.
 func (p *Plan) CostLeft(stored func(part string, st Step) bool) int64 {
+	if p.NotPaged {
+		if stored != nil && stored("", p.First) {
+			return 0
+		}
+		return p.FirstCost
+	}
 	var sum int64
 	for i := range p.Parts {
 		pt := &p.Parts[i]
@@ -273,6 +287,9 @@ func (p *Plan) CostLeft(stored func(part string, st Step) bool) int64 {
 // Guard is the most the export may bill, whatever the API answers: page
 // 1, the probes and what Allowed allows the parts.
 func (p *Plan) Guard() int64 {
+	if p.NotPaged {
+		return p.FirstCost // the one request's price, retries of billed broken answers aside
+	}
 	spent := p.FirstCost + p.ProbeCredits
 	return spent + p.Allowed(spent, p.Cost()-spent)
 }
@@ -360,6 +377,9 @@ func (p *Plan) Describe() string {
 			return "1 page"
 		}
 		return fmt.Sprintf("%d pages", n)
+	}
+	if p.NotPaged {
+		return "1 request (not paged)"
 	}
 	if p.Sliced {
 		n := 0

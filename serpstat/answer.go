@@ -99,6 +99,8 @@ type answerDecoder struct {
 	// order (a byte comparison instead of a map lookup).
 	valid bool
 	last  []lastKey
+	// summary is set once result.summary_info was read.
+	summary bool
 }
 
 type lastKey struct {
@@ -112,6 +114,7 @@ func (d *answerDecoder) envelope() error {
 		return err
 	}
 	var result, nullResult bool
+	var outer []byte // a summary_info beside result (getDistributionTLD's schema)
 	for d.dec.PeekKind() != '}' {
 		name, err := d.name()
 		if err != nil {
@@ -141,6 +144,12 @@ func (d *answerDecoder) envelope() error {
 				return &UnexpectedError{Field: "error", Value: short(v), Err: err}
 			}
 			return &e
+		case strings.EqualFold(name, "summary_info"):
+			v, err := d.dec.ReadValue()
+			if err != nil {
+				return err
+			}
+			outer = append(outer[:0], v...)
 		default:
 			if err := d.dec.SkipValue(); err != nil {
 				return err
@@ -149,6 +158,12 @@ func (d *answerDecoder) envelope() error {
 	}
 	if _, err := d.dec.ReadToken(); err != nil {
 		return err
+	}
+	if outer != nil && !d.summary {
+		if err := json.Unmarshal(outer, &d.page.Summary); err != nil {
+			field, value := summaryField(outer)
+			return &UnexpectedError{Field: "summary_info" + field, Value: value, Err: err}
+		}
 	}
 	if _, err := d.dec.ReadToken(); err != io.EOF {
 		return errors.New("data after the answer")
@@ -203,10 +218,17 @@ func (d *answerDecoder) result() error {
 				d.dec.SkipValue()
 				continue
 			}
+			if d.dec.PeekKind() == '{' && !d.m.Paged() {
+				if err := d.object(); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := d.rows(); err != nil {
 				return err
 			}
 		case strings.EqualFold(name, "summary_info"):
+			d.summary = true
 			v, err := d.dec.ReadValue()
 			if err != nil {
 				return err
@@ -243,6 +265,35 @@ func (d *answerDecoder) rows() error {
 	}
 	_, err := d.dec.ReadToken()
 	return err
+}
+
+// object reads the data of a method that is not paged answered as one
+// object (getSummaryV2): one row, or none when the object is empty.
+func (d *answerDecoder) object() error {
+	v, err := d.dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	one := *d
+	one.dec = jsontext.NewDecoder(bytes.NewReader(v), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+	if _, err := one.dec.ReadToken(); err != nil {
+		return err
+	}
+	if one.dec.PeekKind() == '}' {
+		return nil // {}: no data
+	}
+	one.dec = jsontext.NewDecoder(bytes.NewReader(v), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+	row := Row{Values: make([]Value, len(d.m.Columns))}
+	if err := one.row(&row, 0); err != nil {
+		var ue *UnexpectedError
+		if errors.As(err, &ue) {
+			ue.Field = strings.Replace(ue.Field, "result.data[0]", "result.data", 1)
+		}
+		return err
+	}
+	d.seen, d.buf, d.last = one.seen, one.buf, one.last
+	d.page.Data = append(d.page.Data, row)
+	return nil
 }
 
 // row reads one row. A key no column has goes to Extra; a column no key

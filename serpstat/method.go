@@ -87,9 +87,10 @@ type Cursor struct {
 	Column string `json:"column"`
 }
 
-// Method describes one paged API method: everything the decoder, pager,
-// exporter, sinks, lake and the fake need to know about it. A Method is
-// read-only once built; it is safe for concurrent use.
+// Method describes one API method, paged or not (NotPaged): everything
+// the decoder, pager, exporter, sinks, lake and the fake need to know
+// about it, its price (Billing) included. A Method is read-only once
+// built; it is safe for concurrent use.
 type Method struct {
 	// Name is the CLI's name, kebab-case without "get": "new-backlinks".
 	Name string `json:"name"`
@@ -131,6 +132,13 @@ type Method struct {
 	// AppendSort is the sort (ascending) under which new rows append at
 	// the end, used when the user gives none; "" to send no sort.
 	AppendSort string `json:"append_sort,omitempty"`
+	// NotPaged, when set, is a method that answers a query in one
+	// request, without pages (getSummaryV2, getDistributionTLD, ...);
+	// nil for a paged method. See Paged.
+	NotPaged *NotPaged `json:"not_paged,omitempty"`
+	// Billing is how a request is billed; the zero value is a credit a
+	// row, 1 for an answer without rows (every paged method).
+	Billing Billing `json:"billing"`
 
 	keysOnce sync.Once
 	keys     map[string]int // wire key (and its lower case) → column
@@ -206,7 +214,7 @@ type Page struct {
 	Intersect map[string]string
 }
 
-// Params are the params of one call of a paged method. The zero value of
+// Params are the params of one call of a method. The zero value of
 // a field means "not sent"; MarshalParams sends only what the method
 // documents. Their JSON form names an export (its checkpoint, run record
 // and manifest): a field that is not sent is left out of it.
@@ -246,6 +254,11 @@ func (m *Method) MarshalParams(p Params) (json.RawMessage, error) {
 		}
 		b.Write(enc)
 		return nil
+	}
+	if !m.Paged() {
+		if err := m.validateNotPaged(p); err != nil {
+			return nil, err
+		}
 	}
 	b.WriteByte('{')
 	if err := field("query", p.Query); err != nil {

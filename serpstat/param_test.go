@@ -93,6 +93,9 @@ func TestMarshalExtraParams(t *testing.T) {
 		{"enumerated and integer", tld,
 			serpstat.Params{Query: "a.com", SearchType: "domain", Extra: map[string]string{"limit": "10", "lang": "uk"}},
 			`{"query":"a.com","searchType":"domain","lang":"uk","limit":10}`},
+		{"distribution-tld's lang", backlinks.DistributionTLD,
+			serpstat.Params{Query: "facebook.com", SearchType: "domain_with_subdomains", Extra: map[string]string{"lang": "en"}},
+			`{"query":"facebook.com","searchType":"domain_with_subdomains","lang":"en"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,5 +1,6 @@
-// Package serpstat is a client for the Serpstat API v4: a paged method
-// described as a Method (its columns, params, slicing fields and cursor;
+// Package serpstat is a client for the Serpstat API v4: a method, paged
+// or not, described as a Method (its columns, params, slicing fields,
+// cursor and price;
 // serpstat/backlinks holds the Backlinks API's), the generic Row and Page
 // its one decoder (Method.DecodeAnswer) reads, SerpstatLimitsProcedure.getStats,
 // a Client that sends them, and a typed *Error whose methods classify every

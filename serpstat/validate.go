@@ -16,6 +16,11 @@ import (
 // sent, and returns a *ParamError naming the first bad field and what is
 // allowed. Page 0 and Size 0 mean the API's defaults.
 func (m *Method) Validate(p Params) error {
+	if !m.Paged() {
+		if err := m.validateNotPaged(p); err != nil {
+			return err
+		}
+	}
 	if m.SearchTypes == nil {
 		if p.SearchType != "" {
 			return &ParamError{Field: "search-type", Value: strconv.Quote(p.SearchType), Msg: "is not taken by " + m.Name + ": leave it unset"}
@@ -28,7 +33,7 @@ func (m *Method) Validate(p Params) error {
 	}
 	switch {
 	case m.Intersect == 0 && len(p.Intersect) > 0:
-		return &ParamError{Field: "intersect", Value: strings.Join(p.Intersect, ","), Msg: "is taken only by intersect: leave it unset for " + m.Name}
+		return &ParamError{Field: "intersect", Value: strings.Join(p.Intersect, ","), Msg: "is taken only by intersect and intersect-summary: leave it unset for " + m.Name}
 	case m.Intersect > 0 && (len(p.Intersect) == 0 || len(p.Intersect) > m.Intersect):
 		return &ParamError{Field: "intersect", Value: strconv.Itoa(len(p.Intersect)) + " domains", Msg: fmt.Sprintf("must name 1 to %d domains to compare with the query, e.g. --intersect a.com,b.com", m.Intersect)}
 	}

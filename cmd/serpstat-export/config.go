@@ -79,6 +79,11 @@ type settings struct {
 
 	tokenOnCommandLine bool // --token was given as a flag: other users can see it
 
+	// given names the settings a layer set, by flag name, with the
+	// layer: "the config", "the environment" or "a flag". A default
+	// nobody set is not in it (see checkNotPaged).
+	given map[string]string
+
 	// buckets is the run's open buckets (nil: opened per call), made and
 	// closed by the command that runs.
 	buckets *dest.Buckets
@@ -130,8 +135,8 @@ func exportFlags(fs *flag.FlagSet) *flagSettings {
 	b := &flagSettings{fs: fs, f: &d}
 	f := b.f
 	b.config = fs.String("config", "", "YAML config `file` (see config.example.yaml); flags and the environment override it")
-	fs.StringVar(&f.Method, "method", d.Method, "the paged Backlinks `method` to export: "+backlinks.Names()+" (serpstat-export methods lists their columns and fields)")
-	fs.Var(&f.Intersect, "intersect", "with --method intersect, the `domains` (1 or 2, comma-separated, e.g. a.com,b.com) to compare --query with: the donors they share are exported")
+	fs.StringVar(&f.Method, "method", d.Method, "the Backlinks `method` to export: "+backlinks.Names()+" (serpstat-export methods lists their columns, fields and prices; the last seven are not paged: one answer per query)")
+	fs.Var(&f.Intersect, "intersect", "with --method intersect or intersect-summary, the `domains` (1 or 2, comma-separated, e.g. a.com,b.com) to compare --query with: the donors they share are exported")
 	fs.Var(&f.Queries, "query", "the `domain` to export backlinks of, e.g. example.com; repeat it for several")
 	fs.StringVar(&f.QueriesFile, "queries-file", "", "read domains from `path`, one a line (# comments, blank lines ignored; - for stdin)")
 	fs.IntVar(&f.MaxRowsPerFile, "max-rows-per-file", 0, "start a new {part} of an --out after `N` rows (0: one part)")
@@ -204,6 +209,9 @@ func (s *settings) params() (serpstat.Params, error) {
 	m, err := s.method()
 	if err != nil {
 		return p, err
+	}
+	if !m.Paged() {
+		p.Size = 0 // one answer per query: no page or size is sent
 	}
 	if m.SearchTypes == nil && p.SearchType == defaultSearchType {
 		// The default search type, for a method that takes none.

@@ -21,7 +21,9 @@ const estimateHelp = `Usage: serpstat-export estimate --query DOMAIN | --config 
 Tells what an export would cost before paying for it: the account's balance
 (getStats, free), each query's total (one request of size 1: 1 credit a
 query), the rows reachable under the 60,000-row wall, the pages, the credits
-and the time at --rps, and the run's total. It takes the same flags and
+and the time at --rps, and the run's total. A method that is not paged
+(summary-v2, distribution-tld, ...) is priced without asking: its price a
+query, nothing spent. It takes the same flags and
 config as export (--config, --queries-file, repeated --query, --incremental:
 then the new rows and the boundary day the state says are counted), and
 writes no output, summary or state. With --budget or --keep-balance, an
@@ -112,6 +114,10 @@ func printEstimate(w io.Writer, e *lake.Estimate) {
 		fmt.Fprintf(w, "params:           %s\n", ps)
 	}
 	fmt.Fprintf(w, "account balance:  %d credits\n", e.Balance)
+	if e.NotPaged {
+		printWholeEstimate(w, e)
+		return
+	}
 	if e.TotalUnknown {
 		fmt.Fprintf(w, "total rows:       unknown (the API did not tell it); at most %d reachable\n", e.Total)
 	} else {
@@ -147,6 +153,22 @@ func printEstimate(w io.Writer, e *lake.Estimate) {
 	} else {
 		fmt.Fprintf(w, "this estimate cost %d credits (requests of size 1 to learn the total and plan the slices; getStats is free)\n", e.EstimateCost)
 	}
+}
+
+// printWholeEstimate prints the rest of the estimate of a method that
+// is not paged: its one request's price, known without asking.
+func printWholeEstimate(w io.Writer, e *lake.Estimate) {
+	m := backlinks.Lookup(e.Method)
+	fmt.Fprintf(w, "not paged:        one request a query, %s\n", m.PriceText())
+	if e.TotalUnknown {
+		fmt.Fprintln(w, "rows:             as many as the answer holds (it tells)")
+	} else {
+		fmt.Fprintf(w, "rows:             %d\n", e.Total)
+	}
+	fmt.Fprintf(w, "export cost:      %d credits (balance after: %d)\n", e.Credits, e.BalanceAfter)
+	fmt.Fprintf(w, "%-18s%s\n", fmt.Sprintf("time at %g req/s:", e.RPS), (time.Duration(e.Seconds * float64(time.Second))).Round(time.Second))
+	printFits(w, e.Budget, e.KeepBalance, e.FitsBudget, e.AffordableCredits, e.Credits)
+	fmt.Fprintln(w, "this estimate cost 0 credits (the price of a method that is not paged is known without asking; getStats is free)")
 }
 
 func printFits(w io.Writer, budget, keep int64, fits bool, allowed, needed int64) {
@@ -186,12 +208,23 @@ func printRunEstimate(w io.Writer, r *lake.RunEstimate) {
 		if e.Unreachable > 0 {
 			note = strings.TrimSpace(fmt.Sprintf("%s %d past the wall", note, e.Unreachable))
 		}
-		fmt.Fprintf(w, "%-32s %10d %10d %8d %10d  %s\n", e.Query, e.Total, e.Reachable, e.Pages, e.Credits, note)
+		total, rows := strconv.Itoa(e.Total), strconv.Itoa(e.Reachable)
+		if e.NotPaged {
+			note = strings.TrimSpace("not paged " + note)
+			if e.TotalUnknown {
+				total, rows = "-", "-"
+			}
+		}
+		fmt.Fprintf(w, "%-32s %10s %10s %8d %10d  %s\n", e.Query, total, rows, e.Pages, e.Credits, note)
 	}
 	fmt.Fprintf(w, "%-32s %10d %10d %8d %10d\n\n", fmt.Sprintf("total (%d queries)", r.Queries), r.Total, r.Reachable, r.Pages, r.Credits)
 	fmt.Fprintf(w, "export cost:      %d credits (balance after: %d)\n", r.Credits, r.BalanceAfter)
 	fmt.Fprintf(w, "%-18s%s\n", fmt.Sprintf("time at %g req/s:", r.RPS), (time.Duration(r.Seconds * float64(time.Second))).Round(time.Second))
 	printFits(w, r.Budget, r.KeepBalance, r.FitsBudget, r.AffordableCredits, r.Credits)
+	if len(r.List) > 0 && r.List[0].NotPaged {
+		fmt.Fprintf(w, "this estimate cost %d credits (the price of a method that is not paged is known without asking; getStats is free)\n", r.EstimateCost)
+		return
+	}
 	fmt.Fprintf(w, "this estimate cost %d credits (a request of size 1 a query, more for a query past the wall; getStats is free)\n", r.EstimateCost)
 }
 

@@ -26,7 +26,11 @@ const exportHelp = `Usage: serpstat-export export --query DOMAIN --out FILE [--o
 
 Exports every new backlink of DOMAIN (getNewBacklinks), page by page up to
 the query's total or the API's 60,000-row wall, into each --out file in one
-pass. The token comes from $SERPSTAT_TOKEN or --token-file.
+pass; --method another paged method, or one that is not paged (summary-v2,
+summary, top-anchors, intersect-summary, distribution-sdr, distribution-tld,
+changes-history: one answer per query, at its price; paging flags such as
+--size, --sort or --filter are refused for them). The token comes from
+$SERPSTAT_TOKEN or --token-file.
 
 Examples:
   serpstat-export export --query example.com --out backlinks.parquet
@@ -34,6 +38,7 @@ Examples:
   serpstat-export export --config nightly.yaml --out - | jq .url_from
   serpstat-export export --method lost-backlinks --search-type url --query https://example.com/page --out lost.csv
   serpstat-export export --method anchors --query example.com --param count=2 --out anchors.csv
+  serpstat-export export --method summary-v2 --queries-file domains.txt --out summary.parquet
 
 Flags:
 `
@@ -143,6 +148,9 @@ func (j *job) lakeRun(queries []string, stop <-chan struct{}, stdout io.Writer) 
 // Nothing is sent.
 func prepare(s settings, u *ui) (*job, error) {
 	log := u.log
+	if err := s.checkNotPaged(); err != nil {
+		return nil, err
+	}
 	params, err := s.params()
 	if err != nil {
 		return nil, err
@@ -309,7 +317,7 @@ func printBudgetStop(w io.Writer, s settings, rep *exporter.Report, err error) {
 	if rep != nil && rep.CreditsEstimated > 0 {
 		// What is spent stays spent; the pages stored are not bought again.
 		fmt.Fprintf(w, "; the full export needs %d credits (%d more); raise --budget to at least %d", rep.CreditsEstimated, rep.CreditsLeft, spent+rep.CreditsLeft)
-		if !s.Partial {
+		if !s.Partial && !rep.NotPaged {
 			fmt.Fprint(w, ", or add --partial to export the whole pages that fit")
 		}
 	}

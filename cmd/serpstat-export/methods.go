@@ -14,10 +14,12 @@ import (
 
 const methodsHelp = `Usage: serpstat-export methods [--json]
 
-Lists the paged methods export and estimate take with --method: their
-output columns and types, sort fields, filter fields, search types, the
-params --param takes, the fields a query over the 60,000-row wall is
-sliced by, and the cursor of --incremental loads. --json prints a JSON array, for scripts.
+Lists the methods export and estimate take with --method: the paged ones
+with their output columns and types, sort fields, filter fields, search
+types, the params --param takes, the fields a query over the 60,000-row wall is sliced by and the
+cursor of --incremental loads, then the ones that are not paged (one
+answer per query) with their columns; each with its price. --json prints
+a JSON array, for scripts ("paged" and "price" say how each is billed).
 
 Flags:
 `
@@ -40,6 +42,9 @@ type methodInfo struct {
 	Intersect   int              `json:"intersect,omitempty"`
 	// Params are the params --param takes for the method.
 	Params []methodParam `json:"params"`
+	// Paged is false for a method answering a query in one request.
+	Paged bool        `json:"paged"`
+	Price methodPrice `json:"price"`
 }
 
 // methodParam is a param --param takes: its wire name, the JSON type it
@@ -51,6 +56,17 @@ type methodParam struct {
 	Values   []string `json:"values"`
 	Positive bool     `json:"positive,omitempty"`
 	Doc      string   `json:"doc,omitempty"`
+}
+
+// methodPrice is how a method is billed, as its spec says.
+type methodPrice struct {
+	// Credits are billed Per "row" answered or "request" answered with
+	// data; EmptyAnswer is what an answer without data (or rows) costs.
+	Credits     int64  `json:"credits"`
+	Per         string `json:"per"`
+	EmptyAnswer int64  `json:"empty_answer"`
+	// Text says it in words, as `methods` prints it.
+	Text string `json:"text"`
 }
 
 type methodColumn struct {
@@ -74,6 +90,11 @@ func describeMethod(m *serpstat.Method) methodInfo {
 		Incremental: m.Cursor, Additional: nonNil(m.AdditionalFilters),
 		LinkPerDom: m.LinkPerDomain, Intersect: m.Intersect,
 		Filters: []methodFilter{}, Params: []methodParam{},
+		Paged: m.Paged(),
+		Price: methodPrice{Credits: 1, Per: "row", EmptyAnswer: m.Billed(0), Text: m.PriceText()},
+	}
+	if m.Billing.PerRequest > 0 {
+		info.Price.Credits, info.Price.Per = m.Billing.PerRequest, "request"
 	}
 	for _, p := range m.Params {
 		info.Params = append(info.Params, methodParam{Name: p.Name, Type: p.Kind.String(), Values: nonNil(p.Values), Positive: p.Positive, Doc: p.Doc})
@@ -107,8 +128,8 @@ func runMethods(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serpstat-export methods: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	infos := make([]methodInfo, len(backlinks.Methods))
-	for i, m := range backlinks.Methods {
+	infos := make([]methodInfo, len(backlinks.All))
+	for i, m := range backlinks.All {
 		infos[i] = describeMethod(m)
 	}
 	if *asJSON {
@@ -146,6 +167,12 @@ func runMethods(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(tw, "%s\t%s: %s\n", in.Name, in.API, in.Doc)
 		fmt.Fprintf(tw, "  columns:\t%s\n", strings.Join(cols, ", "))
+		fmt.Fprintf(tw, "  price:\t%s\n", in.Price.Text)
+		if !in.Paged {
+			fmt.Fprintf(tw, "  not paged:\tone answer per query, no sort, filter, pages or slices\n")
+			fmt.Fprintf(tw, "  search types:\t%s\n", orDash(in.SearchTypes))
+			continue
+		}
 		fmt.Fprintf(tw, "  sort fields:\t%s\n", sort)
 		fmt.Fprintf(tw, "  filter fields:\t%s\n", orDash(filters))
 		fmt.Fprintf(tw, "  search types:\t%s\n", orDash(in.SearchTypes))
@@ -191,8 +218,8 @@ func (s *settings) method() (*serpstat.Method, error) {
 		return m, nil
 	}
 	hint := ""
-	names := make([]string, len(backlinks.Methods))
-	for i, m := range backlinks.Methods {
+	names := make([]string, len(backlinks.All))
+	for i, m := range backlinks.All {
 		names[i] = m.Name
 	}
 	if sug := suggest(name, names); sug != "" {

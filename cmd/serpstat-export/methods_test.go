@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,9 +16,9 @@ import (
 )
 
 // TestMethodsListsTheFourteen: `methods --json` is a JSON array of the
-// fourteen paged methods, each with its output columns in order and
-// their types, the extra column included; `methods` prints them for
-// people.
+// fourteen paged methods, then the seven not paged, each with its output
+// columns in order and their types, the extra column included, "paged"
+// and its price; `methods` prints them for people.
 func TestMethodsListsTheFourteen(t *testing.T) {
 	res := runCLI(t, "", "methods", "--json")
 	require.Equal(t, 0, res.code, res.stderr)
@@ -39,12 +40,24 @@ func TestMethodsListsTheFourteen(t *testing.T) {
 		SearchTypes []string          `json:"search_types"`
 		Slices      []string          `json:"slice_fields"`
 		Incremental map[string]string `json:"incremental"`
+		Paged       bool              `json:"paged"`
+		Price       struct {
+			Credits     int64  `json:"credits"`
+			Per         string `json:"per"`
+			EmptyAnswer int64  `json:"empty_answer"`
+		} `json:"price"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &got))
-	require.Len(t, got, 14)
+	require.Len(t, got, 21)
 	var names []string
 	for i, m := range got {
-		want := backlinks.Methods[i]
+		want := backlinks.All[i]
+		require.Equal(t, i < 14, m.Paged, m.Name)
+		if m.Paged {
+			assert.Equal(t, int64(1), m.Price.Credits)
+			assert.Equal(t, "row", m.Price.Per)
+		}
+		assert.Equal(t, int64(1), m.Price.EmptyAnswer)
 		names = append(names, m.Name)
 		assert.Equal(t, want.API, m.API)
 		assert.NotEmpty(t, m.Doc)
@@ -58,12 +71,26 @@ func TestMethodsListsTheFourteen(t *testing.T) {
 				assert.Equal(t, want.Columns[j].Kind.String(), c.Type)
 			}
 		}
-		assert.Equal(t, want.Sorts, m.SortFields)
+		if want.Paged() {
+			assert.Equal(t, want.Sorts, m.SortFields)
+		}
 		assert.Len(t, m.Filters, len(want.Filters))
 		assert.NotNil(t, m.SearchTypes, "an empty list, not null")
 	}
 	assert.Equal(t, []string{"new-backlinks", "lost-backlinks", "outlinks", "lost-outlinks", "ref-domains", "out-domains",
-		"redirected-domains", "top-pages", "anchors", "intersect", "threats", "threats-links", "out-threats", "out-threats-links"}, names)
+		"redirected-domains", "top-pages", "anchors", "intersect", "threats", "threats-links", "out-threats", "out-threats-links",
+		"summary-v2", "summary", "top-anchors", "intersect-summary", "distribution-sdr", "distribution-tld", "changes-history"}, names)
+	prices := map[string]string{}
+	for _, m := range got[14:] {
+		prices[m.Name] = fmt.Sprintf("%d/%s", m.Price.Credits, m.Price.Per)
+		assert.Empty(t, m.SortFields)
+		assert.Empty(t, m.Filters)
+		assert.Empty(t, m.Slices)
+	}
+	assert.Equal(t, map[string]string{"summary-v2": "5/request", "summary": "5/request", "top-anchors": "1/request",
+		"intersect-summary": "1/row", "distribution-sdr": "1/request", "distribution-tld": "1/request", "changes-history": "1/request"}, prices)
+	assert.Equal(t, "serpstat_domain_rank", got[14].Columns[0].Name)
+	assert.Equal(t, "float", got[19].Columns[3].Type, "distribution-tld's percentage")
 	assert.Equal(t, "first_seen", got[0].Columns[6].Name)
 	assert.Equal(t, "date", got[0].Columns[6].Type)
 	assert.Len(t, got[0].Columns, 9, "new-backlinks keeps its nine columns")
@@ -74,9 +101,11 @@ func TestMethodsListsTheFourteen(t *testing.T) {
 
 	res = runCLI(t, "", "methods")
 	require.Equal(t, 0, res.code, res.stderr)
-	for _, m := range backlinks.Methods {
+	for _, m := range backlinks.All {
 		assert.Contains(t, res.stdout, m.Name)
 	}
+	assert.Contains(t, res.stdout, "5 credits a request")
+	assert.Contains(t, res.stdout, "one answer per query")
 	assert.Contains(t, res.stdout, "platform_type list<string>")
 	assert.Contains(t, res.stdout, "domain_rank integer")
 
@@ -139,7 +168,7 @@ func TestMethodInputIsCheckedAgainstTheMethod(t *testing.T) {
 		{"between on a date", []string{"--method", "threats", "--filter", `[[{"field":"lastupdate","compareType":"between","value":["1.1.2024","2.1.2024"]}]]`}, "between"},
 		{"search type not taken", []string{"--method", "ref-domains", "--search-type", "url"}, "search-type must be one of domain, domain_with_subdomains for ref-domains; got \"url\""},
 		{"intersect without domains", []string{"--method", "intersect"}, "intersect"},
-		{"intersect on another method", []string{"--method", "ref-domains", "--intersect", "a.com"}, "intersect is taken only by intersect: leave it unset for ref-domains; got a.com"},
+		{"intersect on another method", []string{"--method", "ref-domains", "--intersect", "a.com"}, "intersect is taken only by intersect and intersect-summary: leave it unset for ref-domains; got a.com"},
 		{"link per domain not taken", []string{"--method", "ref-domains", "--link-per-domain", "2"}, "link-per-domain is not taken by ref-domains: leave it unset; got 2"},
 		{"incremental without a cursor", []string{"--method", "ref-domains", "--incremental", filepath.Join(dir, "state.json")}, "--incremental: ref-domains has no first-seen-like date to follow, so it cannot be loaded incrementally; methods that can: new-backlinks, threats, threats-links, out-threats, out-threats-links"},
 	} {

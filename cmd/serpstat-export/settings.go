@@ -82,12 +82,14 @@ func (b *flagSettings) settings(getenv func(string) string) (settings, error) {
 	}
 	sv := reflect.ValueOf(&s).Elem()
 	fv := reflect.ValueOf(b.f).Elem()
+	layerName := "the environment"
 	layer := func(fl *flag.Flag) {
 		i := b.field(fl)
 		if i < 0 {
 			return
 		}
 		sv.Field(i).Set(fv.Field(i))
+		s.setGiven(fl.Name, layerName)
 		if other := b.fs.Lookup(exclusive[fl.Name]); other != nil {
 			if j := b.field(other); j >= 0 {
 				sv.Field(j).SetZero()
@@ -126,6 +128,7 @@ func (b *flagSettings) settings(getenv func(string) string) (settings, error) {
 	if envErr != nil {
 		return s, envErr
 	}
+	layerName = "a flag"
 	b.fs.Visit(func(fl *flag.Flag) {
 		layer(fl)
 		if fl.Name == "token" {
@@ -321,6 +324,7 @@ func loadSettings(path string) (settings, error) {
 			return s, usagef("%s", msg)
 		}
 		f := sv.Field(idx)
+		s.setGiven(strings.ReplaceAll(kn.Value, "_", "-"), "the config")
 		if err := vn.Decode(f.Addr().Interface()); err != nil {
 			line := vn.Line
 			var ce *configValueError

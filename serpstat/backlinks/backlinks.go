@@ -1,9 +1,11 @@
-// Package backlinks describes the fourteen paged methods of Serpstat's
-// Backlinks API (SerpstatBacklinksProcedure) as serpstat.Method values:
-// their columns, wire keys and aliases, params, sort and filter fields,
-// slicing dimensions and incremental cursors, from Serpstat's own
-// OpenAPI spec (../shared/serpstat/backlinks-methods.md). Adding a method
-// is adding a descriptor here, and its data to serpstattest.
+// Package backlinks describes the methods of Serpstat's Backlinks API
+// (SerpstatBacklinksProcedure) as serpstat.Method values: the fourteen
+// paged ones (Methods) with their columns, wire keys and aliases, params,
+// sort and filter fields, slicing dimensions and incremental cursors, and
+// the seven that are not paged (NotPaged, notpaged.go) with their
+// columns, answer shape and price, from Serpstat's own OpenAPI spec
+// (../shared/serpstat/backlinks-methods.md). Adding a method is adding a
+// descriptor here, and its data to serpstattest.
 package backlinks
 
 import (
@@ -311,10 +313,11 @@ var Methods = []*serpstat.Method{
 	Threats, ThreatsLinks, OutThreats, OutThreatsLinks,
 }
 
-// Lookup returns the method named name ("lost-backlinks"), also by its
-// API name ("getLostBacklinks" or the full procedure name), or nil.
+// Lookup returns the method named name ("lost-backlinks",
+// "summary-v2"), also by its API name ("getLostBacklinks" or the full
+// procedure name), paged or not, or nil.
 func Lookup(name string) *serpstat.Method {
-	for _, m := range Methods {
+	for _, m := range All {
 		if m.Name == name || m.API == name || m.API == procedure+name {
 			return m
 		}
@@ -322,10 +325,10 @@ func Lookup(name string) *serpstat.Method {
 	return nil
 }
 
-// Names are the methods' names, for messages.
+// Names are every method's names, for messages.
 func Names() string {
-	names := make([]string, len(Methods))
-	for i, m := range Methods {
+	names := make([]string, len(All))
+	for i, m := range All {
 		names[i] = m.Name
 	}
 	return strings.Join(names, ", ")

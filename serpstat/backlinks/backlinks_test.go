@@ -11,12 +11,15 @@ import (
 )
 
 // TestDescriptorsAreConsistent checks what every engine part relies on:
-// fourteen distinct methods, snake_case column names, no wire key filling
-// two columns, and filter, slice and cursor fields that exist.
+// fourteen paged and seven not paged distinct methods, snake_case column
+// names, no wire key filling two columns, filter, slice and cursor
+// fields that exist, and nothing of paging on a method that is not paged.
 func TestDescriptorsAreConsistent(t *testing.T) {
 	require.Len(t, backlinks.Methods, 14)
+	require.Len(t, backlinks.NotPaged, 7)
+	require.Len(t, backlinks.All, 21)
 	names := map[string]bool{}
-	for _, m := range backlinks.Methods {
+	for i, m := range backlinks.All {
 		t.Run(m.Name, func(t *testing.T) {
 			require.False(t, names[m.Name], "method named twice")
 			names[m.Name] = true
@@ -59,6 +62,18 @@ func TestDescriptorsAreConsistent(t *testing.T) {
 			}
 			_, err := json.Marshal(m)
 			require.NoError(t, err)
+			require.Equal(t, i >= len(backlinks.Methods), !m.Paged(), "paged methods first")
+			if !m.Paged() {
+				require.Empty(t, m.Sorts)
+				require.Empty(t, m.Filters)
+				require.Empty(t, m.Slices)
+				require.Nil(t, m.Cursor)
+				require.False(t, m.LinkPerDomain)
+				require.True(t, m.Extra, "unknown keys go to extra")
+				require.True(t, m.Billing.PerRequest > 0 || m.NotPaged.MaxRows != nil, "a price known before asking")
+			} else {
+				require.Zero(t, m.Billing, "paged: a credit a row")
+			}
 		})
 	}
 }
@@ -72,7 +87,7 @@ func TestSnakeNamesFromWireKeys(t *testing.T) {
 	}
 	// Every column's name is its first wire key in snake_case, unless an
 	// alias or a schema typo is documented beside it.
-	for _, m := range backlinks.Methods {
+	for _, m := range backlinks.All {
 		for _, c := range m.Columns {
 			if c.KeyPrefix != "" || c.Name == "domain_to" || c.Name == "sdr" {
 				continue

@@ -4,8 +4,10 @@
 //
 // The fake answers every paged method of backlinks.Methods by its API
 // name (SerpstatBacklinksProcedure.getNewBacklinks, getLostBacklinks, ...
-// getOutThreatsLinks) and SerpstatLimitsProcedure.getStats as the real
-// API is documented to (see api-notes.md and backlinks-methods.md): every
+// getOutThreatsLinks), the seven that are not paged (getSummaryV2 ...
+// getBacklinksChangesHistory: one answer per query in the spec's
+// example shapes, billed at their price; see notpaged.go) and
+// SerpstatLimitsProcedure.getStats as the real API is documented to (see api-notes.md and backlinks-methods.md): every
 // answer is HTTP 200 with either "result" or "error", the id comes back as
 // a string, the token is read from the "token" header or the ?token=
 // query, the plan's rate limit is enforced, every page is billed (1 credit
@@ -700,6 +702,9 @@ func (f *Fake) handle(r *http.Request, e *Entry) (reply, error) {
 	case m == nil:
 		e.Outcome = OutcomeMethod
 		return jsonReply(errorBody(e.ID, CodeMethodNotFound, MsgMethodNotFound, jsonString(env.Method))), nil
+	case !m.Paged():
+		p, perr = decodeNotPagedParams(m, env.Params)
+		e.Params = p.Params
 	case m == backlinks.NewBacklinks:
 		p, perr = decodeParams(env.Params, f.ignores)
 		p.m = m
@@ -740,9 +745,13 @@ func (f *Fake) handle(r *http.Request, e *Entry) (reply, error) {
 	}
 
 	var answer []byte
-	if env.Method == serpstat.MethodStats {
+	switch {
+	case env.Method == serpstat.MethodStats:
 		answer = f.getStats(e)
-	} else {
+	case !m.Paged():
+		p.unexpected = fault.Kind == FaultUnexpected
+		answer = f.getAnswer(e, &p, perr)
+	default:
 		p.unexpected = fault.Kind == FaultUnexpected
 		answer = f.getPage(e, &p, perr)
 	}

@@ -18,10 +18,10 @@ import (
 // descriptor, hidden values for the filter fields no column holds, and
 // the spec's wire keys and types.
 
-// methodByAPI returns the paged method whose full API name is name
-// ("SerpstatBacklinksProcedure.getLostBacklinks"), or nil.
+// methodByAPI returns the method, paged or not, whose full API name is
+// name ("SerpstatBacklinksProcedure.getLostBacklinks"), or nil.
 func methodByAPI(name string) *serpstat.Method {
-	for _, m := range backlinks.Methods {
+	for _, m := range backlinks.All {
 		if m.API == name {
 			return m
 		}
@@ -558,6 +558,9 @@ func (f *Fake) style(i int) mstyle {
 // an export slices the query, and its rows come in slice order. It
 // panics on a filter the fake would refuse.
 func (f *Fake) Expected(m *serpstat.Method, query string, p serpstat.Params) []serpstat.Row {
+	if !m.Paged() {
+		return f.expectedNotPaged(m, query, p)
+	}
 	n := f.RowsFor(query)
 	var out []serpstat.Row
 	if m.API == backlinks.NewBacklinks.API {

@@ -235,7 +235,7 @@ func TestMethodStrictness(t *testing.T) {
 
 func TestUnknownMethod(t *testing.T) {
 	s := newServer(t, serpstattest.Options{})
-	for _, name := range []string{"getLostBacklinks", "lost-backlinks", "SerpstatBacklinksProcedure.getSummary"} {
+	for _, name := range []string{"getLostBacklinks", "lost-backlinks", "SerpstatBacklinksProcedure.getSummaryV3"} {
 		b := rawMethodCall(t, s, name, json.RawMessage(`{"query":"a.com","searchType":"domain"}`))
 		assert.Contains(t, string(b), `"code":-32601`, name)
 	}
