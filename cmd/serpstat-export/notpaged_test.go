@@ -149,7 +149,9 @@ func TestNotPagedRefusesPagingSettings(t *testing.T) {
 		{"two", nil, []string{"--size", "10", "--sort", "x"}, "--sort (set by a flag), --size (set by a flag) is not taken by summary-v2, which is not paged"},
 		{"a variable", []string{"SERPSTAT_MAX_ROWS=7"}, nil, "--max-rows (set by the environment)"},
 		{"a config key", nil, []string{"--config", cfg("size: 500\n")}, "--size (set by the config)"},
-		{"a config restating the defaults", nil, []string{"--config", cfg("size: 1000\nsort: \"\"\nwall: 60000\nno_slice: false\nmax_rows: 0\nlink_per_domain: 0\n")}, ""},
+		{"a config restating the defaults", nil, []string{"--config", cfg("size: 1000\nsort: \"\"\nwall: 60000\nno_slice: false\nmax_rows: 0\n")}, ""},
+		// 0 is a value of linkPerDomain that is sent, not its default.
+		{"link_per_domain 0 in the config", nil, []string{"--config", cfg("link_per_domain: 0\n")}, "--link-per-domain (set by the config)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -220,7 +220,12 @@ func TestMethodsListParamsAndSearchTypes(t *testing.T) {
 	pageSearch := map[string]bool{"new-backlinks": true, "lost-backlinks": true, "outlinks": true, "lost-outlinks": true, "out-domains": true, "anchors": true}
 	for _, m := range list {
 		require.NotNil(t, m.Params, m.Name)
-		if m.Name == "anchors" {
+		switch m.Name {
+		case "distribution-tld":
+			require.Len(t, m.Params, 1)
+			assert.Equal(t, "lang", m.Params[0].Name)
+			assert.Equal(t, []string{"en", "ru", "uk", "de", "se"}, m.Params[0].Values)
+		case "anchors":
 			require.Len(t, m.Params, 2)
 			assert.Equal(t, "anchor", m.Params[0].Name)
 			assert.Equal(t, "string", m.Params[0].Type)
@@ -228,7 +233,7 @@ func TestMethodsListParamsAndSearchTypes(t *testing.T) {
 			assert.Equal(t, "string", m.Params[1].Type)
 			assert.True(t, m.Params[1].Positive)
 			assert.Equal(t, "Number of words in anchor", m.Params[1].Doc)
-		} else {
+		default:
 			assert.Empty(t, m.Params, m.Name)
 		}
 		assert.Equal(t, pageSearch[m.Name], strings.Contains(strings.Join(m.SearchTypes, ","), "url"), m.Name)
