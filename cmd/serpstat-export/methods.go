@@ -15,9 +15,10 @@ import (
 const methodsHelp = `Usage: serpstat-export methods [--json]
 
 Lists the paged methods export and estimate take with --method: their
-output columns and types, sort fields, filter fields, search types, the
-fields a query over the 60,000-row wall is sliced by, and the cursor of
---incremental loads. --json prints a JSON array, for scripts.
+output columns and types, sort fields, filter fields (the format a date
+field is sent in, other spellings taken, and what an enumerated list
+field's codes mean), search types, the fields a query over the 60,000-row
+wall is sliced by, and the cursor of --incremental loads. --json prints a JSON array, for scripts.
 
 Flags:
 `
@@ -49,6 +50,13 @@ type methodFilter struct {
 	Name   string   `json:"name"`
 	Type   string   `json:"type"`
 	Values []string `json:"values"`
+	// DateFormat is how a date field's values are sent (any of
+	// serpstat.DateInputs is taken); "" for other fields.
+	DateFormat string `json:"date_format,omitempty"`
+	// Aliases are other spellings taken for the field, sent as Name.
+	Aliases []string `json:"aliases,omitempty"`
+	// Codes are an enumerated list field's codes and what each means.
+	Codes []serpstat.Code `json:"codes,omitempty"`
 }
 
 // describeMethod is m as `methods` prints it: the output columns in
@@ -69,7 +77,11 @@ func describeMethod(m *serpstat.Method) methodInfo {
 		info.Columns = append(info.Columns, methodColumn{Name: serpstat.ExtraColumn, Type: "json"})
 	}
 	for _, f := range m.Filters {
-		info.Filters = append(info.Filters, methodFilter{Name: f.Name, Type: f.Kind.String(), Values: nonNil(f.Values)})
+		mf := methodFilter{Name: f.Name, Type: f.Kind.String(), Values: nonNil(f.Values), Aliases: f.Aliases, Codes: f.Codes}
+		if f.Kind == serpstat.KindDate {
+			mf.DateFormat = f.DateFormat.String()
+		}
+		info.Filters = append(info.Filters, mf)
 	}
 	return info
 }
@@ -114,10 +126,27 @@ func runMethods(args []string, stdout, stderr io.Writer) int {
 			cols[i] = c.Name + " " + c.Type
 		}
 		filters := make([]string, len(in.Filters))
+		var codes []string
 		for i, f := range in.Filters {
 			filters[i] = f.Name + " " + f.Type
-			if len(f.Values) > 0 {
+			switch {
+			case len(f.Values) > 0:
 				filters[i] += " (" + strings.Join(f.Values, "|") + ")"
+			case f.DateFormat != "":
+				filters[i] += " (sent " + f.DateFormat + ")"
+			case len(f.Codes) > 0:
+				filters[i] += " (codes)"
+				cs := make([]string, len(f.Codes))
+				for j, c := range f.Codes {
+					cs[j] = c.Code + " " + c.Meaning
+					if c.Name != "" && c.Name != c.Meaning {
+						cs[j] += " (" + c.Name + ")"
+					}
+				}
+				codes = append(codes, f.Name+": "+strings.Join(cs, ", "))
+			}
+			if len(f.Aliases) > 0 {
+				filters[i] += " (also " + strings.Join(f.Aliases, ", ") + ")"
 			}
 		}
 		inc := "-"
@@ -132,6 +161,9 @@ func runMethods(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(tw, "  columns:\t%s\n", strings.Join(cols, ", "))
 		fmt.Fprintf(tw, "  sort fields:\t%s\n", sort)
 		fmt.Fprintf(tw, "  filter fields:\t%s\n", orDash(filters))
+		for _, c := range codes {
+			fmt.Fprintf(tw, "  \t%s\n", c)
+		}
 		fmt.Fprintf(tw, "  search types:\t%s\n", orDash(in.SearchTypes))
 		fmt.Fprintf(tw, "  sliced by:\t%s\n", orDash(in.Slices))
 		fmt.Fprintf(tw, "  incremental:\t%s\n", inc)
@@ -139,6 +171,9 @@ func runMethods(args []string, stdout, stderr io.Writer) int {
 	if err := tw.Flush(); err != nil {
 		return exitFailure
 	}
+	fmt.Fprintln(stdout, "\nFilter dates may be written "+serpstat.DateInputs+" for any method; each is sent as its field says.")
+	fmt.Fprintln(stdout, "A list field's codes match rows whose list holds their names: contains (any of them), notContains (none),")
+	fmt.Fprintln(stdout, "eq (exactly them), neq (not exactly them).")
 	fmt.Fprintln(stdout, "\nexport and estimate take --method NAME (default new-backlinks); --json prints every detail.")
 	return exitOK
 }
