@@ -44,12 +44,22 @@ func cell(c serpstat.Column, v serpstat.Value) (int64, string) {
 	return 0, v.Str
 }
 
+// rowSet is rows as a sorted list of their printed values.
+func rowSet(rows []serpstat.Row) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = fmt.Sprint(r)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // TestEverySortFieldOrdersTheRows: every documented sort field of every
 // method, ascending and descending, serves the same rows as no sort,
 // ordered by the field's value where a column holds it, and the rows of
 // Expected in the same order.
 func TestEverySortFieldOrdersTheRows(t *testing.T) {
-	const query, rows = "sorted.example", 300
+	const query, rows = "sorted.example", 200
 	s := newServer(t, serpstattest.Options{Rows: rows})
 	checked := 0
 	for _, m := range backlinks.Methods {
@@ -64,7 +74,7 @@ func TestEverySortFieldOrdersTheRows(t *testing.T) {
 					_, page := fetch(t, s, m, p)
 					require.Len(t, page.Data, rows)
 					assert.Equal(t, s.Expected(m, query, p), page.Data, "Expected follows the sort")
-					assert.ElementsMatch(t, plain, page.Data, "the same rows")
+					assert.Equal(t, rowSet(plain), rowSet(page.Data), "the same rows")
 					c := sortColumn(m, sort)
 					if c < 0 {
 						t.Logf("%s sorts by a value no column holds", sort)
