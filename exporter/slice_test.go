@@ -257,7 +257,7 @@ func TestSlicesThatDoNotAddUp(t *testing.T) {
 		inDoubt  int
 		noEffect []string // the filters named, first ones first
 	}{
-		{"the first date half inflated: links_external splits instead", `"gte","value":["1.1.2000"]`, total, 0, []string{"add"}},
+		{"the first date half inflated: links_external splits instead", `"gte","value":["01.01.2000"]`, total, 0, []string{"add"}},
 		{"every filter inflated: nothing splits", `"field":`, wall, total - wall, []string{"add", "links_external", "link_type", "link_nofollow", "check"}},
 	}
 	for _, tt := range tests {

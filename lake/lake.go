@@ -69,13 +69,19 @@ func (st *State) save(ctx context.Context, target string, s3 dest.S3Options) err
 }
 
 // Since is the condition that asks only for rows first seen (m's cursor)
-// on or after the newest one exported.
+// on or after the newest one exported, the date written as the cursor's
+// filter field takes it (01.04.2025 for getNewBacklinks' add, 2025-04-01
+// for getThreats' lastupdate).
 func (q *QueryState) Since(m *serpstat.Method) (serpstat.Condition, error) {
-	t, err := time.Parse(time.DateOnly, q.Newest)
+	t, err := serpstat.ParseDate(q.Newest)
 	if err != nil {
 		return serpstat.Condition{}, fmt.Errorf("incremental state: bad date %q", q.Newest)
 	}
-	return serpstat.Condition{Field: m.Cursor.Filter, CompareType: "gte", Value: []any{serpstat.FormatFilterDate(t)}}, nil
+	format := serpstat.DateDMY
+	if f := m.Filter(m.Cursor.Filter); f != nil {
+		format = f.DateFormat
+	}
+	return serpstat.Condition{Field: m.Cursor.Filter, CompareType: "gte", Value: []any{format.Format(t)}}, nil
 }
 
 // AndInto ANDs c into every group of f (an empty filter becomes one group).

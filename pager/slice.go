@@ -19,8 +19,9 @@ import (
 // Slicing gets past the wall: a query whose total is above it is cut into
 // slices whose totals are each at or under it, along the method's slicing
 // dimensions (serpstat.Method.Slices) in order: a date field as halved
-// ranges, an AND of gte and lte written D.M.YYYY (the spec documents
-// between for numbers only), until a single day; an integer field as
+// ranges, an AND of gte and lte written in the field's DateFormat
+// (DD.MM.YYYY, or YYYY-MM-DD for the threat methods' lastupdate: the spec
+// documents between for numbers only), until a single day; an integer field as
 // ranges (gte and lte: 0..63 and ≥ 64, open ranges doubled, closed ones
 // halved); an enumerated field one slice per documented filter value and
 // a remainder that is neq every one of them. For getNewBacklinks that is
@@ -55,7 +56,8 @@ type Bound struct {
 	Field string
 	Kind  serpstat.Kind // KindDate, KindInt or KindString (an enumeration)
 	// From and To bound a date field, inclusive, as gte From AND lte To
-	// (written D.M.YYYY: the spec documents between for numbers only).
+	// (written in the field's DateFormat: the spec documents between for
+	// numbers only).
 	From, To time.Time `json:",omitzero"`
 	// Lo and Hi bound an integer field, inclusive, as gte Lo AND lte Hi;
 	// Hi < 0 means no upper bound.
@@ -94,14 +96,19 @@ func (s Slice) Bound(field string) *Bound {
 // filterDateFrom is the earliest date slicing looks at.
 var filterDateFrom = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Conds are the bound's conditions, to AND: only forms the spec
-// documents.
-func (b Bound) Conds(values []string) []serpstat.Condition {
+// Conds are the bound's conditions on a filter field of m, to AND: only
+// forms the spec documents, dates in the field's DateFormat. values are
+// the documented values the remainder of an enumeration is neq.
+func (b Bound) Conds(m *serpstat.Method, values []string) []serpstat.Condition {
 	switch b.Kind {
 	case serpstat.KindDate:
+		format := serpstat.DateDMY
+		if f := m.Filter(b.Field); f != nil {
+			format = f.DateFormat
+		}
 		return []serpstat.Condition{
-			{Field: b.Field, CompareType: "gte", Value: []any{serpstat.FormatFilterDate(b.From)}},
-			{Field: b.Field, CompareType: "lte", Value: []any{serpstat.FormatFilterDate(b.To)}}}
+			{Field: b.Field, CompareType: "gte", Value: []any{format.Format(b.From)}},
+			{Field: b.Field, CompareType: "lte", Value: []any{format.Format(b.To)}}}
 	case serpstat.KindInt:
 		conds := []serpstat.Condition{{Field: b.Field, CompareType: "gte", Value: []any{b.Lo}}}
 		if b.Hi >= 0 {
@@ -190,7 +197,7 @@ func (s Slice) Conds(m *serpstat.Method) []serpstat.Condition {
 				}
 			}
 		}
-		conds = append(conds, b.Conds(values)...)
+		conds = append(conds, b.Conds(m, values)...)
 	}
 	return conds
 }
@@ -644,7 +651,7 @@ func (b Bound) Holds(m *serpstat.Method, r *serpstat.Row) bool {
 	v := r.Values[i]
 	switch b.Kind {
 	case serpstat.KindDate:
-		d, err := time.Parse(time.DateOnly, v.Str)
+		d, err := serpstat.ParseDate(v.Str)
 		if err != nil {
 			return true
 		}
@@ -696,7 +703,7 @@ func AppendPoint(dst []int64, m *serpstat.Method, dims []Dim, r *serpstat.Row) [
 			x := r.Values[c]
 			switch d.Kind {
 			case serpstat.KindDate:
-				if t, err := time.Parse(time.DateOnly, x.Str); err == nil {
+				if t, err := serpstat.ParseDate(x.Str); err == nil {
 					v = t.Unix() / 86400
 				}
 			case serpstat.KindInt:

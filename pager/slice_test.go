@@ -169,7 +169,7 @@ func TestSlicesByEnumValues(t *testing.T) {
 // the query, rather than inferring totals or splitting again and again.
 func TestSlicesThatDoNotAddUp(t *testing.T) {
 	const total, wall = 3000, 1000
-	m := &meddler{extraFor: `"gte","value":["1.1.2000"]`, extra: 7}
+	m := &meddler{extraFor: `"gte","value":["01.01.2000"]`, extra: 7}
 	p, _ := slicePager(t, serpstattest.Options{Rows: total}, "doubt.example", wall, m)
 	sp := planSlices(t, p, total)
 	require.Len(t, sp.NoEffect, 1)

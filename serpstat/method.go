@@ -69,19 +69,31 @@ type Column struct {
 
 // FilterField is a complexFilter field a method documents.
 type FilterField struct {
+	// Name is the field as the method's schema spells it, the name sent.
 	Name string `json:"name"`
-	// Kind is KindDate for a date written D.M.YYYY, KindInt for a
-	// number, KindString for text.
+	// Aliases are other spellings of the field in the spec's examples
+	// (getAnchors' noFollow for nofollow), accepted on input and sent as
+	// Name (NormalizeFilter).
+	Aliases []string `json:"aliases,omitempty"`
+	// Kind is KindDate for a date, KindInt for a number, KindString for
+	// text, KindStrings for an enumerated list field (Codes).
 	Kind Kind `json:"type"`
+	// DateFormat is how a KindDate field's values are sent: DD.MM.YYYY
+	// (the zero value) or YYYY-MM-DD. Input may be any of DateInputs.
+	DateFormat DateFormat `json:"date_format,omitempty"`
 	// Values are the documented eq/neq values of an enumeration; nil when
 	// any value goes.
 	Values []string `json:"values,omitempty"`
+	// Codes are the documented codes of a KindStrings field, the only
+	// values it takes, with ListCompares; its column holds their names.
+	Codes []Code `json:"codes,omitempty"`
 	// Column is the output column the field tests, "" when none does.
 	Column string `json:"column,omitempty"`
 }
 
 // Cursor is what an incremental load follows: rows whose Column is on or
-// after a date are asked with Filter gte that date (D.M.YYYY).
+// after a date are asked with Filter gte that date, written in the
+// filter field's DateFormat.
 type Cursor struct {
 	Filter string `json:"filter"`
 	Column string `json:"column"`
@@ -165,10 +177,11 @@ func (m *Method) ColumnIndex(name string) int {
 	return slices.IndexFunc(m.Columns, func(c Column) bool { return c.Name == name })
 }
 
-// Filter returns the filter field named name, or nil.
+// Filter returns the filter field named name, or spelled so by one of
+// its Aliases, or nil.
 func (m *Method) Filter(name string) *FilterField {
 	for i := range m.Filters {
-		if m.Filters[i].Name == name {
+		if m.Filters[i].Spells(name) {
 			return &m.Filters[i]
 		}
 	}
@@ -300,7 +313,8 @@ func (m *Method) MarshalParams(p Params) (json.RawMessage, error) {
 		field("linkPerDomain", *p.LinkPerDomain)
 	}
 	if len(p.ComplexFilter) > 0 {
-		if err := field("complexFilter", p.ComplexFilter); err != nil {
+		// Dates in each field's format, fields under their schema names.
+		if err := field("complexFilter", m.NormalizeFilter(p.ComplexFilter)); err != nil {
 			return nil, err
 		}
 	}

@@ -114,7 +114,9 @@ func ValidateQuery(q string) error {
 	return &ParamError{Field: "query", Value: strconv.Quote(q), Msg: "must be a bare domain name like example.com, without scheme or path" + hint}
 }
 
-// ParseFilter decodes a complexFilter from JSON and validates it for m.
+// ParseFilter decodes a complexFilter from JSON, validates it for m and
+// returns it as m sends it (NormalizeFilter): dates in each field's
+// format, fields under their schema names.
 func (m *Method) ParseFilter(data []byte) (Filter, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
@@ -151,30 +153,10 @@ func (m *Method) ParseFilter(data []byte) (Filter, error) {
 			f[i][j] = c
 		}
 	}
-	return f, m.ValidateFilter(f)
-}
-
-var reFilterDate = regexp.MustCompile(`^(\d{1,2})\.(\d{1,2})\.(\d{4})$`)
-
-// ParseFilterDate parses a complexFilter date, written D.M.YYYY.
-func ParseFilterDate(s string) (time.Time, error) {
-	m := reFilterDate.FindStringSubmatch(s)
-	if m == nil {
-		return time.Time{}, fmt.Errorf("date %q must be written D.M.YYYY, e.g. 1.1.2030", s)
+	if err := m.ValidateFilter(f); err != nil {
+		return nil, err
 	}
-	d, _ := strconv.Atoi(m[1])
-	mo, _ := strconv.Atoi(m[2])
-	y, _ := strconv.Atoi(m[3])
-	t := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC)
-	if t.Day() != d || int(t.Month()) != mo {
-		return time.Time{}, fmt.Errorf("date %q does not exist", s)
-	}
-	return t, nil
-}
-
-// FormatFilterDate writes t as D.M.YYYY.
-func FormatFilterDate(t time.Time) string {
-	return fmt.Sprintf("%d.%d.%d", t.Day(), int(t.Month()), t.Year())
+	return m.NormalizeFilter(f), nil
 }
 
 var (
@@ -229,10 +211,15 @@ func (m *Method) validateCondition(c Condition, at string) error {
 	if c.CompareType == "between" && len(c.Value) != 2 {
 		return &ParamError{Field: at + ".value", Value: strconv.Itoa(len(c.Value)) + " values", Msg: "must hold exactly two values for between"}
 	}
+	if ff.Codes != nil {
+		return validateCodes(ff, c, at)
+	}
 	isDate := ff.Kind == KindDate
 	isNumber := ff.Kind == KindInt || ff.Kind == KindFloat
 	if isDate && c.CompareType == "between" {
-		return &ParamError{Field: at + ".compareType", Value: "between", Msg: "is documented for two numbers only, not dates: use two conditions, gte and lte, e.g. {\"field\":\"" + c.Field + "\",\"compareType\":\"gte\",\"value\":[\"1.1.2024\"]} and {...\"lte\",\"value\":[\"31.1.2024\"]}"}
+		from := ff.FormatDate(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+		to := ff.FormatDate(time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC))
+		return &ParamError{Field: at + ".compareType", Value: "between", Msg: "is documented for two numbers only, not dates: use two conditions, gte and lte, e.g. {\"field\":\"" + c.Field + "\",\"compareType\":\"gte\",\"value\":[\"" + from + "\"]} and {...\"lte\",\"value\":[\"" + to + "\"]}"}
 	}
 	if enum := ff.Values; enum != nil && (c.CompareType == "eq" || c.CompareType == "neq") {
 		for k, v := range c.Value {
@@ -255,8 +242,8 @@ func (m *Method) validateCondition(c Condition, at string) error {
 		switch x := v.(type) {
 		case string:
 			if isDate {
-				if _, err := ParseFilterDate(x); err != nil {
-					return &ParamError{Field: vat, Msg: err.Error()}
+				if _, err := ParseDate(x); err != nil {
+					return &ParamError{Field: vat, Value: strconv.Quote(x), Msg: m.dateMsg(ff, err)}
 				}
 			}
 			if isNumber {
@@ -266,13 +253,41 @@ func (m *Method) validateCondition(c Condition, at string) error {
 			}
 		case float64, int, int64, json.Number:
 			if isDate {
-				return &ParamError{Field: vat, Value: fmt.Sprint(x), Msg: "must be a date string written D.M.YYYY, e.g. \"1.1.2030\""}
+				return &ParamError{Field: vat, Value: fmt.Sprint(x), Msg: m.dateMsg(ff, nil)}
 			}
 			if slices.Contains(textCompares, c.CompareType) {
 				return &ParamError{Field: vat, Value: fmt.Sprint(x), Msg: "must be a string for " + c.CompareType}
 			}
 		default:
 			return &ParamError{Field: vat, Value: fmt.Sprintf("%v", v), Msg: "must be a string or a number"}
+		}
+	}
+	return nil
+}
+
+// dateMsg says what a value of date field ff must be: err is the
+// parser's, nil for a value that is not a string.
+func (m *Method) dateMsg(ff *FilterField, err error) string {
+	what := "must be a date of " + ff.Name + " written " + DateInputs
+	if err != nil && strings.Contains(err.Error(), "does not exist") {
+		what = "is not a day of the calendar: " + ff.Name + " takes a date written " + DateInputs
+	}
+	return what + " (" + m.Name + " sends it as " + ff.DateFormat.String() + "), e.g. \"" + ff.DateFormat.Example() + "\""
+}
+
+// validateCodes checks a condition on an enumerated list field: a
+// compare type of ListCompares and values that are documented codes.
+func validateCodes(ff *FilterField, c Condition, at string) error {
+	if !slices.Contains(ListCompares, c.CompareType) {
+		return &ParamError{Field: at + ".compareType", Value: c.CompareType, Msg: "is not allowed for " + ff.Name + ", a list of codes: use " + strings.Join(ListCompares, ", ")}
+	}
+	for k, v := range c.Value {
+		if ff.CodeOf(v) == nil {
+			got := fmt.Sprint(v)
+			if s, ok := v.(string); ok {
+				got = strconv.Quote(s)
+			}
+			return &ParamError{Field: fmt.Sprintf("%s.value[%d]", at, k), Value: got, Msg: "is not a code of " + ff.Name + ": use one of " + ff.CodeList() + " (as a string or a number)"}
 		}
 	}
 	return nil

@@ -74,7 +74,10 @@ func TestParseFilter(t *testing.T) {
 		{"unknown compare", `[[{"field":"url_from","compareType":"like","value":["x"]}]]`, "filter[0][0].compareType"},
 		{"no value", `[[{"field":"url_from","compareType":"contains"}]]`, "filter[0][0].value"},
 		{"between one value", `[[{"field":"links_external","compareType":"between","value":[1]}]]`, "filter[0][0].value"},
-		{"bad date", `[[{"field":"add","compareType":"gte","value":["2023-01-01"]}]]`, "filter[0][0].value[0]"},
+		{"YYYY-MM-DD date", `[[{"field":"add","compareType":"gte","value":["2023-01-01"]}]]`, ""},
+		{"DD.MM.YYYY date", `[[{"field":"add","compareType":"gte","value":["01.01.2023"]}]]`, ""},
+		{"bad date", `[[{"field":"add","compareType":"gte","value":["2023/01/01"]}]]`, "filter[0][0].value[0]"},
+		{"date a number", `[[{"field":"add","compareType":"gte","value":[20230101]}]]`, "filter[0][0].value[0]"},
 		{"impossible date", `[[{"field":"check","compareType":"gte","value":["31.2.2023"]}]]`, "filter[0][0].value[0]"},
 		{"gt on text", `[[{"field":"url_from","compareType":"gt","value":["a"]}]]`, "filter[0][0].compareType"},
 		{"contains on number", `[[{"field":"links_external","compareType":"contains","value":["1"]}]]`, "filter[0][0].compareType"},
@@ -96,13 +99,4 @@ func TestParseFilter(t *testing.T) {
 			assert.Equal(t, tt.field, pe.Field, "%v", err)
 		})
 	}
-}
-
-func TestFilterDates(t *testing.T) {
-	d, err := serpstat.ParseFilterDate("1.1.2030")
-	require.NoError(t, err)
-	assert.Equal(t, "1.1.2030", serpstat.FormatFilterDate(d))
-	d, err = serpstat.ParseFilterDate("29.2.2024")
-	require.NoError(t, err)
-	assert.Equal(t, 29, d.Day())
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"io"
 	"os"
@@ -179,4 +180,26 @@ func TestSuggest(t *testing.T) {
 	assert.Equal(t, "max-rows", suggest("max_rows", names))
 	assert.Equal(t, "query", suggest("qeury", names))
 	assert.Equal(t, "", suggest("zzzzzz", names))
+}
+
+// TestConfigFilterDatesAreSentInTheMethodsFormat: a YAML filter's dates,
+// in any input format, are the method's before anything else sees the
+// params (the export's identity included); aliases become the schema's.
+func TestConfigFilterDatesAreSentInTheMethodsFormat(t *testing.T) {
+	for _, tt := range []struct {
+		method, yaml, want string
+	}{
+		{"new-backlinks", "{field: add, compareType: gte, value: [\"1.4.2025\"]}", `[[{"field":"add","compareType":"gte","value":["01.04.2025"]}]]`},
+		{"new-backlinks", "{field: check, compareType: lte, value: [\"2025-04-01\"]}", `[[{"field":"check","compareType":"lte","value":["01.04.2025"]}]]`},
+		{"threats", "{field: lastupdate, compareType: gte, value: [\"01.04.2025\"]}", `[[{"field":"lastupdate","compareType":"gte","value":["2025-04-01"]}]]`},
+		{"out-threats-links", "{field: platform_type, compareType: contains, value: [\"1\"]}", `[[{"field":"platform_type","compareType":"contains","value":["1"]}]]`},
+		{"anchors", "{field: noFollow, compareType: gte, value: [1]}", `[[{"field":"nofollow","compareType":"gte","value":[1]}]]`},
+	} {
+		s := parseFlags(t, "query: example.com\nmethod: "+tt.method+"\nfilter:\n  - - "+tt.yaml+"\n", nil)
+		p, err := s.params()
+		require.NoError(t, err, tt.yaml)
+		got, err := json.Marshal(p.ComplexFilter)
+		require.NoError(t, err)
+		assert.JSONEq(t, tt.want, string(got), tt.yaml)
+	}
 }

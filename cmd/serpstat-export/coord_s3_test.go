@@ -73,7 +73,7 @@ func TestStateDirOnS3ResumesAfterKillNineFromAnotherDirectory(t *testing.T) {
 	other := t.TempDir()
 	res := runCLIIn(t, token, other, args...)
 	require.Equal(t, 0, res.code, res.stderr)
-	requireRows(t, asCSV(serpstattest.Rows("moves.example", 10000)), readCSV(t, other+"/m.csv"), "rows")
+	requireRows(t, asCSV(apiRows(srv, "moves.example", 10000)), readCSV(t, other+"/m.csv"), "rows")
 	assert.Contains(t, res.stderr, "resumed:")
 	twice := 0
 	for k, n := range srv.Stats().PagesBilled {

@@ -196,7 +196,7 @@ func TestTwoProcessesShareTheAccountsRate(t *testing.T) {
 		}
 		if coordinated {
 			for _, q := range []string{"one.example", "two.example"} {
-				requireRows(t, asCSV(serpstattest.Rows(q, 4000)), readCSV(t, filepath.Join(dir, q+".csv")), q)
+				requireRows(t, asCSV(apiRows(srv, q, 4000)), readCSV(t, filepath.Join(dir, q+".csv")), q)
 			}
 		}
 		return rateOf(srv)
@@ -300,7 +300,7 @@ func TestRedisGoneMidRunStopsKeepsThePagesAndTheRerunCompletes(t *testing.T) {
 	r.start()
 	res = runCLIIn(t, token, dir, args...)
 	require.Equal(t, 0, res.code, res.stderr)
-	requireRows(t, asCSV(serpstattest.Rows("gone.example", 6000)), readCSV(t, filepath.Join(dir, "g.csv")), "rows")
+	requireRows(t, asCSV(apiRows(srv, "gone.example", 6000)), readCSV(t, filepath.Join(dir, "g.csv")), "rows")
 	for k, n := range srv.Stats().PagesBilled {
 		assert.Equal(t, 1, n, "page %+v billed once", k)
 	}

@@ -206,6 +206,14 @@ func readParquet(t *testing.T, path string) []serpstattest.Backlink {
 	return rows
 }
 
+// apiRows are the first n rows of query's data set on srv in the order
+// an export asks for them: first seen ascending (sort add, order asc,
+// serpstat-export's default), ties in data-set order.
+func apiRows(srv *serpstattest.Server, query string, n int) []serpstattest.Backlink {
+	all := serpstattest.SortBacklinks(srv.Rows(query, srv.RowsFor(query)), "add", "asc")
+	return all[:min(n, len(all))]
+}
+
 // requireRows compares row by row, so a failure names the first row that
 // differs rather than printing two huge slices.
 func requireRows(t *testing.T, want, got []serpstattest.Backlink, what string) {
@@ -239,7 +247,7 @@ func TestExportAllFormatsExactlyOnce(t *testing.T) {
 			require.Equal(t, 0, res.code, res.stderr)
 			assert.Empty(t, res.stdout, "nothing but rows goes to stdout")
 
-			want := serpstattest.Rows("example.com", total)
+			want := apiRows(srv, "example.com", total)
 			requireRows(t, asCSV(want), readCSV(t, csvPath), "csv")
 			var formulas int
 			for _, r := range readCSV(t, csvPath) {
@@ -279,7 +287,7 @@ func TestCSVRawKeepsTheExactText(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "raw.csv")
 	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "raw.example", "--csv-raw", "--out", out)...)
 	require.Equal(t, 0, res.code, res.stderr)
-	want := serpstattest.Rows("raw.example", 2500)
+	want := apiRows(srv, "raw.example", 2500)
 	require.NotEqual(t, want, asCSV(want), "the fake's data holds formula-like anchors")
 	requireRows(t, want, readCSV(t, out), "raw csv")
 }
@@ -289,14 +297,14 @@ func TestExportToStdout(t *testing.T) {
 	defer srv.Close()
 	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "stdout.example", "--out", "-")...)
 	require.Equal(t, 0, res.code, res.stderr)
-	requireRows(t, serpstattest.Rows("stdout.example", 1500), readNDJSON(t, []byte(res.stdout)), "stdout")
+	requireRows(t, apiRows(srv, "stdout.example", 1500), readNDJSON(t, []byte(res.stdout)), "stdout")
 
 	dir := t.TempDir()
 	res = runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "stdout.example", "--out", "-", "--format", "csv")...)
 	require.Equal(t, 0, res.code, res.stderr)
 	p := filepath.Join(dir, "x.csv")
 	require.NoError(t, os.WriteFile(p, []byte(res.stdout), 0o644))
-	requireRows(t, asCSV(serpstattest.Rows("stdout.example", 1500)), readCSV(t, p), "stdout csv")
+	requireRows(t, asCSV(apiRows(srv, "stdout.example", 1500)), readCSV(t, p), "stdout csv")
 }
 
 // TestExportStopsAtTheWall: --no-slice stops at the wall (6,000 rows
@@ -311,7 +319,7 @@ func TestExportStopsAtTheWall(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
-	requireRows(t, serpstattest.Rows("wall.example", 6000), readNDJSON(t, data), "up to the wall")
+	requireRows(t, apiRows(srv, "wall.example", 6000), readNDJSON(t, data), "up to the wall")
 	assert.Contains(t, res.stderr, "150 matching rows were out of reach")
 	st := srv.Stats()
 	assert.EqualValues(t, 6000, st.CreditsBilled)
@@ -414,7 +422,7 @@ func TestBudgetStopsAfterPageOneWhenTheExportDoesNotFit(t *testing.T) {
 			res = runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "budget.example", "--workers", tt.workers, "--size", "100",
 				"--budget", "1000", "--out", out)...)
 			require.Equal(t, 0, res.code, res.stderr)
-			requireRows(t, asCSV(serpstattest.Rows("budget.example", 1000)), readCSV(t, out), "resumed")
+			requireRows(t, asCSV(apiRows(srv, "budget.example", 1000)), readCSV(t, out), "resumed")
 			assert.EqualValues(t, 1000, srv.Stats().CreditsBilled, "page 1 was not bought twice, cut or not")
 			assertNoLeftovers(t, filepath.Dir(out), "b.csv")
 		})
@@ -456,7 +464,7 @@ func TestBudgetPropertyNeverOverspends(t *testing.T) {
 				require.EqualValues(t, want, billed, name)
 				data, err := os.ReadFile(out)
 				require.NoError(t, err, name)
-				requireRows(t, serpstattest.Rows("property.example", want), readNDJSON(t, data), name)
+				requireRows(t, apiRows(srv, "property.example", want), readNDJSON(t, data), name)
 				require.Contains(t, res.stderr, "partial (as --partial asked)", name)
 			default:
 				require.Equal(t, 3, res.code, "%s: %s", name, res.stderr)
@@ -472,7 +480,7 @@ func TestMaxRows(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "m.csv")
 	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "max.example", "--max-rows", "2500", "--size", "1000", "--out", out)...)
 	require.Equal(t, 0, res.code, res.stderr)
-	requireRows(t, asCSV(serpstattest.Rows("max.example", 2500)), readCSV(t, out), "first 2500")
+	requireRows(t, asCSV(apiRows(srv, "max.example", 2500)), readCSV(t, out), "first 2500")
 	st := srv.Stats()
 	assert.EqualValues(t, 2500, st.CreditsBilled)
 	assert.Equal(t, 1, st.PagesBilled[serpstattest.PageKey{Query: "max.example", Page: 5, Size: 500}], "2,000 done, 500 wanted: size 500, page 5")
@@ -579,7 +587,7 @@ func TestOutOfCreditsExits4(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
-	requireRows(t, serpstattest.Rows("credits.example", 5000), readNDJSON(t, data), "resumed")
+	requireRows(t, apiRows(srv, "credits.example", 5000), readNDJSON(t, data), "resumed")
 	assert.EqualValues(t, 5000, srv.Stats().CreditsBilled, "no page bought twice")
 }
 
@@ -613,7 +621,10 @@ func TestBadInputExits2AndSendsNothing(t *testing.T) {
 		{"sort", []string{"--sort", "rank"}, "sort must be one of"},
 		{"malformed filter", []string{"--filter", "[[{"}, "filter must be a JSON array"},
 		{"filter field", []string{"--filter", `[[{"field":"x","compareType":"eq","value":["a"]}]]`}, "filter[0][0].field must be one of"},
-		{"filter date", []string{"--filter", `[[{"field":"add","compareType":"gte","value":["2024-01-01"]}]]`}, "D.M.YYYY"},
+		{"filter date", []string{"--filter", `[[{"field":"add","compareType":"gte","value":["2024/01/01"]}]]`}, "filter[0][0].value[0] must be a date of add written YYYY-MM-DD, DD.MM.YYYY or D.M.YYYY"},
+		{"impossible date", []string{"--filter", `[[{"field":"add","compareType":"gte","value":["2024-02-30"]}]]`}, "not a day of the calendar"},
+		{"threat code", []string{"--method", "threats", "--filter", `[[{"field":"threat_type","compareType":"contains","value":[5]}]]`}, "is not a code of threat_type: use one of 1 malware"},
+		{"threat compare", []string{"--method", "out-threats", "--filter", `[[{"field":"platform_type","compareType":"gte","value":[1]}]]`}, "use contains, notContains, eq, neq"},
 		{"rps", []string{"--rps", "0"}, "--rps must be more than 0"},
 		{"workers", []string{"--workers", "-1"}, "--workers must be 1..64, or 0 for automatic; got -1"},
 		{"too many workers", []string{"--workers", "65"}, "--workers must be 1..64"},
@@ -671,7 +682,7 @@ func TestOverRateAnswersAreRetried(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
-	requireRows(t, serpstattest.Rows("rate.example", 5000), readNDJSON(t, data), "rows")
+	requireRows(t, apiRows(srv, "rate.example", 5000), readNDJSON(t, data), "rows")
 	assert.EqualValues(t, 5000, srv.Stats().CreditsBilled)
 	assert.Contains(t, res.stderr, "over-rate answers:")
 }
@@ -690,7 +701,7 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "t.csv")
 	res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "faults.example", "--size", "500", "--out", out)...)
 	require.Equal(t, 0, res.code, res.stderr)
-	requireRows(t, asCSV(serpstattest.Rows("faults.example", 4000)), readCSV(t, out), "rows")
+	requireRows(t, asCSV(apiRows(srv, "faults.example", 4000)), readCSV(t, out), "rows")
 	for k, n := range srv.Stats().PagesBilled {
 		assert.Equal(t, 1, n, "page %+v billed once", k)
 	}

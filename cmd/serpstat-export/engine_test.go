@@ -195,7 +195,7 @@ func TestBudgetCapsTheExportAcrossResumes(t *testing.T) {
 			rows := readCSV(t, out)
 			t.Logf("first attempt billed %d, in all %d, rows %d", first, billed, len(rows))
 			require.LessOrEqual(t, billed, tc.budget, "--budget caps the export in all")
-			requireRows(t, asCSV(serpstattest.Rows("budget.example", len(rows))), rows, "the first rows")
+			requireRows(t, asCSV(apiRows(srv, "budget.example", len(rows))), rows, "the first rows")
 			if tc.sig == os.Interrupt {
 				require.EqualValues(t, billed, len(rows), "rows written = credits billed")
 			}
@@ -238,7 +238,7 @@ func TestMaxRowsBillsExactlyTheRowsWanted(t *testing.T) {
 			res := runCLI(t, serpstattest.DefaultToken, exportArgs(srv, "max.example", "--max-rows", fmt.Sprint(n),
 				"--budget", fmt.Sprint(n), "--out", out)...)
 			require.Equal(t, 0, res.code, res.stderr)
-			requireRows(t, asCSV(serpstattest.Rows("max.example", n)), readCSV(t, out), "the first rows")
+			requireRows(t, asCSV(apiRows(srv, "max.example", n)), readCSV(t, out), "the first rows")
 			require.EqualValues(t, n, srv.Stats().CreditsBilled-spent, "billed exactly --max-rows")
 			pages := 0
 			for _, en := range srv.Log() {

@@ -88,7 +88,7 @@ func TestDataLakeLoad(t *testing.T) {
 		for _, p := range parts {
 			got = append(got, readParquet(t, p)...)
 		}
-		requireRows(t, serpstattest.Rows(d, lakeTotal(d)), got, d)
+		requireRows(t, apiRows(srv, d, lakeTotal(d)), got, d)
 	}
 	assert.EqualValues(t, srv.Stats().CreditsBilled, m.CreditsBilled)
 	assert.EqualValues(t, total, srv.Stats().CreditsBilled)

@@ -79,7 +79,7 @@ func TestASecondRunOnTheSameOutputIsRefusedAndHarmsNothing(t *testing.T) {
 			close(g.release)
 			require.NoError(t, <-done, firstErr.String())
 			got := readCSV(t, out)
-			requireRows(t, asCSV(serpstattest.Rows("first.example", rows)), got, "the first run's output")
+			requireRows(t, asCSV(apiRows(srv, "first.example", rows)), got, "the first run's output")
 			assert.EqualValues(t, rows, srv.Stats().CreditsBilled, "billed = rows")
 			assertNoLeftovers(t, dir, append([]string{"r.csv"}, extraEntries(dir)...)...)
 		})

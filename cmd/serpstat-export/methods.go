@@ -15,11 +15,14 @@ import (
 const methodsHelp = `Usage: serpstat-export methods [--json]
 
 Lists the methods export and estimate take with --method: the paged ones
-with their output columns and types, sort fields, filter fields, search
-types, the params --param takes, the fields a query over the 60,000-row wall is sliced by and the
+with their output columns and types, sort fields, filter fields (the
+format a date field is sent in, other spellings taken, and what an
+enumerated list field's codes mean), search types, the params --param
+takes, the fields a query over the 60,000-row wall is sliced by and the
 cursor of --incremental loads, then the ones that are not paged (one
-answer per query) with their columns; each with its price. --json prints
-a JSON array, for scripts ("paged" and "price" say how each is billed).
+answer per query) with their columns and params; each with its price.
+--json prints a JSON array, for scripts ("paged" and "price" say how
+each is billed).
 
 Flags:
 `
@@ -78,6 +81,13 @@ type methodFilter struct {
 	Name   string   `json:"name"`
 	Type   string   `json:"type"`
 	Values []string `json:"values"`
+	// DateFormat is how a date field's values are sent (any of
+	// serpstat.DateInputs is taken); "" for other fields.
+	DateFormat string `json:"date_format,omitempty"`
+	// Aliases are other spellings taken for the field, sent as Name.
+	Aliases []string `json:"aliases,omitempty"`
+	// Codes are an enumerated list field's codes and what each means.
+	Codes []serpstat.Code `json:"codes,omitempty"`
 }
 
 // describeMethod is m as `methods` prints it: the output columns in
@@ -106,7 +116,11 @@ func describeMethod(m *serpstat.Method) methodInfo {
 		info.Columns = append(info.Columns, methodColumn{Name: serpstat.ExtraColumn, Type: "json"})
 	}
 	for _, f := range m.Filters {
-		info.Filters = append(info.Filters, methodFilter{Name: f.Name, Type: f.Kind.String(), Values: nonNil(f.Values)})
+		mf := methodFilter{Name: f.Name, Type: f.Kind.String(), Values: nonNil(f.Values), Aliases: f.Aliases, Codes: f.Codes}
+		if f.Kind == serpstat.KindDate {
+			mf.DateFormat = f.DateFormat.String()
+		}
+		info.Filters = append(info.Filters, mf)
 	}
 	return info
 }
@@ -151,10 +165,27 @@ func runMethods(args []string, stdout, stderr io.Writer) int {
 			cols[i] = c.Name + " " + c.Type
 		}
 		filters := make([]string, len(in.Filters))
+		var codes []string
 		for i, f := range in.Filters {
 			filters[i] = f.Name + " " + f.Type
-			if len(f.Values) > 0 {
+			switch {
+			case len(f.Values) > 0:
 				filters[i] += " (" + strings.Join(f.Values, "|") + ")"
+			case f.DateFormat != "":
+				filters[i] += " (sent " + f.DateFormat + ")"
+			case len(f.Codes) > 0:
+				filters[i] += " (codes)"
+				cs := make([]string, len(f.Codes))
+				for j, c := range f.Codes {
+					cs[j] = c.Code + " " + c.Meaning
+					if c.Name != "" && c.Name != c.Meaning {
+						cs[j] += " (" + c.Name + ")"
+					}
+				}
+				codes = append(codes, f.Name+": "+strings.Join(cs, ", "))
+			}
+			if len(f.Aliases) > 0 {
+				filters[i] += " (also " + strings.Join(f.Aliases, ", ") + ")"
 			}
 		}
 		inc := "-"
@@ -167,15 +198,6 @@ func runMethods(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(tw, "%s\t%s: %s\n", in.Name, in.API, in.Doc)
 		fmt.Fprintf(tw, "  columns:\t%s\n", strings.Join(cols, ", "))
-		fmt.Fprintf(tw, "  price:\t%s\n", in.Price.Text)
-		if !in.Paged {
-			fmt.Fprintf(tw, "  not paged:\tone answer per query, no sort, filter, pages or slices\n")
-			fmt.Fprintf(tw, "  search types:\t%s\n", orDash(in.SearchTypes))
-			continue
-		}
-		fmt.Fprintf(tw, "  sort fields:\t%s\n", sort)
-		fmt.Fprintf(tw, "  filter fields:\t%s\n", orDash(filters))
-		fmt.Fprintf(tw, "  search types:\t%s\n", orDash(in.SearchTypes))
 		params := make([]string, len(in.Params))
 		for i, p := range in.Params {
 			params[i] = p.Name + " " + p.Type
@@ -189,13 +211,28 @@ func runMethods(args []string, stdout, stderr io.Writer) int {
 				params[i] += ": " + p.Doc
 			}
 		}
+		fmt.Fprintf(tw, "  price:\t%s\n", in.Price.Text)
 		fmt.Fprintf(tw, "  params:\t%s\n", orDash(params))
+		if !in.Paged {
+			fmt.Fprintf(tw, "  not paged:\tone answer per query, no sort, filter, pages or slices\n")
+			fmt.Fprintf(tw, "  search types:\t%s\n", orDash(in.SearchTypes))
+			continue
+		}
+		fmt.Fprintf(tw, "  sort fields:\t%s\n", sort)
+		fmt.Fprintf(tw, "  filter fields:\t%s\n", orDash(filters))
+		for _, c := range codes {
+			fmt.Fprintf(tw, "  \t%s\n", c)
+		}
+		fmt.Fprintf(tw, "  search types:\t%s\n", orDash(in.SearchTypes))
 		fmt.Fprintf(tw, "  sliced by:\t%s\n", orDash(in.Slices))
 		fmt.Fprintf(tw, "  incremental:\t%s\n", inc)
 	}
 	if err := tw.Flush(); err != nil {
 		return exitFailure
 	}
+	fmt.Fprintln(stdout, "\nFilter dates may be written "+serpstat.DateInputs+" for any method; each is sent as its field says.")
+	fmt.Fprintln(stdout, "A list field's codes match rows whose list holds their names: contains (any of them), notContains (none),")
+	fmt.Fprintln(stdout, "eq (exactly them), neq (not exactly them).")
 	fmt.Fprintln(stdout, "\nexport and estimate take --method NAME (default new-backlinks); --json prints every detail.")
 	return exitOK
 }

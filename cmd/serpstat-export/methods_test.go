@@ -209,3 +209,64 @@ func TestSummaryNamesTheMethodAndCountsUnknownKeys(t *testing.T) {
 	assert.EqualValues(t, 2000, got.Rows)
 	assert.Len(t, readCSV(t, out), 2000, "the nine columns, no extra")
 }
+
+// TestMethodsShowDateFormatsCodesAndAliases: `methods --json` says how
+// each date filter is sent, the other spellings a field takes, and what
+// each code of platform_type and threat_type means; `methods` prints
+// them for people.
+func TestMethodsShowDateFormatsCodesAndAliases(t *testing.T) {
+	res := runCLI(t, "", "methods", "--json")
+	require.Equal(t, 0, res.code, res.stderr)
+	var got []struct {
+		Name    string `json:"name"`
+		Filters []struct {
+			Name       string          `json:"name"`
+			DateFormat string          `json:"date_format"`
+			Aliases    []string        `json:"aliases"`
+			Codes      []serpstat.Code `json:"codes"`
+		} `json:"filter_fields"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &got))
+	formats := map[string]string{}
+	aliases := map[string][]string{}
+	codes := map[string]int{}
+	for _, m := range got {
+		for _, f := range m.Filters {
+			if f.DateFormat != "" {
+				formats[m.Name+"."+f.Name] = f.DateFormat
+			}
+			if f.Aliases != nil {
+				aliases[m.Name+"."+f.Name] = f.Aliases
+			}
+			if f.Codes != nil {
+				codes[m.Name+"."+f.Name] = len(f.Codes)
+				for _, c := range f.Codes {
+					assert.NotEmpty(t, c.Meaning, "%s %s code %s", m.Name, f.Name, c.Code)
+				}
+			}
+		}
+	}
+	assert.Equal(t, map[string]string{
+		"new-backlinks.check": "DD.MM.YYYY", "new-backlinks.add": "DD.MM.YYYY", "lost-backlinks.check": "DD.MM.YYYY",
+		"outlinks.check": "DD.MM.YYYY", "lost-outlinks.check": "DD.MM.YYYY", "top-pages.lastupdate": "DD.MM.YYYY",
+		"anchors.lastupdate": "DD.MM.YYYY", "threats.lastupdate": "YYYY-MM-DD", "threats-links.lastupdate": "YYYY-MM-DD",
+		"out-threats.lastupdate": "YYYY-MM-DD", "out-threats-links.lastupdate": "YYYY-MM-DD",
+	}, formats)
+	assert.Equal(t, map[string][]string{"anchors.nofollow": {"noFollow"}, "out-domains.domain_from": {"domain_to"}}, aliases)
+	for _, m := range []string{"threats", "threats-links", "out-threats", "out-threats-links"} {
+		assert.Equal(t, 8, codes[m+".platform_type"], m)
+		assert.Equal(t, 5, codes[m+".threat_type"], m)
+	}
+	assert.Len(t, codes, 8)
+
+	res = runCLI(t, "", "methods")
+	require.Equal(t, 0, res.code, res.stderr)
+	for _, want := range []string{
+		"lastupdate date (sent YYYY-MM-DD)", "add date (sent DD.MM.YYYY)", "nofollow integer (also noFollow)",
+		"platform_type: 1 windows, 2 linux, 3 android, 4 OS X (osx)", "8 chrome OS (chrome)",
+		"threat_type: 1 malware", "9 code used in the spec's example, meaning undocumented",
+		"YYYY-MM-DD, DD.MM.YYYY or D.M.YYYY",
+	} {
+		assert.Contains(t, res.stdout, want)
+	}
+}

@@ -48,7 +48,7 @@ func TestBudgetStopOfSeveralQueriesResumesWithoutPayingAgain(t *testing.T) {
 	date := time.Now().UTC().Format(time.DateOnly)
 	for _, d := range domains {
 		got := readCSV(t, filepath.Join(dir, "lake", "dt="+date, "domain="+d, "links.csv"))
-		requireRows(t, asCSV(serpstattest.Rows(d, rows)), got, d)
+		requireRows(t, asCSV(apiRows(srv, d, rows)), got, d)
 	}
 	_, err := os.Stat(filepath.Join(dir, "lake", "dt="+date, "_SUCCESS"))
 	require.NoError(t, err)

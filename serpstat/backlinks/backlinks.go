@@ -49,6 +49,12 @@ func filter(name string, kind serpstat.Kind, column string, values ...string) se
 	return serpstat.FilterField{Name: name, Kind: kind, Column: column, Values: values}
 }
 
+// alias adds spellings of ff that the spec's examples use.
+func alias(ff serpstat.FilterField, names ...string) serpstat.FilterField {
+	ff.Aliases = names
+	return ff
+}
+
 // The link filters shared by the link methods (getNewBacklinks,
 // getLostBacklinks, getOutlinks, getLostOutlinks).
 var linkFilters = []serpstat.FilterField{
@@ -94,16 +100,46 @@ func threatColumns(links bool) []serpstat.Column {
 		col("lastupdate", serpstat.KindDate))
 }
 
+// PlatformCodes and ThreatCodes are the codes the threat methods'
+// platform_type and threat_type filters take, as the spec documents them,
+// with the names answers hold for them (Google Safe Browsing's
+// PlatformType and ThreatType, lower case: ["windows","linux","osx"]).
+// Threat code 9 is not documented, but the spec's own example filters
+// send it. Read-only.
+var (
+	PlatformCodes = []serpstat.Code{
+		{Code: "1", Name: "windows", Meaning: "windows"},
+		{Code: "2", Name: "linux", Meaning: "linux"},
+		{Code: "3", Name: "android", Meaning: "android"},
+		{Code: "4", Name: "osx", Meaning: "OS X"},
+		{Code: "5", Name: "ios", Meaning: "IOS"},
+		{Code: "6", Name: "any_platform", Meaning: "any OS"},
+		{Code: "7", Name: "all_platforms", Meaning: "all OS"},
+		{Code: "8", Name: "chrome", Meaning: "chrome OS"},
+	}
+	ThreatCodes = []serpstat.Code{
+		{Code: "1", Name: "malware", Meaning: "malware"},
+		{Code: "2", Name: "social_engineering", Meaning: "social engineering"},
+		{Code: "3", Name: "unwanted_software", Meaning: "unwanted software"},
+		{Code: "4", Name: "potentially_harmful_application", Meaning: "potentially harmful application"},
+		{Code: "9", Meaning: "code used in the spec's example, meaning undocumented"},
+	}
+)
+
 func threatFilters(links bool) []serpstat.FilterField {
-	fs := []serpstat.FilterField{filter("lastupdate", serpstat.KindDate, "lastupdate")}
+	// The threat methods alone document lastupdate as YYYY-MM-DD.
+	fs := []serpstat.FilterField{{Name: "lastupdate", Kind: serpstat.KindDate, DateFormat: serpstat.DateISO, Column: "lastupdate"}}
 	if links {
 		fs = append(fs, filter("url_from", serpstat.KindString, "link_from"), filter("url_to", serpstat.KindString, "link_to"))
 	} else {
 		fs = append(fs, filter("domain_link", serpstat.KindString, "domain_link"), filter("links_count", serpstat.KindInt, "links_count"))
 	}
-	// platform_type and threat_type are filtered by number (1 windows, 2
-	// linux, ...), while answers hold names.
-	return append(fs, filter("platform_type", serpstat.KindInt, ""), filter("threat_type", serpstat.KindInt, ""))
+	// platform_type and threat_type are filtered by code (1 windows, 2
+	// linux, ...), while answers hold lists of names; a row may hold
+	// several, so they are no slicing dimension.
+	return append(fs,
+		serpstat.FilterField{Name: "platform_type", Kind: serpstat.KindStrings, Codes: PlatformCodes, Column: "platform_type"},
+		serpstat.FilterField{Name: "threat_type", Kind: serpstat.KindStrings, Codes: ThreatCodes, Column: "threat_type"})
 }
 
 func threats(name, api string, links bool, doc string) *serpstat.Method {
@@ -212,9 +248,11 @@ var (
 		Extra:       true,
 		SearchTypes: urlSearch,
 		Sorts:       []string{"domain_links", "domain_to", "domain_rank"}, DefaultSort: "domain_rank",
+		// The schema's filter says domain_from, its example domain_to
+		// (the sort field's name): both are taken, domain_from is sent.
 		Filters: []serpstat.FilterField{
 			filter("domain_links", serpstat.KindInt, "domain_links"),
-			filter("domain_from", serpstat.KindString, "domain_to"),
+			alias(filter("domain_from", serpstat.KindString, "domain_to"), "domain_to"),
 			filter("domain_rank", serpstat.KindInt, "domain_rank"),
 		},
 		AdditionalFilters: []string{"only_subdomains", "only_hosts", "last_week"},
@@ -259,7 +297,8 @@ var (
 		Filters: []serpstat.FilterField{
 			filter("total", serpstat.KindInt, "total"),
 			filter("refDomains", serpstat.KindInt, "ref_domains"),
-			filter("nofollow", serpstat.KindInt, "no_follow"),
+			// The schema says nofollow, the example noFollow.
+			alias(filter("nofollow", serpstat.KindInt, "no_follow"), "noFollow"),
 			filter("anchor", serpstat.KindString, "anchor"),
 			filter("lastupdate", serpstat.KindDate, ""),
 		},

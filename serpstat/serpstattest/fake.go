@@ -24,14 +24,14 @@
 // undocumented searchType, sort or order, and getIntersect's intersect
 // without 1 or 2 domains are refused with 400 "Json schema validation
 // error"; complexFilter fields, compare types and values are checked by
-// each filter field's kind (dates D.M.YYYY, numbers, text, documented
-// enumerations) and refused with 32117 as below. A method's own params
-// (Method.Params: getAnchors' anchor and count) are taken as the
-// descriptor types them (JSON strings; count only a whole number of 1 or
-// more), else refused with 400 as above, and recorded in
-// Entry.Params.Extra; getAnchors answers only the rows whose anchor holds
-// anchor (in any case) and has count words (strings.Fields), as does
-// Expected.
+// each filter field's kind (dates in the field's documented format,
+// numbers, text, documented enumerations and codes) and refused with
+// 32117 as below. A method's own params (Method.Params: getAnchors'
+// anchor and count) are taken as the descriptor types them (JSON
+// strings; count only a whole number of 1 or more), else refused with
+// 400 as above, and recorded in Entry.Params.Extra; getAnchors answers
+// only the rows whose anchor holds anchor (in any case) and has count
+// words (strings.Fields), as does Expected.
 //
 // Answers carry the spec's wire keys and types, with its documented
 // variants: getLostOutlinks answers link_nofollow and links_external (the
@@ -43,13 +43,14 @@
 // getRedirectedDomains "Domain" and "Domain Rank"; getIntersect "Domain",
 // "SDR" and "Links count for domain #N <domain>" (#1 the query, #2 and #3
 // the intersect domains, absent when there is no such domain); the threat
-// methods platform_type and threat_type as arrays of names; getOutlinks
-// date_del null on a quarter of its rows. Filter fields no column holds
-// are hidden attributes of each row: link_type's filter values (text
-// matches href, iframe frame), getTopPages' and getAnchors' lastupdate,
-// and the threat methods' platform_type and threat_type codes (1 windows
-// ... 8 chrome OS; 1 malware ... 5 unspecified), whose names the answer
-// lists. The rows of a method that lists domains, pages or anchors are
+// methods platform_type and threat_type as lists of names, varied (one
+// name, or two or three, often the spec's example ["windows","linux",
+// "osx"] and ["threat_type_unspecified"]); getOutThreatsLinks links from
+// the queried site to others (the other methods' links point at it);
+// getOutlinks date_del null on a quarter of its rows. Filter fields no
+// column holds are hidden attributes of each row: link_type's filter
+// values (text matches href, iframe frame) and getTopPages' and
+// getAnchors' lastupdate. The rows of a method that lists domains, pages or anchors are
 // unique in its data set (each row's domain, top page or anchor holds its
 // index), so an exporter's duplicate check keeps them all. Expected
 // returns the rows an export must produce, decoded.
@@ -65,7 +66,9 @@
 // complexFilter is an OR-list of AND-lists, checked as strictly as the
 // spec documents it (backlinks-methods.md). For getNewBacklinks: "add"
 // compares first_seen and "check" the date of last_visited (values
-// D.M.YYYY; between on dates is refused with 32117 "Not allowed values
+// DD.MM.YYYY, two digits each for day and month, as the schema says: any
+// other spelling, 1.4.2025 or 2025-04-01, is refused with 32117 "Invalid
+// crawl date"; between on dates is refused with 32117 "Not allowed values
 // for between method": use gte and lte); "links_external" compares
 // links_ext as a number (between takes two numbers, inclusive);
 // "url_from", "url_to", "anchor" (link_text), "link_type" and
@@ -82,7 +85,16 @@
 // domain_with_subdomains, url or part_url. The other methods' filter
 // fields follow the same rules by their FilterField kind: dates as "add",
 // numbers as "links_external", text as "url_from", documented
-// enumerations as "link_type".
+// enumerations as "link_type"; a date field takes only its DateFormat
+// (YYYY-MM-DD for the threat methods' lastupdate, DD.MM.YYYY for every
+// other). A field is known by its schema name and its aliases (getAnchors'
+// noFollow, getOutDomains' domain_to). The threat methods' platform_type
+// and threat_type take the documented codes (as strings or numbers) with
+// contains (the row's list holds the name of any code given), notContains
+// (none), eq (the list, as a set, is exactly the codes' names) and neq;
+// threat_type 9, sent by the spec's own examples and not documented, is
+// taken to mean threat_type_unspecified, the name its example answers
+// hold: an assumption of this fake.
 //
 // Options answer the variants the spec documents: numbers as strings, a
 // null total, 404 "Empty result!" for no data, null fields. The rows a
@@ -108,10 +120,16 @@
 // added when it has no scheme, then a path); row i is otherwise that of
 // the query searched as a domain. Expected follows Params.SearchType.
 //
-// What the fake does not do: it serves rows in data-set order whatever
-// sort and order say (summary_info echoes them), it accepts
-// additional_filters but ignores them, domain and domain_with_subdomains
-// give the same data set, and linkPerDomain is ignored. Filters compare a row's values before
+// Rows are served in data-set order without a sort param, and sorted by
+// any documented sort field with one (ascending with order asc, else
+// descending, ties in data-set order; see sort.go). Under the method's
+// AppendSort ascending, InsertRows' rows come at the end; otherwise on
+// top. Rows(q, n) and Row are in data-set order: SortBacklinks sorts them
+// as an export asking a sort sees them.
+//
+// What the fake does not do: it accepts additional_filters but ignores
+// them, domain and domain_with_subdomains give the same data set, and
+// linkPerDomain is ignored. Filters compare a row's values before
 // Options.NullEvery nulls them in the answer.
 package serpstattest
 
@@ -941,28 +959,14 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	if !isNew {
 		key.Method, key.Intersect = m.Name, strings.Join(p.Intersect, ",")
 	}
-	// The match cache is the fake's own, and Options.IgnoreFilters fixed:
-	// the data set (method, intersect, query and its row count, which
-	// RowsFor may grow) and the request's filter, as sent, name its
-	// matches. A filter that matches every row is served unfiltered,
-	// without a scan.
-	var idx []int32 // matching rows, with a filter
-	set := strconv.Itoa(total) + "\x00" + p.Query + "\x00" + p.SearchType
-	switch {
-	case p.filter != nil && !p.filter.matchesAll():
-		idx = f.matches.indexes(set+"\x00"+p.canon, total, func(i int) bool {
-			r := g.row(i)
-			return p.filter.match(&r)
-		})
-		total = len(idx)
-	case p.mfilter != nil && !p.mfilter.matchesAll() || p.extra != nil:
-		var r mrow
-		idx = f.matches.indexes(m.Name+"\x00"+key.Intersect+"\x00"+set+"\x00"+p.canon+"\x00"+key.Extra, total, func(i int) bool {
-			mg.fill(&r, i, true)
-			return (p.mfilter == nil || p.mfilter.match(&r)) && p.extra.match(&r)
-		})
-		total = len(idx)
-	}
+	// The rows served, in order (see order): the filter's matches, sorted
+	// as asked. Inserted rows are kept apart from the data set's order:
+	// on top, or at the end under the append sort ascending.
+	sel := selection{m: m, query: p.Query, intersect: p.Intersect, searchType: p.SearchType,
+		n: base, canon: p.canon, extra: p.extra, extraKey: key.Extra,
+		filter: p.filter, mfilter: p.mfilter, sort: p.Sort, desc: !strings.EqualFold(p.Order, "asc")}
+	idx, count := f.order(sel)
+	total = count + inserted
 	pastWall := p.Page-1 >= f.wall || (p.Page-1)*p.Size >= f.wall
 	if pastWall && !f.opts.WallEmpty {
 		e.Outcome = OutcomeWall
@@ -1005,19 +1009,25 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	s = appendString(s, e.ID)
 	s = append(s, `,"result":{"data":[`...)
 	var mr mrow
-	for k := range n {
-		i := offset + k
+	at := func(pos int) int { // the data-set index of the data set's row at pos
 		if idx != nil {
-			i = int(idx[i])
+			return int(idx[pos])
 		}
-		switch {
+		return pos
+	}
+	for k := range n {
+		var i int
+		switch pos := offset + k; {
 		case inserted == 0:
+			i = at(pos)
+		case atEnd && pos >= base:
+			i = pos // rows base.. are the new ones, at the end
 		case atEnd:
-			// rows base.. are the new ones, already at the end
-		case i < inserted:
-			i = base + inserted - 1 - i // the newest on top
+			i = at(pos)
+		case pos < inserted:
+			i = base + inserted - 1 - pos // the newest on top
 		default:
-			i -= inserted
+			i = at(pos - inserted)
 		}
 		if k > 0 {
 			s = append(s, ',')

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,7 +135,9 @@ func TestSortOrderEchoed(t *testing.T) {
 	require.Nil(t, a.Error)
 	assert.Equal(t, "url_from", a.Result.Summary.Sort)
 	assert.Equal(t, "ASC", a.Result.Summary.Order)
-	assert.Equal(t, serpstattest.Rows("example.com", 5), a.Result.Data, "rows are served in data-set order")
+	want := serpstattest.Rows("example.com", 5)
+	slices.SortStableFunc(want, func(a, b serpstattest.Backlink) int { return strings.Compare(a.URLFrom, b.URLFrom) })
+	assert.Equal(t, want, a.Result.Data, "rows are served sorted as asked")
 }
 
 func TestDefaults(t *testing.T) {
@@ -319,10 +322,10 @@ func TestValidation(t *testing.T) {
 		{"bad searchType", valid(func(m map[string]any) { m["searchType"] = "page" }), 400, serpstattest.MsgSchema},
 		{"searchType url", valid(func(m map[string]any) { m["searchType"] = "url"; m["query"] = "https://example.com/page" }), 0, ""},
 		{"searchType part_url", valid(func(m map[string]any) { m["searchType"] = "part_url"; m["query"] = "example.com/blog/" }), 0, ""},
-		{"between on dates", valid(filter(cond("add", "between", "1.1.2024", "31.1.2024"))), 32117, serpstattest.MsgBetween},
-		{"between on check dates", valid(filter(cond("check", "between", "1.1.2024", "31.1.2024"))), 32117, serpstattest.MsgBetween},
+		{"between on dates", valid(filter(cond("add", "between", "01.01.2024", "31.01.2024"))), 32117, serpstattest.MsgBetween},
+		{"between on check dates", valid(filter(cond("check", "between", "01.01.2024", "31.01.2024"))), 32117, serpstattest.MsgBetween},
 		{"between on numbers", valid(filter(cond("links_external", "between", 1, 5))), 0, ""},
-		{"gte and lte on dates", valid(filter(cond("add", "gte", "1.1.2024"), cond("add", "lte", "31.1.2024"))), 0, ""},
+		{"gte and lte on dates", valid(filter(cond("add", "gte", "01.01.2024"), cond("add", "lte", "31.01.2024"))), 0, ""},
 		{"link_type answer value", valid(filter(cond("link_type", "eq", "href"))), 32117, "Not allowed value href for field link_type"},
 		{"link_type frame", valid(filter(cond("link_type", "neq", "frame"))), 32117, "Not allowed value frame for field link_type"},
 		{"link_type documented", valid(filter(cond("link_type", "neq", "text", "redirect", "iframe", "form", "canonical", "rss", "alternate", "image"))), 0, ""},
@@ -343,7 +346,7 @@ func TestValidation(t *testing.T) {
 		{"no value", valid(filter(cond("url_from", "contains"))), 32117, "Field value is required"},
 		{"between one value", valid(filter(cond("links_external", "between", 1))), 32117, "Field value is required"},
 		{"bad date", valid(filter(cond("add", "gt", "2024-01-01"))), 32117, "Invalid crawl date"},
-		{"impossible date", valid(filter(cond("check", "lt", "31.2.2024"))), 32117, "Invalid crawl date"},
+		{"impossible date", valid(filter(cond("check", "lt", "31.02.2024"))), 32117, "Invalid crawl date"},
 		{"bad number", valid(filter(cond("links_external", "gt", "many"))), 32117, "Invalid value for field links_external"},
 	}
 	for _, tt := range tests {
@@ -373,7 +376,7 @@ func TestFilter(t *testing.T) {
 	}{
 		{
 			name:   "date range as gte and lte, inclusive",
-			filter: serpstat.Filter{{{Field: "add", CompareType: "gte", Value: []any{"1.3.2023"}}, {Field: "add", CompareType: "lte", Value: []any{"31.3.2023"}}}},
+			filter: serpstat.Filter{{{Field: "add", CompareType: "gte", Value: []any{"01.03.2023"}}, {Field: "add", CompareType: "lte", Value: []any{"31.03.2023"}}}},
 			keep:   func(b serpstattest.Backlink) bool { return b.FirstSeen >= "2023-03-01" && b.FirstSeen <= "2023-03-31" },
 		},
 		{
@@ -390,7 +393,7 @@ func TestFilter(t *testing.T) {
 				},
 				{
 					{Field: "anchor", CompareType: "contains", Value: []any{"\n"}},
-					{Field: "check", CompareType: "lt", Value: []any{"1.1.2024"}},
+					{Field: "check", CompareType: "lt", Value: []any{"01.01.2024"}},
 				},
 			},
 			keep: func(b serpstattest.Backlink) bool {
@@ -422,7 +425,7 @@ func TestFilter(t *testing.T) {
 		},
 		{
 			name:   "additional filters are ignored",
-			filter: serpstat.Filter{{{Field: "add", CompareType: "gte", Value: []any{"1.1.2024"}}, {AdditionalFilters: "only_main_page"}}},
+			filter: serpstat.Filter{{{Field: "add", CompareType: "gte", Value: []any{"01.01.2024"}}, {AdditionalFilters: "only_main_page"}}},
 			keep:   func(b serpstattest.Backlink) bool { return b.FirstSeen >= "2024-01-01" },
 		},
 	}
@@ -463,7 +466,7 @@ func TestDateSlicesPartition(t *testing.T) {
 	const query, rows = "slices.example", 20000
 	s := newServer(t, serpstattest.Options{Rows: rows})
 	sum := 0
-	for _, r := range [][2]string{{"1.1.2023", "30.6.2023"}, {"1.7.2023", "31.12.2023"}, {"1.1.2024", "31.12.2024"}} {
+	for _, r := range [][2]string{{"01.01.2023", "30.06.2023"}, {"01.07.2023", "31.12.2023"}, {"01.01.2024", "31.12.2024"}} {
 		p := page(query, 1, 1)
 		p.ComplexFilter = serpstat.Filter{{{Field: "add", CompareType: "gte", Value: []any{r[0]}}, {Field: "add", CompareType: "lte", Value: []any{r[1]}}}}
 		a := call(t, s, p)
@@ -483,7 +486,7 @@ func TestOneDay(t *testing.T) {
 		return 10
 	}})
 	p := page(query, 1, 1)
-	p.ComplexFilter = serpstat.Filter{{{Field: "add", CompareType: "eq", Value: []any{"15.6.2024"}}}}
+	p.ComplexFilter = serpstat.Filter{{{Field: "add", CompareType: "eq", Value: []any{"15.06.2024"}}}}
 	a := call(t, s, p)
 	require.Nil(t, a.Error)
 	assert.EqualValues(t, 90000, a.Result.Summary.Total)

@@ -163,7 +163,7 @@ func compileCond(c serpstat.Condition) (cond, *serpstat.Error) {
 			cc.strs = append(cc.strs, s)
 		case field == fieldAdd || field == fieldCheck:
 			s, _ := v.(string)
-			key, ok := parseDate(s)
+			key, ok := parseDate(s, serpstat.DateDMY) // add and check
 			if !ok {
 				return cond{}, filterErr("Invalid crawl date")
 			}
@@ -209,25 +209,35 @@ func number(v any) (int64, bool) {
 	return 0, false
 }
 
-// parseDate reads D.M.YYYY (leading zeros allowed) as YYYYMMDD.
-func parseDate(s string) (int, bool) {
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 || len(parts[2]) != 4 {
+// parseDate reads a date written exactly as format (DD.MM.YYYY with two
+// digits each for day and month, or YYYY-MM-DD) as YYYYMMDD: the format
+// the spec documents for the field. Any other spelling (1.4.2025 for a
+// DD.MM.YYYY field, 01.04.2025 for a YYYY-MM-DD one) or a day that does
+// not exist is refused.
+func parseDate(s string, format serpstat.DateFormat) (int, bool) {
+	if len(s) != 10 {
+		return 0, false
+	}
+	var ys, ms, ds string
+	switch {
+	case format == serpstat.DateISO && s[4] == '-' && s[7] == '-':
+		ys, ms, ds = s[:4], s[5:7], s[8:]
+	case format == serpstat.DateDMY && s[2] == '.' && s[5] == '.':
+		ds, ms, ys = s[:2], s[3:5], s[6:]
+	default:
 		return 0, false
 	}
 	var n [3]int
-	for i, p := range parts {
-		if p == "" || len(p) > 4 {
-			return 0, false
+	for i, p := range []string{ys, ms, ds} {
+		for j := 0; j < len(p); j++ {
+			if p[j] < '0' || p[j] > '9' {
+				return 0, false
+			}
+			n[i] = n[i]*10 + int(p[j]-'0')
 		}
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 {
-			return 0, false
-		}
-		n[i] = v
 	}
-	d, m, y := n[0], n[1], n[2]
-	if m < 1 || m > 12 || d < 1 || d > daysIn(m, y) {
+	y, m, d := n[0], n[1], n[2]
+	if y < 1 || m < 1 || m > 12 || d < 1 || d > daysIn(m, y) {
 		return 0, false
 	}
 	return y*10000 + m*100 + d, true
@@ -368,6 +378,19 @@ type matchEntry struct {
 // indexes returns the indexes, below n, of the rows match accepts, for
 // the data set and filter named by key.
 func (mc *matchCache) indexes(key string, n int, match func(i int) bool) []int32 {
+	return mc.get(key, func() []int32 {
+		var idx []int32
+		for i := 0; i < n; i++ {
+			if match(i) {
+				idx = append(idx, int32(i))
+			}
+		}
+		return idx
+	})
+}
+
+// get returns the indexes named by key, built once by build.
+func (mc *matchCache) get(key string, build func() []int32) []int32 {
 	mc.mu.Lock()
 	if mc.m == nil {
 		mc.m = make(map[string]*matchEntry)
@@ -380,12 +403,7 @@ func (mc *matchCache) indexes(key string, n int, match func(i int) bool) []int32
 	mc.mu.Unlock()
 
 	e.once.Do(func() {
-		var idx []int32
-		for i := 0; i < n; i++ {
-			if match(i) {
-				idx = append(idx, int32(i))
-			}
-		}
+		idx := build()
 		e.idx = slices.Clip(idx)
 		mc.mu.Lock()
 		if mc.m[key] != e { // evicted while scanning: not counted

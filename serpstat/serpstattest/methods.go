@@ -1,6 +1,8 @@
 package serpstattest
 
 import (
+	"cmp"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,18 +52,35 @@ var quirks = map[string]wireQuirks{
 	"outlinks":      {nullDateDel: true},
 }
 
-// Threat codes, as complexFilter takes them (platform_type 1 windows ...
-// 8 chrome OS), and the names answers hold.
+// The lists of names the threat methods' rows hold for platform_type and
+// threat_type (Google Safe Browsing's enum names, lower case), drawn per
+// row: often the spec's example answers' ["windows","linux","osx"] and
+// ["threat_type_unspecified"], often one name, sometimes two or three.
 var (
-	platformNames = [][]string{
-		1: {"windows"}, 2: {"linux"}, 3: {"android"}, 4: {"osx"}, 5: {"ios"},
-		6: {"any_platform"}, 7: {"windows", "linux", "osx"}, 8: {"chrome"},
+	platformLists = [][]string{
+		{"windows", "linux", "osx"}, {"windows", "linux", "osx"}, {"windows", "linux", "osx"}, {"osx", "windows", "linux"},
+		{"windows"}, {"linux"}, {"android"}, {"osx"}, {"ios"}, {"any_platform"}, {"all_platforms"}, {"chrome"},
+		{"windows", "android"}, {"android", "ios"}, {"chrome", "linux"}, {"any_platform", "windows"},
 	}
-	threatNames = [][]string{
-		1: {"malware"}, 2: {"social_engineering"}, 3: {"unwanted_software"},
-		4: {"potentially_harmful_application"}, 5: {"threat_type_unspecified"},
+	threatLists = [][]string{
+		{"threat_type_unspecified"}, {"threat_type_unspecified"}, {"threat_type_unspecified"},
+		{"malware"}, {"malware"}, {"social_engineering"}, {"unwanted_software"}, {"potentially_harmful_application"},
+		{"malware", "unwanted_software"}, {"social_engineering", "malware"}, {"potentially_harmful_application", "malware"},
 	}
 )
+
+// codeAssumptions are the names this fake matches for codes whose names
+// the spec does not document: threat_type 9, which the spec's example
+// filters send while its example answers hold "threat_type_unspecified",
+// is taken to mean that. An assumption of the fake, not of the client.
+var codeAssumptions = map[string]map[string]string{
+	"threat_type": {"9": "threat_type_unspecified"},
+}
+
+// threatTLDs are the top-level domains of the threat methods' domains:
+// those of other methods and .ru, which the spec's example filters look
+// for (url_to contains ".ru").
+var threatTLDs = append(slices.Clone(tlds), "ru", "ru", "ru")
 
 // enumMaps are the filter fields whose documented values differ from the
 // values answers hold: filter value → answer value.
@@ -76,6 +95,9 @@ type access struct {
 	col  int // column index, -1 when hidden
 	kind serpstat.Kind
 	enum map[string]string // filter value → answer value; nil: as given
+	// codes: an enumerated list field's code → the name its column's
+	// lists hold; nil for any other field.
+	codes map[string]string
 }
 
 // methodInfo is what the fake derives from a descriptor once.
@@ -85,6 +107,9 @@ type methodInfo struct {
 	access []access // per m.Filters
 	seed   uint64   // mixed into the query's seed
 	hasURL bool     // a "url" column (top-pages): url_to is its page
+	// threat: a threat method (domains from threatTLDs); out: its rows
+	// are links from the queried site (out-threats-links).
+	threat, out bool
 }
 
 var (
@@ -98,7 +123,8 @@ func infoFor(m *serpstat.Method) *methodInfo {
 	if mi := infos[m]; mi != nil {
 		return mi
 	}
-	mi := &methodInfo{m: m, q: quirks[m.Name], hasURL: m.ColumnIndex("url") >= 0}
+	mi := &methodInfo{m: m, q: quirks[m.Name], hasURL: m.ColumnIndex("url") >= 0,
+		threat: m.ColumnIndex("threat_type") >= 0, out: strings.HasPrefix(m.Name, "out-")}
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(m.Name); i++ {
 		h ^= uint64(m.Name[i])
@@ -112,6 +138,14 @@ func infoFor(m *serpstat.Method) *methodInfo {
 			a.col = m.ColumnIndex(ff.Column)
 		case m.ColumnIndex(ff.Name) >= 0:
 			a.col = m.ColumnIndex(ff.Name) // link_type: the answer's values, mapped
+		}
+		if ff.Codes != nil {
+			a.codes = make(map[string]string, len(ff.Codes))
+			for _, c := range ff.Codes {
+				if name := cmp.Or(c.Name, codeAssumptions[ff.Name][c.Code]); name != "" {
+					a.codes[c.Code] = name
+				}
+			}
 		}
 		if a.enum == nil && ff.Values != nil {
 			a.enum = make(map[string]string, len(ff.Values))
@@ -171,6 +205,9 @@ type mrow struct {
 	vals []serpstat.Value
 	fnum []int64
 	fstr []string
+	// check is the row's hidden date of last crawl, YYYYMMDD: what sorts
+	// no column or filter holds (getRefDomains' check) compare.
+	check int64
 }
 
 // skew is 0..top, mostly small.
@@ -230,8 +267,8 @@ func (mg *mgen) fill(r *mrow, i int, filters bool) {
 	n1 := 1 + skew(r4, 5000)             // ref_pages, total, domain_links, links_count
 	n2 := 1 + int64((r4>>20)%uint64(n1)) // ref_domains <= n1
 	n3 := 1 + int64((r4>>40)%uint64(n2)) // ips <= n2
-	platform := 1 + int((r5>>8)%8)       // platform_type code
-	threat := 1 + int((r5>>16)%5)        // threat_type code
+	platforms := platformLists[(r5>>8)%uint64(len(platformLists))]
+	threats := threatLists[(r5>>16)%uint64(len(threatLists))]
 	m, mi := mg.mi.m, mg.mi
 	r0 := mix64(x ^ 0x7f4a7c159e3779b9)
 	// A row's domain and top page are unique in its data set, as the
@@ -239,10 +276,11 @@ func (mg *mgen) fill(r *mrow, i int, filters bool) {
 	var dom, page string
 	domain := func() string {
 		if dom == "" {
-			dom = uniqueHost(i, r0)
+			dom = uniqueHost(i, r0, mi.threat)
 		}
 		return dom
 	}
+	r.check = int64(b.checkKey)
 	topPage := func() string {
 		if page == "" {
 			page = uniquePage(i, r0)
@@ -264,7 +302,11 @@ func (mg *mgen) fill(r *mrow, i int, filters bool) {
 				v.Str = b.URLFrom
 			}
 		case "link_from", "domain_link":
-			v.Str = "https://" + domain() + "/" + pick(fromPaths, r0>>48)
+			if mi.out && col.Name == "link_from" { // a page of the queried site
+				v.Str = b.URLTo
+			} else {
+				v.Str = "https://" + domain() + "/" + pick(fromPaths, r0>>48)
+			}
 		case "url_to":
 			switch {
 			case mi.hasURL: // top-pages: the page of url, in full
@@ -275,7 +317,11 @@ func (mg *mgen) fill(r *mrow, i int, filters bool) {
 				v.Str = b.URLTo
 			}
 		case "link_to":
-			v.Str = b.URLTo
+			if mi.out { // a page of the malicious site
+				v.Str = "https://" + domain() + "/" + pick(toPaths, r0>>52)
+			} else {
+				v.Str = b.URLTo
+			}
 		case "url":
 			v.Str = topPage()
 		case "domain", "domain_from", "domain_to":
@@ -318,9 +364,9 @@ func (mg *mgen) fill(r *mrow, i int, filters bool) {
 				v.Null = true // no such domain: the key is not answered
 			}
 		case "platform_type":
-			v.List = platformNames[platform]
+			v.List = platforms
 		case "threat_type":
-			v.List = threatNames[threat]
+			v.List = threats
 		default:
 			// A column this fake has no data for yet: a value of its kind.
 			switch col.Kind {
@@ -364,10 +410,6 @@ func (mg *mgen) fill(r *mrow, i int, filters bool) {
 		switch m.Filters[k].Name {
 		case "lastupdate": // link detection date (top-pages, anchors)
 			r.fnum[k] = int64(b.addKey)
-		case "platform_type":
-			r.fnum[k] = int64(platform)
-		case "threat_type":
-			r.fnum[k] = int64(threat)
 		default:
 			switch a.kind {
 			case serpstat.KindDate:
@@ -383,12 +425,16 @@ func (mg *mgen) fill(r *mrow, i int, filters bool) {
 
 // uniqueHost is a host name made of row i: no two rows of a data set
 // share it. A twentieth are internationalized names.
-func uniqueHost(i int, r uint64) string {
+func uniqueHost(i int, r uint64, threat bool) string {
 	n := strconv.Itoa(i)
 	if r%100 < 5 {
 		return "n" + n + "." + host(pick(idnURLs, r>>8))
 	}
-	return pick(hostPrefixes, r>>8) + pick(domainWords, r>>16) + "-" + pick(domainWords, r>>24) + n + "." + pick(tlds, r>>32)
+	t := tlds
+	if threat {
+		t = threatTLDs
+	}
+	return pick(hostPrefixes, r>>8) + pick(domainWords, r>>16) + "-" + pick(domainWords, r>>24) + n + "." + pick(t, r>>32)
 }
 
 // uniquePage is a path of the queried site made of row i: "/" for row 0,
@@ -548,54 +594,62 @@ func (f *Fake) style(i int) mstyle {
 }
 
 // Expected returns the rows an export of the whole query of m with p
-// (its SearchType, Intersect, ComplexFilter and Extra; page, size, sort
-// and order do not matter) must produce, as m.DecodeAnswer reads them from
-// this fake's answers, in the order pages serve them: every row of the
-// query's data set the filter matches, in data-set order, with this
-// fake's options applied (IgnoreFilters' conditions match every row;
+// (its SearchType, Intersect, ComplexFilter as the client sends it,
+// Extra, Sort and Order; page and size do not matter) must produce, as
+// m.DecodeAnswer reads them from this fake's answers, in the order pages
+// serve them: every row of the query's data set the filter matches, in
+// data-set order or sorted as p asks, with this fake's options applied
+// (IgnoreFilters' conditions match every row;
 // NullEvery's nulls, UnknownKeyEvery's Extra, getNewBacklinks' included:
-// its decoder keeps Extra even though its output has no extra column). It does not stop at the wall: past it
-// an export slices the query, and its rows come in slice order. It
-// panics on a filter the fake would refuse.
+// its decoder keeps Extra even though its output has no extra column).
+// It does not stop at the wall: past it an export slices the query, and
+// its rows come in slice order. It panics on a filter the fake would
+// refuse.
 func (f *Fake) Expected(m *serpstat.Method, query string, p serpstat.Params) []serpstat.Row {
 	if !m.Paged() {
 		return f.expectedNotPaged(m, query, p)
 	}
 	n := f.RowsFor(query)
-	var out []serpstat.Row
-	if m.API == backlinks.NewBacklinks.API {
-		var c compiled
-		if len(p.ComplexFilter) > 0 {
-			var err *serpstat.Error
-			if c, err = compileFilter(p.ComplexFilter, f.ignores); err != nil {
-				panic("serpstattest: Expected: " + err.Message)
-			}
-		}
-		g := f.gen(query).forSearch(p.SearchType)
-		for i := range n {
-			r := g.row(i)
-			if c != nil && !c.match(&r) {
-				continue
-			}
-			out = append(out, newBacklinkRow(&r.Backlink, f.style(i)))
-		}
-		return out
-	}
-	var c mcompiled
+	sel := selection{m: m, query: query, intersect: p.Intersect, searchType: p.SearchType, n: n,
+		extra: newExtraMatch(m, p.Extra), extraKey: extraKey(p.Extra),
+		sort: p.Sort, desc: !strings.EqualFold(p.Order, "asc")}
 	if len(p.ComplexFilter) > 0 {
+		// As a client sends it: dates in the field's format, aliases as
+		// the schema's names.
+		p.ComplexFilter = m.NormalizeFilter(p.ComplexFilter)
 		var err *serpstat.Error
-		if c, err = compileMethodFilter(m, p.ComplexFilter, f.ignores); err != nil {
+		if m.API == backlinks.NewBacklinks.API {
+			sel.filter, err = compileFilter(p.ComplexFilter, f.ignores)
+		} else {
+			sel.mfilter, err = compileMethodFilter(m, p.ComplexFilter, f.ignores)
+		}
+		if err != nil {
 			panic("serpstattest: Expected: " + err.Message)
 		}
+		canon, _ := json.Marshal(p.ComplexFilter)
+		sel.canon = string(canon)
 	}
-	p.Query = query
-	mg := f.mgenFor(m, p)
-	x := newExtraMatch(m, p.Extra)
-	for i := range n {
-		r := mg.row(i)
-		if c != nil && !c.match(&r) || !x.match(&r) {
+	idx, count := f.order(sel)
+	out := make([]serpstat.Row, 0, count)
+	var g gen
+	var mg *mgen
+	if m.API == backlinks.NewBacklinks.API {
+		g = f.gen(query).forSearch(p.SearchType)
+	} else {
+		p.Query = query
+		mg = f.mgenFor(m, p)
+	}
+	for pos := range count {
+		i := pos
+		if idx != nil {
+			i = int(idx[pos])
+		}
+		if mg == nil {
+			r := g.row(i)
+			out = append(out, newBacklinkRow(&r.Backlink, f.style(i)))
 			continue
 		}
+		r := mg.row(i)
 		out = append(out, mg.decoded(&r, f.style(i)))
 	}
 	return out

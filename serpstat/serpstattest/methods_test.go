@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -184,9 +185,9 @@ func TestMethodStrictness(t *testing.T) {
 		{"lost-outlinks", "sort check", set("sort", "check"), 400, serpstattest.MsgSchema},
 		{"top-pages", "bad order", set("order", "up"), 400, serpstattest.MsgSchema},
 		{"top-pages", "size 1001", set("size", 1001), 400, serpstattest.MsgSchema},
-		{"top-pages", "filter field of another method", cond("add", "gte", "1.1.2024"), 32117, "Not allowed field: add"},
-		{"top-pages", "lastupdate date", cond("lastupdate", "gte", "1.1.2024"), 0, ""},
-		{"top-pages", "between on a date", cond("lastupdate", "between", "1.1.2024", "2.1.2024"), 32117, serpstattest.MsgBetween},
+		{"top-pages", "filter field of another method", cond("add", "gte", "01.01.2024"), 32117, "Not allowed field: add"},
+		{"top-pages", "lastupdate date", cond("lastupdate", "gte", "01.01.2024"), 0, ""},
+		{"top-pages", "between on a date", cond("lastupdate", "between", "01.01.2024", "02.01.2024"), 32117, serpstattest.MsgBetween},
 		{"top-pages", "bad date", cond("lastupdate", "gte", "2024-01-01"), 32117, "Invalid crawl date"},
 		{"ref-domains", "text method on a number", cond("domain_rank", "contains", "1"), 32117, "Not allowed method contains for field domain_rank"},
 		{"ref-domains", "number method on text", cond("domain_from", "gt", "a"), 32117, "Not allowed method gt for field domain_from"},
@@ -195,8 +196,24 @@ func TestMethodStrictness(t *testing.T) {
 		{"top-pages", "undocumented additional filter", set("complexFilter", []any{[]any{map[string]any{"additional_filters": "only_hosts"}}}), 32117, "Not allowed field: only_hosts"},
 		{"lost-backlinks", "link_type answer value", cond("link_type", "eq", "href"), 32117, "Not allowed value href for field link_type"},
 		{"lost-backlinks", "link_type documented", cond("link_type", "eq", "text"), 0, ""},
+		{"top-pages", "lastupdate without leading zeros", cond("lastupdate", "gte", "1.1.2024"), 32117, "Invalid crawl date"},
+		{"threats", "lastupdate YYYY-MM-DD", cond("lastupdate", "gte", "2024-01-01"), 0, ""},
+		{"threats-links", "lastupdate DD.MM.YYYY", cond("lastupdate", "gte", "01.01.2024"), 32117, "Invalid crawl date"},
+		{"out-threats", "lastupdate D.M.YYYY", cond("lastupdate", "lte", "1.1.2024"), 32117, "Invalid crawl date"},
 		{"threats", "platform_type code", cond("platform_type", "eq", 1), 0, ""},
-		{"threats", "platform_type text method", cond("platform_type", "contains", "windows"), 32117, "Not allowed method contains for field platform_type"},
+		{"threats", "platform_type contains a code as text (the spec's example)", cond("platform_type", "contains", "1"), 0, ""},
+		{"threats-links", "platform_type contains a code as a number", cond("platform_type", "contains", 1), 0, ""},
+		{"out-threats-links", "threat_type 9 (the spec's example)", cond("threat_type", "contains", 9), 0, ""},
+		{"out-threats", "platform_type notContains and neq", cond("platform_type", "notContains", "7", 8), 0, ""},
+		{"threats", "platform_type a name, not a code", cond("platform_type", "contains", "windows"), 32117, "Not allowed value windows for field platform_type"},
+		{"threats", "threat_type an undocumented code", cond("threat_type", "eq", 5), 32117, "Not allowed value 5 for field threat_type"},
+		{"threats", "platform_type a number comparison", cond("platform_type", "gt", 1), 32117, "Not allowed method gt for field platform_type"},
+		{"threats", "platform_type startsWith", cond("platform_type", "startsWith", "1"), 32117, "Not allowed method startsWith for field platform_type"},
+		{"threats", "platform_type a fraction", cond("platform_type", "eq", 1.5), 32117, "Invalid value for field platform_type"},
+		{"anchors", "noFollow, the example's spelling", cond("noFollow", "gte", 1), 0, ""},
+		{"anchors", "nofollow, the schema's", cond("nofollow", "gte", 1), 0, ""},
+		{"out-domains", "domain_to, the example's spelling", cond("domain_to", "contains", ".com"), 0, ""},
+		{"out-domains", "domain_from, the schema's", cond("domain_from", "contains", ".com"), 0, ""},
 		{"redirected-domains", "no filter field", cond("domain_from", "eq", "a.com"), 32117, "Not allowed field: domain_from"},
 	}
 	for _, tt := range tests {
@@ -261,7 +278,7 @@ func splitConds(ff serpstat.FilterField, values []serpstat.Value) [][]serpstat.C
 		}
 		return append(out, c("neq", all...))
 	case ff.Kind == serpstat.KindDate:
-		return [][]serpstat.Condition{c("lte", "30.6.2024"), c("gte", "1.7.2024")}
+		return [][]serpstat.Condition{c("lte", ff.FormatDate(time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC))), c("gte", ff.FormatDate(time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)))}
 	default:
 		// The median of the column, so both halves hold rows.
 		var nums []int64
@@ -548,19 +565,22 @@ func TestInsertRowsEveryMethod(t *testing.T) {
 	m := backlinks.Threats
 	bigger := serpstattest.New(serpstattest.Options{Rows: n + k})
 	all := bigger.Expected(m, q, methodParams(m, q, 1, 1)) // rows 0..n+k-1
+	appended := methodParams(m, q, 1, 1)
+	appended.Sort, appended.Order = m.AppendSort, "asc"
+	sorted := serpstattest.New(serpstattest.Options{Rows: n}).Expected(m, q, appended) // rows 0..n-1, sorted
 	for _, tt := range []struct {
 		name, sort, order string
-		want              []serpstat.Row
+		first, want       []serpstat.Row
 	}{
-		{"on top", "", "", slices.Concat([]serpstat.Row{all[n+2], all[n+1], all[n]}, all[:n])},
-		{"at the end with the append sort", m.AppendSort, "asc", all},
+		{"on top", "", "", all[:n], slices.Concat([]serpstat.Row{all[n+2], all[n+1], all[n]}, all[:n])},
+		{"at the end with the append sort", m.AppendSort, "asc", sorted, slices.Concat(sorted, all[n:])},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newServer(t, serpstattest.Options{Rows: n, InsertRows: k, InsertAfter: 1})
 			p := methodParams(m, q, 1, 100)
 			p.Sort, p.Order = tt.sort, tt.order
 			_, first := fetch(t, s, m, p)
-			assert.Equal(t, all[:n], first.Data)
+			assert.Equal(t, tt.first, first.Data)
 			_, second := fetch(t, s, m, p)
 			assert.EqualValues(t, n+k, second.Summary.Total)
 			assert.Equal(t, tt.want, second.Data)

@@ -158,6 +158,9 @@ type mcond struct {
 	op     int
 	strs   []string
 	nums   []int64 // numbers, or dates as YYYYMMDD
+	// list is the column of an enumerated list field (strs are the
+	// names its codes stand for), -1 for any other field.
+	list int
 }
 
 // mcompiled is a checked complexFilter of a method: an OR-list of AND-lists.
@@ -182,12 +185,25 @@ func compileMethodFilter(m *serpstat.Method, f serpstat.Filter, ignored func(fie
 				conds = append(conds, mcond{always: true})
 				continue
 			}
-			k := slices.IndexFunc(m.Filters, func(ff serpstat.FilterField) bool { return ff.Name == c.Field })
+			// A field is known by its schema name or an alias the spec's
+			// examples use (getAnchors' noFollow).
+			k := slices.IndexFunc(m.Filters, func(ff serpstat.FilterField) bool { return ff.Spells(c.Field) })
 			if k < 0 {
 				return nil, filterErr("Not allowed field: " + c.Field)
 			}
 			a := mi.access[k]
 			op, ok := opIDs[c.CompareType]
+			if a.codes != nil {
+				cc, err := compileCodes(k, a, c, op, ok)
+				if err != nil {
+					return nil, err
+				}
+				if ignored != nil && (ignored(c.Field) || ignored(m.Filters[k].Name)) {
+					cc = mcond{always: true}
+				}
+				conds = append(conds, cc)
+				continue
+			}
 			text := a.kind != serpstat.KindDate && a.kind != serpstat.KindInt && a.kind != serpstat.KindFloat
 			date := a.kind == serpstat.KindDate
 			if !ok || text && (op <= opLTE || op == opBetween) || !text && op >= opContains {
@@ -199,7 +215,7 @@ func compileMethodFilter(m *serpstat.Method, f serpstat.Filter, ignored func(fie
 			if op == opBetween && date {
 				return nil, filterErr(MsgBetween)
 			}
-			cc := mcond{field: k, op: op}
+			cc := mcond{field: k, op: op, list: -1}
 			for _, v := range c.Value {
 				switch {
 				case text:
@@ -219,8 +235,9 @@ func compileMethodFilter(m *serpstat.Method, f serpstat.Filter, ignored func(fie
 					}
 					cc.strs = append(cc.strs, s)
 				case date:
+					// Only the format the spec documents for the field.
 					s, _ := v.(string)
-					key, ok := parseDate(s)
+					key, ok := parseDate(s, m.Filters[k].DateFormat)
 					if !ok {
 						return nil, filterErr("Invalid crawl date")
 					}
@@ -233,7 +250,7 @@ func compileMethodFilter(m *serpstat.Method, f serpstat.Filter, ignored func(fie
 					cc.nums = append(cc.nums, n)
 				}
 			}
-			if ignored != nil && ignored(c.Field) {
+			if ignored != nil && (ignored(c.Field) || ignored(m.Filters[k].Name)) {
 				cc = mcond{always: true}
 			}
 			conds = append(conds, cc)
@@ -241,6 +258,55 @@ func compileMethodFilter(m *serpstat.Method, f serpstat.Filter, ignored func(fie
 		out = append(out, conds)
 	}
 	return out, nil
+}
+
+// compileCodes compiles a condition on an enumerated list field
+// (platform_type, threat_type): contains, notContains, eq or neq, with
+// documented codes as strings ("1") or numbers (1), each standing for
+// the name answers hold. Anything else is refused with 32117.
+func compileCodes(k int, a access, c serpstat.Condition, op int, ok bool) (mcond, *serpstat.Error) {
+	if !ok || op != opContains && op != opNotContains && op != opEQ && op != opNEQ {
+		return mcond{}, filterErr("Not allowed method " + c.CompareType + " for field " + c.Field)
+	}
+	if len(c.Value) == 0 {
+		return mcond{}, filterErr("Field value is required")
+	}
+	cc := mcond{field: k, op: op, list: a.col}
+	for _, v := range c.Value {
+		var code string
+		switch x := v.(type) {
+		case string:
+			code = x
+		default:
+			n, ok := number(v)
+			if !ok || float64(n) != toFloat(v) {
+				return mcond{}, filterErr("Invalid value for field " + c.Field)
+			}
+			code = strconv.FormatInt(n, 10)
+		}
+		name, ok := a.codes[code]
+		if !ok {
+			return mcond{}, filterErr("Not allowed value " + code + " for field " + c.Field)
+		}
+		cc.strs = append(cc.strs, name)
+	}
+	return cc, nil
+}
+
+// toFloat is a JSON number as a float64, for telling 1 from 1.5.
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case json.Number:
+		f, _ := x.Float64()
+		return f
+	}
+	return 0
 }
 
 // match reports whether r satisfies any AND-list.
@@ -255,10 +321,30 @@ func (c mcompiled) matchesAll() bool {
 }
 
 func (c *mcond) match(r *mrow) bool {
-	if c.always {
+	switch {
+	case c.always:
 		return true
+	case c.list >= 0:
+		return matchList(c.op, c.strs, r.vals[c.list].List)
 	}
 	return compare(c.op, c.strs, c.nums, r.fstr[c.field], r.fnum[c.field])
+}
+
+// matchList applies a compare type of serpstat.ListCompares, with the
+// names names, to a row's list: contains holds when the list holds any
+// of the names, notContains when it holds none; eq when the list, as a
+// set, is exactly the names, neq when it is not.
+func matchList(op int, names, list []string) bool {
+	switch op {
+	case opContains, opNotContains:
+		found := slices.ContainsFunc(names, func(n string) bool { return slices.Contains(list, n) })
+		return found == (op == opContains)
+	case opEQ, opNEQ:
+		same := !slices.ContainsFunc(names, func(n string) bool { return !slices.Contains(list, n) }) &&
+			!slices.ContainsFunc(list, func(n string) bool { return !slices.Contains(names, n) })
+		return same == (op == opEQ)
+	}
+	return false
 }
 
 // compare applies op with values strs (text) or nums to s or n.

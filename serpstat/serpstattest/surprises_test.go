@@ -113,7 +113,7 @@ func TestIgnoreFiltersAnswersAsWithoutTheirConditions(t *testing.T) {
 			if tt.m != backlinks.NewBacklinks {
 				key.Method = tt.m.Name
 			}
-			canon, err := json.Marshal(tt.filter)
+			canon, err := json.Marshal(tt.m.NormalizeFilter(tt.filter)) // as the client sends it
 			require.NoError(t, err)
 			key.Filter = string(canon)
 			assert.Equal(t, 1, s.Stats().PagesBilled[key], "pages are billed under the filter as sent")
@@ -129,10 +129,14 @@ func TestIgnoreFiltersStillRefusesBadValues(t *testing.T) {
 		filter  string
 		wantMsg string
 	}{
-		{"getNewBacklinks add not D.M.YYYY", backlinks.NewBacklinks, []string{"add"},
+		{"getNewBacklinks add not DD.MM.YYYY", backlinks.NewBacklinks, []string{"add"},
 			`[[{"field":"add","compareType":"gte","value":["2024-01-01"]}]]`, "Invalid crawl date"},
+		{"getNewBacklinks add without leading zeros", backlinks.NewBacklinks, []string{"add"},
+			`[[{"field":"add","compareType":"gte","value":["1.4.2025"]}]]`, "Invalid crawl date"},
+		{"getThreats lastupdate not YYYY-MM-DD", backlinks.Threats, []string{"lastupdate"},
+			`[[{"field":"lastupdate","compareType":"gte","value":["01.04.2025"]}]]`, "Invalid crawl date"},
 		{"getNewBacklinks add between", backlinks.NewBacklinks, []string{"all"},
-			`[[{"field":"add","compareType":"between","value":["1.1.2024","2.1.2024"]}]]`, serpstattest.MsgBetween},
+			`[[{"field":"add","compareType":"between","value":["01.01.2024","02.01.2024"]}]]`, serpstattest.MsgBetween},
 		{"getThreats lastupdate not a date", backlinks.Threats, []string{"lastupdate"},
 			`[[{"field":"lastupdate","compareType":"gte","value":["yesterday"]}]]`, "Invalid crawl date"},
 		{"getRefDomains domain_rank not a number", backlinks.RefDomains, []string{"domain_rank"},

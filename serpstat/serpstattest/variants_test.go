@@ -70,8 +70,8 @@ func TestAnswerVariants(t *testing.T) {
 		s := newServer(t, serpstattest.Options{Rows: 20000, SameDayShare: 0.35})
 		p := page(query, 1, 1)
 		p.ComplexFilter = serpstat.Filter{{
-			{Field: "add", CompareType: "gte", Value: []any{"15.6.2024"}},
-			{Field: "add", CompareType: "lte", Value: []any{"15.6.2024"}},
+			{Field: "add", CompareType: "gte", Value: []any{"15.06.2024"}},
+			{Field: "add", CompareType: "lte", Value: []any{"15.06.2024"}},
 		}}
 		a := call(t, s, p)
 		require.Nil(t, a.Error)

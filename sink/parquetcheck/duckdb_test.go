@@ -71,8 +71,9 @@ func TestDuckDBReadsTheLake(t *testing.T) {
 	}
 	require.Len(t, got, len(domains))
 
-	// Row for row, a domain's data equals the fake's.
-	want := serpstattest.Rows("beta.example.org", total("beta.example.org"))
+	// Row for row, a domain's data equals the fake's, in the order the
+	// export asked (first seen ascending).
+	want := serpstattest.SortBacklinks(serpstattest.Rows("beta.example.org", total("beta.example.org")), "add", "asc")
 	r, err := db.Query(`select url_from, link_text, strftime(first_seen, '%Y-%m-%d'), strftime(last_visited, '%Y-%m-%d %H:%M:%S'), domain_rank
 		from read_parquet(?, hive_partitioning=true, filename=true, file_row_number=true) where domain = 'beta.example.org' order by filename, file_row_number`, glob)
 	if err != nil {

@@ -139,7 +139,11 @@ func TestEveryFormatOfFiveMethodsReadsBackInDuckDB(t *testing.T) {
 			csvPath, ndPath, pqPath := filepath.Join(dir, "x.csv"), filepath.Join(dir, "x.ndjson"), filepath.Join(dir, "x.parquet")
 			run(t, "export", "--endpoint", srv.URL, "--rps", "1000", "--method", name, "--query", q,
 				"--csv-raw", "--out", csvPath, "--out", ndPath, "--out", pqPath, "--state-dir", filepath.Join(dir, "state"))
-			exp := srv.Expected(m, q, serpstat.Params{Query: q, SearchType: searchType(m)})
+			p := serpstat.Params{Query: q, SearchType: searchType(m)}
+			if m.AppendSort != "" { // what the export sends unless told
+				p.Sort, p.Order = m.AppendSort, "asc"
+			}
+			exp := srv.Expected(m, q, p)
 			require.Len(t, exp, rows)
 			require.EqualValues(t, rows, srv.Stats().CreditsBilled, "billed = rows")
 			names := m.OutputColumns()
