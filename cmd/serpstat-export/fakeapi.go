@@ -23,12 +23,15 @@ import (
 const fakeAPIHelp = `Usage: serpstat-export fake-api [--addr HOST:PORT] [--rows N] [flags]
 
 Serves a fake of the Serpstat API on HOST:PORT, for demos and tests: every
-paged Backlinks method (serpstat-export methods lists them) with the spec's
-answer keys and types, a deterministic data set of N rows per method and
-query, billed like the real API, with its 60,000-row wall and its over-rate
-error. It is as strict as the spec:
-between on dates and undocumented link_type/link_nofollow filter values are
-refused with 32117; flags answer the variants the spec documents. The endpoint URL is printed on
+Backlinks method (serpstat-export methods lists them), paged and not, with
+the spec's answer keys and types, a deterministic data set of N rows per
+method and query, billed like the real API, with its 60,000-row wall and
+its over-rate error. It is as strict as the spec: between on dates, a date
+in any format but the one its field documents (DD.MM.YYYY; YYYY-MM-DD for
+the threat methods), undocumented link_type/link_nofollow values and
+undocumented platform_type/threat_type codes are refused with 32117; rows
+are sorted by any documented sort and order; flags answer the variants the
+spec documents. The endpoint URL is printed on
 stdout once it listens; it runs until interrupted.
 
 APIs that surprise the exporter, without a word in the answer:
