@@ -925,6 +925,40 @@ func jsonType(goKind string) string {
 	return goKind
 }
 
+// bill charges an answer of rows rows at cost credits, recording it in
+// e and the fake's counters (a paged method's answer counts toward
+// Options.InsertAfter). It returns the balance left, or the error body
+// to answer instead: no credits left, or an empty answer that the
+// options turn into an error (billed all the same).
+func (f *Fake) bill(e *Entry, key PageKey, rows int, cost int64, paged bool) (left int64, refusal []byte) {
+	f.mu.Lock()
+	if f.balance <= 0 || f.balance < cost {
+		f.mu.Unlock()
+		e.Outcome = OutcomeCredits
+		return 0, errorBody(e.ID, CodeNoCredits, MsgNoCredits, nil)
+	}
+	f.balance -= cost
+	f.billed += cost
+	f.rowsServed += rows
+	f.pages[key]++
+	if paged {
+		f.okPages++
+	}
+	left = f.balance
+	f.mu.Unlock()
+	e.Rows, e.Credits = rows, cost
+	switch {
+	case rows == 0 && f.opts.EmptyResult404:
+		e.Outcome = OutcomeNoData
+		return left, errorBody(e.ID, CodeEmptyResult, MsgEmptyResult, nil)
+	case rows == 0 && f.opts.NoDataAsError:
+		e.Outcome = OutcomeNoData
+		return left, errorBody(e.ID, CodeNoData, MsgNoData, nil)
+	}
+	e.Outcome = OutcomeOK
+	return left, nil
+}
+
 // getPage answers a request of a paged method whose params decoded to p
 // (perr if they were refused), billing it.
 func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
@@ -979,30 +1013,10 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	}
 	cost := int64(max(n, 1))
 
-	f.mu.Lock()
-	if f.balance <= 0 || f.balance < cost {
-		f.mu.Unlock()
-		e.Outcome = OutcomeCredits
-		return errorBody(e.ID, CodeNoCredits, MsgNoCredits, nil)
+	left, refusal := f.bill(e, key, n, cost, true)
+	if refusal != nil {
+		return refusal
 	}
-	f.balance -= cost
-	f.billed += cost
-	f.rowsServed += n
-	f.pages[key]++
-	f.okPages++
-	left := f.balance
-	f.mu.Unlock()
-	e.Rows, e.Credits = n, cost
-
-	if n == 0 && f.opts.EmptyResult404 {
-		e.Outcome = OutcomeNoData
-		return errorBody(e.ID, CodeEmptyResult, MsgEmptyResult, nil)
-	}
-	if n == 0 && f.opts.NoDataAsError {
-		e.Outcome = OutcomeNoData
-		return errorBody(e.ID, CodeNoData, MsgNoData, nil)
-	}
-	e.Outcome = OutcomeOK
 
 	s := make([]byte, 0, 256+n*420)
 	s = append(s, `{"id":`...)

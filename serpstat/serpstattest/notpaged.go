@@ -266,28 +266,10 @@ func (f *Fake) getAnswer(e *Entry, p *params, perr *serpstat.Error) []byte {
 	rows := len(a.rows)
 	cost := m.Billed(rows)
 	key := PageKey{Query: p.Query, Method: m.Name, Intersect: strings.Join(p.Intersect, ",")}
-	f.mu.Lock()
-	if f.balance <= 0 || f.balance < cost {
-		f.mu.Unlock()
-		e.Outcome = OutcomeCredits
-		return errorBody(e.ID, CodeNoCredits, MsgNoCredits, nil)
+	left, refusal := f.bill(e, key, rows, cost, false)
+	if refusal != nil {
+		return refusal
 	}
-	f.balance -= cost
-	f.billed += cost
-	f.rowsServed += rows
-	f.pages[key]++
-	left := f.balance
-	f.mu.Unlock()
-	e.Rows, e.Credits = rows, cost
-	if rows == 0 && f.opts.EmptyResult404 {
-		e.Outcome = OutcomeNoData
-		return errorBody(e.ID, CodeEmptyResult, MsgEmptyResult, nil)
-	}
-	if rows == 0 && f.opts.NoDataAsError {
-		e.Outcome = OutcomeNoData
-		return errorBody(e.ID, CodeNoData, MsgNoData, nil)
-	}
-	e.Outcome = OutcomeOK
 
 	str := f.opts.NumbersAsStrings
 	info := append(appendInt([]byte(`{"left_lines":`), left, str), ',')
