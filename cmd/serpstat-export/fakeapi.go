@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,9 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/serpstat"
@@ -66,55 +63,6 @@ Example:
 Flags:
 `
 
-// grower adds rows to the fake's queries: --grow, and POST /grow.
-// Safe for concurrent use.
-type grower struct {
-	base int
-	mu   sync.Mutex
-	all  int            // added to every query
-	one  map[string]int // added to one query
-}
-
-func (g *grower) rowsFor(q string) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.base + g.all + g.one[q]
-}
-
-func (g *grower) add(q string, n int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if q == "" {
-		g.all += n
-	} else {
-		g.one[q] += n
-	}
-}
-
-// ServeHTTP is /grow: POST adds rows (query=, rows=), GET shows what was
-// added.
-func (g *grower) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodPost:
-		q := strings.TrimSpace(r.URL.Query().Get("query"))
-		n, err := strconv.Atoi(r.URL.Query().Get("rows"))
-		if err != nil || n < 0 {
-			http.Error(w, "rows= must be a whole number, 0 or more", http.StatusBadRequest)
-			return
-		}
-		g.add(q, n)
-	case http.MethodGet:
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "GET or POST", http.StatusMethodNotAllowed)
-		return
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"rows": g.base, "added_to_every_query": g.all, "added": g.one})
-}
-
 func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fake-api", flag.ContinueOnError)
 	addr, o := fakeAPIFlags(fs)
@@ -147,13 +95,8 @@ func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "serpstat-export fake-api: --grow-every must be more than 0")
 		return exitUsage
 	}
-	g := &grower{base: o.Rows, one: map[string]int{}}
-	o.RowsFor = g.rowsFor
-	fake := serpstattest.New(*o)
-	mux := http.NewServeMux()
-	mux.Handle("/grow", g)
-	mux.Handle("/", fake)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fake := serpstattest.New(*o) // it serves POST and GET /grow too
+	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
 	if *grow > 0 {
 		go func() {
 			t := time.NewTicker(*growEvery)
@@ -163,7 +106,7 @@ func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 				case <-ctx.Done():
 					return
 				case <-t.C:
-					g.add("", *grow)
+					fake.Grow("", *grow)
 				}
 			}
 		}()

@@ -127,6 +127,12 @@
 // top. Rows(q, n) and Row are in data-set order: SortBacklinks sorts them
 // as an export asking a sort sees them.
 //
+// Data can grow while a client runs: Grow (or POST /grow, which the
+// Fake serves beside the API; see grow.go) adds rows to a query's data
+// set, and every method follows at once: paged methods' totals, pages,
+// filters and sorts, and the counts and lists of those that are not
+// paged.
+//
 // What the fake does not do: it accepts additional_filters but ignores
 // them, domain and domain_with_subdomains give the same data set, and
 // linkPerDomain is ignored. Filters compare a row's values before
@@ -470,7 +476,9 @@ type Fake struct {
 	inFlight    int
 	maxInFlight int
 	pages       map[PageKey]int
-	okPages     int // paged answers billed, for InsertAfter
+	okPages     int            // paged answers billed, for InsertAfter
+	grown       map[string]int // Grow's rows, by query
+	grownAll    int            // Grow's rows added to every query
 	outcomes    map[string]int
 	log         []Entry
 	logNext     int // where the next entry goes once log is full
@@ -578,13 +586,14 @@ func (f *Fake) Log() []Entry {
 	return out
 }
 
-// RowsFor returns the number of rows query matches without a filter.
+// RowsFor returns the number of rows query matches without a filter:
+// Options.RowsFor's or Options.Rows, plus what Grow added.
 func (f *Fake) RowsFor(query string) int {
 	n := f.opts.Rows
 	if f.opts.RowsFor != nil {
 		n = f.opts.RowsFor(query)
 	}
-	return max(n, 0)
+	return max(n, 0) + f.grownBy(query)
 }
 
 // Wall returns the number of rows of a query the fake serves at most.
@@ -645,6 +654,10 @@ func jsonReply(body []byte) reply { return func(w http.ResponseWriter) { writeJS
 // answer is written, so a client that has its answer (or error) sees it in
 // Stats and Log.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == GrowPath {
+		f.serveGrow(w, r) // not an API request: neither logged nor counted
+		return
+	}
 	e := Entry{Time: time.Now()}
 	f.mu.Lock()
 	f.requests++
@@ -980,12 +993,8 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	// its filter matches every row (additional filters, ignored fields).
 	filtered := len(p.ComplexFilter) > 0 || p.extra != nil
 	base, inserted, atEnd := total, 0, false
-	if f.opts.InsertRows > 0 && f.opts.InsertAfter > 0 && !filtered {
-		f.mu.Lock()
-		if f.okPages >= f.opts.InsertAfter {
-			inserted = f.opts.InsertRows
-		}
-		f.mu.Unlock()
+	if !filtered {
+		inserted = f.insertedNow()
 		total += inserted
 		atEnd = m.AppendSort != "" && p.Sort == m.AppendSort && strings.EqualFold(p.Order, "asc")
 	}

@@ -40,6 +40,14 @@ import (
 //     the data;
 //   - changes-history: HistoryDays(query) weekly dates from 2025-01-06.
 //
+// Every count follows the query's data set, RowsFor(query) rows (and
+// InsertRows once inserted): it is its seed's value plus that many, so
+// rows added mid-run (Grow, fake-api's /grow) add as many to every count
+// of summary-v2 and summary (their ranks aside), to each top
+// anchor's backlinks and domains, to each combination of
+// intersect-summary, each SDR range and each top-level domain (whose
+// percentages follow), and to new_links of changes-history's newest date.
+//
 // A query whose RowsFor is 0 or less has no data: an empty answer
 // (data [] or {}), or the error NoDataAsError or EmptyResult404 ask for,
 // billed 1. NumbersAsStrings, NullEvery and UnknownKeyEvery apply to the
@@ -158,7 +166,11 @@ type answerOf struct {
 func (f *Fake) notPagedAnswer(m *serpstat.Method, query string, intersect []string) answerOf {
 	mg := f.mgen(m, query, intersect)
 	a := answerOf{mg: mg}
-	avail := f.RowsFor(query)
+	// avail is the query's data set, growth (Grow, InsertRows) included:
+	// the lists get rows up to their size from it, and every count adds
+	// it, so that rows arriving mid-run change what each method answers.
+	avail := f.RowsFor(query) + f.insertedNow()
+	grow := int64(avail)
 	seed := mg.g.seed
 	rnd := func(k uint64) uint64 { return mix64(seed ^ mix64(k+0x9e3779b97f4a7c15)) }
 	add := func(vals ...serpstat.Value) {
@@ -179,9 +191,9 @@ func (f *Fake) notPagedAnswer(m *serpstat.Method, query string, intersect []stri
 			case col.Name == "serpstat_domain_rank" || col.Name == "domain_rank":
 				vals[c] = num(int64(r % 101))
 			case strings.HasSuffix(col.Name, "_change") || strings.HasSuffix(col.Name, "_dynamics"):
-				vals[c] = num(skew(r, 3000) - skew(r>>20, 3000))
+				vals[c] = num(skew(r, 3000) - skew(r>>20, 3000) + growCount(col.Name, grow))
 			default:
-				vals[c] = num(skew(r, 2_000_000))
+				vals[c] = num(skew(r, 2_000_000) + growCount(col.Name, grow))
 			}
 		}
 		add(vals...)
@@ -194,8 +206,8 @@ func (f *Fake) notPagedAnswer(m *serpstat.Method, query string, intersect []stri
 		k := n(10)
 		for i := range k {
 			r := rnd(uint64(i))
-			domains := int64(100000/(i+1)) + int64(r%97)
-			backlinks := domains + skew(r>>16, 500000)
+			domains := int64(100000/(i+1)) + int64(r%97) + grow
+			backlinks := domains + skew(r>>16, 500000) // grown with domains
 			refs, links = refs+domains, links+backlinks
 			add(str(uniqueAnchor(i, pick(anchors, r>>32))), num(backlinks), num(domains))
 		}
@@ -211,13 +223,13 @@ func (f *Fake) notPagedAnswer(m *serpstat.Method, query string, intersect []stri
 						in = append(in, d)
 					}
 				}
-				add(num(1+skew(rnd(uint64(set)), 1000)/int64(len(in))), str(strings.Join(in, ", ")))
+				add(num(1+skew(rnd(uint64(set)), 1000)/int64(len(in))+grow), str(strings.Join(in, ", ")))
 			}
 		}
 		a.info = `"page":1,"count":` + strconv.Itoa(len(a.rows)) + `,"total":0,"sort":"","order":""`
 	case "distribution-sdr":
 		for i := range n(len(sdrRanges)) {
-			add(str(sdrRanges[i]), num(skew(rnd(uint64(i)), 12_000_000)/int64(i+1)))
+			add(str(sdrRanges[i]), num(skew(rnd(uint64(i)), 12_000_000)/int64(i+1)+grow))
 		}
 		a.info = `"sort":"","order":""`
 	case "distribution-tld":
@@ -225,7 +237,7 @@ func (f *Fake) notPagedAnswer(m *serpstat.Method, query string, intersect []stri
 		counts := make([]int64, k)
 		var total int64
 		for i := range counts {
-			counts[i] = 1 + int64(20_000_000/(i+1))/(1+int64(rnd(uint64(i))%3))
+			counts[i] = 1 + int64(20_000_000/(i+1))/(1+int64(rnd(uint64(i))%3)) + grow
 			total += counts[i]
 		}
 		slices.SortFunc(counts, func(a, b int64) int { return int(b - a) })
@@ -245,13 +257,28 @@ func (f *Fake) notPagedAnswer(m *serpstat.Method, query string, intersect []stri
 		a.outer = true
 	case "changes-history":
 		from, _ := time.Parse(time.DateOnly, historyFrom)
-		for i := range n(HistoryDays(query)) {
+		days := n(HistoryDays(query))
+		for i := range days {
 			r := rnd(uint64(i))
-			add(str(from.AddDate(0, 0, 7*i).Format(time.DateOnly)), num(skew(r, 5000)), num(skew(r>>24, 1000)))
+			found := skew(r>>24, 1000)
+			if i == days-1 {
+				found += grow // the newest date found the data set's rows
+			}
+			add(str(from.AddDate(0, 0, 7*i).Format(time.DateOnly)), num(skew(r, 5000)), num(found))
 		}
 		a.info = `"page":1,"count":` + strconv.Itoa(len(a.rows)) + `,"total":null,"sort":null,"order":null`
 	}
 	return a
+}
+
+// growCount is what growth adds to the count of summary-v2 or summary
+// named col: grow, except to a rank (trust_rank, citation_rank and their
+// dynamics), which rows do not add to.
+func growCount(col string, grow int64) int64 {
+	if strings.Contains(col, "rank") {
+		return 0
+	}
+	return grow
 }
 
 // getAnswer answers a request of a method that is not paged whose
