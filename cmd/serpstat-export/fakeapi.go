@@ -51,7 +51,9 @@ starts with growing. (growing.example.com) are first seen in order, 100 a
 day, so rows added later are newer than every earlier one. A query's data
 grows by --grow N rows every --grow-every, or on demand:
   curl -X POST 'http://HOST:PORT/grow?query=growing.example.com&rows=500'
-adds 500 rows to that query (without query=, to every query), and
+adds 500 rows to that query (without query=, to every query): every
+method answers them at once (paged methods' totals, pages and sorts, the
+counts of those that are not paged), and
   curl http://HOST:PORT/grow
 shows the rows added so far, as JSON.
 
