@@ -120,9 +120,10 @@
 // added when it has no scheme, then a path); row i is otherwise that of
 // the query searched as a domain. Expected follows Params.SearchType.
 //
-// Rows are served in data-set order without a sort param, and sorted by
-// any documented sort field with one (ascending with order asc, else
-// descending, ties in data-set order; see sort.go). Under the method's
+// Rows are served in data-set order without sort and order params, and
+// sorted by any documented sort field with one (ascending with order asc,
+// else descending, ties in data-set order; see sort.go); an order without
+// a sort sorts by the method's default sort, as the API does. Under the method's
 // AppendSort ascending, InsertRows' rows come at the end; otherwise on
 // top. Rows(q, n) and Row are in data-set order: SortBacklinks sorts them
 // as an export asking a sort sees them.
@@ -996,7 +997,7 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	if !filtered {
 		inserted = f.insertedNow()
 		total += inserted
-		atEnd = m.AppendSort != "" && p.Sort == m.AppendSort && strings.EqualFold(p.Order, "asc")
+		atEnd = m.AppendSort != "" && servedSort(m, p.Params) == m.AppendSort && strings.EqualFold(p.Order, "asc")
 	}
 	key := PageKey{Query: p.Query, Page: p.Page, Size: p.Size, Filter: p.canon, Extra: extraKey(p.Extra)}
 	if !isNew {
@@ -1007,7 +1008,7 @@ func (f *Fake) getPage(e *Entry, p *params, perr *serpstat.Error) []byte {
 	// on top, or at the end under the append sort ascending.
 	sel := selection{m: m, query: p.Query, intersect: p.Intersect, searchType: p.SearchType,
 		n: base, canon: p.canon, extra: p.extra, extraKey: key.Extra,
-		filter: p.filter, mfilter: p.mfilter, sort: p.Sort, desc: !strings.EqualFold(p.Order, "asc")}
+		filter: p.filter, mfilter: p.mfilter, sort: servedSort(m, p.Params), desc: !strings.EqualFold(p.Order, "asc")}
 	idx, count := f.order(sel)
 	total = count + inserted
 	pastWall := p.Page-1 >= f.wall || (p.Page-1)*p.Size >= f.wall

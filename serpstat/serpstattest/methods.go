@@ -612,7 +612,7 @@ func (f *Fake) Expected(m *serpstat.Method, query string, p serpstat.Params) []s
 	n := f.RowsFor(query)
 	sel := selection{m: m, query: query, intersect: p.Intersect, searchType: p.SearchType, n: n,
 		extra: newExtraMatch(m, p.Extra), extraKey: extraKey(p.Extra),
-		sort: p.Sort, desc: !strings.EqualFold(p.Order, "asc")}
+		sort: servedSort(m, p), desc: !strings.EqualFold(p.Order, "asc")}
 	if len(p.ComplexFilter) > 0 {
 		// As a client sends it: dates in the field's format, aliases as
 		// the schema's names.

@@ -11,8 +11,9 @@ import (
 )
 
 // A request's rows, in the order they are served: the rows its filter
-// matches (every row without one), in data-set order when it sends no
-// sort (the fake's default order), else sorted by the sort field's
+// matches (every row without one), in data-set order when it sends
+// neither sort nor order (the fake's default order), else sorted by the
+// sort field's (without a sort, the method's DefaultSort's)
 // value, ascending with order "asc" and descending otherwise (the API's
 // default order is desc), rows of equal value in data-set order. A sort
 // field is compared as its filter field of the same name or alias (a
@@ -20,6 +21,17 @@ import (
 // the column of that name, else as the row's date of last crawl
 // (getRefDomains' check, getLostOutlinks' lastupdate, which no column
 // holds).
+
+// servedSort is the sort field a request of m is served by: its sort;
+// without one, its method's default sort when it sends an order (the API
+// sorts by its default field in the order asked), else "" (the data set's
+// own order, the fake's default).
+func servedSort(m *serpstat.Method, p serpstat.Params) string {
+	if p.Sort == "" && p.Order != "" {
+		return m.DefaultSort
+	}
+	return p.Sort
+}
 
 // selection is what decides a request's rows and their order.
 type selection struct {

@@ -1,6 +1,7 @@
 package serpstattest_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -191,5 +192,116 @@ func TestListFieldsMatchTheNamesOfTheirCodes(t *testing.T) {
 				assert.Less(t, len(got), rows, "and not all of them")
 			})
 		}
+	}
+}
+
+// TestOrderWithoutSortSortsByTheDefaultSort: an order without a sort is
+// served sorted by the method's default sort in that order, as the API
+// does; neither sort nor order keeps the data set's order.
+func TestOrderWithoutSortSortsByTheDefaultSort(t *testing.T) {
+	const query, rows = "order.example", 150
+	s := newServer(t, serpstattest.Options{Rows: rows})
+	for _, m := range backlinks.Methods {
+		t.Run(m.Name, func(t *testing.T) {
+			base := methodParams(m, query, 1, 1000)
+			_, plain := fetch(t, s, m, base)
+			assert.Equal(t, s.Expected(m, query, base), plain.Data, "neither: the data set's order")
+			for _, order := range []string{"asc", "desc", "DESC"} {
+				p := base
+				p.Order = order
+				_, got := fetch(t, s, m, p)
+				require.Len(t, got.Data, rows)
+				assert.Equal(t, s.Expected(m, query, p), got.Data, "Expected follows, order %s", order)
+				if m.DefaultSort == "" {
+					assert.Equal(t, plain.Data, got.Data, "no default sort: the data set's order")
+					continue
+				}
+				sorted := p
+				sorted.Sort = m.DefaultSort
+				_, want := fetch(t, s, m, sorted)
+				assert.Equal(t, want.Data, got.Data, "order %s alone is sort %s %s", order, m.DefaultSort, order)
+				assert.Equal(t, m.DefaultSort, got.Summary.Sort)
+				assert.Equal(t, strings.ToUpper(order), strings.ToUpper(got.Summary.Order))
+			}
+		})
+	}
+}
+
+// TestUndocumentedSortsAndOrdersAreRefused: a paged method refuses every
+// sort field it does not document (any other method's, a column's name,
+// a documented one in another case) and any order but asc or desc, with
+// the schema error and no charge; a method that is not paged refuses any
+// sort and order (it documents neither).
+func TestUndocumentedSortsAndOrdersAreRefused(t *testing.T) {
+	s := newServer(t, serpstattest.Options{Rows: 20})
+	known := map[string]bool{}
+	for _, m := range backlinks.Methods {
+		for _, so := range m.Sorts {
+			known[so] = true
+		}
+	}
+	refused := func(t *testing.T, m *serpstat.Method, params map[string]any, what string) {
+		t.Helper()
+		raw, err := json.Marshal(params)
+		require.NoError(t, err)
+		before := s.Stats().CreditsBilled
+		body := rawMethodCall(t, s, m.API, raw)
+		_, derr := m.DecodeAnswer(body)
+		var ae *serpstat.Error
+		require.ErrorAs(t, derr, &ae, "%s: %s", what, body)
+		assert.Equal(t, serpstattest.CodeSchema, ae.Code, "%s", body)
+		assert.Contains(t, string(body), what, "the error names the param")
+		assert.Equal(t, before, s.Stats().CreditsBilled, "not billed")
+	}
+	checked := 0
+	for _, m := range backlinks.Methods {
+		t.Run(m.Name, func(t *testing.T) {
+			base := func(k, v string) map[string]any {
+				p := map[string]any{"query": "a.example", "page": 1, "size": 10, k: v}
+				if m.SearchTypes != nil {
+					p["searchType"] = serpstat.SearchDomain
+				}
+				if m.Intersect > 0 {
+					p["intersect"] = []string{"b.example"}
+				}
+				return p
+			}
+			others := []string{"first_seen", strings.ToUpper(m.Sorts[0]), " " + m.Sorts[0]}
+			for so := range known {
+				if !slices.Contains(m.Sorts, so) {
+					others = append(others, so)
+				}
+			}
+			for _, so := range others {
+				refused(t, m, base("sort", so), "params.sort")
+				checked++
+			}
+			for _, o := range []string{"up", "ascending", ""} {
+				if o == "" {
+					continue // "" is no order: the default
+				}
+				refused(t, m, base("order", o), "params.order")
+			}
+			for _, so := range m.Sorts {
+				_, page := fetch(t, s, m, func() serpstat.Params {
+					p := methodParams(m, "a.example", 1, 10)
+					p.Sort = so
+					return p
+				}())
+				assert.Equal(t, so, page.Summary.Sort, "a documented sort is taken and echoed")
+			}
+		})
+	}
+	assert.Greater(t, checked, 100)
+	for _, m := range backlinks.NotPaged {
+		t.Run(m.Name, func(t *testing.T) {
+			for _, k := range []string{"sort", "order"} {
+				p := map[string]any{"query": "a.example", k: "asc"}
+				if m.Intersect > 0 {
+					p["intersect"] = []string{"b.example"}
+				}
+				refused(t, m, p, "params."+k)
+			}
+		})
 	}
 }
