@@ -2,6 +2,7 @@ package serpstattest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -183,4 +184,20 @@ func TestInsertedRowsReachMethodsThatAreNotPaged(t *testing.T) {
 	_, now := fetch(t, s, m, p)
 	assert.Equal(t, int64(inserted), column(m, now.Data, "backlinks")[0]-column(m, old.Data, "backlinks")[0])
 	assert.Equal(t, s.Expected(m, "ins.example", p), now.Data)
+}
+
+// Rows arriving mid-run: Grow adds them to one query, or to every query
+// with "", and every method's answers follow (POST /grow does the same).
+func ExampleFake_Grow() {
+	f := serpstattest.New(serpstattest.Options{Rows: 100})
+	f.Grow("example.com", 25)
+	fmt.Println(f.RowsFor("example.com"), f.RowsFor("other.example"))
+	f.Grow("", 5)
+	fmt.Println(f.RowsFor("example.com"), f.RowsFor("other.example"))
+	g := f.Grown()
+	fmt.Println(g.Every, g.Added)
+	// Output:
+	// 125 100
+	// 130 105
+	// 5 map[example.com:25]
 }
