@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/serpstat-export/serpstat-export/serpstat"
 )
 
 // TestSpoolPlace: where a query's checkpoint lives. Several queries into
@@ -22,6 +24,23 @@ func TestSpoolPlace(t *testing.T) {
 		{Settings{Queries: []string{"a.com"}, Out: []string{"x.csv"}, StateDir: "st"}, "a.com", "st"},
 		{Settings{Queries: []string{"a.com", "b.com"}, Out: []string{"x.csv"}, StateDir: "st"}, "b.com", filepath.Join("st", "b.com.spool")},
 	} {
-		require.Equal(t, tc.want, tc.s.spoolPlace(tc.q), "%+v", tc.s)
+		require.Equal(t, tc.want, tc.s.spoolPlace(tc.q, SpoolKey{}), "%+v", tc.s)
 	}
+}
+
+// TestStdoutSpoolIsNamedByTheExport: an export to stdout leaves nothing
+// that blocks an export of the same query with other settings: each has
+// its own spool, named by a hash of what decides its rows.
+func TestStdoutSpoolIsNamedByTheExport(t *testing.T) {
+	s := Settings{Queries: []string{"a.com"}, Out: []string{"-"}}
+	a := SpoolKey{Method: "m", Params: serpstat.Params{Query: "a.com", Size: 1000}}
+	b := a
+	b.MaxRows = 100
+	pa, pb := s.spoolPlace("a.com", a), s.spoolPlace("a.com", b)
+	require.NotEqual(t, pa, pb)
+	require.Equal(t, pa, s.spoolPlace("a.com", a), "the same export finds its spool again")
+	require.Regexp(t, `^\.serpstat-export-state[/\\]a\.com-[0-9a-f]{16}\.spool$`, pa)
+	// With --state-dir, or another output, the place is the user's.
+	s.StateDir = "st"
+	require.Equal(t, "st", s.spoolPlace("a.com", a))
 }
