@@ -186,6 +186,12 @@ func (r *Run) openSpool(ctx context.Context, q string, p *pager.Pager) (*spool, 
 		}
 		sp.dir, store = d, d
 	}
+	if s.RepairSpool {
+		if err := r.repairSpool(ctx, q, sp, store, key); err != nil {
+			sp.close()
+			return nil, err
+		}
+	}
 	x, err := exporter.OpenSpool(ctx, store, key)
 	if errors.Is(err, exporter.ErrSpoolMismatch) && sp.dir != nil && s.stdoutOnly() {
 		sp.close()
@@ -200,8 +206,17 @@ func (r *Run) openSpool(ctx context.Context, q string, p *pager.Pager) (*spool, 
 		store = sp.dir
 		x, err = exporter.OpenSpool(ctx, store, key)
 	}
+	if err == nil {
+		if err = x.CheckSpent(ctx); err != nil {
+			x = nil
+		}
+	}
 	if err != nil {
 		sp.close()
+		var dj *exporter.DamagedJournalError
+		if errors.As(err, &dj) {
+			return nil, damagedJournal(sp.file(dj.File), dj)
+		}
 		if errors.Is(err, exporter.ErrSpoolMismatch) {
 			return nil, usagef("spool %s: %v; run with the same query flags to resume it, or add --restart to discard it", RedactURL(place), err)
 		}
