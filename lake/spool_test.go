@@ -1,11 +1,14 @@
 package lake
 
 import (
+	"errors"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/serpstat-export/serpstat-export/dest"
+	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 )
 
@@ -43,4 +46,30 @@ func TestStdoutSpoolIsNamedByTheExport(t *testing.T) {
 	// With --state-dir, or another output, the place is the user's.
 	s.StateDir = "st"
 	require.Equal(t, "st", s.spoolPlace("a.com", a))
+}
+
+// TestDamagedJournalNamesItsRealPlace: a damaged journal is named where
+// it lives, a path or the object's URL (its password redacted), with the
+// repair that keeps the record of spend, never "delete it".
+func TestDamagedJournalNamesItsRealPlace(t *testing.T) {
+	remote := &spool{place: "s3://user:secret@lake/state/a.com.spool", blob: dest.NewBlobStore("s3://lake/state/a.com.spool", dest.S3Options{})}
+	local := &spool{place: filepath.Join("out", ".x.csv.spool")}
+	for _, tc := range []struct {
+		sp   *spool
+		want string
+	}{
+		{remote, "s3://user:xxxxx@lake/state/a.com.spool/credits.json"},
+		{local, filepath.Join("out", ".x.csv.spool", "credits.json")},
+	} {
+		at := tc.sp.file("credits.json")
+		require.Equal(t, tc.want, at)
+		err := damagedJournal(at, &exporter.DamagedJournalError{File: "credits.json", Err: errors.New("unexpected end of JSON input")})
+		var ue *UsageError
+		require.ErrorAs(t, err, &ue)
+		require.Contains(t, err.Error(), "the spool's journal "+tc.want+" is damaged")
+		require.Contains(t, err.Error(), "--repair-spool")
+		require.Contains(t, err.Error(), tc.want+".damaged")
+		require.NotContains(t, err.Error(), "delete it")
+		require.NotContains(t, err.Error(), "secret")
+	}
 }
