@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -108,22 +109,57 @@ func TestSIGTERMWhileAnUploadHangsExits130AfterTheGrace(t *testing.T) {
 	assert.NotContains(t, res.stderr, "level=ERROR")
 }
 
-// TestSIGTERMStopsBuyingAtOnce: after SIGTERM no new page is requested:
-// the requests the fake sees after it are at most those in flight.
+// lockedBuffer is a bytes.Buffer safe to read while a process writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestSIGTERMStopsBuyingAtOnce: once the run has taken SIGTERM in (it
+// logs it), no new page is requested: the requests the fake sees after
+// that are at most the 2 in flight.
 func TestSIGTERMStopsBuyingAtOnce(t *testing.T) {
-	srv := serpstattest.NewServer(serpstattest.Options{Rows: 40000, Latency: 40 * time.Millisecond})
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 40000, Latency: 100 * time.Millisecond})
 	defer srv.Close()
 	dir := t.TempDir()
-	p := startCLI(t, serpstattest.DefaultToken, dir, nil, append(exportArgs(srv, "term.example", "--progress", "never"), "--workers", "2", "--out", filepath.Join(dir, "t.csv"))...)
+	cmd := exec.Command(binary, append(exportArgs(srv, "term.example", "--progress", "never"), "--workers", "2", "--out", filepath.Join(dir, "t.csv"))...)
+	cmd.Env = append(os.Environ(), "SERPSTAT_TOKEN="+serpstattest.DefaultToken)
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+	})
 	waitFor(t, "a few pages", func() bool { return srv.Stats().Requests >= 3 })
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	waitFor(t, "the stop to be taken in", func() bool { return strings.Contains(stderr.String(), "interrupted by SIGTERM") })
 	at := srv.Stats().Requests
-	res := waitExit(t, p, 15*time.Second)
-	require.Equal(t, 130, res.code, res.stderr)
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the run had not ended 15s after SIGTERM: %s", stderr.String())
+	}
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, stderr.String())
+	require.Equal(t, 130, ee.ExitCode(), stderr.String())
 	assert.LessOrEqual(t, srv.Stats().Requests, at+2, "at most the 2 requests in flight")
 	assert.Less(t, srv.Stats().Requests, 40)
-	assert.Contains(t, res.stderr, "interrupted by SIGTERM")
-	assert.NotContains(t, res.stderr, "level=ERROR")
+	assert.NotContains(t, stderr.String(), "level=ERROR")
 }
 
 // TestSIGTERMDuringSlicingProbesSaysInterrupted: a stop while the slices
