@@ -286,7 +286,7 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 			}
 		}
 		if qr.Err != nil {
-			if Interrupted(ctx, qr.Err) {
+			if interrupted(ctx, qr.Err) {
 				log.Warn("query interrupted", "query", q, "error", qr.Err)
 			} else {
 				log.Error("query failed", "query", q, "error", qr.Err)
