@@ -11,7 +11,8 @@
 // report), part.go (the pages of one part through the workers, in
 // order), slices.go (a query cut into slices past the wall), live.go
 // (rows new data shifted), unknown.go (a query whose total the API did
-// not tell), checkpoint.go and spool.go (what is kept), report.go.
+// not tell), checkpoint.go and spool.go (what is kept), journal.go (a
+// spool's damaged journal and its repair), report.go.
 package exporter
 
 import (

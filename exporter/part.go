@@ -215,6 +215,15 @@ func (r *run) dispatch(ctx context.Context, pr *partRun, halted <-chan struct{},
 				return
 			}
 		}
+		// The writer halted (an output failed: a closed pipe, a full
+		// disk) or the run is cancelled: buy nothing more.
+		select {
+		case <-halted:
+			return
+		case <-ctx.Done():
+			return
+		default:
+		}
 		f.outstanding.Add(1)
 		select {
 		case <-r.e.Stop:

@@ -110,7 +110,10 @@ func OpenSpool(ctx context.Context, st Store, key any) (*Spool, error) {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	var state spoolState
-	if err := json.Unmarshal(data, &state); err != nil || state.Version != spoolVersion {
+	if err := json.Unmarshal(data, &state); err != nil {
+		return nil, &DamagedJournalError{File: stateFile, Err: err}
+	}
+	if state.Version != spoolVersion {
 		return nil, fmt.Errorf("%w: its state.json is not a spool state of this version", ErrSpoolMismatch)
 	}
 	if !jsonEqual(state.Key, k) {
@@ -125,6 +128,9 @@ func OpenSpool(ctx context.Context, st Store, key any) (*Spool, error) {
 		if err := s.scan(ctx, name); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.checkJournal(ctx, false); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -424,7 +430,7 @@ func (s *Spool) LoadSpent(ctx context.Context) (int64, int, error) {
 		return 0, 0, fmt.Errorf("spool credits: %w", err)
 	}
 	if err := json.Unmarshal(data, &c); err != nil {
-		return 0, 0, fmt.Errorf("%w (credits.json: %v)", ErrSpentUnreadable, err)
+		return 0, 0, &DamagedJournalError{File: creditsFile, Err: err}
 	}
 	return c.Spent, c.Attempts, nil
 }

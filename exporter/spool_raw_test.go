@@ -49,7 +49,10 @@ func TestUnexpectedAnswerIsKeptNotRetried(t *testing.T) {
 	}
 	st := srv.Stats()
 	assert.Equal(t, 1, st.ByOutcome[serpstattest.OutcomeFaultShape], "never retried")
-	assert.EqualValues(t, rows, st.CreditsBilled, "each page billed once")
+	// Pages 1 and 2; page 3 only if it was sent before the writer saw
+	// page 2's error (nothing is bought after that).
+	assert.GreaterOrEqual(t, st.CreditsBilled, int64(2000))
+	assert.LessOrEqual(t, st.CreditsBilled, int64(rows), "each page billed once")
 
 	raws, _ := filepath.Glob(filepath.Join(dir, "rawpage-*.json"))
 	require.Len(t, raws, 1, "the answer is kept")
@@ -60,7 +63,7 @@ func TestUnexpectedAnswerIsKeptNotRetried(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, serpstat.ClassUnexpected, serpstat.Classify(err))
 	assert.Equal(t, 1, srv.Stats().ByOutcome[serpstattest.OutcomeFaultShape], "not asked again")
-	assert.EqualValues(t, rows, srv.Stats().CreditsBilled)
+	assert.LessOrEqual(t, srv.Stats().CreditsBilled, int64(rows))
 
 	// A version that reads it (here: the answer mended in place) turns it
 	// into the page without paying again.

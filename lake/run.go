@@ -51,6 +51,11 @@ type Settings struct {
 	Budget         int64   // --budget: what an estimate says fits (the run's Budget enforces it)
 	RPS            float64 // --rps: what an estimate's time is at
 	S3             dest.S3Options
+
+	// RepairSpool rebuilds a spool's damaged journal (credits.json,
+	// state.json) from what can be read (exporter.RepairSpool); without
+	// it a damaged journal is a UsageError naming it.
+	RepairSpool bool
 }
 
 func (s *Settings) s3() dest.S3Options { return s.S3 }
@@ -281,7 +286,11 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 			}
 		}
 		if qr.Err != nil {
-			log.Error("query failed", "query", q, "error", qr.Err)
+			if interrupted(ctx, qr.Err) {
+				log.Warn("query interrupted", "query", q, "error", qr.Err)
+			} else {
+				log.Error("query failed", "query", q, "error", qr.Err)
+			}
 			if !multi || Fatal(ctx, qr.Err) {
 				runErr = qr.Err
 				break

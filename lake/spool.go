@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/serpstat-export/serpstat-export/coord"
 	"github.com/serpstat-export/serpstat-export/dest"
@@ -84,8 +85,8 @@ func (s *Settings) RemoteState() bool {
 	return dest.IsURL(s.StateDir) && !strings.HasPrefix(strings.ToLower(s.StateDir), "file:")
 }
 
-// spoolPlace is where query q's spool lives.
-func (s *Settings) spoolPlace(q string) string {
+// spoolPlace is where query q's spool lives, for the export key names.
+func (s *Settings) spoolPlace(q string, key SpoolKey) string {
 	single := !s.ManyQueries && len(s.Queries) <= 1
 	switch {
 	case s.StateDir != "" && single:
@@ -106,7 +107,43 @@ func (s *Settings) spoolPlace(q string) string {
 			return filepath.Join(d, "."+base+".spool")
 		}
 	}
+	if s.stdoutOnly() {
+		// Nothing on disk names an export to stdout: its spool is named
+		// by the export's key, so an export with other settings never
+		// meets it (stdoutSpool).
+		return filepath.Join(".serpstat-export-state", SafeValue(q)+"-"+key.hash()+".spool")
+	}
 	return filepath.Join(".serpstat-export-state", SafeValue(q)+".spool")
+}
+
+// stdoutOnly tells whether every output is stdout (--out -) and the spool
+// has no --state-dir: its spool is named by the export's key.
+func (s *Settings) stdoutOnly() bool {
+	if s.StateDir != "" || len(s.Out) == 0 {
+		return false
+	}
+	for _, o := range s.Out {
+		if o != "-" {
+			return false
+		}
+	}
+	return true
+}
+
+// hash is a short name of the export k describes.
+func (k SpoolKey) hash() string {
+	data, _ := json.Marshal(k)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+// setAside renames the local spool at place out of the way
+// (place.set-aside-UNIXNANO), for an export to stdout that found a spool
+// of another export (or of another version) under its name: it is kept,
+// not an error, and not in the way.
+func setAside(place string) (string, error) {
+	to := fmt.Sprintf("%s.set-aside-%d", place, time.Now().UnixNano())
+	return to, os.Rename(place, to)
 }
 
 // openSpool opens query q's checkpoint for pager p: it takes the
@@ -123,7 +160,7 @@ func (r *Run) openSpool(ctx context.Context, q string, p *pager.Pager) (*spool, 
 			return nil, err
 		}
 	}
-	place := s.spoolPlace(q)
+	place := s.spoolPlace(q, key)
 	sp := &spool{place: place}
 	var store exporter.Store
 	if s.RemoteState() {
@@ -149,9 +186,37 @@ func (r *Run) openSpool(ctx context.Context, q string, p *pager.Pager) (*spool, 
 		}
 		sp.dir, store = d, d
 	}
+	if s.RepairSpool {
+		if err := r.repairSpool(ctx, q, sp, store, key); err != nil {
+			sp.close()
+			return nil, err
+		}
+	}
 	x, err := exporter.OpenSpool(ctx, store, key)
+	if errors.Is(err, exporter.ErrSpoolMismatch) && sp.dir != nil && s.stdoutOnly() {
+		sp.close()
+		to, rerr := setAside(place)
+		if rerr != nil {
+			return nil, fmt.Errorf("spool %s: %w; and it could not be set aside: %w", place, err, rerr)
+		}
+		r.logger().Info("a spool of another export to stdout was under this one's name: set aside", "query", q, "spool", to, "why", err)
+		if sp.dir, err = dest.OpenDir(place); err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
+		store = sp.dir
+		x, err = exporter.OpenSpool(ctx, store, key)
+	}
+	if err == nil {
+		if err = x.CheckSpent(ctx); err != nil {
+			x = nil
+		}
+	}
 	if err != nil {
 		sp.close()
+		var dj *exporter.DamagedJournalError
+		if errors.As(err, &dj) {
+			return nil, damagedJournal(sp.file(dj.File), dj)
+		}
 		if errors.Is(err, exporter.ErrSpoolMismatch) {
 			return nil, usagef("spool %s: %v; run with the same query flags to resume it, or add --restart to discard it", RedactURL(place), err)
 		}

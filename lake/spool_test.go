@@ -1,10 +1,15 @@
 package lake
 
 import (
+	"errors"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/serpstat-export/serpstat-export/dest"
+	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/serpstat"
 )
 
 // TestSpoolPlace: where a query's checkpoint lives. Several queries into
@@ -22,6 +27,49 @@ func TestSpoolPlace(t *testing.T) {
 		{Settings{Queries: []string{"a.com"}, Out: []string{"x.csv"}, StateDir: "st"}, "a.com", "st"},
 		{Settings{Queries: []string{"a.com", "b.com"}, Out: []string{"x.csv"}, StateDir: "st"}, "b.com", filepath.Join("st", "b.com.spool")},
 	} {
-		require.Equal(t, tc.want, tc.s.spoolPlace(tc.q), "%+v", tc.s)
+		require.Equal(t, tc.want, tc.s.spoolPlace(tc.q, SpoolKey{}), "%+v", tc.s)
+	}
+}
+
+// TestStdoutSpoolIsNamedByTheExport: an export to stdout leaves nothing
+// that blocks an export of the same query with other settings: each has
+// its own spool, named by a hash of what decides its rows.
+func TestStdoutSpoolIsNamedByTheExport(t *testing.T) {
+	s := Settings{Queries: []string{"a.com"}, Out: []string{"-"}}
+	a := SpoolKey{Method: "m", Params: serpstat.Params{Query: "a.com", Size: 1000}}
+	b := a
+	b.MaxRows = 100
+	pa, pb := s.spoolPlace("a.com", a), s.spoolPlace("a.com", b)
+	require.NotEqual(t, pa, pb)
+	require.Equal(t, pa, s.spoolPlace("a.com", a), "the same export finds its spool again")
+	require.Regexp(t, `^\.serpstat-export-state[/\\]a\.com-[0-9a-f]{16}\.spool$`, pa)
+	// With --state-dir, or another output, the place is the user's.
+	s.StateDir = "st"
+	require.Equal(t, "st", s.spoolPlace("a.com", a))
+}
+
+// TestDamagedJournalNamesItsRealPlace: a damaged journal is named where
+// it lives, a path or the object's URL (its password redacted), with the
+// repair that keeps the record of spend, never "delete it".
+func TestDamagedJournalNamesItsRealPlace(t *testing.T) {
+	remote := &spool{place: "s3://user:secret@lake/state/a.com.spool", blob: dest.NewBlobStore("s3://lake/state/a.com.spool", dest.S3Options{})}
+	local := &spool{place: filepath.Join("out", ".x.csv.spool")}
+	for _, tc := range []struct {
+		sp   *spool
+		want string
+	}{
+		{remote, "s3://user:xxxxx@lake/state/a.com.spool/credits.json"},
+		{local, filepath.Join("out", ".x.csv.spool", "credits.json")},
+	} {
+		at := tc.sp.file("credits.json")
+		require.Equal(t, tc.want, at)
+		err := damagedJournal(at, &exporter.DamagedJournalError{File: "credits.json", Err: errors.New("unexpected end of JSON input")})
+		var ue *UsageError
+		require.ErrorAs(t, err, &ue)
+		require.Contains(t, err.Error(), "the spool's journal "+tc.want+" is damaged")
+		require.Contains(t, err.Error(), "--repair-spool")
+		require.Contains(t, err.Error(), tc.want+".damaged")
+		require.NotContains(t, err.Error(), "delete it")
+		require.NotContains(t, err.Error(), "secret")
 	}
 }

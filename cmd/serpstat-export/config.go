@@ -61,6 +61,8 @@ type settings struct {
 	RetryMaxWait   time.Duration `yaml:"retry_max_wait"`
 	StateDir       string        `yaml:"state_dir"`
 	Restart        bool          `yaml:"restart"`
+	StopGrace      time.Duration `yaml:"stop_grace"`
+	RepairSpool    bool          `yaml:"repair_spool"`
 	LogLevel       string        `yaml:"log_level"`
 	LogFormat      string        `yaml:"log_format"`
 	Quiet          bool          `yaml:"quiet"`
@@ -114,6 +116,7 @@ func defaultSettings() settings {
 		ProgressEvery: defaultProgressEvery,
 
 		AccountBudgetWindow: defaultAccountBudgetWindow,
+		StopGrace:           defaultStopGrace,
 	}
 }
 
@@ -171,6 +174,8 @@ func exportFlags(fs *flag.FlagSet) *flagSettings {
 	fs.DurationVar(&f.RetryMaxWait, "retry-max-wait", d.RetryMaxWait, "most time one page may spend waiting between retries")
 	fs.StringVar(&f.StateDir, "state-dir", "", "checkpoint `dir` of the export (default: .FILE.spool next to the first --out file)")
 	fs.BoolVar(&f.Restart, "restart", false, "discard the checkpoint of an earlier run of this export and start over")
+	fs.DurationVar(&f.StopGrace, "stop-grace", d.StopGrace, "after Ctrl-C or SIGTERM (no new page is requested), how long uploads and commits may still run before they are cancelled and the run exits 130")
+	fs.BoolVar(&f.RepairSpool, "repair-spool", false, "rebuild a spool's damaged journal (credits.json, state.json) from what can be read, counting the credits spent no lower than its pages prove; the damaged file is kept as NAME.damaged")
 	fs.StringVar(&f.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&f.LogFormat, "log-format", d.LogFormat, "text or json (one JSON object per line, for schedulers)")
 	fs.BoolVar(&f.Quiet, "q", false, "quiet: errors only (same as --quiet)")

@@ -49,6 +49,11 @@ func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin i
 	if done {
 		return code
 	}
+	if err == nil && s.StopGrace < 0 {
+		err = usagef("--stop-grace must be 0 or more (how long uploads may run after Ctrl-C or SIGTERM); got %v", s.StopGrace)
+	}
+	ctx, endWatch := watchStop(ctx, stop, s.StopGrace, u.log, stderr)
+	defer endWatch()
 	// The run's buckets, closed once the outputs are committed or aborted
 	// and the summary written.
 	s.buckets = &dest.Buckets{}
@@ -57,6 +62,9 @@ func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin i
 	res, err := export(ctx, stop, s, err, stdin, stdout, u)
 	stopProfiles()
 	code = exitCode(ctx, err)
+	if code == exitFailure && stopped(stop) {
+		code = exitCanceled // what failed did so because the run was stopped
+	}
 	u.finish(s, lake.NewSummary(u.runID, "export", statusOf[code], code, res, err, time.Since(u.start)), res, err)
 	return code
 }
@@ -254,6 +262,7 @@ func (s *settings) lake(runID string, queries []string) lake.Settings {
 		CSVRaw: s.CSVRaw, CSVBOM: s.CSVBOM, Incremental: s.Incremental, Manifest: s.Manifest,
 		StateDir: s.StateDir, Restart: s.Restart, Workers: s.Workers, Partial: s.Partial, NoSlice: s.NoSlice,
 		KeepBalance: s.KeepBalance, Budget: s.Budget, RPS: s.RPS, S3: s.s3(),
+		RepairSpool: s.RepairSpool,
 	}
 }
 
@@ -283,6 +292,8 @@ func printError(w io.Writer, command string, s settings, rep *exporter.Report, e
 		printCoordinatorLost(w, err)
 	case exitCanceled:
 		fmt.Fprintln(w, "serpstat-export: interrupted: requests in flight were finished and saved; no output was committed")
+	case exitBrokenPipe:
+		fmt.Fprintln(w, "serpstat-export: stdout was closed by its reader (a pipe into head or the like): no new page was requested after that; exit 141, as other tools stopped by a closed pipe")
 	default:
 		fmt.Fprintf(w, "serpstat-export: %v\n", strings.TrimSpace(err.Error()))
 	}

@@ -17,7 +17,7 @@ import (
 // statusOf is the summary's status of an exit code.
 var statusOf = map[int]string{
 	exitOK: "done", exitFailure: "failed", exitUsage: "usage", exitBudget: "stopped",
-	exitRefused: "refused", exitCanceled: "interrupted",
+	exitRefused: "refused", exitCanceled: "interrupted", exitBrokenPipe: "interrupted",
 }
 
 var reGoType = regexp.MustCompile(`json: cannot unmarshal (\w+) into Go (?:struct field \S+ of type|value of type) \S+`)
@@ -49,6 +49,9 @@ func (u *ui) finish(s settings, sum *lake.Summary, res *lake.Result, err error) 
 		level := slog.LevelInfo
 		if err != nil {
 			level = slog.LevelError
+		}
+		if sum.ExitCode == exitCanceled || sum.ExitCode == exitBrokenPipe {
+			level = slog.LevelWarn // an operator's or a reader's stop, not a failure
 		}
 		u.log.Log(context.Background(), level, "summary", "summary", sum, "message", msg.String())
 	case u.quiet:

@@ -57,17 +57,18 @@ func main() {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	// The first Ctrl-C or SIGTERM stops sending: requests in flight finish
-	// (they are paid for) and are checkpointed. A second one quits at
+	// (they are paid for) and are checkpointed; the export logs it and
+	// gives uploads --stop-grace (signals.go). A second one quits at
 	// once; the checkpoint is consistent at every moment.
+	ignoreSIGPIPE()
 	stop := make(chan struct{})
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-sigs
+		stopSignal.Store(<-sigs)
 		close(stop)
-		fmt.Fprintln(os.Stderr, "serpstat-export: stopping: finishing the requests in flight; press Ctrl-C again to quit at once")
 		<-sigs
-		fmt.Fprintln(os.Stderr, "serpstat-export: quit at once; the checkpoint is consistent, run the same command again to resume")
+		fmt.Fprintln(os.Stderr, "serpstat-export: interrupted: quit at once; the checkpoint is consistent, run the same command again to resume")
 		os.Exit(exitCanceled)
 	}()
 	os.Exit(run(context.Background(), stop, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -125,7 +126,8 @@ Examples:
 
 Exit codes: 0 done, 1 failure, 2 bad input, 3 stopped by the budget,
 4 refused by the API (token, plan, credits), 75 the coordinator (Redis)
-went away: retry later, 130 interrupted.
+went away: retry later, 130 interrupted, 141 stdout's reader went away
+(export --out - | head).
 Every flag can also be set in the environment: SERPSTAT_ + the flag name in
 upper case, - as _ (SERPSTAT_MAX_ROWS=5000); flags > environment > config
 file > defaults.
@@ -192,6 +194,8 @@ func exitCode(ctx context.Context, err error) int {
 	var pe *serpstat.ParamError
 	var qf *lake.QueriesFailed
 	switch {
+	case brokenPipe(err):
+		return exitBrokenPipe // stdout's reader went away
 	case errors.Is(err, coord.ErrUnavailable):
 		return exitTempFail // before the others: a scheduler should retry
 	case errors.As(err, &qf):

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/serpstat-export/serpstat-export/exporter"
+	"github.com/serpstat-export/serpstat-export/meter"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 )
 
@@ -116,7 +117,7 @@ func (u *ui) columns() int {
 func (u *ui) ticker(e *exporter.Exporter, every time.Duration, rps float64) func() {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	m := newProgressMeter(rps)
+	m := meter.NewProgress(rps)
 	wg.Go(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
@@ -126,16 +127,16 @@ func (u *ui) ticker(e *exporter.Exporter, every time.Duration, rps float64) func
 				return
 			case now := <-t.C:
 				sn := e.Snapshot()
-				m.observe(now, sn.Requests, sn.Rows)
+				m.Observe(now, sn.Requests, sn.Rows)
 				attrs := []any{"pages", sn.Pages, "rows", sn.Rows, "of", sn.Planned, "credits", sn.Credits}
-				if r, ok := m.req.value(now); ok {
+				if r, ok := m.Requests.Value(now); ok {
 					attrs = append(attrs, "req_per_s", fmtRate(r))
 				}
 				attrs = append(attrs, "retries", sn.Retries)
 				if sn.Budget > 0 {
 					attrs = append(attrs, "budget", sn.Budget)
 				}
-				if eta, ok := m.eta(now, sn.Rows, sn.Planned); ok {
+				if eta, ok := m.ETA(now, sn.Rows, sn.Planned); ok {
 					attrs = append(attrs, "eta", eta.Round(time.Second).String())
 				}
 				u.log.Info("progress", attrs...)
@@ -153,7 +154,7 @@ func (u *ui) bar(e *exporter.Exporter, rps float64, cols int) func() {
 	cw.SetTermFd(u.ttyFd)
 	p := mpb.New(mpb.WithConsoleWriter(cw), mpb.WithAutoRefresh(), mpb.WithWidth(min(32, max(10, cols/5))), mpb.WithRefreshRate(150*time.Millisecond))
 	var mu sync.Mutex // the meter is fed by the loop below and read by the decorator
-	m := newProgressMeter(rps)
+	m := meter.NewProgress(rps)
 	b := p.AddBar(0,
 		mpb.PrependDecorators(
 			decor.Name("rows ", decor.WC{}),
@@ -166,10 +167,10 @@ func (u *ui) bar(e *exporter.Exporter, rps float64, cols int) func() {
 				mu.Lock()
 				defer mu.Unlock()
 				rate, eta := "-", "-"
-				if r, ok := m.req.value(now); ok {
+				if r, ok := m.Requests.Value(now); ok {
 					rate = fmtRate(r)
 				}
-				if d, ok := m.eta(now, sn.Rows, sn.Planned); ok {
+				if d, ok := m.ETA(now, sn.Rows, sn.Planned); ok {
 					eta = d.Round(time.Second).String()
 				}
 				if cols < 110 {
@@ -192,7 +193,7 @@ func (u *ui) bar(e *exporter.Exporter, rps float64, cols int) func() {
 		for {
 			sn := e.Snapshot()
 			mu.Lock()
-			m.observe(time.Now(), sn.Requests, sn.Rows)
+			m.Observe(time.Now(), sn.Requests, sn.Rows)
 			mu.Unlock()
 			if sn.Planned > 0 {
 				b.SetTotal(sn.Planned, false)
