@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -183,4 +184,86 @@ func TestDidYouMean(t *testing.T) {
 		})
 	}
 	assert.Zero(t, srv.Stats().Requests)
+}
+
+// TestOrderIsDescribedOnce: README's --order row says what export --help
+// says, word for word.
+func TestOrderIsDescribedOnce(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	var inReadme string
+	for _, line := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(line, "| `--order O` |") {
+			cells := strings.Split(strings.TrimSuffix(strings.TrimSpace(line), "|"), "|")
+			inReadme = strings.TrimSpace(cells[len(cells)-1])
+		}
+	}
+	require.NotEmpty(t, inReadme, "README has a --order row")
+	res := runCLI(t, "", "export", "--help")
+	require.Equal(t, 0, res.code)
+	lines := strings.Split(res.stdout, "\n")
+	var inHelp string
+	for i, line := range lines {
+		if strings.TrimSpace(line) == "--order O" && i+1 < len(lines) {
+			inHelp = strings.TrimSpace(lines[i+1])
+		}
+	}
+	require.Equal(t, inHelp, inReadme)
+}
+
+// TestIncrementalStateAdvancesTheQueriesThatSucceeded: what README says
+// of a run where one query fails on its own: no _SUCCESS, exit 1, and the
+// state advances the query that succeeded (its rows are in the lake) and
+// not the one that failed, so the rerun pays only the boundary day for the
+// first and everything for the second, and writes no row twice.
+func TestIncrementalStateAdvancesTheQueriesThatSucceeded(t *testing.T) {
+	good, bad := serpstattest.GrowingPrefix+"good.example", serpstattest.GrowingPrefix+"bad.example"
+	var refuse atomic.Bool
+	refuse.Store(true)
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return 500 },
+		Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
+			if refuse.Load() && fi.Params.Query == bad {
+				return serpstattest.Fault{Kind: serpstattest.FaultAPIError, Code: serpstattest.CodeFilter, Message: "Invalid value for field add"}
+			}
+			return serpstattest.Fault{}
+		}})
+	defer srv.Close()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state.json")
+	lake := filepath.Join(dir, "lake")
+	args := []string{"export", "--endpoint", srv.URL, "--rps", "1000", "--query", good, "--query", bad,
+		"--incremental", state, "--out", filepath.Join(lake, "{query}", "part-{part}.ndjson"), "--state-dir", filepath.Join(dir, "spool")}
+	res := runCLI(t, serpstattest.DefaultToken, args...)
+	require.Equal(t, 1, res.code, res.stderr)
+	_, err := os.Stat(filepath.Join(lake, "_SUCCESS"))
+	require.True(t, os.IsNotExist(err), "no _SUCCESS")
+	var st struct {
+		Queries map[string]json.RawMessage `json:"queries"`
+	}
+	data, err := os.ReadFile(state)
+	require.NoError(t, err, "the state is saved")
+	require.NoError(t, json.Unmarshal(data, &st))
+	assert.Contains(t, st.Queries, good, "the query that succeeded advances")
+	assert.NotContains(t, st.Queries, bad, "the query that failed does not")
+
+	refuse.Store(false)
+	before := srv.Stats().CreditsBilled
+	res = runCLI(t, serpstattest.DefaultToken, args...)
+	require.Equal(t, 0, res.code, res.stderr)
+	paid := srv.Stats().CreditsBilled - before
+	assert.GreaterOrEqual(t, paid, int64(500), "the failed query bought whole")
+	assert.LessOrEqual(t, paid, int64(500+serpstattest.GrowingRowsPerDay), "the other only its boundary day")
+	for q, want := range map[string]int{good: 500, bad: 500} {
+		parts, _ := filepath.Glob(filepath.Join(lake, q, "part-*.ndjson"))
+		seen := map[serpstattest.Backlink]bool{}
+		for _, p := range parts {
+			data, err := os.ReadFile(p)
+			require.NoError(t, err)
+			for _, r := range readNDJSON(t, data) {
+				require.False(t, seen[r], "%s: a row written twice", q)
+				seen[r] = true
+			}
+		}
+		assert.Len(t, seen, want, q)
+	}
 }
