@@ -23,12 +23,8 @@ func (m *Method) Validate(p Params) error {
 			return err
 		}
 	}
-	if m.SearchTypes == nil {
-		if p.SearchType != "" {
-			return &ParamError{Field: "search-type", Value: strconv.Quote(p.SearchType), Msg: "is not taken by " + m.Name + ": leave it unset"}
-		}
-	} else if !slices.Contains(m.SearchTypes, p.SearchType) {
-		return &ParamError{Field: "search-type", Value: strconv.Quote(p.SearchType), Msg: "must be one of " + strings.Join(m.SearchTypes, ", ") + " for " + m.Name + suggest.Hint(p.SearchType, m.SearchTypes)}
+	if err := m.ValidateSearchType(p.SearchType); err != nil {
+		return err
 	}
 	if err := ValidateQueryFor(p.SearchType, p.Query); err != nil {
 		return err
@@ -66,6 +62,20 @@ func (m *Method) Validate(p Params) error {
 		return err
 	}
 	return m.ValidateFilter(p.ComplexFilter)
+}
+
+// ValidateSearchType checks that m takes search type st ("" for a
+// method that takes none), so that queries are checked for a search type
+// the method takes.
+func (m *Method) ValidateSearchType(st string) error {
+	if m.SearchTypes == nil {
+		if st != "" {
+			return &ParamError{Field: "search-type", Value: strconv.Quote(st), Msg: "is not taken by " + m.Name + ": leave it unset"}
+		}
+	} else if !slices.Contains(m.SearchTypes, st) {
+		return &ParamError{Field: "search-type", Value: strconv.Quote(st), Msg: "must be one of " + strings.Join(m.SearchTypes, ", ") + " for " + m.Name + suggest.Hint(st, m.SearchTypes)}
+	}
+	return nil
 }
 
 var reDomain = regexp.MustCompile(`^[\p{L}\p{N}]([\p{L}\p{N}_-]*[\p{L}\p{N}])?(\.[\p{L}\p{N}]([\p{L}\p{N}_-]*[\p{L}\p{N}])?)+\.?$`)

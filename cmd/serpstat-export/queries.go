@@ -70,5 +70,8 @@ func planQueries(s settings, stdin io.Reader) (*lake.QueryPlan, error) {
 	if m.SearchTypes == nil && searchType == defaultSearchType {
 		searchType = "" // the method takes none: a domain
 	}
+	if err := m.ValidateSearchType(searchType); err != nil {
+		return nil, err // the queries are checked for a search type the method takes
+	}
 	return lake.PlanQueries(searchType, in)
 }
