@@ -17,9 +17,17 @@ import (
 // - for stdin), named FILE:LINE.
 func queryInputs(s settings, stdin io.Reader) ([]lake.QueryInput, error) {
 	var out []lake.QueryInput
+	from := "--query"
+	switch {
+	case s.given["query"] == "a flag":
+	case s.given["query"] == "the environment":
+		from = "SERPSTAT_QUERY"
+	case s.given["query"] == "the config" || s.given["queries"] == "the config":
+		from = "the config's queries"
+	}
 	for _, q := range s.Queries {
 		if q = strings.TrimSpace(q); q != "" {
-			out = append(out, lake.QueryInput{Query: q, From: "--query"})
+			out = append(out, lake.QueryInput{Query: q, From: from})
 		}
 	}
 	if s.QueriesFile != "" {

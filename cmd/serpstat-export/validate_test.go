@@ -62,6 +62,17 @@ func TestEveryBadQueryIsNamedBeforeAnyCredit(t *testing.T) {
 			assert.Contains(t, res.stderr, want)
 		}
 	})
+	t.Run("where each was given", func(t *testing.T) {
+		cfg := filepath.Join(dir, "c.yaml")
+		require.NoError(t, os.WriteFile(cfg, []byte("queries:\n  - a.example\n  - \"b c.example\"\n"), 0o644))
+		res := runCLI(t, serpstattest.DefaultToken, "export", "--endpoint", srv.URL, "--config", cfg, "--out", filepath.Join(lake, "{query}.csv"))
+		require.Equal(t, 2, res.code, res.stderr)
+		assert.Contains(t, res.stderr, `the config's queries: "b c.example": must be a bare domain name`)
+		res = runCLIEnv(t, []string{"SERPSTAT_TOKEN=" + serpstattest.DefaultToken, "SERPSTAT_QUERY=a.example,x y.example"},
+			"export", "--endpoint", srv.URL, "--out", filepath.Join(lake, "{query}.csv"))
+		require.Equal(t, 2, res.code, res.stderr)
+		assert.Contains(t, res.stderr, `SERPSTAT_QUERY: "x y.example": must be a bare domain name`)
+	})
 	t.Run("estimate", func(t *testing.T) {
 		res := runCLI(t, serpstattest.DefaultToken, "estimate", "--endpoint", srv.URL, "--queries-file", qf)
 		require.Equal(t, 2, res.code, res.stderr)
