@@ -3,9 +3,9 @@ package lake
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -25,7 +25,8 @@ type target struct {
 	query string // the query it was rendered for; "" for a shared output
 	shown string // the path or URL as rendered, {part} for any part
 	key   string // what it is compared by (collisionKey)
-	re    *regexp.Regexp
+	// parts is key split at each {part}: nil for a key without one.
+	parts []string
 }
 
 func (t *target) owner() string { return t.flag + "\x00" + t.query }
@@ -46,6 +47,7 @@ func (t *target) String() string {
 // key (and endpoint), without case in the scheme and bucket. extra are
 // other files the run writes (--manifest, --incremental), by flag.
 func checkCollisions(specs []*outSpec, queries []string, date, run string, extra map[string]string) error {
+	cwd, _ := os.Getwd() // once: filepath.Abs asks for it every time
 	var ts []*target
 	for _, sp := range specs {
 		if sp.stdout {
@@ -57,11 +59,11 @@ func checkCollisions(specs []*outSpec, queries []string, date, run string, extra
 		}
 		for _, q := range qs {
 			shown := expand(strings.ReplaceAll(sp.tmpl, "{part}", partMark), q, date, run, 0, sp.method)
-			ts = append(ts, newTarget("--out "+sp.tmpl, q, shown))
+			ts = append(ts, newTarget("--out "+sp.tmpl, q, shown, cwd))
 		}
 	}
 	for _, flag := range sortedKeys(extra) {
-		ts = append(ts, newTarget(flag, "", extra[flag]))
+		ts = append(ts, newTarget(flag, "", extra[flag], cwd))
 	}
 	var found []string
 	reported := map[string]bool{}
@@ -100,7 +102,7 @@ func checkCollisions(specs []*outSpec, queries []string, date, run string, extra
 	var samples []sample
 	var patterns []*target
 	for _, t := range ts {
-		if t.re == nil {
+		if t.parts == nil {
 			samples = append(samples, sample{t.key, t})
 			continue
 		}
@@ -115,7 +117,7 @@ func checkCollisions(specs []*outSpec, queries []string, date, run string, extra
 		i := sort.Search(len(samples), func(i int) bool { return samples[i].key >= prefix })
 		for ; i < len(samples) && strings.HasPrefix(samples[i].key, prefix); i++ {
 			s := samples[i]
-			if s.t.owner() != p.owner() && p.re.MatchString(s.key) {
+			if s.t.owner() != p.owner() && matchParts(p.parts, s.key) {
 				report(p, s.t)
 			}
 		}
@@ -132,25 +134,44 @@ func checkCollisions(specs []*outSpec, queries []string, date, run string, extra
 	return usagef("%s%s", problems("outputs that would overwrite each other", found), more)
 }
 
-func newTarget(flag, query, shown string) *target {
-	t := &target{flag: flag, query: query, shown: shown, key: collisionKey(shown)}
+func newTarget(flag, query, shown, cwd string) *target {
+	t := &target{flag: flag, query: query, shown: shown, key: collisionKey(shown, cwd)}
 	if strings.Contains(t.key, partMark) {
-		parts := strings.Split(t.key, partMark)
-		for i := range parts {
-			parts[i] = regexp.QuoteMeta(parts[i])
-		}
-		t.re = regexp.MustCompile(`^` + strings.Join(parts, `[0-9]{5,}`) + `$`)
+		t.parts = strings.Split(t.key, partMark)
 	}
 	return t
 }
 
+// matchParts tells whether s is parts joined by part numbers (5 digits
+// or more each, as {part} is written).
+func matchParts(parts []string, s string) bool {
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	if len(parts) == 1 {
+		return s == ""
+	}
+	digits := 0
+	for digits < len(s) && s[digits] >= '0' && s[digits] <= '9' {
+		digits++
+	}
+	for n := digits; n >= 5; n-- {
+		if matchParts(parts[1:], s[n:]) {
+			return true
+		}
+	}
+	return false
+}
+
 // collisionKey is what two targets that are one file or object share: a
 // local path cleaned, absolute and in lower case; a URL's scheme, bucket
-// (both in lower case), cleaned key and endpoint.
-func collisionKey(s string) string {
+// (both in lower case), cleaned key and endpoint. cwd is the working
+// directory a relative path is in.
+func collisionKey(s, cwd string) string {
 	if p, ok := dest.LocalPath(s); ok {
-		if abs, err := filepath.Abs(p); err == nil {
-			p = abs
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(cwd, p)
 		}
 		return "file:" + strings.ToLower(filepath.Clean(p))
 	}
