@@ -88,6 +88,9 @@ type RunEstimate struct {
 // without asking (pager.PlanWhole). It writes nothing. A query that fails
 // is reported in its line when there are several.
 func (r *Run) Estimate(ctx context.Context) (*RunEstimate, error) {
+	if err := r.planQueries(false); err != nil {
+		return nil, err
+	}
 	s, log := r.Settings, r.logger()
 	if len(s.Queries) == 0 {
 		return nil, &serpstat.ParamError{Field: "query", Msg: "is required: the domain to analyse, e.g. --query example.com (or --queries-file FILE)"}

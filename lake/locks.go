@@ -3,6 +3,7 @@ package lake
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/serpstat-export/serpstat-export/dest"
@@ -24,6 +25,8 @@ type outputLocks []*dest.PathLock
 // them. Objects in object storage are not locked.
 func lockOutputs(specs []*outSpec, queries []string, date, run string) (outputLocks, error) {
 	var locks outputLocks
+	var bad []string // every path that cannot be written, not only the first
+	badTmpl := map[string]bool{}
 	seen := map[string]bool{}
 	for _, sp := range specs {
 		if sp.stdout {
@@ -42,8 +45,11 @@ func lockOutputs(specs []*outSpec, queries []string, date, run string) (outputLo
 				return nil, usagef("--out %s: %v: wait for that run to end", sp.tmpl, err)
 			}
 			if err != nil {
-				locks.release()
-				return nil, usagef("--out %s: cannot write there: %v", sp.tmpl, err)
+				if !badTmpl[sp.tmpl] { // once a template, not once a query
+					badTmpl[sp.tmpl] = true
+					bad = append(bad, fmt.Sprintf("--out %s: cannot write there: %v", sp.tmpl, err))
+				}
+				continue
 			}
 			locks = append(locks, l)
 			wild := ""
@@ -52,6 +58,10 @@ func lockOutputs(specs []*outSpec, queries []string, date, run string) (outputLo
 			}
 			dest.RemoveTemps(path, wild)
 		}
+	}
+	if len(bad) > 0 {
+		locks.release()
+		return nil, usagef("%s", problems(fmt.Sprintf("%d outputs cannot be written", len(bad)), bad))
 	}
 	return locks, nil
 }
@@ -86,6 +96,7 @@ func probeDestinations(ctx context.Context, s Settings, specs []*outSpec, querie
 		probes = append(probes, probe{"--manifest", s.Manifest})
 	}
 	seen := map[string]bool{}
+	var bad []string
 	for _, p := range probes {
 		where := parentOf(p.target)
 		if dest.IsURL(p.target) {
@@ -101,8 +112,15 @@ func probeDestinations(ctx context.Context, s Settings, specs []*outSpec, querie
 		}
 		seen[where] = true
 		if err := dest.Probe(ctx, p.target, s.s3()); err != nil {
-			return usagef("%s: %v", p.flag, err)
+			if ctx.Err() != nil {
+				return err
+			}
+			bad = append(bad, fmt.Sprintf("%s: %v", p.flag, err))
 		}
+	}
+	if len(bad) > 0 {
+		// Every destination that cannot be written, not only the first.
+		return usagef("%s", problems(fmt.Sprintf("%d destinations cannot be written", len(bad)), bad))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/sink"
+	"github.com/serpstat-export/serpstat-export/suggest"
 )
 
 // An --out is a template: {query}, {date} (the run's date, YYYY-MM-DD),
@@ -41,7 +42,9 @@ func (o *outSpec) plainFile() bool {
 	return !o.stdout && !dest.IsURL(o.tmpl) && !placeholder.MatchString(o.tmpl)
 }
 
-// parseOuts checks every --out: its placeholders, its format, no clashes.
+// parseOuts checks every --out: its placeholders, its format, its
+// destination's syntax (dest.Check), no clashes. Every bad --out is named
+// in one *UsageError, not only the first.
 func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int, method string) ([]*outSpec, error) {
 	var override sink.Format
 	if format != "" {
@@ -54,9 +57,13 @@ func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int, me
 	seen := map[string]bool{}
 	anyParts := false
 	var specs []*outSpec
+	var bad []string
+	badf := func(format string, args ...any) { bad = append(bad, fmt.Sprintf(format, args...)) }
+outs:
 	for _, p := range paths {
 		if p == "" {
-			return nil, usagef("--out must not be empty")
+			badf("--out must not be empty")
+			continue
 		}
 		o := &outSpec{tmpl: p, stdout: p == "-", method: method}
 		for _, ph := range placeholder.FindAllString(p, -1) {
@@ -69,13 +76,15 @@ func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int, me
 				o.run = true
 			case "{date}", "{method}":
 			default:
-				return nil, usagef("--out %s: unknown placeholder %s; use {query}, {date}, {method}, {run} or {part}", p, ph)
+				badf("--out %s: unknown placeholder %s; use {query}, {date}, {method}, {run} or {part}%s", p, ph, suggest.Hint(ph, placeholders))
+				continue outs
 			}
 		}
 		anyParts = anyParts || o.parts
 		key := p
 		if seen[key] {
-			return nil, usagef("--out %s is given twice", p)
+			badf("--out %s is given twice", p)
+			continue
 		}
 		seen[key] = true
 		f, err := sink.FormatFor(placeholder.ReplaceAllString(p, "x"))
@@ -85,19 +94,34 @@ func parseOuts(paths []string, format string, multi bool, maxRowsPerFile int, me
 		case err != nil && override != "":
 			f = override
 		case err != nil:
-			return nil, usagef("--out %s: %v", p, err)
+			badf("--out %s: %v", p, err)
+			continue
 		}
 		o.format = f
 		if o.stdout && o.parts {
-			return nil, usagef("--out - cannot have parts")
+			badf("--out - cannot have parts")
+			continue
+		}
+		if !o.stdout {
+			// The syntax of what it names: the scheme, the bucket, a file.
+			if err := dest.Check(expand(p, "example.com", "2006-01-02", "run", 0, method)); err != nil {
+				badf("--out %s: %v", p, err)
+				continue
+			}
 		}
 		specs = append(specs, o)
 	}
 	if maxRowsPerFile > 0 && !anyParts {
-		return nil, usagef("--max-rows-per-file needs {part} in an --out, e.g. --out 'out/part-{part}.parquet'")
+		badf("--max-rows-per-file needs {part} in an --out, e.g. --out 'out/part-{part}.parquet'")
+	}
+	if len(bad) > 0 {
+		return nil, usagef("%s", problems(fmt.Sprintf("%d problems with the outputs", len(bad)), bad))
 	}
 	return specs, nil
 }
+
+// placeholders are the placeholders an --out may hold.
+var placeholders = []string{"{query}", "{date}", "{method}", "{run}", "{part}"}
 
 // SafeValue makes a placeholder's value safe as one path element: no
 // separators, no "..", no control characters, nothing hidden.

@@ -33,6 +33,10 @@ type Settings struct {
 	// ManyQueries: the queries came as a list (several --query, or
 	// --queries-file), so each query's spool is named after it.
 	ManyQueries bool
+	// Duplicates are the queries given that were dropped as the same as
+	// another once normalised (PlanQueries); Export adds those it finds
+	// in Queries.
+	Duplicates []Duplicate
 
 	Out            []string // --out templates
 	Format         string   // --format
@@ -138,6 +142,8 @@ type Result struct {
 	success  bool // _SUCCESS was written beside the manifest
 	multi    bool
 	method   string
+	// duplicates are the queries dropped as another's duplicate.
+	duplicates []Duplicate
 }
 
 // Report is the single query's report, or nil for a multi-query run.
@@ -178,6 +184,9 @@ func Fatal(ctx context.Context, err error) bool {
 func (r *Run) Export(ctx context.Context) (*Result, error) {
 	if r.Method == "" {
 		r.Method = r.descriptor().Name
+	}
+	if err := r.planQueries(true); err != nil {
+		return nil, err
 	}
 	s, log := r.Settings, r.logger()
 	queries := s.Queries
@@ -248,7 +257,7 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 	}
-	res := &Result{multi: multi, method: s.method()}
+	res := &Result{multi: multi, method: s.method(), duplicates: s.Duplicates}
 	newOutput := func(sp *outSpec, query string) *output {
 		maxRows := s.MaxRowsPerFile
 		if !sp.parts {

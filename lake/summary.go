@@ -91,6 +91,10 @@ type Summary struct {
 	Outputs          []OutputSummary `json:"outputs"`
 	Manifest         string          `json:"manifest,omitempty"`
 	Queries          []QuerySummary  `json:"queries,omitempty"`
+	// DuplicateQueries are the queries given, as written, that were
+	// dropped as the same as another once normalised (A.COM and a.com):
+	// each domain is exported once.
+	DuplicateQueries []string `json:"duplicate_queries,omitempty"`
 	// UnknownKeys counts, per answer key the method's descriptor does not
 	// know, the rows that held it.
 	UnknownKeys map[string]int64 `json:"unknown_keys,omitempty"`
@@ -170,6 +174,9 @@ func NewSummary(runID, command, status string, code int, res *Result, err error,
 		return sum
 	}
 	sum.Method = res.method
+	for _, d := range res.duplicates {
+		sum.DuplicateQueries = append(sum.DuplicateQueries, d.Query)
+	}
 	sum.Manifest = res.manifest
 	for _, f := range res.files {
 		sum.Outputs = append(sum.Outputs, OutputSummary{Path: f.Path, Format: f.Format, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256, CellsGuarded: f.CellsGuarded})

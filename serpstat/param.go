@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/serpstat-export/serpstat-export/suggest"
 )
 
 // Param is a request param a method documents beyond the common ones
@@ -117,12 +119,11 @@ func (m *Method) validateExtra(extra map[string]string) error {
 			}
 			return &ParamError{Field: field, Msg: msg}
 		}
-		hint := ""
-		for _, q := range m.Params {
-			if strings.EqualFold(q.Name, name) {
-				hint = " (did you mean " + q.Name + "?)"
-			}
+		names := make([]string, len(m.Params))
+		for i, q := range m.Params {
+			names[i] = q.Name
 		}
+		hint := suggest.Hint(name, names)
 		if len(m.Params) == 0 {
 			return &ParamError{Field: field, Msg: "is not taken by " + m.Name + ", which takes no extra params: remove --param " + name}
 		}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/serpstat-export/serpstat-export/suggest"
 )
 
 // Validate checks p the way the API would for m, before anything is
@@ -21,12 +23,8 @@ func (m *Method) Validate(p Params) error {
 			return err
 		}
 	}
-	if m.SearchTypes == nil {
-		if p.SearchType != "" {
-			return &ParamError{Field: "search-type", Value: strconv.Quote(p.SearchType), Msg: "is not taken by " + m.Name + ": leave it unset"}
-		}
-	} else if !slices.Contains(m.SearchTypes, p.SearchType) {
-		return &ParamError{Field: "search-type", Value: strconv.Quote(p.SearchType), Msg: "must be one of " + strings.Join(m.SearchTypes, ", ") + " for " + m.Name}
+	if err := m.ValidateSearchType(p.SearchType); err != nil {
+		return err
 	}
 	if err := ValidateQueryFor(p.SearchType, p.Query); err != nil {
 		return err
@@ -43,10 +41,10 @@ func (m *Method) Validate(p Params) error {
 		}
 	}
 	if p.Sort != "" && !slices.Contains(m.Sorts, p.Sort) {
-		return &ParamError{Field: "sort", Value: strconv.Quote(p.Sort), Msg: "must be one of " + strings.Join(m.Sorts, ", ") + " for " + m.Name}
+		return &ParamError{Field: "sort", Value: strconv.Quote(p.Sort), Msg: "must be one of " + strings.Join(m.Sorts, ", ") + " for " + m.Name + suggest.Hint(p.Sort, m.Sorts)}
 	}
 	if p.Order != "" && !slices.Contains(Orders, p.Order) {
-		return &ParamError{Field: "order", Value: strconv.Quote(p.Order), Msg: "must be asc or desc"}
+		return &ParamError{Field: "order", Value: strconv.Quote(p.Order), Msg: "must be asc or desc" + suggest.Hint(p.Order, Orders)}
 	}
 	if p.Size < 0 || p.Size > MaxPageSize {
 		return &ParamError{Field: "size", Value: strconv.Itoa(p.Size), Msg: fmt.Sprintf("must be 1..%d", MaxPageSize)}
@@ -64,6 +62,20 @@ func (m *Method) Validate(p Params) error {
 		return err
 	}
 	return m.ValidateFilter(p.ComplexFilter)
+}
+
+// ValidateSearchType checks that m takes search type st ("" for a
+// method that takes none), so that queries are checked for a search type
+// the method takes.
+func (m *Method) ValidateSearchType(st string) error {
+	if m.SearchTypes == nil {
+		if st != "" {
+			return &ParamError{Field: "search-type", Value: strconv.Quote(st), Msg: "is not taken by " + m.Name + ": leave it unset"}
+		}
+	} else if !slices.Contains(m.SearchTypes, st) {
+		return &ParamError{Field: "search-type", Value: strconv.Quote(st), Msg: "must be one of " + strings.Join(m.SearchTypes, ", ") + " for " + m.Name + suggest.Hint(st, m.SearchTypes)}
+	}
+	return nil
 }
 
 var reDomain = regexp.MustCompile(`^[\p{L}\p{N}]([\p{L}\p{N}_-]*[\p{L}\p{N}])?(\.[\p{L}\p{N}]([\p{L}\p{N}_-]*[\p{L}\p{N}])?)+\.?$`)
@@ -190,7 +202,7 @@ func (m *Method) validateCondition(c Condition, at string) error {
 			if len(m.AdditionalFilters) == 0 {
 				return &ParamError{Field: at + ".additional_filters", Value: strconv.Quote(c.AdditionalFilters), Msg: "is not taken by " + m.Name + ": it documents no additional filters"}
 			}
-			return &ParamError{Field: at + ".additional_filters", Value: strconv.Quote(c.AdditionalFilters), Msg: "must be one of " + strings.Join(m.AdditionalFilters, ", ") + " for " + m.Name}
+			return &ParamError{Field: at + ".additional_filters", Value: strconv.Quote(c.AdditionalFilters), Msg: "must be one of " + strings.Join(m.AdditionalFilters, ", ") + " for " + m.Name + suggest.Hint(c.AdditionalFilters, m.AdditionalFilters)}
 		}
 		return nil
 	}
@@ -200,10 +212,10 @@ func (m *Method) validateCondition(c Condition, at string) error {
 		for i, f := range m.Filters {
 			names[i] = f.Name
 		}
-		return &ParamError{Field: at + ".field", Value: strconv.Quote(c.Field), Msg: "must be one of " + strings.Join(names, ", ") + " for " + m.Name}
+		return &ParamError{Field: at + ".field", Value: strconv.Quote(c.Field), Msg: "must be one of " + strings.Join(names, ", ") + " for " + m.Name + suggest.Hint(c.Field, names)}
 	}
 	if !slices.Contains(CompareTypes, c.CompareType) {
-		return &ParamError{Field: at + ".compareType", Value: strconv.Quote(c.CompareType), Msg: "must be one of " + strings.Join(CompareTypes, ", ")}
+		return &ParamError{Field: at + ".compareType", Value: strconv.Quote(c.CompareType), Msg: "must be one of " + strings.Join(CompareTypes, ", ") + suggest.Hint(c.CompareType, CompareTypes)}
 	}
 	if len(c.Value) == 0 {
 		return &ParamError{Field: at + ".value", Msg: "must be a non-empty array, e.g. \"value\":[\"blog\"]"}
@@ -224,7 +236,7 @@ func (m *Method) validateCondition(c Condition, at string) error {
 	if enum := ff.Values; enum != nil && (c.CompareType == "eq" || c.CompareType == "neq") {
 		for k, v := range c.Value {
 			if s, ok := v.(string); !ok || !slices.Contains(enum, s) {
-				return &ParamError{Field: fmt.Sprintf("%s.value[%d]", at, k), Value: fmt.Sprint(v), Msg: "is not a documented filter value of " + c.Field + ": use one of " + strings.Join(enum, ", ")}
+				return &ParamError{Field: fmt.Sprintf("%s.value[%d]", at, k), Value: fmt.Sprint(v), Msg: "is not a documented filter value of " + c.Field + suggest.Hint(fmt.Sprint(v), enum) + ": use one of " + strings.Join(enum, ", ")}
 			}
 		}
 	}

@@ -152,7 +152,7 @@ func exportFlags(fs *flag.FlagSet) *flagSettings {
 	fs.StringVar(&f.Format, "format", "", "`format` for --out - and for files without a known extension: csv, ndjson or parquet")
 	fs.StringVar(&f.SearchType, "search-type", d.SearchType, "domain, domain_with_subdomains, url (--query is a page's URL) or part_url (a part of one); url and part_url for new-backlinks, lost-backlinks, outlinks, lost-outlinks, out-domains and anchors")
 	fs.StringVar(&f.Sort, "sort", "", "sort `field`: one of the method's sort fields (serpstat-export methods lists them; new-backlinks: "+strings.Join(backlinks.NewBacklinks.Sorts, ", ")+"); default: the order new rows append in (new-backlinks: add asc)")
-	fs.StringVar(&f.Order, "order", "", "asc or desc (API default: desc)")
+	fs.StringVar(&f.Order, "order", "", "`O` is asc or desc; unset: asc when the method's default sort is sent (no --sort: new-backlinks' add, the threat methods' lastupdate), else none is sent and the API's order applies (desc)")
 	fs.IntVar(&f.Size, "size", d.Size, "rows per page, 1..1000")
 	fs.Var(&f.LinkPerDomain, "link-per-domain", "at most `N` links per referring domain, sent as given: 0 is sent too (one link per page); unset sends none")
 	fs.Var(&f.Params, "param", "a param of the method beyond the common ones, as `NAME=VALUE` (repeat it for several; "+methodParamNames()+"); checked against the method (serpstat-export methods lists each method's params)")

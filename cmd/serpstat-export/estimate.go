@@ -83,16 +83,15 @@ func doEstimate(ctx context.Context, s settings, loadErr error, stdin io.Reader,
 	if loadErr != nil {
 		return nil, loadErr
 	}
-	queries, err := queryList(s, stdin)
+	plan, err := planQueries(s, stdin)
 	if err != nil {
 		return nil, err
 	}
+	queries := plan.Queries
 	budget := s.Budget
 	s.Budget = 0 // the probes are what an estimate costs; --budget is the export's
+	// The other params are checked with the first query.
 	s.Query = queries[0]
-	if len(queries) > 1 {
-		s.Query = "example.com" // the other params are checked with it
-	}
 	j, err := prepare(s, u)
 	if err != nil {
 		return nil, err
@@ -102,7 +101,9 @@ func doEstimate(ctx context.Context, s settings, loadErr error, stdin io.Reader,
 	}
 	defer j.disconnect()
 	j.s.Budget = budget
-	return j.lakeRun(queries, nil, io.Discard).Estimate(ctx)
+	run := j.lakeRun(queries, nil, io.Discard)
+	run.Duplicates = plan.Duplicates
+	return run.Estimate(ctx)
 }
 
 func printEstimate(w io.Writer, e *lake.Estimate) {

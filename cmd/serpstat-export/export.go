@@ -233,16 +233,15 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 	if loadErr != nil {
 		return nil, loadErr
 	}
-	queries, err := queryList(s, stdin)
-	if err != nil {
+	plan, err := planQueries(s, stdin)
+	if plan == nil {
 		return nil, err
 	}
-	multi := len(queries) > 1
-	if !multi {
-		s.Query = queries[0]
-	} else {
-		s.Query = "example.com" // the other params are checked with it
+	// Every bad query and output at once, before anything is sent.
+	if err := lake.JoinUsage(err, lake.CheckOutputs(s.lake(u.runID, plan.Queries))); err != nil {
+		return nil, err
 	}
+	s.Query = plan.Queries[0] // the other params are checked with it
 	j, err := prepare(s, u)
 	if err != nil {
 		return nil, err
@@ -251,7 +250,9 @@ func export(ctx context.Context, stop <-chan struct{}, s settings, loadErr error
 		return nil, err
 	}
 	defer j.disconnect()
-	return j.lakeRun(queries, stop, stdout).Export(ctx)
+	run := j.lakeRun(plan.Queries, stop, stdout)
+	run.Duplicates = plan.Duplicates
+	return run.Export(ctx)
 }
 
 // lake is the run's settings for the lake.

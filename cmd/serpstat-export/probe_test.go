@@ -39,6 +39,8 @@ func TestUnwritableDestinationsAreRefusedBeforeACreditIsSpent(t *testing.T) {
 			[]string{"--incremental", "no credentials for S3"}},
 		{"a local directory that cannot be made", []string{"--out", filepath.Join(notADir, "r.csv")},
 			[]string{"--out " + filepath.Join(notADir, "r.csv")}},
+		{"every local directory that cannot be made", []string{"--out", filepath.Join(notADir, "r.csv"), "--out", filepath.Join(notADir, "d", "r.ndjson")},
+			[]string{"2 outputs cannot be written", "--out " + filepath.Join(notADir, "r.csv"), "--out " + filepath.Join(notADir, "d", "r.ndjson")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := serpstattest.NewServer(serpstattest.Options{Rows: 2500})

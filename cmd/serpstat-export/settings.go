@@ -356,62 +356,6 @@ func describeNode(n *yaml.Node) string {
 	return fmt.Sprintf("%q", v)
 }
 
-// suggest is the candidate closest to word (by edit distance, or a
-// prefix), or "" when none is close.
-func suggest(word string, candidates []string) string {
-	norm := func(s string) string {
-		return strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(s))
-	}
-	w := norm(word)
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		d := editDistance(w, norm(c))
-		if d < bestD {
-			best, bestD = c, d
-		}
-	}
-	limit := 2
-	if len(w) <= 3 {
-		limit = 1
-	}
-	if bestD <= limit && best != "" {
-		return best
-	}
-	for _, c := range candidates {
-		if len(w) >= 3 && strings.HasPrefix(norm(c), w) {
-			return c
-		}
-	}
-	return ""
-}
-
-// editDistance is the Damerau-Levenshtein distance (adjacent swaps count
-// one) of a and b.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
-}
-
 // parseArgs parses a command's flags: -h prints help on stdout (flags
 // spelt with two dashes); a bad flag is one line on stderr, with a
 // suggestion. done means the command is over, with code.
