@@ -61,6 +61,8 @@ type settings struct {
 	RetryMaxWait   time.Duration `yaml:"retry_max_wait"`
 	StateDir       string        `yaml:"state_dir"`
 	Restart        bool          `yaml:"restart"`
+	Fresh          bool          `yaml:"fresh"`
+	Date           string        `yaml:"date"`
 	LogLevel       string        `yaml:"log_level"`
 	LogFormat      string        `yaml:"log_format"`
 	Quiet          bool          `yaml:"quiet"`
@@ -170,7 +172,9 @@ func exportFlags(fs *flag.FlagSet) *flagSettings {
 	fs.IntVar(&f.Retries, "retries", 0, "attempts per page on transient failures (0: 8)")
 	fs.DurationVar(&f.RetryMaxWait, "retry-max-wait", d.RetryMaxWait, "most time one page may spend waiting between retries")
 	fs.StringVar(&f.StateDir, "state-dir", "", "checkpoint `dir` of the export (default: .FILE.spool next to the first --out file)")
-	fs.BoolVar(&f.Restart, "restart", false, "discard the checkpoint of an earlier run of this export and start over")
+	fs.BoolVar(&f.Restart, "restart", false, "discard the checkpoint of an earlier run of this export and start over (implies --fresh)")
+	fs.BoolVar(&f.Fresh, "fresh", false, "start a run of several queries over on purpose: ignore the run record of an earlier run of the same command and date (queries it finished are exported again, their old files removed once the new ones are committed)")
+	fs.StringVar(&f.Date, "date", "", "the run's logical `date`, YYYY-MM-DD (UTC, not in the future): fills {date}, the manifest, the summary and the run record (default: today, UTC)")
 	fs.StringVar(&f.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&f.LogFormat, "log-format", d.LogFormat, "text or json (one JSON object per line, for schedulers)")
 	fs.BoolVar(&f.Quiet, "q", false, "quiet: errors only (same as --quiet)")
@@ -278,6 +282,9 @@ func (s *settings) check() error {
 		return usagef("--retry-max-wait must be more than 0; got %v", s.RetryMaxWait)
 	case s.Endpoint == "":
 		return usagef("--endpoint must not be empty")
+	}
+	if err := checkDate(s.Date, time.Now()); err != nil {
+		return err
 	}
 	return s.checkCoordinator()
 }

@@ -252,7 +252,7 @@ func (s *settings) lake(runID string, queries []string) lake.Settings {
 		RunID: runID, Queries: queries, ManyQueries: len(s.Queries) > 1 || s.QueriesFile != "",
 		Out: s.Out, Format: s.Format, MaxRowsPerFile: s.MaxRowsPerFile, MaxRows: s.MaxRows,
 		CSVRaw: s.CSVRaw, CSVBOM: s.CSVBOM, Incremental: s.Incremental, Manifest: s.Manifest,
-		StateDir: s.StateDir, Restart: s.Restart, Workers: s.Workers, Partial: s.Partial, NoSlice: s.NoSlice,
+		StateDir: s.StateDir, Restart: s.Restart, Fresh: s.Fresh, Date: s.Date, Workers: s.Workers, Partial: s.Partial, NoSlice: s.NoSlice,
 		KeepBalance: s.KeepBalance, Budget: s.Budget, RPS: s.RPS, S3: s.s3(),
 	}
 }
