@@ -350,7 +350,7 @@ func (r *Run) dropSuperseded(ctx context.Context, qr *QueryResult, specs []*outS
 			continue
 		}
 		removed[p] = true
-		r.logger().Info("removed a file of an earlier export of the query, replaced by this run's", "query", qr.Query, "path", RedactURL(f.Path), "run", f.Run)
+		r.logger().Info("removed a file of an earlier export of the query, replaced by this run's", "query", qr.Query, "path", RedactURL(f.Path), "written_by_run", f.Run)
 	}
 	if prev != nil && prev.m != nil && len(removed) > 0 {
 		kept := prev.m.Files[:0]

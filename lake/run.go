@@ -281,7 +281,7 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 	var runErr error
 	for i, q := range queries {
 		if qr := record.reuse(q, state); qr != nil {
-			log.Info("done by an earlier run of this command: reused, not bought or written again", "query", q, "rows", qr.Report.Rows, "run", qr.Earlier.Run)
+			log.Info("done by an earlier run of this command: reused, not bought or written again", "query", q, "rows", qr.Report.Rows, "exported_by_run", qr.Earlier.Run)
 			res.queries = append(res.queries, qr)
 			res.files = append(res.files, qr.Files...)
 			continue

@@ -282,7 +282,7 @@ func printError(w io.Writer, command string, s settings, rep *exporter.Report, e
 	case exitTempFail:
 		printCoordinatorLost(w, err)
 	case exitCanceled:
-		fmt.Fprintln(w, "serpstat-export: interrupted: requests in flight were finished and saved; no output was committed")
+		fmt.Fprintln(w, "serpstat-export: interrupted: requests in flight were finished and saved; the outputs of the query interrupted were not committed (those listed as written above were)")
 	default:
 		fmt.Fprintf(w, "serpstat-export: %v\n", strings.TrimSpace(err.Error()))
 	}
