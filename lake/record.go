@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -253,21 +254,29 @@ func (rec *runRecord) note(ctx context.Context, run string, qr *QueryResult, st 
 }
 
 // reuse returns the result of a query an earlier run of the command
-// finished and committed, or nil.
-func (rec *runRecord) reuse(q string, state *State) *QueryResult {
+// finished and committed, or nil. A query one of whose local files is
+// gone is not reused (missing names it): it is exported again.
+func (rec *runRecord) reuse(q string, state *State) (qr *QueryResult, missing string) {
 	if rec == nil {
-		return nil
+		return nil, ""
 	}
 	f := rec.Queries[q]
 	if f == nil || f.Status != StatusDone {
-		return nil
+		return nil, ""
+	}
+	for _, file := range f.Files {
+		if p, ok := dest.LocalPath(file.Path); ok {
+			if _, err := os.Stat(p); err != nil {
+				return nil, file.Path
+			}
+		}
 	}
 	if state != nil && f.State != nil {
 		state.Queries[q] = f.State
 	}
 	return &QueryResult{Query: q, Params: f.Params, Files: f.Files, Dropped: 0, Earlier: f, CreditsInAll: f.Credits,
 		Report: &exporter.Report{Query: q, Rows: f.Rows, Complete: true, StopReason: "done by an earlier run", CreditsByBalance: -1,
-			LeftLines: -1, StartBalance: -1, CreditsInAll: f.Credits, CreditsEarlier: f.Credits}}
+			LeftLines: -1, StartBalance: -1, CreditsInAll: f.Credits, CreditsEarlier: f.Credits}}, ""
 }
 
 // done tells whether every query of qs is done in the record.

@@ -287,3 +287,22 @@ func TestIncrementalLoadClearsTheRecordWhenDone(t *testing.T) {
 	require.Empty(t, names)
 	require.Empty(t, NewSummary("run1", "export", "done", 0, res, nil, time.Second).RunRecord)
 }
+
+// A query the record says is done but one of whose files is gone is
+// exported again; the others are reused.
+func TestRunRecordDoesNotReuseAQueryWhoseFileIsGone(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 40})
+	defer srv.Close()
+	dir := t.TempDir()
+	s := Settings{StateDir: filepath.Join(dir, "state"), Queries: []string{"a.example", "b.example"}, ManyQueries: true,
+		Out: []string{filepath.Join(dir, "{query}.csv")}}
+	_, err := newRun(t, srv, s, 0).Export(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(filepath.Join(dir, "a.example.csv")))
+	res, err := newRun(t, srv, s, 0).Export(context.Background())
+	require.NoError(t, err)
+	require.EqualValues(t, 120, srv.Stats().CreditsBilled, "a bought again, b not")
+	require.Nil(t, res.queries[0].Earlier)
+	require.NotNil(t, res.queries[1].Earlier)
+	require.FileExists(t, filepath.Join(dir, "a.example.csv"))
+}

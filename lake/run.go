@@ -280,13 +280,17 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 	}
 	var runErr error
 	for i, q := range queries {
-		if qr := record.reuse(q, state); qr != nil {
+		qr, missing := record.reuse(q, state)
+		if missing != "" {
+			log.Warn("done by an earlier run of this command, but a file it wrote is gone: exported again", "query", q, "missing", missing)
+		}
+		if qr != nil {
 			log.Info("done by an earlier run of this command: reused, not bought or written again", "query", q, "rows", qr.Report.Rows, "exported_by_run", qr.Earlier.Run)
 			res.queries = append(res.queries, qr)
 			res.files = append(res.files, qr.Files...)
 			continue
 		}
-		qr := r.exportQuery(ctx, q, specs, shared, newOutput, state, startBalance)
+		qr = r.exportQuery(ctx, q, specs, shared, newOutput, state, startBalance)
 		res.queries = append(res.queries, qr)
 		if qr.Err == nil && record != nil && s.Incremental == "" {
 			r.dropSuperseded(ctx, qr, specs, date, prev, record)
