@@ -47,19 +47,26 @@ func printReport(w io.Writer, s *Summary) {
 		if rep.CreditsEarlier > 0 || rep.Attempts > 1 {
 			// A resume: this attempt's bill, the earlier ones', and the
 			// export in all, which is what the estimate is of.
-			fmt.Fprintf(w, "  credits: estimated %d for the whole export; billed %d by this attempt and %d by the %d earlier, %d in all",
-				rep.CreditsEstimated, rep.Credits, rep.CreditsEarlier, rep.Attempts-1, rep.CreditsInAll)
+			earlier := "1 earlier attempt"
+			if rep.Attempts > 2 {
+				earlier = fmt.Sprintf("%d earlier attempts", rep.Attempts-1)
+			}
+			fmt.Fprintf(w, "  credits: estimated %d for the whole export; billed %d by this attempt and %d by %s, %d in all",
+				rep.CreditsEstimated, rep.Credits, rep.CreditsEarlier, earlier, rep.CreditsInAll)
 			if rep.CreditsByBalance >= 0 {
 				fmt.Fprintf(w, " (the balance dropped by %d during this attempt)", rep.CreditsByBalance)
+			}
+			if d := rep.Difference(); d != 0 && rep.Complete {
+				fmt.Fprintf(w, ", %+d against the estimate (retried answers that were billed, surplus rows of a last page, empty pages, and requests in flight when an earlier attempt stopped, counted as billed)", d)
 			}
 		} else {
 			fmt.Fprintf(w, "  credits: estimated %d, billed %d", rep.CreditsEstimated, rep.Credits)
 			if rep.CreditsByBalance >= 0 {
 				fmt.Fprintf(w, " (balance dropped by %d)", rep.CreditsByBalance)
 			}
-		}
-		if d := rep.Difference(); d != 0 && rep.Complete {
-			fmt.Fprintf(w, ", %+d against the estimate (retried answers that were billed, surplus rows of a last page, empty pages)", d)
+			if d := rep.Difference(); d != 0 && rep.Complete {
+				fmt.Fprintf(w, ", difference %+d (retried answers that were billed, surplus rows of a last page, empty pages)", d)
+			}
 		}
 		fmt.Fprintln(w)
 		if rep.Cut > 0 {
