@@ -169,14 +169,14 @@ func (r *Run) openRunRecord(ctx context.Context, params serpstat.Params, date st
 	switch {
 	case damaged != nil && !s.Fresh:
 		rec.close()
-		return nil, usagef("run record %s is damaged (%v): it says which queries this command already exported and paid for; run the same command with --fresh to start over (the record is kept as %s.damaged)",
-			where, damaged, where)
+		return nil, usagef("run record %s is damaged (%v): it says which queries this command already exported and paid for; run the same command with --fresh to start over (the record is kept as %s)",
+			where, damaged, RedactURL(withSuffix(rec.target, ".damaged")))
 	case damaged != nil:
-		if err := dest.WriteAll(ctx, rec.target+".damaged", data, rec.s3); err != nil {
+		if err := dest.WriteAll(ctx, withSuffix(rec.target, ".damaged"), data, rec.s3); err != nil {
 			rec.close()
 			return nil, fmt.Errorf("--fresh: keeping a copy of the damaged run record %s: %w", where, err)
 		}
-		r.logger().Warn("--fresh: the damaged run record was set aside", "record", where+".damaged")
+		r.logger().Warn("--fresh: the damaged run record was set aside", "record", RedactURL(withSuffix(rec.target, ".damaged")))
 	case s.Fresh:
 		rec.old = old.Queries
 	default:
@@ -370,6 +370,15 @@ func (r *Run) dropSuperseded(ctx context.Context, qr *QueryResult, specs []*outS
 		}
 		prev.m.Files = kept
 	}
+}
+
+// withSuffix is target with suffix added to its name, before a URL's
+// query string.
+func withSuffix(target, suffix string) string {
+	if base, query := splitURLQuery(target); dest.IsURL(target) {
+		return base + suffix + query
+	}
+	return target + suffix
 }
 
 // cleanPath is p, cleaned when it is a local path, for comparisons.
