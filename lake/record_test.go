@@ -3,6 +3,8 @@ package lake
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/dest"
+	"github.com/serpstat-export/serpstat-export/pager"
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 	"github.com/serpstat-export/serpstat-export/serpstat/serpstattest"
@@ -305,4 +308,23 @@ func TestRunRecordDoesNotReuseAQueryWhoseFileIsGone(t *testing.T) {
 	require.Nil(t, res.queries[0].Earlier)
 	require.NotNil(t, res.queries[1].Earlier)
 	require.FileExists(t, filepath.Join(dir, "a.example.csv"))
+}
+
+// A query's status says what happened to it.
+func TestStatusOf(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		ctx  context.Context
+		err  error
+		want string
+	}{
+		{context.Background(), nil, StatusDone},
+		{context.Background(), fmt.Errorf("page 3: %w", pager.ErrBudgetExhausted), StatusStopped},
+		{context.Background(), fmt.Errorf("page 3: %w", pager.ErrInterrupted), StatusInterrupted},
+		{canceled, errors.New("write: broken"), StatusInterrupted},
+		{context.Background(), &serpstat.Error{Code: 32117, Message: "Invalid value for field query"}, StatusFailed},
+	} {
+		require.Equal(t, tc.want, StatusOf(tc.ctx, tc.err), "%v", tc.err)
+	}
 }
