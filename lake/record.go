@@ -318,16 +318,28 @@ func StatusOf(ctx context.Context, err error) string {
 // again overwrites its partition, so none of its rows is there twice.
 // An incremental load never comes here: its earlier files hold other rows.
 func (r *Run) dropSuperseded(ctx context.Context, qr *QueryResult, specs []*outSpec, date string, prev *earlier, rec *runRecord) {
-	written := map[string]bool{}
-	for _, f := range qr.Files {
-		written[cleanPath(f.Path)] = true
+	var old []*fileRecord
+	if rec != nil && rec.old[qr.Query] != nil {
+		old = rec.old[qr.Query].Files
+	}
+	r.dropEarlier(ctx, qr.Query, qr.Files, specs, date, prev, old)
+}
+
+// dropEarlier removes the files of query (or, for "", of the outputs the
+// queries share) that earlier runs of the same templates left on date,
+// listed in prev or old, that written did not replace; and takes them
+// out of prev, so the manifest no longer lists them.
+func (r *Run) dropEarlier(ctx context.Context, query string, written []*fileRecord, specs []*outSpec, date string, prev *earlier, old []*fileRecord) {
+	now := map[string]bool{}
+	for _, f := range written {
+		now[cleanPath(f.Path)] = true
 	}
 	ours := func(f *fileRecord) bool {
-		if f.Query != qr.Query || written[cleanPath(f.Path)] {
+		if f.Query != query || now[cleanPath(f.Path)] {
 			return false
 		}
 		for _, sp := range specs {
-			if sp.perQuery && cleanPath(expand(sp.tmpl, qr.Query, date, f.Run, f.Part, sp.method)) == cleanPath(f.Path) {
+			if sp.perQuery == (query != "") && !sp.stdout && cleanPath(expand(sp.tmpl, query, date, f.Run, f.Part, sp.method)) == cleanPath(f.Path) {
 				return true
 			}
 		}
@@ -341,11 +353,9 @@ func (r *Run) dropSuperseded(ctx context.Context, qr *QueryResult, specs []*outS
 			}
 		}
 	}
-	if old := rec.old[qr.Query]; old != nil {
-		for _, f := range old.Files {
-			if ours(f) {
-				gone = append(gone, f)
-			}
+	for _, f := range old {
+		if ours(f) {
+			gone = append(gone, f)
 		}
 	}
 	removed := map[string]bool{}
@@ -355,11 +365,11 @@ func (r *Run) dropSuperseded(ctx context.Context, qr *QueryResult, specs []*outS
 			continue
 		}
 		if err := dest.Remove(ctx, f.Path, r.s3()); err != nil {
-			r.logger().Warn("could not remove a file the query's new outputs replace", "query", qr.Query, "path", RedactURL(f.Path), "error", err)
+			r.logger().Warn("could not remove a file the new outputs replace", "query", query, "path", RedactURL(f.Path), "error", err)
 			continue
 		}
 		removed[p] = true
-		r.logger().Info("removed a file of an earlier export of the query, replaced by this run's", "query", qr.Query, "path", RedactURL(f.Path), "written_by_run", f.Run)
+		r.logger().Info("removed a file of an earlier export, replaced by this run's", "query", query, "path", RedactURL(f.Path), "written_by_run", f.Run)
 	}
 	if prev != nil && prev.m != nil && len(removed) > 0 {
 		kept := prev.m.Files[:0]

@@ -325,8 +325,16 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 		}
 	} else {
 		runErr = commitAll(ctx, shared)
+		var written []*fileRecord
 		for _, o := range shared {
-			res.files = append(res.files, o.written()...)
+			written = append(written, o.written()...)
+		}
+		res.files = append(res.files, written...)
+		if runErr == nil && len(shared) > 0 && s.Incremental == "" {
+			// The shared outputs hold every query of this run: the parts
+			// an earlier run of them left on this date go, so no row is
+			// there twice.
+			r.dropEarlier(ctx, "", written, specs, date, prev, nil)
 		}
 	}
 	for _, qr := range res.queries {
