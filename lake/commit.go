@@ -46,14 +46,17 @@ func commitAll(ctx context.Context, outs []*output) error {
 					kept = append(kept, rec.Path)
 				}
 			}
-			msg := ""
+			msg := "no output of this query was committed"
+			if len(kept) > 0 {
+				msg = "the outputs were not all committed"
+			}
 			if len(rolled) > 0 {
 				msg += fmt.Sprintf("; rolled back %q", rolled)
 			}
 			if len(kept) > 0 {
 				msg += fmt.Sprintf("; already replaced, complete: %q", kept)
 			}
-			return fmt.Errorf("%w (no output of this run was committed%s)", err, msg)
+			return fmt.Errorf("%w (%s)", err, msg)
 		}
 		done = append(done, o)
 		fresh = append(fresh, !existed)

@@ -5,8 +5,9 @@
 // outputs over into parts, commits every output of a query (or the shared
 // ones) together or none, writes the manifest (listing the files earlier
 // runs of the partition left) and _SUCCESS, keeps the incremental state
-// and the record of finished queries, and reports the run as one Summary,
-// rendered as JSON or as text.
+// and the run record (what became of each query, so that a rerun of the
+// same command and date pays nothing twice), and reports the run as one
+// Summary, rendered as JSON or as text.
 //
 // It takes its settings as a plain Settings value and a *slog.Logger;
 // the command (cmd/serpstat-export) keeps the flags, the config, the

@@ -245,25 +245,34 @@ func (t *tracker) state(prev *QueryState, now time.Time) *QueryState {
 
 // manifest is _manifest.json: what a loader needs to load the run.
 type manifest struct {
-	RunID         string          `json:"run_id"`
-	Created       time.Time       `json:"created"`
-	Date          string          `json:"date"`
-	Method        string          `json:"method"`
-	Files         []*fileRecord   `json:"files"`
-	Queries       []manifestQuery `json:"queries"`
-	Schema        []schemaColumn  `json:"schema"`
-	CreditsBilled int64           `json:"credits_billed"`
-	Complete      bool            `json:"complete"` // every query was exported
+	RunID   string    `json:"run_id"`
+	Created time.Time `json:"created"`
+	Date    string    `json:"date"`
+	Method  string    `json:"method"`
+	// Paths says how the files' paths are written: "manifest", relative
+	// to the manifest's own directory (a URL in full); older manifests
+	// have none: as the command was given them.
+	Paths   string          `json:"paths,omitempty"`
+	Files   []*fileRecord   `json:"files"`
+	Queries []manifestQuery `json:"queries"`
+	Schema  []schemaColumn  `json:"schema"`
+	// CreditsBilled is what the run's queries cost in every attempt of
+	// the run (a query reused from an earlier attempt counts what that
+	// attempt paid); CreditsThisAttempt what this attempt paid.
+	CreditsBilled      int64 `json:"credits_billed"`
+	CreditsThisAttempt int64 `json:"credits_billed_this_attempt"`
+	Complete           bool  `json:"complete"` // every query was exported
 }
 
 type manifestQuery struct {
 	Query         string          `json:"query"`
 	Method        string          `json:"method,omitempty"` // the method that exported it
 	Run           string          `json:"run,omitempty"`    // the run that exported it
-	Status        string          `json:"status"`           // done, failed
+	Status        string          `json:"status"`           // done, failed, stopped, interrupted
 	Error         string          `json:"error,omitempty"`
 	Rows          int64           `json:"rows"`
-	CreditsBilled int64           `json:"credits_billed"`
+	CreditsBilled int64           `json:"credits_billed"`   // in every attempt of the run
+	Reused        bool            `json:"reused,omitempty"` // done by an earlier attempt, not bought again
 	Params        serpstat.Params `json:"params"`
 	// Intersect says which domain each links_count_N column counts
 	// (getIntersect): {"links_count_1": "a.com", ...}.

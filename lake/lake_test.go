@@ -58,6 +58,11 @@ func readManifest(t *testing.T, path string) manifest {
 	require.NoError(t, err)
 	var m manifest
 	require.NoError(t, json.Unmarshal(data, &m))
+	require.Equal(t, pathsManifest, m.Paths)
+	for _, f := range m.Files {
+		// Relative to the manifest: as the test names them.
+		f.Path = fromManifest(path, f.Path)
+	}
 	return m
 }
 
@@ -176,9 +181,11 @@ func TestLakeLoadWithMethodInThePath(t *testing.T) {
 	}
 }
 
-// A partition loaded twice on the same day: the second run's parts are
-// numbered after the first's, and its manifest lists both runs' files.
-func TestRerunOnTheSameDayKeepsEveryRun(t *testing.T) {
+// A partition of an output the queries share, fully loaded twice on the
+// same day: the second run's parts are numbered after the first's, and
+// once they are committed the first run's are removed (each row once in
+// the partition); the manifest lists only what is there.
+func TestRerunOnTheSameDayReplacesTheSharedParts(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 2500})
 	defer srv.Close()
 	dir := t.TempDir()
@@ -194,14 +201,16 @@ func TestRerunOnTheSameDayKeepsEveryRun(t *testing.T) {
 		paths = paths[:0]
 		var total int64
 		for _, f := range m.Files {
+			require.Equal(t, run, f.Run)
 			paths = append(paths, filepath.Base(f.Path))
 			total += f.Rows
 		}
 		sort.Strings(paths)
-		require.Equal(t, int64(5000)*int64(len(m.Files)/3), total, run)
+		require.Equal(t, int64(5000), total, run)
 	}
-	require.Equal(t, []string{"part-00000.ndjson", "part-00001.ndjson", "part-00002.ndjson",
-		"part-00003.ndjson", "part-00004.ndjson", "part-00005.ndjson"}, paths)
+	require.Equal(t, []string{"part-00003.ndjson", "part-00004.ndjson", "part-00005.ndjson"}, paths)
+	onDisk, _ := filepath.Glob(filepath.Join(dir, "dt=2026-01-31", "part-*"))
+	require.Len(t, onDisk, 3, "the first run's parts are gone")
 }
 
 // An incremental load: the second run asks only for rows first seen on or
@@ -233,10 +242,11 @@ func TestIncrementalSecondRunFindsNothingNew(t *testing.T) {
 	require.Equal(t, q.Dropped, s.AlreadyExported)
 }
 
-// Several queries into their own outputs, stopped by the budget: the
-// finished ones are recorded, and the same run again exports only the
+// Several queries into their own outputs, stopped by the budget: what
+// became of each is recorded, and the same run again exports only the
 // others, paying nothing for the first again; its manifest lists every
-// file, and the record is removed, so the next run starts over.
+// file. The record is kept, so the next run of the same command and date
+// reuses every query and pays nothing.
 func TestBudgetStopResumesFinishedQueriesFromTheRecord(t *testing.T) {
 	srv := serpstattest.NewServer(serpstattest.Options{Rows: 1000})
 	defer srv.Close()
@@ -261,14 +271,10 @@ func TestBudgetStopResumesFinishedQueriesFromTheRecord(t *testing.T) {
 	require.NotNil(t, res.queries[0].Earlier, "a.example came from the record")
 	require.Equal(t, int64(3000), srv.Stats().CreditsBilled, "3000 rows for 3000 credits in all")
 	require.Equal(t, int64(1500), srv.Stats().CreditsBilled-before, "only b's rest and c were paid for: b's page 1, cut to what the budget left, is not bought again")
-	entries, err := os.ReadDir(state)
-	require.NoError(t, err)
-	for _, e := range entries {
-		require.False(t, strings.HasPrefix(e.Name(), "run-"), "the record is removed at the run's end: %s", e.Name())
-	}
 	m := readManifest(t, filepath.Join(dir, "_manifest.json"))
 	require.True(t, m.Complete)
 	require.Len(t, m.Files, 3, "the manifest lists the first run's file too")
+	require.Equal(t, int64(3000), m.CreditsBilled, "the credits of every attempt")
 	for _, q := range []string{"a.example", "b.example", "c.example"} {
 		data, err := os.ReadFile(filepath.Join(dir, q+".csv"))
 		require.NoError(t, err)
@@ -277,13 +283,14 @@ func TestBudgetStopResumesFinishedQueriesFromTheRecord(t *testing.T) {
 		require.Len(t, recs, 1+1000, q)
 	}
 
-	// The next run of the command starts over: nothing is skipped.
+	// The next run of the command and date reuses every query.
 	r = newRun(t, srv, s, 0)
 	res, err = r.Export(context.Background())
 	require.NoError(t, err)
 	for _, q := range res.queries {
-		require.Nil(t, q.Earlier, "%s: not from the record of a run that ended", q.Query)
+		require.NotNil(t, q.Earlier, "%s: from the record", q.Query)
 	}
+	require.Equal(t, int64(3000), srv.Stats().CreditsBilled, "nothing bought again")
 }
 
 // Bad outputs are refused before anything is sent.

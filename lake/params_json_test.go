@@ -31,11 +31,11 @@ func TestPersistedParamsKeepTheirJSON(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, `{"method":"SerpstatBacklinksProcedure.getNewBacklinks","params":`+params+`,"out":["out"],"date":"2024-01-02"}`, string(rk))
 
-	fq, err := json.Marshal(FinishedQuery{Params: p, Rows: 3})
+	fq, err := json.Marshal(RecordedQuery{Status: StatusDone, Params: p, Rows: 3, Run: "r1", Runs: []string{"r1"}})
 	require.NoError(t, err)
-	assert.Equal(t, `{"params":`+params+`,"rows":3,"credits_billed":0,"files":null}`, string(fq))
+	assert.Equal(t, `{"status":"done","params":`+params+`,"rows":3,"credits_billed_in_all":0,"run":"r1","runs":["r1"],"updated":"0001-01-01T00:00:00Z"}`, string(fq))
 
-	var back FinishedQuery
+	var back RecordedQuery
 	require.NoError(t, json.Unmarshal(fq, &back))
 	assert.Equal(t, p, back.Params)
 }

@@ -75,6 +75,9 @@ func loadEarlier(ctx context.Context, target string, s3 dest.S3Options) (*earlie
 		if f.Run == "" {
 			f.Run = m.RunID
 		}
+		if m.Paths == pathsManifest {
+			f.Path = fromManifest(target, f.Path)
+		}
 	}
 	for i := range m.Queries {
 		if m.Queries[i].Run == "" {
@@ -94,7 +97,7 @@ func (e *earlier) firstPart(sp *outSpec, query, date, run string) int {
 	}
 	next := 0
 	for _, f := range e.m.Files {
-		if f.Part >= next && f.Query == query && expand(sp.tmpl, query, date, run, f.Part, sp.method) == f.Path {
+		if f.Part >= next && f.Query == query && cleanPath(expand(sp.tmpl, query, date, run, f.Part, sp.method)) == cleanPath(f.Path) {
 			next = f.Part + 1
 		}
 	}
@@ -109,12 +112,12 @@ func (e *earlier) merge(m *manifest) {
 	}
 	written := map[string]bool{}
 	for _, f := range m.Files {
-		written[f.Path] = true
+		written[cleanPath(f.Path)] = true
 	}
 	var kept []*fileRecord
 	runs := map[string]bool{}
 	for _, f := range e.m.Files {
-		if !written[f.Path] {
+		if !written[cleanPath(f.Path)] {
 			kept = append(kept, f)
 			runs[f.Run] = true
 		}

@@ -60,6 +60,12 @@ type Settings struct {
 	// state.json) from what can be read (exporter.RepairSpool); without
 	// it a damaged journal is a UsageError naming it.
 	RepairSpool bool
+
+	// Fresh starts over on purpose: the run record of an earlier run of
+	// the same command and date is discarded (a damaged one kept as
+	// .damaged), and the files of the queries exported again are removed
+	// once their new ones are committed. Restart implies it.
+	Fresh bool
 }
 
 func (s *Settings) s3() dest.S3Options { return s.S3 }
@@ -120,7 +126,10 @@ type QueryResult struct {
 	// OlderThanCursor: rows answered older than the incremental cursor,
 	// not written (CursorIgnoredError).
 	OlderThanCursor int64
-	Earlier         *FinishedQuery // set when an earlier run of the command exported it
+	Earlier         *RecordedQuery // set when an earlier run of the command exported it (reused)
+	// CreditsInAll is what the query cost in every attempt of the run
+	// (the run record's count, else its spool's).
+	CreditsInAll int64
 
 	// UnknownKeys counts, per answer key the method's descriptor does
 	// not know, the rows that held it (from the exporter's report).
@@ -144,6 +153,12 @@ type Result struct {
 	method   string
 	// duplicates are the queries dropped as another's duplicate.
 	duplicates []Duplicate
+
+	date   string // the run's logical date
+	record string // the run record's path or URL; "" for none
+	fresh  bool
+	// notStarted is the queries a stop of the whole run left untried.
+	notStarted int
 }
 
 // Report is the single query's report, or nil for a multi-query run.
@@ -188,6 +203,7 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 	if err := r.planQueries(true); err != nil {
 		return nil, err
 	}
+	r.Fresh = r.Fresh || r.Restart
 	s, log := r.Settings, r.logger()
 	queries := s.Queries
 	if len(queries) == 0 {
@@ -249,15 +265,17 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 		startBalance = bal
 	}
 
-	// Several queries into their own outputs: each finished query is
-	// recorded, and one an earlier run of the command finished is skipped.
+	// Several queries into their own outputs: what became of each query
+	// is recorded, and one an earlier run of the command finished is
+	// reused (see record.go).
 	var record *runRecord
 	if multi && allPerQuery(specs) {
-		if record, err = openRunRecord(s, r.descriptor(), r.Pager.Params(), date); err != nil {
+		if record, err = r.openRunRecord(ctx, r.Pager.Params(), date); err != nil {
 			return nil, err
 		}
+		defer record.close()
 	}
-	res := &Result{multi: multi, method: s.method(), duplicates: s.Duplicates}
+	res := &Result{multi: multi, method: s.method(), duplicates: s.Duplicates, date: date, record: record.place(), fresh: s.Fresh}
 	newOutput := func(sp *outSpec, query string) *output {
 		maxRows := s.MaxRowsPerFile
 		if !sp.parts {
@@ -275,33 +293,41 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 		}
 	}
 	var runErr error
-	for _, q := range queries {
-		if qr := record.skip(q, state); qr != nil {
-			log.Info("exported by an earlier run of this command: skipped", "query", q, "rows", qr.Report.Rows)
+	for i, q := range queries {
+		qr, missing := record.reuse(q, state)
+		if missing != "" {
+			log.Warn("done by an earlier run of this command, but a file it wrote is gone: exported again", "query", q, "missing", missing)
+		}
+		if qr != nil {
+			log.Info("done by an earlier run of this command: reused, not bought or written again", "query", q, "rows", qr.Report.Rows, "exported_by_run", qr.Earlier.Run)
 			res.queries = append(res.queries, qr)
 			res.files = append(res.files, qr.Files...)
 			continue
 		}
-		qr := r.exportQuery(ctx, q, specs, shared, newOutput, state, startBalance)
+		qr = r.exportQuery(ctx, q, specs, shared, newOutput, state, startBalance)
 		res.queries = append(res.queries, qr)
+		if qr.Err == nil && record != nil && s.Incremental == "" {
+			r.dropSuperseded(ctx, qr, specs, date, prev, record)
+		}
 		res.files = append(res.files, qr.Files...)
-		if qr.Err == nil && record != nil {
+		if record != nil {
 			var st *QueryState
-			if state != nil {
+			if state != nil && qr.Err == nil {
 				st = state.Queries[q]
 			}
-			if err := record.finish(ctx, qr, st); err != nil {
-				log.Warn("could not record the finished query: a rerun would export it again", "query", q, "error", err)
+			if err := record.note(ctx, s.RunID, qr, st); err != nil {
+				log.Warn("could not record what became of the query: a rerun would export it again", "query", q, "error", err)
 			}
 		}
 		if qr.Err != nil {
-			if interrupted(ctx, qr.Err) {
+			if StatusOf(ctx, qr.Err) == StatusInterrupted {
 				log.Warn("query interrupted", "query", q, "error", qr.Err)
 			} else {
 				log.Error("query failed", "query", q, "error", qr.Err)
 			}
 			if !multi || Fatal(ctx, qr.Err) {
 				runErr = qr.Err
+				res.notStarted = len(queries) - i - 1
 				break
 			}
 		}
@@ -313,8 +339,16 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 		}
 	} else {
 		runErr = commitAll(ctx, shared)
+		var written []*fileRecord
 		for _, o := range shared {
-			res.files = append(res.files, o.written()...)
+			written = append(written, o.written()...)
+		}
+		res.files = append(res.files, written...)
+		if runErr == nil && len(shared) > 0 && s.Incremental == "" {
+			// The shared outputs hold every query of this run: the parts
+			// an earlier run of them left on this date go, so no row is
+			// there twice.
+			r.dropEarlier(ctx, "", written, specs, date, prev, nil)
 		}
 	}
 	for _, qr := range res.queries {
@@ -351,8 +385,14 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 			return res, fmt.Errorf("--incremental: %w", err)
 		}
 	}
-	if err := record.remove(); err != nil {
-		log.Warn("could not remove the record of finished queries", "error", err)
+	if record != nil && s.Incremental != "" && record.done(queries) {
+		// The incremental state keeps the next run from buying a row
+		// again: the record has done its work.
+		if err := record.remove(ctx); err != nil {
+			log.Warn("could not remove the run record", "error", err)
+		} else {
+			res.record = ""
+		}
 	}
 	for _, qr := range res.queries {
 		if qr.Err != nil {
@@ -501,20 +541,22 @@ func (r *Run) writeManifest(ctx context.Context, res *Result, date, target strin
 	if s.Manifest == "" && (!templated && !res.multi || len(files) == 0 && !noNewRows) {
 		return nil
 	}
-	m := manifest{RunID: s.RunID, Created: time.Now().UTC(), Date: date, Method: s.method(), Files: files,
-		Schema: schemaOf(r.descriptor(), res.multi && hasShared(s.Out)), CreditsBilled: r.budget().Spent(), Complete: true}
+	m := manifest{RunID: s.RunID, Created: time.Now().UTC(), Date: date, Method: s.method(), Files: files, Paths: pathsManifest,
+		Schema: schemaOf(r.descriptor(), res.multi && hasShared(s.Out)), CreditsThisAttempt: r.budget().Spent(), Complete: true}
 	for _, qr := range res.queries {
-		mq := manifestQuery{Query: qr.Query, Method: s.method(), Status: "done", Params: qr.Params, Intersect: qr.Intersect}
+		mq := manifestQuery{Query: qr.Query, Method: s.method(), Run: s.RunID, Status: StatusOf(ctx, qr.Err), Params: qr.Params,
+			Intersect: qr.Intersect, CreditsBilled: qr.creditsInAll()}
 		if qr.Report != nil {
-			mq.Rows, mq.CreditsBilled = qr.written(), qr.Report.Credits
+			mq.Rows = qr.written()
 			mq.NoNewRows = s.Incremental != "" && mq.Rows == 0 && qr.Err == nil
 		}
 		if qr.Earlier != nil {
-			mq.CreditsBilled = qr.Earlier.Credits
+			mq.Run, mq.Reused = qr.Earlier.Run, true
 		}
 		if qr.Err != nil {
-			mq.Status, mq.Error, m.Complete = "failed", qr.Err.Error(), false
+			mq.Error, m.Complete = qr.Err.Error(), false
 		}
+		m.CreditsBilled += mq.CreditsBilled
 		m.Queries = append(m.Queries, mq)
 	}
 	prev.merge(&m)
@@ -531,7 +573,7 @@ func (r *Run) writeManifest(ctx context.Context, res *Result, date, target strin
 		}
 		target = besideData(at, "_manifest.json")
 	}
-	data, err := json.MarshalIndent(m, "", "  ")
+	data, err := json.MarshalIndent(m.relativeTo(target), "", "  ")
 	if err != nil {
 		return err
 	}
@@ -635,4 +677,12 @@ func (r *Run) progress(e *exporter.Exporter) (stop func()) {
 		return r.Progress(e)
 	}
 	return func() {}
+}
+
+// creditsInAll is what the query cost in every attempt of the run.
+func (q *QueryResult) creditsInAll() int64 {
+	if q.CreditsInAll > 0 || q.Report == nil {
+		return q.CreditsInAll
+	}
+	return q.Report.CreditsInAll
 }

@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"context"
 	"io"
 
 	"path/filepath"
@@ -73,11 +74,14 @@ type Summary struct {
 	Method   string `json:"method,omitempty"`
 	ExitCode int    `json:"exit_code"`
 	Query    string `json:"query,omitempty"`
+	// Date is the run's logical date ({date}, --date).
+	Date string `json:"date,omitempty"`
 	Counts
 	TotalUnknown     bool            `json:"total_unknown,omitempty"` // the API did not tell the total
 	AlreadyExported  int64           `json:"already_exported,omitempty"`
 	OlderThanCursor  int64           `json:"older_than_cursor,omitempty"` // incremental: rows older than the cursor, not written
 	CreditsByBalance *int64          `json:"credits_by_balance,omitempty"`
+	BalanceBefore    *int64          `json:"balance_before,omitempty"` // the account's, where it was read
 	BalanceAfter     *int64          `json:"balance_after,omitempty"`
 	CreditsLeft      int64           `json:"credits_left,omitempty"`
 	Duplicates       int64           `json:"duplicates"`
@@ -95,6 +99,16 @@ type Summary struct {
 	// dropped as the same as another once normalised (A.COM and a.com):
 	// each domain is exported once.
 	DuplicateQueries []string `json:"duplicate_queries,omitempty"`
+	// QueriesReused: queries an earlier run of the same command and date
+	// finished, taken from the run record, neither bought nor written
+	// again; QueriesNotStarted: queries a stop of the whole run (budget,
+	// interruption) left untried.
+	QueriesReused     int `json:"queries_reused"`
+	QueriesNotStarted int `json:"queries_not_started"`
+	// RunRecord is the run record's path or URL (a run of several
+	// queries into their own outputs); Fresh: --fresh or --restart.
+	RunRecord string `json:"run_record,omitempty"`
+	Fresh     bool   `json:"fresh"`
 	// UnknownKeys counts, per answer key the method's descriptor does not
 	// know, the rows that held it.
 	UnknownKeys map[string]int64 `json:"unknown_keys,omitempty"`
@@ -125,6 +139,10 @@ type QuerySummary struct {
 	// OlderThanCursor: incremental rows answered older than the cursor
 	// (the API ignored its filter), not written.
 	OlderThanCursor int64 `json:"older_than_cursor,omitempty"`
+	// CreditsBilledInAll is what the query cost in every attempt of the
+	// run; Reused: an earlier attempt finished it (credits_billed 0).
+	CreditsBilledInAll int64 `json:"credits_billed_in_all"`
+	Reused             bool  `json:"reused"`
 }
 
 // written is the rows of the query the outputs hold: the rows exported
@@ -147,6 +165,7 @@ type OutputSummary struct {
 	Path   string      `json:"path"`
 	Format sink.Format `json:"format"`
 	Rows   int64       `json:"rows"`
+	Run    string      `json:"run,omitempty"` // the run that wrote it
 	Bytes  int64       `json:"bytes,omitempty"`
 	SHA256 string      `json:"sha256,omitempty"`
 	// CellsGuarded is the CSV cells the formula guard changed.
@@ -178,8 +197,13 @@ func NewSummary(runID, command, status string, code int, res *Result, err error,
 		sum.DuplicateQueries = append(sum.DuplicateQueries, d.Query)
 	}
 	sum.Manifest = res.manifest
+	sum.Date, sum.RunRecord, sum.Fresh, sum.QueriesNotStarted = res.date, res.record, res.fresh, res.notStarted
 	for _, f := range res.files {
-		sum.Outputs = append(sum.Outputs, OutputSummary{Path: f.Path, Format: f.Format, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256, CellsGuarded: f.CellsGuarded})
+		run := f.Run
+		if run == "" {
+			run = runID
+		}
+		sum.Outputs = append(sum.Outputs, OutputSummary{Path: f.Path, Format: f.Format, Rows: f.Rows, Run: run, Bytes: f.Bytes, SHA256: f.SHA256, CellsGuarded: f.CellsGuarded})
 		sum.CellsGuarded += f.CellsGuarded
 	}
 	for _, q := range res.queries {
@@ -207,15 +231,30 @@ func NewSummary(runID, command, status string, code int, res *Result, err error,
 		}
 		qs.OlderThanCursor = q.OlderThanCursor
 		sum.OlderThanCursor += q.OlderThanCursor
-		qs.Status, qs.Spool = "done", q.Spool
+		qs.Status, qs.Spool = StatusOf(context.Background(), q.Err), q.Spool
 		if q.Err != nil {
-			qs.Status, qs.Error = "failed", q.Err.Error()
+			qs.Error = q.Err.Error()
+		}
+		qs.CreditsBilledInAll, qs.Reused = q.creditsInAll(), q.Earlier != nil
+		if qs.Reused {
+			sum.QueriesReused++
+			qs.CreditsBilled = 0 // bought by an earlier attempt
+		}
+		sum.CreditsBilledInAll += qs.CreditsBilledInAll
+		if r := q.Report; r != nil && !qs.Reused {
+			if r.StartBalance >= 0 && sum.BalanceBefore == nil {
+				sum.BalanceBefore = &r.StartBalance
+			}
+			if r.LeftLines >= 0 {
+				sum.BalanceAfter = &r.LeftLines
+			}
 		}
 		sum.Queries = append(sum.Queries, qs)
 	}
 	if res.multi {
 		sum.ElapsedSeconds = elapsed.Seconds()
 		sum.RowsPerSecond = perSecond(sum.Rows, elapsed)
+		sum.CreditsEarlier = sum.CreditsBilledInAll - sum.CreditsBilled
 	}
 	rep := res.Report()
 	if rep == nil {
@@ -234,6 +273,9 @@ func NewSummary(runID, command, status string, code int, res *Result, err error,
 	}
 	if rep.LeftLines >= 0 {
 		sum.BalanceAfter = &rep.LeftLines
+	}
+	if rep.StartBalance >= 0 {
+		sum.BalanceBefore = &rep.StartBalance
 	}
 	sum.CreditsBilledInAll, sum.CreditsEarlier, sum.Attempts = rep.CreditsInAll, rep.CreditsEarlier, rep.Attempts
 	sum.DamagedPages, sum.Reread, sum.CreditsUnkept = rep.DamagedPages, rep.Reread, rep.Unkept

@@ -44,15 +44,29 @@ func printReport(w io.Writer, s *Summary) {
 			fmt.Fprintf(w, "  query %s: total %d, reachable %d, %d planned pages of %d rows\n",
 				rep.Query, rep.Plan.Total, rep.Plan.Reachable, rep.Plan.Pages, rep.Plan.Size)
 		}
-		fmt.Fprintf(w, "  credits: estimated %d, billed %d", rep.CreditsEstimated, rep.Credits)
-		if rep.CreditsEarlier > 0 {
-			fmt.Fprintf(w, " (%d in all over %d attempts)", rep.CreditsInAll, rep.Attempts)
-		}
-		if rep.CreditsByBalance >= 0 {
-			fmt.Fprintf(w, " (balance dropped by %d)", rep.CreditsByBalance)
-		}
-		if d := rep.Difference(); d != 0 && rep.Complete {
-			fmt.Fprintf(w, ", difference %+d (retried answers that were billed, surplus rows of a last page, empty pages)", d)
+		if rep.CreditsEarlier > 0 || rep.Attempts > 1 {
+			// A resume: this attempt's bill, the earlier ones', and the
+			// export in all, which is what the estimate is of.
+			earlier := "1 earlier attempt"
+			if rep.Attempts > 2 {
+				earlier = fmt.Sprintf("%d earlier attempts", rep.Attempts-1)
+			}
+			fmt.Fprintf(w, "  credits: estimated %d for the whole export; billed %d by this attempt and %d by %s, %d in all",
+				rep.CreditsEstimated, rep.Credits, rep.CreditsEarlier, earlier, rep.CreditsInAll)
+			if rep.CreditsByBalance >= 0 {
+				fmt.Fprintf(w, " (the balance dropped by %d during this attempt)", rep.CreditsByBalance)
+			}
+			if d := rep.Difference(); d != 0 && rep.Complete {
+				fmt.Fprintf(w, ", %+d against the estimate (retried answers that were billed, surplus rows of a last page, empty pages, and requests in flight when an earlier attempt stopped, counted as billed)", d)
+			}
+		} else {
+			fmt.Fprintf(w, "  credits: estimated %d, billed %d", rep.CreditsEstimated, rep.Credits)
+			if rep.CreditsByBalance >= 0 {
+				fmt.Fprintf(w, " (balance dropped by %d)", rep.CreditsByBalance)
+			}
+			if d := rep.Difference(); d != 0 && rep.Complete {
+				fmt.Fprintf(w, ", difference %+d (retried answers that were billed, surplus rows of a last page, empty pages)", d)
+			}
 		}
 		fmt.Fprintln(w)
 		if rep.Cut > 0 {
@@ -143,9 +157,16 @@ func printFiles(w io.Writer, s *Summary) {
 		if f.Path == "-" {
 			continue
 		}
-		fmt.Fprintf(w, "  wrote %s (%s, %d rows", f.Path, f.Format, f.Rows)
+		verb := "wrote"
+		if f.Run != "" && f.Run != s.RunID {
+			verb = "kept " // committed by an earlier run of the command, reused
+		}
+		fmt.Fprintf(w, "  %s %s (%s, %d rows", verb, f.Path, f.Format, f.Rows)
 		if f.CellsGuarded > 0 {
 			fmt.Fprintf(w, ", %d cells starting with = + - @ got a leading ', see --csv-raw", f.CellsGuarded)
+		}
+		if verb != "wrote" {
+			fmt.Fprintf(w, ", written by run %s", f.Run)
 		}
 		fmt.Fprintln(w, ")")
 	}
@@ -161,20 +182,35 @@ func printFiles(w io.Writer, s *Summary) {
 // printMulti reports a run of several queries: a line a query, from the
 // summary's.
 func printMulti(w io.Writer, s *Summary) {
-	failed := 0
+	byStatus := map[string]int{}
 	for _, qs := range s.Queries {
-		if qs.Status == "failed" {
-			failed++
+		byStatus[qs.Status]++
+	}
+	fmt.Fprintf(w, "serpstat-export: %d queries (run %s): %d rows, %d credits billed", len(s.Queries)+s.QueriesNotStarted, s.RunID, s.Rows, s.CreditsBilled)
+	if s.CreditsBilledInAll != s.CreditsBilled {
+		fmt.Fprintf(w, " (%d in all attempts of the run)", s.CreditsBilledInAll)
+	}
+	if s.QueriesReused > 0 {
+		fmt.Fprintf(w, ", %d reused", s.QueriesReused)
+	}
+	fmt.Fprintf(w, ", %d failed", byStatus[StatusFailed])
+	for _, st := range []string{StatusStopped, StatusInterrupted} {
+		if byStatus[st] > 0 {
+			fmt.Fprintf(w, ", %d %s", byStatus[st], st)
 		}
 	}
-	fmt.Fprintf(w, "serpstat-export: %d queries (run %s): %d rows, %d credits billed, %d failed\n", len(s.Queries), s.RunID, s.Rows, s.CreditsBilled, failed)
+	if s.QueriesNotStarted > 0 {
+		fmt.Fprintf(w, ", %d not started", s.QueriesNotStarted)
+	}
+	fmt.Fprintln(w)
 	for i, qs := range s.Queries {
 		q := s.res.queries[i]
 		switch {
 		case q.Err != nil:
-			fmt.Fprintf(w, "  query %-30s failed: %s\n", qs.Query, qs.Error)
+			fmt.Fprintf(w, "  query %-30s %s: %s\n", qs.Query, qs.Status, qs.Error)
 		case q.Earlier != nil:
-			fmt.Fprintf(w, "  query %-30s done by an earlier run of this command: %d rows, kept, not paid for again\n", qs.Query, q.Earlier.Rows)
+			fmt.Fprintf(w, "  query %-30s done by an earlier run of this command (run %s): %d rows, kept, not paid for again (%d credits then)\n",
+				qs.Query, q.Earlier.Run, q.Earlier.Rows, q.Earlier.Credits)
 		case q.Report != nil:
 			fmt.Fprintf(w, "  query %-30s %s: total %d, %d rows, %d pages, %d credits", qs.Query, qs.StopReason, qs.Total, qs.Rows, qs.Pages, qs.CreditsBilled)
 			if qs.Sliced {
@@ -193,6 +229,9 @@ func printMulti(w io.Writer, s *Summary) {
 		}
 	}
 	printFiles(w, s)
+	if s.RunRecord != "" {
+		fmt.Fprintf(w, "  run record %s: the same command for date %s reuses the queries done and retries the others (--fresh starts over)\n", s.RunRecord, s.Date)
+	}
 }
 
 // noEffect lists the slicing filters found without effect, each once.

@@ -63,6 +63,8 @@ type settings struct {
 	Restart        bool          `yaml:"restart"`
 	StopGrace      time.Duration `yaml:"stop_grace"`
 	RepairSpool    bool          `yaml:"repair_spool"`
+	Fresh          bool          `yaml:"fresh"`
+	Date           string        `yaml:"date"`
 	LogLevel       string        `yaml:"log_level"`
 	LogFormat      string        `yaml:"log_format"`
 	Quiet          bool          `yaml:"quiet"`
@@ -173,7 +175,9 @@ func exportFlags(fs *flag.FlagSet) *flagSettings {
 	fs.IntVar(&f.Retries, "retries", 0, "attempts per page on transient failures (0: 8)")
 	fs.DurationVar(&f.RetryMaxWait, "retry-max-wait", d.RetryMaxWait, "most time one page may spend waiting between retries")
 	fs.StringVar(&f.StateDir, "state-dir", "", "checkpoint `dir` of the export (default: .FILE.spool next to the first --out file)")
-	fs.BoolVar(&f.Restart, "restart", false, "discard the checkpoint of an earlier run of this export and start over")
+	fs.BoolVar(&f.Restart, "restart", false, "discard the checkpoint of an earlier run of this export and start over (implies --fresh)")
+	fs.BoolVar(&f.Fresh, "fresh", false, "start a run of several queries over on purpose: ignore the run record of an earlier run of the same command and date (queries it finished are exported again, their old files removed once the new ones are committed)")
+	fs.StringVar(&f.Date, "date", "", "the run's logical `date`, YYYY-MM-DD (UTC, not in the future): fills {date}, the manifest, the summary and the run record (default: today, UTC)")
 	fs.DurationVar(&f.StopGrace, "stop-grace", d.StopGrace, "after Ctrl-C or SIGTERM (no new page is requested), how long uploads and commits may still run before they are cancelled and the run exits 130")
 	fs.BoolVar(&f.RepairSpool, "repair-spool", false, "rebuild a spool's damaged journal (credits.json, state.json) from what can be read, counting the credits spent no lower than its pages prove; the damaged file is kept as NAME.damaged")
 	fs.StringVar(&f.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
@@ -283,6 +287,9 @@ func (s *settings) check() error {
 		return usagef("--retry-max-wait must be more than 0; got %v", s.RetryMaxWait)
 	case s.Endpoint == "":
 		return usagef("--endpoint must not be empty")
+	}
+	if err := checkDate(s.Date, time.Now()); err != nil {
+		return err
 	}
 	return s.checkCoordinator()
 }

@@ -261,7 +261,7 @@ func (s *settings) lake(runID string, queries []string) lake.Settings {
 		RunID: runID, Queries: queries, ManyQueries: len(s.Queries) > 1 || s.QueriesFile != "",
 		Out: s.Out, Format: s.Format, MaxRowsPerFile: s.MaxRowsPerFile, MaxRows: s.MaxRows,
 		CSVRaw: s.CSVRaw, CSVBOM: s.CSVBOM, Incremental: s.Incremental, Manifest: s.Manifest,
-		StateDir: s.StateDir, Restart: s.Restart, Workers: s.Workers, Partial: s.Partial, NoSlice: s.NoSlice,
+		StateDir: s.StateDir, Restart: s.Restart, Fresh: s.Fresh, Date: s.Date, Workers: s.Workers, Partial: s.Partial, NoSlice: s.NoSlice,
 		KeepBalance: s.KeepBalance, Budget: s.Budget, RPS: s.RPS, S3: s.s3(),
 		RepairSpool: s.RepairSpool,
 	}
@@ -292,7 +292,7 @@ func printError(w io.Writer, command string, s settings, rep *exporter.Report, e
 	case exitTempFail:
 		printCoordinatorLost(w, err)
 	case exitCanceled:
-		fmt.Fprintln(w, "serpstat-export: interrupted: requests in flight were finished and saved; no output was committed")
+		fmt.Fprintln(w, "serpstat-export: interrupted: requests in flight were finished and saved; the outputs of the query interrupted were not committed (those listed as written above were)")
 	case exitBrokenPipe:
 		fmt.Fprintln(w, "serpstat-export: stdout was closed by its reader (a pipe into head or the like): no new page was requested after that; exit 141, as other tools stopped by a closed pipe")
 	default:

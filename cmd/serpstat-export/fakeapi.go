@@ -69,6 +69,10 @@ func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := flag.NewFlagSet("fake-api", flag.ContinueOnError)
 	addr, o := fakeAPIFlags(fs)
 	grow, growEvery := growFlags(fs)
+	var refuse fieldList
+	refused := []string{}
+	refuse.names = &refused
+	fs.Var(refuse, "refuse-query", "answer error 32117 to every request for these `DOMAINS` (comma-separated, repeatable), on every try: a query the API refuses")
 	if code, done := parseArgs(fs, args, fakeAPIHelp, stdout, stderr); done {
 		return code
 	}
@@ -96,6 +100,9 @@ func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *growEvery <= 0 {
 		fmt.Fprintln(stderr, "serpstat-export fake-api: --grow-every must be more than 0")
 		return exitUsage
+	}
+	if len(refused) > 0 {
+		o.Fault = refuseQueries(refused)
 	}
 	fake := serpstattest.New(*o) // it serves POST and GET /grow too
 	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}

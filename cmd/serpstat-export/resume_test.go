@@ -17,7 +17,7 @@ import (
 // 230 rows in pages of 100, each into its own file, and a budget that
 // stops the run after two: exit 3, and the stop message says what was
 // spent; the rerun with a higher budget pays only for the three others
-// and says which queries an earlier run did; the next run starts over.
+// and says which queries an earlier run did; the next run reuses them all.
 // The manifest and the record of finished queries are lake's
 // TestBudgetStopResumesFinishedQueriesFromTheRecord, in-process.
 func TestBudgetStopOfSeveralQueriesResumesWithoutPayingAgain(t *testing.T) {
@@ -53,8 +53,10 @@ func TestBudgetStopOfSeveralQueriesResumesWithoutPayingAgain(t *testing.T) {
 	_, err := os.Stat(filepath.Join(dir, "lake", "dt="+date, "_SUCCESS"))
 	require.NoError(t, err)
 
-	// The next run of the command starts over: nothing is skipped.
+	// The next run of the command and date reuses every query: the run
+	// record is kept, so a scheduler's rerun pays nothing.
 	res = runCLI(t, serpstattest.DefaultToken, append(args, "--budget", "10000")...)
 	require.Equal(t, 0, res.code, res.stderr)
-	assert.NotContains(t, res.stderr, "done by an earlier run")
+	assert.Contains(t, res.stderr, "0 credits billed (1150 in all attempts of the run), 5 reused, 0 failed")
+	assert.EqualValues(t, 5*rows, srv.Stats().CreditsBilled, "nothing bought again")
 }

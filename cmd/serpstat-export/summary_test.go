@@ -120,7 +120,7 @@ func TestMultiQuerySummaryEqualsTheOutputsAndTheManifest(t *testing.T) {
 		var csvRows int64
 		for _, f := range m.Files {
 			if strings.HasSuffix(f.Path, ".csv") {
-				n := countLines(t, f.Path)
+				n := countLines(t, filepath.Join(lake, f.Path)) // relative to the manifest
 				assert.Equal(t, n, f.Rows, "%s: the manifest's rows of %s", run, f.Path)
 				perQueryFiles[f.Query] += n
 				csvRows += n
