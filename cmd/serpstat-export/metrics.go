@@ -24,7 +24,7 @@ const metricsPushTimeout = 5 * time.Second
 func metricsFlags(fs *flag.FlagSet, f *settings) {
 	fs.StringVar(&f.MetricsFile, "metrics-file", "", "at the end of the run, write its figures in the Prometheus text format to `path` (atomically; for the node_exporter textfile collector: a *.prom file in its directory)")
 	fs.StringVar(&f.MetricsPush, "metrics-push", "", "at the end of the run, push its figures to the Prometheus Pushgateway at `URL` (http://HOST:9091), job serpstat_export")
-	fs.StringVar(&f.MetricsInstance, "metrics-instance", "", "the instance label of --metrics-push: one group of metrics per instance (default: the hostname; set a stable name in Kubernetes)")
+	fs.StringVar(&f.MetricsInstance, "metrics-instance", "", "the instance label of --metrics-push, a `name`: one group of metrics per instance (default: the hostname; set a stable name in Kubernetes)")
 	fs.BoolVar(&f.MetricsStrict, "metrics-strict", false, "exit 1 instead of 0 when --metrics-file or --metrics-push fails (by default a warning)")
 }
 
