@@ -97,8 +97,8 @@ func TestEveryMetricHasTheMethodLabel(t *testing.T) {
 		require.Contains(t, fams, name)
 		require.Equal(t, dto.MetricType_GAUGE, fams[name].GetType(), name)
 		for _, m := range fams[name].GetMetric() {
-			_, ok := value(t, map[string]*dto.MetricFamily{name: {Metric: []*dto.Metric{m}}}, name, map[string]string{"method": "new-backlinks"})
-			require.True(t, ok, "%s %v", name, m)
+			require.Equal(t, "method", m.GetLabel()[0].GetName(), name)
+			require.Equal(t, "new-backlinks", m.GetLabel()[0].GetValue(), name)
 		}
 	}
 }
