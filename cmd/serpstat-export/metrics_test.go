@@ -117,7 +117,11 @@ func TestMetricsFileAfterATwoDomainExport(t *testing.T) {
 	assert.Greater(t, dur, 0.0)
 	for name, mf := range fams {
 		for _, m := range mf.GetMetric() {
-			assert.Contains(t, fmt.Sprint(m.GetLabel()), `name:"method" value:"new-backlinks"`, name)
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			assert.Equal(t, "new-backlinks", labels["method"], name)
 		}
 	}
 	entries, err := os.ReadDir(filepath.Dir(prom))
