@@ -81,6 +81,7 @@ type Report struct {
 	Duplicates       int64 // rows dropped as already written (new rows pushed them across a page boundary)
 	Repaired         int   // invalid UTF-8 sequences from the API, written as U+FFFD
 	LastTotal        int   // the total a later page reported, when it changed; 0 if never
+	Requests         int64 // requests sent (attempts: retries and probes included)
 	Retries          int64
 	RateLimited      int64
 	Workers          int // most requests in flight at once

@@ -342,7 +342,7 @@ func (r *run) finish(ctx context.Context, err error) error {
 func (r *run) close(ctx context.Context) {
 	rep, p := r.rep, r.p
 	st := p.Stats()
-	rep.Retries, rep.RateLimited = st.Retries, st.RateLimited
+	rep.Requests, rep.Retries, rep.RateLimited = st.Requests, st.Retries, st.RateLimited
 	if r.guard != nil {
 		rep.Credits = r.guard.Spent() - r.prior
 		if r.cp != nil {

@@ -31,6 +31,7 @@ type Counts struct {
 	CreditsBilled    int64   `json:"credits_billed"`
 	ElapsedSeconds   float64 `json:"elapsed_seconds"`
 	RowsPerSecond    float64 `json:"rows_per_second"`
+	Requests         int64   `json:"requests"` // sent to the API, retries included
 	Retries          int64   `json:"retries"`
 	RateLimited      int64   `json:"rate_limited"`
 	ResumedPages     int     `json:"resumed_pages"`
@@ -45,7 +46,7 @@ func countsOf(r *exporter.Report, rows int64) Counts {
 		StopReason: r.StopReason, Total: r.Plan.Total, Reachable: r.Plan.Reachable, Unreachable: r.Unreachable,
 		Rows: rows, Pages: r.Pages, CreditsEstimated: r.CreditsEstimated, CreditsBilled: r.Credits,
 		ElapsedSeconds: r.Elapsed.Seconds(), RowsPerSecond: perSecond(rows, r.Elapsed),
-		Retries: r.Retries, RateLimited: r.RateLimited, ResumedPages: r.Resumed, Sliced: r.Sliced,
+		Requests: r.Requests, Retries: r.Retries, RateLimited: r.RateLimited, ResumedPages: r.Resumed, Sliced: r.Sliced,
 	}
 }
 
@@ -58,6 +59,7 @@ func (c *Counts) add(q Counts) {
 	c.Pages += q.Pages
 	c.CreditsEstimated += q.CreditsEstimated
 	c.CreditsBilled += q.CreditsBilled
+	c.Requests += q.Requests
 	c.Retries += q.Retries
 	c.RateLimited += q.RateLimited
 	c.ResumedPages += q.ResumedPages

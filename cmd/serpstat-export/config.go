@@ -81,6 +81,12 @@ type settings struct {
 	AccountBudget       int64         `yaml:"account_budget"`
 	AccountBudgetWindow time.Duration `yaml:"account_budget_window"`
 
+	// The run's figures for Prometheus (metrics.go).
+	MetricsFile     string `yaml:"metrics_file"`
+	MetricsPush     string `yaml:"metrics_push"`
+	MetricsInstance string `yaml:"metrics_instance"`
+	MetricsStrict   bool   `yaml:"metrics_strict"`
+
 	tokenOnCommandLine bool // --token was given as a flag: other users can see it
 
 	// given names the settings a layer set, by flag name, with the
@@ -196,6 +202,7 @@ func exportFlags(fs *flag.FlagSet) *flagSettings {
 	fs.Int64Var(&f.AccountBudget, "account-budget", 0, "every job of the token together spends at most `N` credits per --account-budget-window (needs --coordinator; 0: no cap); stops with exit 3")
 	fs.DurationVar(&f.AccountBudgetWindow, "account-budget-window", d.AccountBudgetWindow, "the window of --account-budget (fixed windows from the Unix epoch: 24h is a UTC day)")
 	fs.StringVar(&f.Token, "token", "", "the API token (discouraged: other users see it in the process list; use $SERPSTAT_TOKEN or --token-file)")
+	metricsFlags(fs, f)
 	return b
 }
 

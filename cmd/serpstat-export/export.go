@@ -58,6 +58,10 @@ func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin i
 	// and the summary written.
 	s.buckets = &dest.Buckets{}
 	defer func() { _ = s.buckets.Close() }()
+	mw, merr := newMetricsWriter(s, err)
+	if err == nil {
+		err = merr
+	}
 	stopProfiles := startProfiles(s, u)
 	res, err := export(ctx, stop, s, err, stdin, stdout, u)
 	stopProfiles()
@@ -65,7 +69,12 @@ func runExport(ctx context.Context, stop <-chan struct{}, args []string, stdin i
 	if code == exitFailure && stopped(stop) {
 		code = exitCanceled // what failed did so because the run was stopped
 	}
-	u.finish(s, lake.NewSummary(u.runID, "export", statusOf[code], code, res, err, time.Since(u.start)), res, err)
+	sum := lake.NewSummary(u.runID, "export", statusOf[code], code, res, err, time.Since(u.start))
+	if merr := mw.write(ctx, u, sum); merr != nil && code == exitOK {
+		code, err = exitFailure, merr // --metrics-strict
+		sum = lake.NewSummary(u.runID, "export", statusOf[code], code, res, err, time.Since(u.start))
+	}
+	u.finish(s, sum, res, err)
 	return code
 }
 
