@@ -275,7 +275,7 @@ func (rec *runRecord) reuse(q string, state *State) (qr *QueryResult, missing st
 	if state != nil && f.State != nil {
 		state.Queries[q] = f.State
 	}
-	return &QueryResult{Query: q, Params: f.Params, Files: f.Files, Dropped: 0, Earlier: f, CreditsInAll: f.Credits,
+	return &QueryResult{Query: q, Params: f.Params, Files: f.Files, Dropped: 0, Earlier: f, CreditsInAll: f.Credits, committed: true,
 		Report: &exporter.Report{Query: q, Rows: f.Rows, Complete: true, StopReason: "done by an earlier run", CreditsByBalance: -1,
 			LeftLines: -1, StartBalance: -1, CreditsInAll: f.Credits, CreditsEarlier: f.Credits}}, ""
 }

@@ -139,6 +139,10 @@ type QueryResult struct {
 	Intersect map[string]string
 
 	spool *spool // to remove once the shared outputs are committed
+	// committed: the outputs holding the query's rows were committed (its
+	// own, or the shared ones at the end of the run; a reused query's
+	// earlier).
+	committed bool
 }
 
 func (q *QueryResult) unknownKeys() map[string]int64 { return q.UnknownKeys }
@@ -344,6 +348,11 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 			written = append(written, o.written()...)
 		}
 		res.files = append(res.files, written...)
+		if runErr == nil && len(shared) > 0 {
+			for _, qr := range res.queries {
+				qr.committed = qr.committed || qr.Earlier == nil
+			}
+		}
 		if runErr == nil && len(shared) > 0 && s.Incremental == "" {
 			// The shared outputs hold every query of this run: the parts
 			// an earlier run of them left on this date go, so no row is
@@ -487,6 +496,8 @@ func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, share
 	if err == nil || inDoubt {
 		if cerr := commitAll(ctx, own); cerr != nil {
 			qr.Err, inDoubt = cerr, false
+		} else {
+			qr.committed = len(own) > 0
 		}
 		for _, o := range own {
 			qr.Files = append(qr.Files, o.written()...)

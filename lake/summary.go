@@ -26,6 +26,11 @@ type Counts struct {
 	Reachable        int     `json:"reachable"`
 	Unreachable      int     `json:"unreachable"`
 	Rows             int64   `json:"rows"` // written to the outputs
+	// RowsCommitted: of Rows, those in outputs that were committed (or
+	// written to stdout): what the lake holds from this run. A query
+	// stopped before its outputs were committed keeps its rows in its
+	// spool, for the rerun, and counts none here.
+	RowsCommitted int64 `json:"rows_committed"`
 	Pages            int     `json:"pages"`
 	CreditsEstimated int64   `json:"credits_estimated"`
 	CreditsBilled    int64   `json:"credits_billed"`
@@ -41,10 +46,10 @@ type Counts struct {
 
 // countsOf is the counts of a query's report; rows is what the outputs
 // hold of it.
-func countsOf(r *exporter.Report, rows int64) Counts {
+func countsOf(r *exporter.Report, rows, committed int64) Counts {
 	return Counts{
 		StopReason: r.StopReason, Total: r.Plan.Total, Reachable: r.Plan.Reachable, Unreachable: r.Unreachable,
-		Rows: rows, Pages: r.Pages, CreditsEstimated: r.CreditsEstimated, CreditsBilled: r.Credits,
+		Rows: rows, RowsCommitted: committed, Pages: r.Pages, CreditsEstimated: r.CreditsEstimated, CreditsBilled: r.Credits,
 		ElapsedSeconds: r.Elapsed.Seconds(), RowsPerSecond: perSecond(rows, r.Elapsed),
 		Requests: r.Requests, Retries: r.Retries, RateLimited: r.RateLimited, ResumedPages: r.Resumed, Sliced: r.Sliced,
 	}
@@ -56,6 +61,7 @@ func (c *Counts) add(q Counts) {
 	c.Reachable += q.Reachable
 	c.Unreachable += q.Unreachable
 	c.Rows += q.Rows
+	c.RowsCommitted += q.RowsCommitted
 	c.Pages += q.Pages
 	c.CreditsEstimated += q.CreditsEstimated
 	c.CreditsBilled += q.CreditsBilled
@@ -156,6 +162,15 @@ func (q *QueryResult) written() int64 {
 	return q.Report.Rows - q.Dropped
 }
 
+// committedRows is written, once the outputs holding the rows were
+// committed; 0 before.
+func (q *QueryResult) committedRows() int64 {
+	if !q.committed {
+		return 0
+	}
+	return q.written()
+}
+
 type SliceSummary struct {
 	Label       string `json:"label"`
 	Total       int    `json:"total"`
@@ -223,7 +238,7 @@ func NewSummary(runID, command, status string, code int, res *Result, err error,
 		}
 		qs := QuerySummary{Query: q.Query}
 		if r := q.Report; r != nil {
-			qs.Counts, qs.AlreadyExported = countsOf(r, q.written()), q.Dropped
+			qs.Counts, qs.AlreadyExported = countsOf(r, q.written(), q.committedRows()), q.Dropped
 			sum.Counts.add(qs.Counts)
 			sum.AlreadyExported += qs.AlreadyExported
 			sum.Duplicates += r.Duplicates
@@ -266,7 +281,7 @@ func NewSummary(runID, command, status string, code int, res *Result, err error,
 	if rep.Partial {
 		status = "partial"
 	}
-	sum.Counts = countsOf(rep, res.queries[0].written())
+	sum.Counts = countsOf(rep, res.queries[0].written(), res.queries[0].committedRows())
 	sum.Status, sum.Error, sum.Spool = status, errText, spool
 	sum.Query, sum.AlreadyExported, sum.CreditsLeft = rep.Query, res.queries[0].Dropped, rep.CreditsLeft
 	sum.OlderThanCursor = res.queries[0].OlderThanCursor

@@ -89,7 +89,7 @@ func checkMetricsFile(path string) error {
 // time when the run exited 0.
 func metricsOf(sum *lake.Summary, method string, end time.Time) *metrics.Run {
 	r := &metrics.Run{
-		Method: sum.Method, Rows: sum.Rows, Credits: sum.CreditsBilled, Requests: sum.Requests, Retries: sum.Retries,
+		Method: sum.Method, Rows: sum.RowsCommitted, Credits: sum.CreditsBilled, Requests: sum.Requests, Retries: sum.Retries,
 		Duration: time.Duration(sum.ElapsedSeconds * float64(time.Second)), ExitCode: sum.ExitCode,
 		Queries: map[string]int{},
 	}

@@ -14,7 +14,7 @@ import (
 // counted by the statuses the summary gives them.
 func TestMetricsOfTheSummary(t *testing.T) {
 	end := time.Unix(1796515200, 0)
-	counts := lake.Counts{Rows: 4000, CreditsBilled: 4012, Requests: 9, Retries: 2, ElapsedSeconds: 1.5}
+	counts := lake.Counts{Rows: 4500, RowsCommitted: 4000, CreditsBilled: 4012, Requests: 9, Retries: 2, ElapsedSeconds: 1.5}
 	for _, tc := range []struct {
 		name string
 		sum  lake.Summary

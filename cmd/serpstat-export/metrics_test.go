@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"net/http"
@@ -179,12 +180,33 @@ func TestMetricsAreWrittenOnEveryExit(t *testing.T) {
 			assert.EqualValues(t, earlier, at)
 			credits, _ := promSum(fams, "serpstat_export_credits", method)
 			assert.EqualValues(t, srv.Stats().CreditsBilled, credits, "what the API billed")
+			rows, _ := promSum(fams, "serpstat_export_rows", method)
+			assert.EqualValues(t, committedCSVRows(t, dir), rows, "the rows the committed outputs hold, not those kept in a spool")
 			if tc.status != "" {
 				n, _ := promSum(fams, "serpstat_export_queries", map[string]string{"status": tc.status})
 				assert.EqualValues(t, 1, n, tc.status)
 			}
 		})
 	}
+}
+
+// committedCSVRows counts the data rows of the CSV files in dir (the
+// committed outputs; spools and temporary files are hidden or elsewhere).
+func committedCSVRows(t *testing.T, dir string) int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.csv"))
+	require.NoError(t, err)
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+		require.NoError(t, err, f)
+		if len(recs) > 0 {
+			n += len(recs) - 1 // the header
+		}
+	}
+	return n
 }
 
 // gatewayRecorder is an HTTP server that records what is pushed to it.
