@@ -19,18 +19,18 @@ import (
 // several, filled in from an exporter.Report by countsOf and added up by
 // add. Its field names are a contract.
 type Counts struct {
-	Status           string  `json:"status"` // done, partial, stopped, interrupted, refused, usage, failed
-	Error            string  `json:"error,omitempty"`
-	StopReason       string  `json:"stop_reason,omitempty"`
-	Total            int     `json:"total"`
-	Reachable        int     `json:"reachable"`
-	Unreachable      int     `json:"unreachable"`
-	Rows             int64   `json:"rows"` // written to the outputs
+	Status      string `json:"status"` // done, partial, stopped, interrupted, refused, usage, failed
+	Error       string `json:"error,omitempty"`
+	StopReason  string `json:"stop_reason,omitempty"`
+	Total       int    `json:"total"`
+	Reachable   int    `json:"reachable"`
+	Unreachable int    `json:"unreachable"`
+	Rows        int64  `json:"rows"` // written to the outputs
 	// RowsCommitted: of Rows, those in outputs that were committed (or
 	// written to stdout): what the lake holds from this run. A query
 	// stopped before its outputs were committed keeps its rows in its
 	// spool, for the rerun, and counts none here.
-	RowsCommitted int64 `json:"rows_committed"`
+	RowsCommitted    int64   `json:"rows_committed"`
 	Pages            int     `json:"pages"`
 	CreditsEstimated int64   `json:"credits_estimated"`
 	CreditsBilled    int64   `json:"credits_billed"`
