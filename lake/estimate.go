@@ -55,6 +55,14 @@ type Estimate struct {
 	// (1 for an object), 0 with TotalUnknown for a list only the answer
 	// tells the length of.
 	NotPaged bool `json:"not_paged,omitempty"`
+	// Reused: the run record of an earlier run of the same command and
+	// date says the query is done, so the export would neither buy nor
+	// write it again (Credits 0, nothing sent to estimate it); ReusedRun
+	// is the run that exported it, ReusedRows the rows it wrote (Total
+	// and Reachable are 0: nothing is asked).
+	Reused     bool   `json:"reused,omitempty"`
+	ReusedRun  string `json:"reused_run,omitempty"`
+	ReusedRows int64  `json:"reused_rows,omitempty"`
 
 	// Plan is the export's plan, for those who read it in Go.
 	Plan *pager.Plan `json:"-"`
@@ -77,6 +85,7 @@ type RunEstimate struct {
 	FitsBudget        bool        `json:"fits_budget"`
 	AffordableCredits int64       `json:"affordable_credits"`
 	Failed            int         `json:"failed,omitempty"`
+	Reused            int         `json:"queries_reused,omitempty"`
 	List              []*Estimate `json:"queries"`
 }
 
@@ -119,7 +128,14 @@ func (r *Run) Estimate(ctx context.Context) (*RunEstimate, error) {
 	}
 	sess := pager.Session{Budget: spend, Stop: r.Stop}
 	run := &RunEstimate{Queries: len(s.Queries), Balance: bal, RPS: s.RPS, Budget: s.Budget, KeepBalance: s.KeepBalance}
+	done := r.recordedDone(ctx)
 	for _, q := range s.Queries {
+		if f := done[q]; f != nil {
+			run.Reused++
+			run.List = append(run.List, &Estimate{Method: r.descriptor().Name, Query: q, SearchType: f.Params.SearchType,
+				Reused: true, ReusedRun: f.Run, ReusedRows: f.Rows})
+			continue
+		}
 		before := spend.Spent()
 		e, err := r.estimateQuery(ctx, sess, q, state)
 		if err != nil {
@@ -144,7 +160,7 @@ func (r *Run) Estimate(ctx context.Context) (*RunEstimate, error) {
 	run.FitsBudget = run.Credits <= run.AffordableCredits
 	for _, e := range run.List {
 		e.Balance = bal
-		if e.Error == "" {
+		if e.Error == "" && !e.Reused {
 			e.AffordableCredits = affordable(bal, e.EstimateCost, s)
 			e.FitsBudget = e.Credits <= e.AffordableCredits
 			e.BalanceAfter = bal - e.EstimateCost - e.Credits

@@ -280,6 +280,39 @@ func (rec *runRecord) reuse(q string, state *State) (qr *QueryResult, missing st
 			LeftLines: -1, StartBalance: -1, CreditsInAll: f.Credits, CreditsEarlier: f.Credits}}, ""
 }
 
+// recordedDone is, for an estimate, the queries an export of the same
+// settings would reuse: those the run record of the same command and date
+// says are done (and whose local files are there), read without taking
+// the record's lock. None when the export would keep no record (one
+// query, shared outputs), with Fresh or Restart, or when the record
+// cannot be read (the export says why).
+func (r *Run) recordedDone(ctx context.Context) map[string]*RecordedQuery {
+	s := r.Settings
+	if s.Fresh || s.Restart || len(s.Queries) < 2 || len(s.Out) == 0 {
+		return nil
+	}
+	specs, err := parseOuts(s.Out, s.Format, true, s.MaxRowsPerFile, s.method())
+	if err != nil || !allPerQuery(specs) {
+		return nil
+	}
+	digest, k := RecordKey(s, r.descriptor(), r.Pager.Params(), s.date())
+	data, err := dest.ReadAll(ctx, s.recordTarget("run-"+digest+".json"), s.s3())
+	if err != nil {
+		return nil
+	}
+	var old runRecord
+	if json.Unmarshal(data, &old) != nil || old.Version != runRecordVersion || !jsonSame(old.Key, k) {
+		return nil
+	}
+	rec, done := &runRecord{Queries: old.Queries}, map[string]*RecordedQuery{}
+	for _, q := range s.Queries {
+		if qr, _ := rec.reuse(q, nil); qr != nil {
+			done[q] = qr.Earlier
+		}
+	}
+	return done
+}
+
 // done tells whether every query of qs is done in the record.
 func (rec *runRecord) done(qs []string) bool {
 	for _, q := range qs {

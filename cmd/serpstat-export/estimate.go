@@ -198,6 +198,8 @@ func printRunEstimate(w io.Writer, r *lake.RunEstimate) {
 		switch {
 		case e.Error != "":
 			note = "failed: " + e.Error
+		case e.Reused:
+			note = fmt.Sprintf("done by run %s (run record, %d rows): reused, not bought again", e.ReusedRun, e.ReusedRows)
 		case e.Incremental && e.Since != "":
 			note = fmt.Sprintf("since %s: %d new, %d already exported", e.Since, e.NewRows, e.AlreadyExported)
 		case e.Incremental:
@@ -210,6 +212,9 @@ func printRunEstimate(w io.Writer, r *lake.RunEstimate) {
 			note = strings.TrimSpace(fmt.Sprintf("%s %d past the wall", note, e.Unreachable))
 		}
 		total, rows := strconv.Itoa(e.Total), strconv.Itoa(e.Reachable)
+		if e.Reused {
+			total, rows = "-", "-"
+		}
 		if e.NotPaged {
 			note = strings.TrimSpace("not paged " + note)
 			if e.TotalUnknown {

@@ -192,6 +192,32 @@ func TestASchedulersRetryPaysNothingTwice(t *testing.T) {
 		assert.True(t, q.Reused, q.Query)
 	}
 
+	// The estimate of the same command and date reads the record: the
+	// four done are reused, priced 0 and not probed.
+	billed := srv.Stats().CreditsBilled
+	res = runCLI(t, serpstattest.DefaultToken, append([]string{"estimate", "--json"}, args[1:]...)...)
+	require.Equal(t, 1, res.code, "the refused query fails its estimate: %s", res.stderr)
+	var est struct {
+		Credits int64 `json:"credits"`
+		Reused  int   `json:"queries_reused"`
+		List    []struct {
+			Query   string `json:"query"`
+			Credits int64  `json:"credits"`
+			Reused  bool   `json:"reused"`
+			Run     string `json:"reused_run"`
+		} `json:"queries"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &est), res.stdout)
+	assert.Equal(t, 4, est.Reused)
+	assert.EqualValues(t, 0, est.Credits, "nothing left to buy but the refused query, which has no price")
+	for _, e := range est.List {
+		assert.Equal(t, e.Query != "refused.example", e.Reused, e.Query)
+		if e.Reused {
+			assert.Equal(t, first.RunID, e.Run, e.Query)
+		}
+	}
+	assert.Equal(t, billed, srv.Stats().CreditsBilled, "the estimate probed none of the four")
+
 	// --fresh starts over on purpose: bought again, still each row once.
 	res = runCLI(t, serpstattest.DefaultToken, append(args, "--fresh")...)
 	require.Equal(t, 1, res.code, res.stderr)
