@@ -93,7 +93,7 @@ func probeDestinations(ctx context.Context, s Settings, specs []*outSpec, querie
 		probes = append(probes, probe{"--incremental", s.Incremental})
 	}
 	if s.Manifest != "" {
-		probes = append(probes, probe{"--manifest", s.Manifest})
+		probes = append(probes, probe{"--manifest", s.manifestPath(date, run)})
 	}
 	seen := map[string]bool{}
 	var bad []string

@@ -26,9 +26,20 @@ type earlier struct {
 // manifestTarget is where the run's manifest goes, when it writes one:
 // --manifest, or beside the data. It predicts the data's paths from the
 // templates (part 0); "" when the run writes no manifest.
+// manifestPath is --manifest with {date}, {method} and {run} filled in,
+// as the outputs' templates are ("" without --manifest). One manifest
+// covers every query and part of the run: CheckOutputs refuses {query}
+// and {part} in it.
+func (s *Settings) manifestPath(date, run string) string {
+	if s.Manifest == "" {
+		return ""
+	}
+	return expand(s.Manifest, "", date, run, 0, s.method())
+}
+
 func manifestTarget(s Settings, specs []*outSpec, queries []string, multi bool, date, run string) string {
 	if s.Manifest != "" {
-		return s.Manifest
+		return s.manifestPath(date, run)
 	}
 	templated := false
 	for _, o := range s.Out {

@@ -153,7 +153,12 @@ func CheckOutputs(s Settings) error {
 	}
 	extra := map[string]string{}
 	if s.Manifest != "" {
-		extra["--manifest"] = s.Manifest
+		for _, ph := range placeholder.FindAllString(s.Manifest, -1) {
+			if ph != "{date}" && ph != "{method}" && ph != "{run}" {
+				return usagef("--manifest %s: %s cannot be in it: one manifest covers every query and part of the run; it takes {date}, {method} and {run}", s.Manifest, ph)
+			}
+		}
+		extra["--manifest"] = s.manifestPath(s.date(), s.RunID)
 	}
 	if s.Incremental != "" {
 		extra["--incremental"] = s.Incremental

@@ -151,7 +151,7 @@ func exportFlags(fs *flag.FlagSet) *flagSettings {
 	fs.Var(&f.Queries, "query", "the `domain` to export backlinks of, e.g. example.com; repeat it for several")
 	fs.StringVar(&f.QueriesFile, "queries-file", "", "read domains from `path`, one a line (# comments, blank lines ignored; - for stdin)")
 	fs.IntVar(&f.MaxRowsPerFile, "max-rows-per-file", 0, "start a new {part} of an --out after `N` rows (0: one part)")
-	fs.StringVar(&f.Manifest, "manifest", "", "write _manifest.json (then _SUCCESS) at `path` instead of next to the data")
+	fs.StringVar(&f.Manifest, "manifest", "", "write _manifest.json (then _SUCCESS) at `path` instead of next to the data; {date}, {method} and {run} are filled in")
 	fs.StringVar(&f.Incremental, "incremental", "", "incremental loads: keep the newest first_seen (the method's cursor: serpstat-export methods) of each query in `state` (a path or blob URL) and ask only for newer rows next time")
 	fs.StringVar(&f.S3Endpoint, "s3-endpoint", "", "S3 endpoint `URL` for s3:// outputs (default: $AWS_ENDPOINT_URL or AWS)")
 	fs.StringVar(&f.S3Region, "s3-region", "", "S3 region (default: $AWS_REGION)")

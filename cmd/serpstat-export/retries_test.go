@@ -292,6 +292,31 @@ func TestDateFillsThePartitionAndTheManifest(t *testing.T) {
 	assert.FileExists(t, filepath.Join(dir, "lake", "dt=2026-10-31", "a.csv"))
 }
 
+// TestManifestPathTakesTheDate: --manifest fills {date}, {method} and
+// {run} as --out does; {query} or {part} in it is refused before anything
+// is sent (one manifest covers every query).
+func TestManifestPathTakesTheDate(t *testing.T) {
+	srv := serpstattest.NewServer(serpstattest.Options{Rows: 150})
+	defer srv.Close()
+	dir := t.TempDir()
+	args := []string{"export", "--endpoint", srv.URL, "--rps", "1000", "--query", "a.example", "--query", "b.example",
+		"--date", "2026-11-01", "--out", filepath.Join(dir, "lake", "dt={date}", "domain={query}", "part-{part}.csv"),
+		"--state-dir", filepath.Join(dir, "state")}
+	res := runCLI(t, serpstattest.DefaultToken, append(args, "--manifest", filepath.Join(dir, "manifests", "{method}-{date}.json"))...)
+	require.Equal(t, 0, res.code, res.stderr)
+	m := readRetryManifest(t, filepath.Join(dir, "manifests", "new-backlinks-2026-11-01.json"))
+	assert.Equal(t, "2026-11-01", m.Date)
+	assert.Len(t, m.Files, 2)
+	billed := srv.Stats().CreditsBilled
+	for _, bad := range []string{"{query}.json", "m-{part}.json"} {
+		res = runCLI(t, serpstattest.DefaultToken, append(args, "--manifest", filepath.Join(dir, "manifests", bad))...)
+		require.Equal(t, 2, res.code, res.stderr)
+		assert.Contains(t, res.stderr, "--manifest")
+		assert.Contains(t, res.stderr, "{date}, {method} and {run}")
+	}
+	assert.Equal(t, billed, srv.Stats().CreditsBilled, "nothing sent for a bad --manifest")
+}
+
 // TestDateRefusedBeforeAnythingIsSent: a malformed --date, or one in the
 // future, exits 2 naming the flag and the format, with no request sent.
 func TestDateRefusedBeforeAnythingIsSent(t *testing.T) {
