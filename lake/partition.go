@@ -23,9 +23,6 @@ type earlier struct {
 	m      *manifest // nil: no earlier manifest
 }
 
-// manifestTarget is where the run's manifest goes, when it writes one:
-// --manifest, or beside the data. It predicts the data's paths from the
-// templates (part 0); "" when the run writes no manifest.
 // manifestPath is --manifest with {date}, {method} and {run} filled in,
 // as the outputs' templates are ("" without --manifest). One manifest
 // covers every query and part of the run: CheckOutputs refuses {query}
@@ -37,6 +34,9 @@ func (s *Settings) manifestPath(date, run string) string {
 	return expand(s.Manifest, "", date, run, 0, s.method())
 }
 
+// manifestTarget is where the run's manifest goes, when it writes one:
+// --manifest, or beside the data. It predicts the data's paths from the
+// templates (part 0); "" when the run writes no manifest.
 func manifestTarget(s Settings, specs []*outSpec, queries []string, multi bool, date, run string) string {
 	if s.Manifest != "" {
 		return s.manifestPath(date, run)

@@ -426,10 +426,15 @@ func withSuffix(target, suffix string) string {
 	return target + suffix
 }
 
-// cleanPath is p, cleaned when it is a local path, for comparisons.
+// cleanPath is p, cleaned and absolute when it is a local path, for
+// comparisons: an output named /data/x.csv and the same file read back
+// from a manifest as ../../data/x.csv are one file.
 func cleanPath(p string) string {
 	if dest.IsURL(p) || p == "-" {
 		return p
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
 	}
 	return filepath.Clean(p)
 }

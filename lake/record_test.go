@@ -328,3 +328,23 @@ func TestStatusOf(t *testing.T) {
 		require.Equal(t, tc.want, StatusOf(tc.ctx, tc.err), "%v", tc.err)
 	}
 }
+
+// TestCleanPathNamesOneFileOnce: an absolute output and the same file as a
+// manifest beside relative outputs reads it back (relative to the working
+// directory) compare equal, so an earlier run's parts are found, not
+// overwritten or listed twice.
+func TestCleanPathNamesOneFileOnce(t *testing.T) {
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	abs := filepath.Join(wd, "data", "x.csv")
+	target := filepath.Join("m", "_manifest.json")
+	back := fromManifest(target, toManifest(target, abs))
+	for _, tc := range []struct{ a, b string }{
+		{abs, back},
+		{abs, filepath.Join("data", ".", "x.csv")},
+		{"s3://b/k/x.csv", "s3://b/k/x.csv"},
+	} {
+		require.Equal(t, cleanPath(tc.a), cleanPath(tc.b), "%s and %s", tc.a, tc.b)
+	}
+	require.NotEqual(t, cleanPath(abs), cleanPath(filepath.Join(wd, "data", "y.csv")))
+}

@@ -324,7 +324,7 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 			}
 		}
 		if qr.Err != nil {
-			if StatusOf(ctx, qr.Err) == StatusInterrupted {
+			if interrupted(ctx, qr.Err) {
 				log.Warn("query interrupted", "query", q, "error", qr.Err)
 			} else {
 				log.Error("query failed", "query", q, "error", qr.Err)
@@ -350,7 +350,7 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 		res.files = append(res.files, written...)
 		if runErr == nil && len(shared) > 0 {
 			for _, qr := range res.queries {
-				qr.committed = qr.committed || qr.Earlier == nil
+				qr.committed = true // its rows are in the shared outputs just committed (a reused one's, in its run's)
 			}
 		}
 		if runErr == nil && len(shared) > 0 && s.Incremental == "" {
