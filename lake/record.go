@@ -162,11 +162,7 @@ func (r *Run) openRunRecord(ctx context.Context, params serpstat.Params, date st
 		rec.close()
 		return nil, fmt.Errorf("run record %s: %w", where, err)
 	}
-	var old runRecord
-	damaged := json.Unmarshal(data, &old)
-	if damaged == nil && (old.Version != runRecordVersion || !jsonSame(old.Key, k)) {
-		damaged = fmt.Errorf("version %d of another command", old.Version)
-	}
+	old, damaged := decodeRunRecord(data, k)
 	switch {
 	case damaged != nil && !s.Fresh:
 		rec.close()
@@ -186,6 +182,19 @@ func (r *Run) openRunRecord(ctx context.Context, params serpstat.Params, date st
 		}
 	}
 	return rec, nil
+}
+
+// decodeRunRecord is the record data holds, or why it is not the record
+// of the command whose key is k (damaged, or another version or command).
+func decodeRunRecord(data, k []byte) (runRecord, error) {
+	var old runRecord
+	if err := json.Unmarshal(data, &old); err != nil {
+		return old, err
+	}
+	if old.Version != runRecordVersion || !jsonSame(old.Key, k) {
+		return old, fmt.Errorf("version %d of another command", old.Version)
+	}
+	return old, nil
 }
 
 func jsonSame(a, b []byte) bool {
@@ -300,8 +309,8 @@ func (r *Run) recordedDone(ctx context.Context) map[string]*RecordedQuery {
 	if err != nil {
 		return nil
 	}
-	var old runRecord
-	if json.Unmarshal(data, &old) != nil || old.Version != runRecordVersion || !jsonSame(old.Key, k) {
+	old, damaged := decodeRunRecord(data, k)
+	if damaged != nil {
 		return nil
 	}
 	rec, done := &runRecord{Queries: old.Queries}, map[string]*RecordedQuery{}
