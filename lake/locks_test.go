@@ -113,6 +113,8 @@ func TestEveryObjectWrittenIsLockedWhateverTheQuery(t *testing.T) {
 		{"--manifest and --incremental", Settings{Queries: []string{"a.com"}, Out: []string{"s3://lake/{date}/a.csv"},
 			Manifest: "s3://lake/manifests/{date}.json", Incremental: "s3://lake/state.json"},
 			[]string{"object:s3://lake/2026-01-31/a.csv", "object:s3://lake/manifests/2026-01-31.json", "object:s3://lake/state.json"}},
+		{"a job of its own directory", Settings{Queries: []string{"a.com"}, Out: []string{"s3://lake/q={query}/data.parquet"}},
+			[]string{"object:s3://lake/q=a.com/data.parquet", "object:s3://lake/q=a.com/_manifest.json"}},
 		{"local outputs have file locks of their own", Settings{Queries: []string{"a.com"}, Out: []string{"/data/a.csv", "-"}}, nil},
 		{"stdout and the state dir", Settings{Queries: []string{"a.com"}, Out: []string{"-"}, StateDir: "s3://lake/st"},
 			[]string{"state-dir:s3://lake/st/"}},
