@@ -2,6 +2,7 @@ package lake
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -177,6 +178,31 @@ func TestExportIsRefusedBeforeAnythingWhenAnotherRunHoldsWhatItWrites(t *testing
 			require.Zero(t, srv.Stats().Requests, "nothing sent")
 			for _, n := range locks.taken {
 				require.False(t, strings.HasPrefix(n, "export:"), "no query was started: %s", n)
+			}
+		})
+	}
+}
+
+func TestWithoutACoordinatorObjectsAreNotLockedAndTheRunSaysSo(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		out  string
+		says bool
+	}{
+		{"an object", "s3://lake/t5/out.csv", true},
+		{"a local file", "out.csv", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var log strings.Builder
+			r := &Run{Settings: Settings{Queries: []string{"a.com"}, Out: []string{tc.out}, RunID: "run1"},
+				Logger: slog.New(slog.NewTextHandler(&log, nil))}
+			specs, err := parseOuts(r.Out, "", false, 0, r.method())
+			require.NoError(t, err)
+			require.NoError(t, r.lockShared(context.Background(), specs, r.Queries, "2026-01-31", ""))
+			if tc.says {
+				require.Equal(t, 1, strings.Count(log.String(), "not locked without a coordinator"), log.String())
+			} else {
+				require.Empty(t, log.String())
 			}
 		})
 	}
