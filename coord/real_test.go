@@ -58,6 +58,56 @@ func TestScriptsOnARealRedis(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(1200), spent)
 
+	// A killed run's holds: charged at once by its resume (Start with the
+	// same run), a late settle corrects the charge; the epoch lost stops
+	// the budget.
+	ra := a.Account(100000, time.Hour)
+	_, err = ra.Start(ctx, "run x")
+	require.NoError(t, err)
+	_, err = ra.Reserve(ctx, 1000)
+	require.NoError(t, err)
+	late, err := ra.Reserve(ctx, 1000)
+	require.NoError(t, err)
+	rb := b.Account(100000, time.Hour)
+	charged, err := rb.Start(ctx, "run x")
+	require.NoError(t, err)
+	require.Equal(t, int64(2000), charged)
+	spent, err = rb.Spent(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(3200), spent)
+	late.Settle(ctx, 300)
+	rb.Carry(1000) // the journal says less than the account counted: no charge
+	r3, err := rb.Reserve(ctx, 10)
+	require.NoError(t, err)
+	r3.Settle(ctx, 10)
+	spent, err = rb.Spent(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(2510), spent)
+
+	// A hold nobody refreshes is charged in full when it expires.
+	short, err := Open(ctx, "redis://"+addr+"/0", token, Options{TTL: 50 * time.Millisecond})
+	require.NoError(t, err)
+	defer short.Close()
+	rs := short.Account(100000, time.Hour)
+	_, err = rs.Reserve(ctx, 700)
+	require.NoError(t, err)
+	short.mu.Lock()
+	short.held = map[string]map[string]bool{}
+	short.mu.Unlock()
+	time.Sleep(150 * time.Millisecond) // past the hold's expiry on the server's clock
+	r4, err := rb.Reserve(ctx, 1)
+	require.NoError(t, err)
+	spent, err = rb.Spent(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(3210), spent)
+	r4.Settle(ctx, 1)
+
+	require.NoError(t, a.rdb.Del(ctx, a.ns+"budget:epoch").Err())
+	_, err = aa.Reserve(ctx, 1)
+	var lost *BudgetLostError
+	require.ErrorAs(t, err, &lost)
+	require.ErrorIs(t, err, ErrUnavailable)
+
 	require.NoError(t, a.Lock(ctx, "x"))
 	require.ErrorIs(t, b.Lock(ctx, "x"), ErrLocked)
 	require.NoError(t, a.refreshOnce(ctx))
