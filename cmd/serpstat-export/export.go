@@ -299,7 +299,7 @@ func printError(w io.Writer, command string, s settings, rep *exporter.Report, e
 			fmt.Fprintf(w, "  run 'serpstat-export %s --help' for its flags; nothing was sent, no credit spent\n", command)
 		}
 	case exitTempFail:
-		printCoordinatorLost(w, err)
+		printCoordinatorLost(w, s, rep, err)
 	case exitCanceled:
 		fmt.Fprintln(w, "serpstat-export: interrupted: requests in flight were finished and saved; the outputs of the query interrupted were not committed (those listed as written above were)")
 	case exitBrokenPipe:
