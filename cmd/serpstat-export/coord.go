@@ -83,7 +83,11 @@ func (j *job) connect(ctx context.Context) error {
 	j.cfg.Limiter = c.Limiter(s.RPS)
 	if s.AccountBudget > 0 {
 		acct := c.Account(s.AccountBudget, s.AccountBudgetWindow)
-		charged, err := acct.Start(ctx, s.accountRun())
+		run := s.accountRun()
+		if j.estimating {
+			run = ""
+		}
+		charged, err := acct.Start(ctx, run)
 		if err != nil {
 			return fmt.Errorf("--coordinator: reading the account budget: %w; nothing was sent, no credit spent", err)
 		}

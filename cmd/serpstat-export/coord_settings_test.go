@@ -50,3 +50,29 @@ func TestExitCodesOfTheCoordinator(t *testing.T) {
 	assert.Contains(t, b.String(), "exit 75")
 	require.ErrorIs(t, &coord.ExhaustedError{}, pager.ErrBudgetExhausted)
 }
+
+func TestAccountRunNamesWhatIsExportedWhere(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	base := settings{Method: "new-backlinks", Query: "example.com", Out: stringList{"x.csv"}}
+	same := base
+	same.Out = stringList{filepath.Join(dir, "x.csv")}
+	require.Equal(t, base.accountRun(), same.accountRun(), "a relative output is its absolute path")
+	for _, tc := range []struct {
+		name   string
+		change func(s *settings)
+	}{
+		{"another query", func(s *settings) { s.Query = "example.org" }},
+		{"another output", func(s *settings) { s.Out = stringList{"y.csv"} }},
+		{"another method", func(s *settings) { s.Method = "ref-domains" }},
+		{"a state dir", func(s *settings) { s.StateDir = "s3://lake/state" }},
+		{"a queries file", func(s *settings) { s.Query, s.QueriesFile = "", "q.txt" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			other := base
+			other.Out = append(stringList{}, base.Out...)
+			tc.change(&other)
+			require.NotEqual(t, base.accountRun(), other.accountRun())
+		})
+	}
+}

@@ -125,6 +125,9 @@ type job struct {
 	pager  *pager.Pager // made by start; every query's is made from it
 
 	coord *coord.Coordinator // --coordinator; nil without
+	// estimating: the job only probes (estimate), it is no attempt of an
+	// export's run in the account budget (see accountRun).
+	estimating bool
 }
 
 // queryLogger tags a query's log lines with it.
