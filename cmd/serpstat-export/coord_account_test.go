@@ -67,7 +67,7 @@ func TestAccountBudgetCountsTheRequestsOfAKilledJob(t *testing.T) {
 func TestAccountBudgetLostInARedisRestartStopsBothJobs(t *testing.T) {
 	r := startRedis(t)
 	token := uniqueToken(t)
-	srv := serpstattest.NewServer(serpstattest.Options{Token: token, Rows: 20000, Latency: time.Second})
+	srv := serpstattest.NewServer(serpstattest.Options{Token: token, Rows: 20000, Latency: 2 * time.Second})
 	defer srv.Close()
 	dir := t.TempDir()
 	var procs []*proc
@@ -76,7 +76,8 @@ func TestAccountBudgetLostInARedisRestartStopsBothJobs(t *testing.T) {
 			"--workers", "2", "--out", q+".csv", "--progress", "never", "--coordinator", r.url(), "--account-budget", "30000"))
 	}
 	// Each job's page 1 and 2 pages in flight: Redis restarts (no
-	// persistence) while they wait for their answers.
+	// persistence) while they wait for their answers (2 s: the restart
+	// takes a fraction of it, so no job finds Redis down).
 	waitFor(t, "both jobs' pages in flight", func() bool {
 		st := srv.Stats()
 		return st.Requests >= 6 && st.InFlight >= 4
