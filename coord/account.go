@@ -212,12 +212,15 @@ type windowKeys struct {
 	life                                 int64
 }
 
-func (a *Account) keys() windowKeys {
+func (a *Account) keys() windowKeys { return a.keysAt(0) }
+
+// keysAt is the keys of the window back windows before the current one.
+func (a *Account) keysAt(back int64) windowKeys {
 	now := time.Now
 	if a.Now != nil {
 		now = a.Now
 	}
-	idx := now().UnixNano() / int64(a.window)
+	idx := now().UnixNano()/int64(a.window) - back
 	base := fmt.Sprintf("%sbudget:%d:%d:", a.c.ns, int64(a.window/time.Second), idx)
 	// Kept one window past its end, so a late settle still lands.
 	return windowKeys{base + "spent", base + "holds", base + "amounts", base + "charged", a.c.ns + "budget:epoch", int64(2*a.window/time.Second) + 60}
@@ -233,9 +236,10 @@ func (a *Account) common(k windowKeys, epoch string) []any {
 // Start reads the account's epoch (writing it when there is none: the
 // first use of the budget, or Redis lost it and this run starts a new
 // count) and, when run is not empty, charges at once the reservations an
-// earlier attempt of the same run left unsettled. run names what the
-// run exports, the same for every attempt (the cmd: its state dir and
-// outputs). It returns the credits charged. Call it before the first
+// earlier attempt of the same run left unsettled, in this window and the
+// previous one (each charged in its own window). run names what the run
+// exports, the same for every attempt (the cmd: its queries, outputs and
+// state dir). It returns the credits charged. Call it before the first
 // Reserve; without it Reserve reads the epoch itself and names no run.
 func (a *Account) Start(ctx context.Context, run string) (charged int64, err error) {
 	a.mu.Lock()
@@ -253,18 +257,28 @@ func (a *Account) start(ctx context.Context, run string) (int64, error) {
 	if run != "" {
 		h = hashName(run)
 	}
-	k := a.keys()
-	args := append(a.common(k, ""), hex.EncodeToString(rnd[:]), h)
-	res, err := startScript.Run(ctx, a.c.rdb, k.list(), args...).Slice()
-	if err != nil {
-		return 0, a.c.fail(err)
+	// The previous window first: an attempt killed just before the
+	// window changed left its holds there, and they are charged there.
+	var epoch string
+	var charged, earlier int64
+	for back := int64(1); back >= 0; back-- {
+		if back == 1 && h == "" {
+			continue
+		}
+		k := a.keysAt(back)
+		args := append(a.common(k, ""), hex.EncodeToString(rnd[:]), h)
+		res, err := startScript.Run(ctx, a.c.rdb, k.list(), args...).Slice()
+		if err != nil {
+			return 0, a.c.fail(err)
+		}
+		if len(res) != 3 {
+			return 0, a.c.fail(fmt.Errorf("unexpected answer %v", res))
+		}
+		epoch, _ = res[0].(string)
+		n, _ := res[1].(int64)
+		charged += n
+		earlier, _ = res[2].(int64)
 	}
-	if len(res) != 3 {
-		return 0, a.c.fail(fmt.Errorf("unexpected answer %v", res))
-	}
-	epoch, _ := res[0].(string)
-	charged, _ := res[1].(int64)
-	earlier, _ := res[2].(int64)
 	a.epoch, a.run, a.earlier = epoch, h, earlier
 	a.paid = min(a.carried, a.earlier)
 	return charged, nil

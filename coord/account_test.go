@@ -204,3 +204,31 @@ func TestAccountCarryDoesNotCountWithoutARun(t *testing.T) {
 	r.Settle(ctx, 1000)
 	require.Equal(t, int64(1000), spentOf(t, a))
 }
+
+func TestAccountResumeInTheNextWindowChargesTheHoldsWhereTheyWere(t *testing.T) {
+	const run = "export example.com to out.csv"
+	m := newRedis(t)
+	m.SetTime(time.Date(2026, 12, 1, 12, 59, 50, 0, time.UTC))
+	killed := accounts(m, 10000, open(t, m, "tok"))[0]
+	_, err := killed.Start(ctx, run)
+	require.NoError(t, err)
+	r, err := killed.Reserve(ctx, 1000)
+	require.NoError(t, err)
+	r.Settle(ctx, 1000)
+	_, err = killed.Reserve(ctx, 1000) // in flight when killed
+	require.NoError(t, err)
+
+	m.SetTime(m.Now().Add(20 * time.Second)) // the next hour's window
+	resumed := accounts(m, 10000, open(t, m, "tok"))[0]
+	charged, err := resumed.Start(ctx, run)
+	require.NoError(t, err)
+	require.Equal(t, int64(1000), charged)
+	// Its journal says 2,000 committed: all counted, in the first window.
+	resumed.Carry(2000)
+	r, err = resumed.Reserve(ctx, 10)
+	require.NoError(t, err)
+	r.Settle(ctx, 10)
+	require.Equal(t, int64(10), spentOf(t, resumed))
+	m.SetTime(m.Now().Add(-20 * time.Second))
+	require.Equal(t, int64(2000), spentOf(t, killed))
+}
