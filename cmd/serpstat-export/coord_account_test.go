@@ -2,7 +2,9 @@ package main_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -101,4 +103,41 @@ func TestAccountBudgetLostInARedisRestartStopsBothJobs(t *testing.T) {
 		require.NoError(t, err)
 		assert.NotEmpty(t, spooled, "the pages paid for are kept")
 	}
+}
+
+func TestAccountBudgetCountsWhatAnAttemptWithoutTheCoordinatorSpent(t *testing.T) {
+	url := redisURL(t)
+	token := uniqueToken(t)
+	srv := serpstattest.NewServer(serpstattest.Options{Token: token, Rows: 20000, Latency: 200 * time.Millisecond})
+	defer srv.Close()
+	dir := t.TempDir()
+	args := []string{"export", "--endpoint", srv.URL, "--query", "c.example", "--rps", "50", "--workers", "2",
+		"--out", "c.csv", "--progress", "never"}
+	// The first attempt runs alone, interrupted after a few pages.
+	first := startCLI(t, token, dir, nil, args...)
+	waitFor(t, "3 pages", func() bool { return srv.Stats().Requests >= 3 })
+	require.NoError(t, first.cmd.Process.Signal(os.Interrupt))
+	res := first.wait(t)
+	require.Equal(t, 130, res.code, res.stderr)
+	earlier := srv.Stats().CreditsBilled
+	require.GreaterOrEqual(t, earlier, int64(3000))
+	// Its resume shares an account budget: what its checkpoint says was
+	// spent counts, 2,000 are left.
+	shared := func(budget int64) result {
+		return runCLIIn(t, token, dir, append(args, "--coordinator", url, "--account-budget", strconv.FormatInt(budget, 10))...)
+	}
+	res = shared(earlier + 2000)
+	require.Equal(t, 3, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "stopped by the account budget")
+	assert.Equal(t, earlier+2000, srv.Stats().CreditsBilled)
+	assert.Equal(t, earlier+2000, accountSpent(t, url, token))
+	// Once counted, never again: another resume finds nothing left, and
+	// with a higher cap it goes on from there.
+	res = shared(earlier + 2000)
+	require.Equal(t, 3, res.code, res.stderr)
+	assert.Equal(t, earlier+2000, srv.Stats().CreditsBilled)
+	res = shared(earlier + 4000)
+	require.Equal(t, 3, res.code, res.stderr)
+	assert.Equal(t, earlier+4000, srv.Stats().CreditsBilled)
+	assert.Equal(t, earlier+4000, accountSpent(t, url, token))
 }
