@@ -111,3 +111,31 @@ func TestScriptsOnARealRedis(t *testing.T) {
 	require.ErrorIs(t, b.Lock(ctx, "x"), ErrLocked)
 	require.NoError(t, a.refreshOnce(ctx))
 }
+
+// BenchmarkAccountReserveSettle is one request's round trips to the
+// account budget on a real redis-server, with 100 holds of other
+// processes in flight: a reservation, then its settle.
+func BenchmarkAccountReserveSettle(b *testing.B) {
+	addr := os.Getenv("SERPSTAT_TEST_REDIS_ADDR")
+	if addr == "" {
+		b.Skip("set SERPSTAT_TEST_REDIS_ADDR=HOST:PORT of a redis-server to run")
+	}
+	ctx := context.Background()
+	token := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	c, err := Open(ctx, "redis://"+addr+"/0", token, Options{})
+	require.NoError(b, err)
+	defer c.Close()
+	a := c.Account(1<<50, time.Hour)
+	for range 100 {
+		_, err := a.Reserve(ctx, 1000)
+		require.NoError(b, err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		r, err := a.Reserve(ctx, 1000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.Settle(ctx, 1000)
+	}
+}
