@@ -37,17 +37,22 @@ var (
 // more by at most the requests a dead process had in flight.
 //
 // A run (Start) names its reservations by a stable key of what it
-// exports (the cmd's state dir and outputs), so that:
+// exports (the cmd's queries, outputs and state dir), so that:
 //   - a resume finds the holds an earlier, killed attempt of the same run
-//     left and charges them at once, rather than after they expire;
-//   - a per-run counter (not windowed, kept RunLife) adds up everything
-//     the account charged for the run's reservations, over every attempt.
-//     The credits the earlier attempts' journals say were spent (Carry,
-//     from pager.Budget.Carry) are compared with it when the run starts:
-//     only what they say beyond what the account already charged for the
-//     run is charged now (an earlier attempt without --coordinator, or a
-//     Redis that lost its data). In the normal case the account counted
-//     it all already, and nothing is counted twice.
+//     left (in this window and the previous one) and charges them at once,
+//     rather than after they expire. Were that attempt alive after all,
+//     its settles correct the charges as above: nothing is lost or doubled;
+//   - a per-run counter (not windowed, kept RunLife or 8 windows) adds up
+//     everything the account charged for the run's reservations, over
+//     every attempt. The credits the earlier attempts' journals say were
+//     spent (Carry, from pager.Budget.Carry) are compared with what it
+//     said when the run started: only what they say beyond it is charged,
+//     with the run's next reservation, into the current window (earlier
+//     attempts without --coordinator, or a Redis that lost its data). In
+//     the normal case the account counted it all already, and nothing is
+//     counted twice. It is a lower bound: the counter also holds what
+//     queries the earlier attempts finished spent, which their journals
+//     (removed once committed) no longer say.
 //
 // An epoch key (no expiry) is written once with a random value, the first
 // time an account budget is used, and read by every process when it
