@@ -143,11 +143,11 @@ func printCoordinatorLost(w io.Writer, s settings, rep *exporter.Report, err err
 	fmt.Fprintf(w, "serpstat-export: stopped: %v\n", err)
 	var lost *coord.BudgetLostError
 	if errors.As(err, &lost) {
-		spent := int64(0)
+		spent := "the summary above says what this run spent"
 		if rep != nil {
-			spent = rep.Credits
+			spent = fmt.Sprintf("this run spent %d credits", rep.Credits)
 		}
-		fmt.Fprintf(w, "  no more requests were sent against the empty count; this run spent %d credits, every page paid for is kept\n", spent)
+		fmt.Fprintf(w, "  no more requests were sent against the empty count; %s, every page paid for is kept\n", spent)
 		fmt.Fprintln(w, "  exit 75 (temporary failure): a job started now counts the window from 0 (plus what its own checkpoint says it spent): to keep the cap, run again with --account-budget lowered by what the jobs already spent in this window, or in the next window; give Redis persistence (appendonly yes, or RDB snapshots) so that a restart keeps the count")
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/coord"
+	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/pager"
 )
 
@@ -48,6 +50,24 @@ func TestExitCodesOfTheCoordinator(t *testing.T) {
 	b.Reset()
 	printError(&b, "export", settings{}, nil, coord.ErrUnavailable, exitTempFail)
 	assert.Contains(t, b.String(), "exit 75")
+
+	// Redis lost the account budget: exit 75, what was spent, what to do.
+	lost := fmt.Errorf("page 4: %w", &coord.BudgetLostError{Addr: "redis://r:6379/0", Limit: 30000, Window: 24 * time.Hour})
+	assert.Equal(t, exitTempFail, exitCode(ctx, lost))
+	for _, tc := range []struct {
+		rep   *exporter.Report
+		spent string
+	}{
+		{&exporter.Report{Credits: 3000}, "this run spent 3000 credits"},
+		{nil, "the summary above says what this run spent"},
+	} {
+		b.Reset()
+		printError(&b, "export", settings{AccountBudget: 30000, AccountBudgetWindow: 24 * time.Hour}, tc.rep, lost, exitTempFail)
+		for _, want := range []string{"lost the account budget (--account-budget 30000 per 24h0m0s)", "restarted without persistence", tc.spent,
+			"counts the window from 0", "--account-budget lowered", "appendonly yes", "exit 75"} {
+			assert.Contains(t, b.String(), want)
+		}
+	}
 	require.ErrorIs(t, &coord.ExhaustedError{}, pager.ErrBudgetExhausted)
 }
 
