@@ -163,7 +163,7 @@ func TestAccountCapHoldsWithRequestsInFlightEverywhere(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func TestAccountReservationOfADeadProcessExpires(t *testing.T) {
+func TestAccountReservationOfADeadProcessIsChargedWhenItExpires(t *testing.T) {
 	m := newRedis(t)
 	a, b := open(t, m, "tok"), open(t, m, "tok")
 	now := func() time.Time { return m.Now() }
@@ -179,11 +179,14 @@ func TestAccountReservationOfADeadProcessExpires(t *testing.T) {
 	m.SetTime(m.Now().Add(DefaultTTL - time.Second))
 	_, err = ab.Reserve(ctx, 1)
 	require.ErrorIs(t, err, pager.ErrAccountBudget)
-	// Then nothing refreshes it: released after the TTL.
+	// Then nothing refreshes it: after the TTL it is charged in full (the
+	// API may have billed it), not dropped.
 	m.SetTime(m.Now().Add(DefaultTTL + time.Second))
-	r, err := ab.Reserve(ctx, 1000)
-	require.NoError(t, err)
-	r.Settle(ctx, 1000)
+	_, err = ab.Reserve(ctx, 1)
+	var ee *ExhaustedError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, int64(1000), ee.Spent)
+	require.Equal(t, int64(0), ee.Reserved)
 }
 
 func TestLockRefusesAnotherProcessUntilReleasedOrExpired(t *testing.T) {
