@@ -144,3 +144,27 @@ func TestCoordinatorLocksAnOutputURLWhateverTheQuery(t *testing.T) {
 	requireRows(t, asCSV(apiRows(srv, "x2.example", rows)), readS3CSV(t, out, opts), "x2's rows")
 	assert.EqualValues(t, 2*rows, srv.Stats().CreditsBilled)
 }
+
+func TestCoordinatorLocksAreSharedByTheQueriesOfOneRun(t *testing.T) {
+	endpoint, bucket := s3Bucket(t)
+	url := redisURL(t)
+	token := uniqueToken(t)
+	const rows = 700
+	srv := serpstattest.NewServer(serpstattest.Options{Token: token, Rows: rows})
+	defer srv.Close()
+	prefix := fmt.Sprintf("s3://%s/run-%d", bucket, time.Now().UnixNano())
+	queries := []string{"a.example", "b.example", "c.example"}
+	args := []string{"export", "--endpoint", srv.URL, "--rps", "100", "--workers", "4", "--size", "100",
+		"--out", prefix + "/q={query}/out.csv", "--state-dir", prefix + "/state",
+		"--s3-endpoint", endpoint, "--s3-path-style", "--coordinator", url, "--progress", "never"}
+	for _, q := range queries {
+		args = append(args, "--query", q)
+	}
+	res := runCLIIn(t, token, t.TempDir(), args...)
+	require.Equal(t, 0, res.code, res.stderr)
+	opts := dest.S3Options{Endpoint: endpoint, PathStyle: true}
+	for _, q := range queries {
+		requireRows(t, asCSV(apiRows(srv, q, rows)), readS3CSV(t, prefix+"/q="+q+"/out.csv", opts), q)
+	}
+	assert.EqualValues(t, len(queries)*rows, srv.Stats().CreditsBilled)
+}
