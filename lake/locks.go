@@ -111,14 +111,17 @@ func sharedLocks(s Settings, specs []*outSpec, queries []string, date, run, mani
 		}
 		add(sharedLock{name: "state-dir:" + place, setting: "--state-dir", verb: "using", what: "the state dir " + shown(s.StateDir)})
 	}
-	object := func(target, setting, verb string) error {
+	// object adds the lock of target, an object or not, which the setting
+	// flag names as given (a template, or target itself).
+	object := func(target, flag, given, verb string) error {
+		setting := strings.TrimSpace(flag + " " + shown(given))
 		place, ok, err := dest.Place(target, s.S3)
 		if err != nil {
 			return usagef("%s: %v", setting, err)
 		}
 		if ok {
 			what := shown(target)
-			if setting == "--out "+what || setting == "--manifest "+what || setting == "--incremental "+what {
+			if target == given {
 				what = "it"
 			}
 			add(sharedLock{name: "object:" + place, setting: setting, verb: verb, what: what})
@@ -130,22 +133,23 @@ func sharedLocks(s Settings, specs []*outSpec, queries []string, date, run, mani
 			continue
 		}
 		for _, q := range sp.queriesOf(queries) {
-			if err := object(sp.lockTarget(q, date, run), "--out "+shown(sp.tmpl), "writing"); err != nil {
+			if err := object(sp.lockTarget(q, date, run), "--out", sp.tmpl, "writing"); err != nil {
 				return nil, err
 			}
 		}
 	}
-	if manifestAt != "" {
-		setting := "the manifest"
-		if s.Manifest != "" {
-			setting = "--manifest " + shown(s.Manifest)
+	switch {
+	case s.Manifest != "":
+		if err := object(manifestAt, "--manifest", s.Manifest, "writing"); err != nil {
+			return nil, err
 		}
-		if err := object(manifestAt, setting, "writing"); err != nil {
+	case manifestAt != "":
+		if err := object(manifestAt, "the manifest", "", "writing"); err != nil {
 			return nil, err
 		}
 	}
 	if s.Incremental != "" {
-		if err := object(s.Incremental, "--incremental "+shown(s.Incremental), "using"); err != nil {
+		if err := object(s.Incremental, "--incremental", s.Incremental, "using"); err != nil {
 			return nil, err
 		}
 	}
