@@ -198,6 +198,11 @@ func TestLockRefusesAnotherProcessUntilReleasedOrExpired(t *testing.T) {
 	err := b.Lock(ctx, "export x to y")
 	require.ErrorIs(t, err, ErrLocked)
 	require.ErrorContains(t, err, a.ID())
+	var le *LockedError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, a.ID(), le.Holder)
+	require.Regexp(t, `^.+:[0-9]+$`, le.Run(), "host:pid, for messages")
+	require.Equal(t, a.ID()[:len(le.Run())], le.Run(), "the holder without its random part")
 	require.NoError(t, b.Lock(ctx, "export x to z"))
 	// Another account does not share locks.
 	require.NoError(t, open(t, m, "other").Lock(ctx, "export x to y"))
