@@ -33,7 +33,8 @@ type Pool struct {
 	// reserved: a slot taken for an exporter before it starts (Start),
 	// which its first request uses.
 	reserved map[int]bool
-	peak     int // most slots held at once
+	peak     int    // most slots held at once
+	seq      uint64 // waiters' arrivals, to keep their order within an order
 }
 
 type poolWaiter struct {
@@ -76,11 +77,6 @@ func (p *Pool) Peak() int {
 	return p.peak
 }
 
-var poolSeq struct {
-	sync.Mutex
-	n uint64
-}
-
 // Acquire waits for a slot for an exporter of the given order (lower goes
 // first). A slot Start reserved for that order is taken at once. It
 // returns ctx's error, or errSlotCancelled when stop or halted closes
@@ -97,10 +93,8 @@ func (p *Pool) Acquire(ctx context.Context, order int, stop, halted <-chan struc
 		p.mu.Unlock()
 		return nil
 	}
-	poolSeq.Lock()
-	poolSeq.n++
-	w := &poolWaiter{order: order, seq: poolSeq.n, ready: make(chan struct{})}
-	poolSeq.Unlock()
+	p.seq++
+	w := &poolWaiter{order: order, seq: p.seq, ready: make(chan struct{})}
 	i := sort.Search(len(p.waiters), func(i int) bool {
 		o := p.waiters[i]
 		return o.order > order || o.order == order && o.seq > w.seq
