@@ -85,6 +85,13 @@ type Exporter struct {
 	// Now is the clock slicing reads today's date from; nil is time.Now.
 	Now func() time.Time
 
+	// Pool, when set, is the request slots this exporter shares with the
+	// other exporters of its run: every request it sends holds one, so
+	// the run's requests in flight stay within the pool's size. Order is
+	// its place in the run: the lowest order waiting gets the next slot.
+	Pool  *Pool
+	Order int
+
 	live live // what Snapshot reads while Run runs
 }
 

@@ -206,7 +206,7 @@ func (r *run) reread(ctx context.Context, pr *partRun, st pager.Step, n int) (*p
 		}
 		return pg, err
 	}
-	pg, err = r.p.Get(ctx, r.sess, pager.Request{N: n, Params: pr.params, Step: st, Cost: int64(st.Size)})
+	pg, err = r.get(ctx, pager.Request{N: n, Params: pr.params, Step: st, Cost: int64(st.Size)})
 	if err != nil {
 		return nil, err
 	}

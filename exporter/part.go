@@ -248,8 +248,14 @@ func (r *run) dispatch(ctx context.Context, pr *partRun, halted <-chan struct{},
 			results <- result{i: i, err: fmt.Errorf("page %d not asked: the checkpoint could not store an earlier page: %w", n0+i, err)}
 			return
 		}
+		release, err := r.slot(ctx, halted)
+		if err != nil {
+			results <- result{i: i, err: fmt.Errorf("page %d: %w", n0+i, err)}
+			return
+		}
 		t, err := r.p.Reserve(ctx, r.sess, pager.Request{N: n0 + i, Params: pr.params, Step: st, Cost: st.Cost(pr.pt.Total())})
 		if err != nil {
+			release()
 			results <- result{i: i, err: err}
 			return
 		}
@@ -261,6 +267,7 @@ func (r *run) dispatch(ctx context.Context, pr *partRun, halted <-chan struct{},
 		// paid for. A page counts as done once the checkpoint holds it.
 		g.Go(func() error {
 			page, err := r.p.Fetch(ctx, r.sess, t)
+			release()
 			if err == nil {
 				r.save(ctx, key, page)
 			} else {

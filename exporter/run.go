@@ -222,7 +222,7 @@ func (r *run) firstPage(ctx context.Context) (*pager.Page, error) {
 		size = int(avail)
 	}
 	r.guard.SetLimit(r.committed() + int64(size))
-	pg, err := p.Get(ctx, r.sess, pager.Request{N: 1, Params: p.Params(), Step: pager.Step{Page: 1, Size: size}, Cost: int64(size)})
+	pg, err := r.get(ctx, pager.Request{N: 1, Params: p.Params(), Step: pager.Step{Page: 1, Size: size}, Cost: int64(size)})
 	if err != nil {
 		return nil, r.keepUnexpected(ctx, "", err)
 	}
@@ -434,7 +434,10 @@ func (r *run) load(ctx context.Context, part string, st pager.Step) (*pager.Page
 // now: fixed, or from Little's law on the measured latency.
 func (r *run) limits() (workers, window int) {
 	workers = r.e.Workers
-	if workers <= 0 {
+	if workers <= 0 && r.e.Pool != nil {
+		// The run's pool knows the latency of every query's requests.
+		workers = r.e.Pool.Size()
+	} else if workers <= 0 {
 		rate := min(r.p.Rate(), 1e6) // no pace: the latency alone decides
 		lat := r.p.Latency().Seconds()
 		workers = int(math.Ceil(rate*lat*workerHeadroom)) + 1

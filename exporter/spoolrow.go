@@ -122,3 +122,11 @@ func parseSpoolRow(line []byte) (serpstat.Row, error) {
 	}
 	return r, nil
 }
+
+// AppendRow appends r as one line of the spool's row format, without the
+// newline; ParseRow reads it back. Rows kept on disk outside a spool (the
+// rows a run defers for its shared outputs) use the same format.
+func AppendRow(b []byte, r *serpstat.Row) []byte { return appendSpoolRow(b, r) }
+
+// ParseRow reads a line AppendRow wrote.
+func ParseRow(line []byte) (serpstat.Row, error) { return parseSpoolRow(line) }

@@ -61,7 +61,7 @@ func (r *run) runUnknown(ctx context.Context, first *pager.Page) error {
 				return pager.ErrInterrupted
 			default:
 			}
-			pg, err = p.Get(ctx, r.sess, pager.Request{N: n, Params: p.Params(), Step: st, Cost: int64(st.Size)})
+			pg, err = r.get(ctx, pager.Request{N: n, Params: p.Params(), Step: st, Cost: int64(st.Size)})
 			if errors.Is(err, pager.ErrWall) {
 				return nil // the API's wall: what it served is what there is to get
 			}

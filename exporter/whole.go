@@ -33,7 +33,13 @@ func (r *run) whole(ctx context.Context) error {
 	}
 	if pg == nil {
 		r.guard.SetLimit(r.committed() + r.plan.FirstCost)
-		if pg, err = p.Whole(ctx, r.sess); err != nil {
+		release, err := r.slot(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("the answer: %w", err)
+		}
+		pg, err = p.Whole(ctx, r.sess)
+		release()
+		if err != nil {
 			return r.keepUnexpected(ctx, "", err)
 		}
 		r.save(ctx, "", pg)

@@ -259,18 +259,32 @@ func TestBudgetStopResumesFinishedQueriesFromTheRecord(t *testing.T) {
 	var bs *BudgetStop
 	require.ErrorAs(t, err, &bs)
 	require.True(t, errors.Is(err, pager.ErrBudgetExhausted))
-	require.Equal(t, 1, bs.Finished)
+	// The queries run at once: which of them the budget let finish is
+	// a race; at least one did, and whatever was bought is not bought
+	// again.
+	require.GreaterOrEqual(t, bs.Finished, 1)
 	require.Equal(t, 3, bs.Of)
 	require.True(t, bs.Recorded)
-	require.FileExists(t, filepath.Join(dir, "a.example.csv"))
+	require.LessOrEqual(t, srv.Stats().CreditsBilled, int64(1500), "never past the budget")
+	finished := 0
+	for _, q := range []string{"a.example", "b.example", "c.example"} {
+		if _, err := os.Stat(filepath.Join(dir, q+".csv")); err == nil {
+			finished++
+		}
+	}
+	require.Equal(t, bs.Finished, finished, "a file for every query finished")
 
-	before := srv.Stats().CreditsBilled
 	r = newRun(t, srv, s, 0)
 	res, err := r.Export(context.Background())
 	require.NoError(t, err)
-	require.NotNil(t, res.queries[0].Earlier, "a.example came from the record")
-	require.Equal(t, int64(3000), srv.Stats().CreditsBilled, "3000 rows for 3000 credits in all")
-	require.Equal(t, int64(1500), srv.Stats().CreditsBilled-before, "only b's rest and c were paid for: b's page 1, cut to what the budget left, is not bought again")
+	reused := 0
+	for _, q := range res.queries {
+		if q.Earlier != nil {
+			reused++
+		}
+	}
+	require.Equal(t, bs.Finished, reused, "the finished queries came from the record")
+	require.Equal(t, int64(3000), srv.Stats().CreditsBilled, "3000 rows for 3000 credits in all: a page 1 cut to what the budget left is not bought again")
 	m := readManifest(t, filepath.Join(dir, "_manifest.json"))
 	require.True(t, m.Complete)
 	require.Len(t, m.Files, 3, "the manifest lists the first run's file too")

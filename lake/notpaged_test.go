@@ -165,7 +165,11 @@ func TestNotPagedRerunPaysOnlyWhatWasNotBought(t *testing.T) {
 			s := Settings{Queries: sixDomains, Out: []string{out}, StateDir: filepath.Join(dir, "state")}
 			_, err := wholeRun(srv, backlinks.SummaryV2, s, 0).Export(ctx)
 			require.Equal(t, serpstat.ClassCredits, serpstat.Classify(err), "%v", err)
-			require.EqualValues(t, 10, srv.Stats().CreditsBilled, "two answers, the error not billed")
+			// The queries run at once: the two before it are bought,
+			// and those started while its answer was awaited.
+			billed := srv.Stats().CreditsBilled
+			require.GreaterOrEqual(t, billed, int64(10), "two answers at least, the error not billed")
+			require.LessOrEqual(t, billed, int64(25), "five answers at most, the error not billed")
 
 			broken.Store(false)
 			_, err = wholeRun(srv, backlinks.SummaryV2, s, 0).Export(ctx)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/serpstat-export/serpstat-export/coord"
@@ -108,6 +109,14 @@ type Run struct {
 	// Descriptor is the method exported: the manifest's schema; nil:
 	// backlinks.NewBacklinks.
 	Descriptor *serpstat.Method
+	// RunProgress, if set, shows the progress of a run of several
+	// queries (exported at once) until the returned func is called;
+	// Progress then shows none. nil: Progress shows each query's.
+	RunProgress func(sn func() Snapshot) (stop func())
+
+	// mu guards what the queries exported at once share: the incremental
+	// state, the run record, the earlier runs' manifest.
+	mu sync.Mutex
 }
 
 // descriptor is the method exported.
@@ -303,47 +312,7 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 			shared = append(shared, newOutput(sp, ""))
 		}
 	}
-	var runErr error
-	for i, q := range queries {
-		qr, missing := record.reuse(q, state)
-		if missing != "" {
-			log.Warn("done by an earlier run of this command, but a file it wrote is gone: exported again", "query", q, "missing", missing)
-		}
-		if qr != nil {
-			log.Info("done by an earlier run of this command: reused, not bought or written again", "query", q, "rows", qr.Report.Rows, "exported_by_run", qr.Earlier.Run)
-			res.queries = append(res.queries, qr)
-			res.files = append(res.files, qr.Files...)
-			continue
-		}
-		qr = r.exportQuery(ctx, q, specs, shared, newOutput, state, startBalance)
-		res.queries = append(res.queries, qr)
-		if qr.Err == nil && record != nil && s.Incremental == "" {
-			r.dropSuperseded(ctx, qr, specs, date, prev, record)
-		}
-		res.files = append(res.files, qr.Files...)
-		if record != nil {
-			var st *QueryState
-			if state != nil && qr.Err == nil {
-				st = state.Queries[q]
-			}
-			if err := record.note(ctx, s.RunID, qr, st); err != nil {
-				log.Warn("could not record what became of the query: a rerun would export it again", "query", q, "error", err)
-			}
-		}
-		if qr.Err != nil {
-			if interrupted(ctx, qr.Err) {
-				log.Warn("query interrupted", "query", q, "error", qr.Err)
-			} else {
-				log.Error("query failed", "query", q, "error", qr.Err)
-			}
-			if !multi || Fatal(ctx, qr.Err) {
-				runErr = qr.Err
-				res.notStarted = len(queries) - i - 1
-				break
-			}
-		}
-		startBalance = 0
-	}
+	runErr := r.exportQueries(ctx, queries, specs, shared, newOutput, state, record, prev, date, startBalance, res)
 	if runErr != nil {
 		for _, o := range shared {
 			o.abort()
@@ -439,31 +408,45 @@ func countFailed(r *Result) int {
 	return n
 }
 
+// queryRun is how one query of a run is exported: its place in the run,
+// the run's pool and stop, and its way into the shared outputs (nil:
+// none).
+type queryRun struct {
+	order        int
+	q            string
+	pool         *exporter.Pool
+	stop         <-chan struct{}
+	shared       exporter.Sink
+	startBalance int64
+	// watch shows the exporter's progress until the returned func is
+	// called.
+	watch func(e *exporter.Exporter) (stop func())
+}
+
 // exportQuery exports one query into its own outputs and the shared ones.
-func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, shared []*output,
-	newOutput func(*outSpec, string) *output, state *State, startBalance int64) *QueryResult {
-	s, log := r.Settings, r.logger()
+func (r *Run) exportQuery(ctx context.Context, qx queryRun, specs []*outSpec,
+	newOutput func(*outSpec, string) *output, state *State) *QueryResult {
+	s, log, q := r.Settings, r.logger(), qx.q
 	qr := &QueryResult{Query: q}
 	if err := serpstat.ValidateQueryFor(r.Pager.Params().SearchType, q); err != nil {
 		qr.Err = err
 		return qr
 	}
+	r.mu.Lock()
 	params, prev, err := r.queryParams(q, state)
-	if err != nil {
-		qr.Err = err
-		return qr
-	}
-	qr.Params = params
-	p := r.pagerFor(q, params)
 	var own []*output
 	for _, sp := range specs {
 		if sp.perQuery {
 			own = append(own, newOutput(sp, q))
 		}
 	}
-	for _, o := range shared {
-		o.SetQuery(q)
+	r.mu.Unlock()
+	if err != nil {
+		qr.Err = err
+		return qr
 	}
+	qr.Params = params
+	p := r.pagerFor(q, params)
 	spool, err := r.openSpool(ctx, q, p)
 	if err != nil {
 		qr.Err = err
@@ -474,8 +457,8 @@ func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, share
 	for _, o := range own {
 		sinks = append(sinks, o)
 	}
-	for _, o := range shared {
-		sinks = append(sinks, o)
+	if qx.shared != nil {
+		sinks = append(sinks, qx.shared)
 	}
 	var t *tracker
 	if state != nil {
@@ -488,8 +471,9 @@ func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, share
 		sinks = []exporter.Sink{t}
 	}
 	e := &exporter.Exporter{Pager: p, Budget: r.budget(), Sinks: sinks, Workers: s.Workers, Partial: s.Partial,
-		NoSlice: s.NoSlice, Checkpoint: spool.Spool, Stop: r.Stop, Logger: p.Logger(), StartBalance: startBalance}
-	stopProgress := r.progress(e)
+		NoSlice: s.NoSlice, Checkpoint: spool.Spool, Stop: qx.stop, Logger: p.Logger(), StartBalance: qx.startBalance,
+		Pool: qx.pool, Order: qx.order}
+	stopProgress := qx.watch(e)
 	rep, err := e.Run(ctx)
 	stopProgress()
 	qr.Report, qr.Err = rep, err
@@ -523,9 +507,11 @@ func (r *Run) exportQuery(ctx context.Context, q string, specs []*outSpec, share
 		return qr
 	}
 	if state != nil {
+		r.mu.Lock()
 		state.Queries[q] = t.state(prev, time.Now())
+		r.mu.Unlock()
 	}
-	if len(shared) == 0 {
+	if qx.shared == nil {
 		removeSpool(ctx, log, spool)
 	} else {
 		// Its rows are in the shared outputs, which are committed only

@@ -216,3 +216,57 @@ func BenchmarkE2EStartRSS(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkE2EManyQueries exports 60 one-page domains (500 rows each, one
+// --queries-file) into one shared CSV at --rps 10, from a fake that
+// allows 10 requests/s and adds latency to every answer, with the default
+// (automatic) workers: the queries share one pool of request slots, so
+// the next queries' pages are asked while earlier ones are in flight. It
+// reports the requests answered per second over the run, (n-1)/(last -
+// first) over the fake's log ("req/s"), that rate divided by the plan's
+// ("ratio"), the over-rate answers and the most requests in flight.
+func BenchmarkE2EManyQueries(b *testing.B) {
+	const (
+		rps     = 10
+		queries = 60
+	)
+	for _, lat := range []time.Duration{300 * time.Millisecond, 1500 * time.Millisecond} {
+		b.Run("latency="+lat.String(), func(b *testing.B) {
+			var reqs float64
+			var overRate, inFlight int
+			for i := 0; b.Loop(); i++ {
+				srv := serpstattest.NewServer(serpstattest.Options{Rows: 500, RPS: rps, Latency: lat})
+				dir := b.TempDir()
+				var list strings.Builder
+				for q := range queries {
+					fmt.Fprintf(&list, "m%d-%d.example.com\n", i, q)
+				}
+				file := filepath.Join(dir, "domains.txt")
+				if err := os.WriteFile(file, []byte(list.String()), 0o600); err != nil {
+					b.Fatal(err)
+				}
+				benchRun(b, "export", "--endpoint", srv.URL, "--queries-file", file,
+					"--rps", fmt.Sprint(rps), "--size", "1000", "--progress", "never",
+					"--out", filepath.Join(dir, "out.csv"))
+				var arrivals []time.Time
+				for _, e := range srv.Log() {
+					if e.Method == backlinks.NewBacklinks.API && e.Outcome == serpstattest.OutcomeOK {
+						arrivals = append(arrivals, e.Time)
+					}
+				}
+				st := srv.Stats()
+				srv.Close()
+				if len(arrivals) != queries {
+					b.Fatalf("fake answered %d pages, want %d", len(arrivals), queries)
+				}
+				reqs += float64(len(arrivals)-1) / arrivals[len(arrivals)-1].Sub(arrivals[0]).Seconds()
+				overRate += st.RateLimited
+				inFlight = max(inFlight, st.MaxInFlight)
+			}
+			b.ReportMetric(reqs/float64(b.N), "req/s")
+			b.ReportMetric(reqs/float64(b.N)/rps, "ratio")
+			b.ReportMetric(float64(overRate)/float64(b.N), "over-rate/op")
+			b.ReportMetric(float64(inFlight), "max-in-flight")
+		})
+	}
+}

@@ -156,6 +156,7 @@ func (j *job) lakeRun(queries []string, stop <-chan struct{}, stdout io.Writer) 
 		QueryLogger: j.queryLogger,
 		Balance:     j.balance,
 		Progress:    func(e *exporter.Exporter) func() { return j.u.progress(e, j.s) },
+		RunProgress: func(sn func() lake.Snapshot) func() { return j.u.runProgress(sn, j.s) },
 		Descriptor:  j.method,
 	}
 	if j.coord != nil {

@@ -75,10 +75,10 @@ func TestFiltersWithNoEffectStopWithRowsInDoubt(t *testing.T) {
 }
 
 // TestABudgetStopOfTenDomainsNeverPaysTwice: ten domains of 230 rows in
-// pages of 100 (as 2,300 in pages of 1,000) under --budget 1000: four are
-// exported (920), the fifth gets page 1 cut to the 80 credits left, and
-// the run stops (exit 3). The rerun with a larger budget reuses those 80
-// rows: 2,300 credits for 2,300 rows.
+// pages of 100 (as 2,300 in pages of 1,000) under --budget 1000: the
+// domains exported at once spend at most the 1,000 (a page 1 cut to the
+// credits left), and the run stops (exit 3). The rerun with a larger
+// budget reuses every row bought: 2,300 credits for 2,300 rows.
 func TestABudgetStopOfTenDomainsNeverPaysTwice(t *testing.T) {
 	const rows = 230
 	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: func(string) int { return rows }})
@@ -93,7 +93,10 @@ func TestABudgetStopOfTenDomainsNeverPaysTwice(t *testing.T) {
 		"--out", filepath.Join(dir, "out", "{query}.csv"), "--state-dir", filepath.Join(dir, "state")}
 	res := runCLI(t, serpstattest.DefaultToken, append(args, "--budget", "1000")...)
 	require.Equal(t, 3, res.code, res.stderr)
-	assert.EqualValues(t, 1000, srv.Stats().CreditsBilled, "four domains and 80 rows of the fifth")
+	// The domains run several at once: the budget stops the run when one
+	// of them cannot reserve its next page, within the 1,000.
+	assert.LessOrEqual(t, srv.Stats().CreditsBilled, int64(1000), "never past the budget")
+	assert.Positive(t, srv.Stats().CreditsBilled)
 	res = runCLI(t, serpstattest.DefaultToken, append(args, "--budget", "10000")...)
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.EqualValues(t, 10*rows, srv.Stats().CreditsBilled, "2,300 credits for 2,300 rows")

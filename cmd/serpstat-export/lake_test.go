@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -245,4 +246,49 @@ func (m manifestDoc) thisRun() manifestDoc {
 		}
 	}
 	return out
+}
+
+// TestManyQueriesShareThePool: 20 one-page domains into one shared CSV
+// through the binary, with requests in flight for several queries at
+// once: the rows of each domain together, in the file's order of
+// domains, each once, and exit 0.
+func TestManyQueriesShareThePool(t *testing.T) {
+	rowsOf := func(q string) int { return 40 + 7*len(q) }
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: rowsOf, Latency: 100 * time.Millisecond})
+	defer srv.Close()
+	dir := t.TempDir()
+	var domains []string
+	for i := range 20 {
+		domains = append(domains, strings.Repeat("d", 1+i%5)+"-"+string(rune('a'+i))+".example")
+	}
+	qf := filepath.Join(dir, "domains.txt")
+	require.NoError(t, os.WriteFile(qf, []byte(strings.Join(domains, "\n")+"\n"), 0o644))
+	out := filepath.Join(dir, "all.csv")
+	res := runCLI(t, serpstattest.DefaultToken, "export", "--endpoint", srv.URL, "--rps", "1000", "--size", "1000",
+		"--workers", "4", "--queries-file", qf, "--out", out, "--state-dir", filepath.Join(dir, "state"))
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Greater(t, srv.Stats().MaxInFlight, 1, "several queries' requests in flight at once")
+	require.LessOrEqual(t, srv.Stats().MaxInFlight, 4, "within --workers")
+
+	f, err := os.Open(out)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, "query", recs[0][0])
+	rows, at := recs[1:], 0
+	for _, d := range domains {
+		seen := map[string]bool{}
+		n := 0
+		for at < len(rows) && rows[at][0] == d {
+			key := strings.Join(rows[at], ",")
+			require.False(t, seen[key], "%s: a row twice", d)
+			seen[key] = true
+			n++
+			at++
+		}
+		require.Equal(t, rowsOf(d), n, "%s: its rows together, in the file's order of domains", d)
+	}
+	require.Equal(t, len(rows), at, "no other rows")
+	require.Equal(t, int64(len(rows)), srv.Stats().CreditsBilled, "every row bought once")
 }

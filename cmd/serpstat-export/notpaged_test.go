@@ -199,7 +199,10 @@ func TestNotPagedBudgetAndRerunExitCodes(t *testing.T) {
 	broken.Store(true)
 	res = runCLIIn(t, serpstattest.DefaultToken, dir, args...)
 	require.Equal(t, 4, res.code, res.stderr)
-	assert.EqualValues(t, 10, srv.Stats().CreditsBilled)
+	// The domains run at once: the two before it are bought, and those
+	// started while its answer was awaited.
+	assert.GreaterOrEqual(t, srv.Stats().CreditsBilled, int64(10))
+	assert.LessOrEqual(t, srv.Stats().CreditsBilled, int64(25), "the failing answer is not billed")
 	broken.Store(false)
 	res = runCLIIn(t, serpstattest.DefaultToken, dir, args...)
 	require.Equal(t, 0, res.code, res.stderr)

@@ -1,8 +1,10 @@
 package main_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +17,8 @@ import (
 
 // TestBudgetStopOfSeveralQueriesResumesWithoutPayingAgain: five domains of
 // 230 rows in pages of 100, each into its own file, and a budget that
-// stops the run after two: exit 3, and the stop message says what was
-// spent; the rerun with a higher budget pays only for the three others
+// stops the run: exit 3, and the stop message says what was spent; the
+// rerun with a higher budget pays only for what the domains still need
 // and says which queries an earlier run did; the next run reuses them all.
 // The manifest and the record of finished queries are lake's
 // TestBudgetStopResumesFinishedQueriesFromTheRecord, in-process.
@@ -32,19 +34,25 @@ func TestBudgetStopOfSeveralQueriesResumesWithoutPayingAgain(t *testing.T) {
 
 	res := runCLI(t, serpstattest.DefaultToken, append(args, "--budget", "500")...)
 	require.Equal(t, 3, res.code, res.stderr)
+	// The domains run several at once: which of them finish before the
+	// budget stops the run is a race; what is bought is never bought
+	// again.
 	first := srv.Stats().CreditsBilled
-	assert.EqualValues(t, 500, first, "two domains and the first rows of the third")
-	assert.Contains(t, res.stderr, "500 credits spent of --budget 500; 2 of 5 queries finished")
-	assert.Contains(t, res.stderr, "run the same command again with a higher --budget")
+	assert.LessOrEqual(t, first, int64(500), "never past the budget")
+	m := regexp.MustCompile(`(\d+) credits spent of --budget 500; (\d) of 5 queries finished`).FindStringSubmatch(res.stderr)
+	require.NotNil(t, m, res.stderr)
+	assert.Equal(t, fmt.Sprint(first), m[1])
+	assert.Contains(t, res.stderr, "run the same command again", "how to resume")
 
 	res = runCLI(t, serpstattest.DefaultToken, append(args, "--budget", "10000")...)
 	require.Equal(t, 0, res.code, res.stderr)
-	assert.EqualValues(t, 5*rows, srv.Stats().CreditsBilled, "every row paid for once")
-	assert.EqualValues(t, 5*rows-500, srv.Stats().CreditsBilled-first, "the rerun pays only for what the three unfinished domains still need: the third's rows bought before the stop are kept")
+	assert.EqualValues(t, 5*rows, srv.Stats().CreditsBilled, "every row paid for once: the rows bought before the stop are kept")
 	for k, n := range srv.Stats().PagesBilled {
 		assert.Equal(t, 1, n, "%+v billed once", k)
 	}
-	assert.Contains(t, res.stderr, "done by an earlier run of this command")
+	if m[2] != "0" {
+		assert.Contains(t, res.stderr, "done by an earlier run of this command")
+	}
 	date := time.Now().UTC().Format(time.DateOnly)
 	for _, d := range domains {
 		got := readCSV(t, filepath.Join(dir, "lake", "dt="+date, "domain="+d, "links.csv"))
