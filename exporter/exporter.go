@@ -99,6 +99,27 @@ type Exporter struct {
 type live struct {
 	rows, pages, planned atomic.Int64
 	damaged              atomic.Int64 // stored pages found damaged and bought again
+	guard                atomic.Pointer[pager.Budget]
+	prior                atomic.Int64 // credits earlier attempts spent (in the guard's Spent)
+	planSet              atomic.Bool  // the guard's limit is the plan's (page 1 answered)
+}
+
+// Outstanding is what the export may still spend by its plan (what its
+// guard allows beyond what it spent and holds for requests in flight),
+// and what its plan costs in all in this attempt (spent, held and left).
+// known is false until the plan is made (page 1 answered).
+func (e *Exporter) Outstanding() (left, plan int64, known bool) {
+	g := e.live.guard.Load()
+	if g == nil || !e.live.planSet.Load() {
+		return 0, 0, false
+	}
+	lim := g.Limit()
+	if lim <= 0 {
+		return 0, 0, false
+	}
+	spent, held := g.Spent(), g.Reserved()
+	left = max(0, lim-spent-held)
+	return left, max(0, spent-e.live.prior.Load()) + held + left, true
 }
 
 // Snapshot says how far the run is. Safe to call from any goroutine while

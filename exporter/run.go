@@ -91,6 +91,8 @@ func (r *run) run(ctx context.Context) error {
 	}
 	r.guard = r.budget.Guard(0, journal)
 	r.guard.Carry(r.prior)
+	r.e.live.prior.Store(r.prior)
+	r.e.live.guard.Store(r.guard)
 	r.sess = pager.Session{Budget: r.guard, Stop: r.e.Stop}
 	return r.finish(ctx, r.export(ctx))
 }
@@ -254,6 +256,7 @@ func (r *run) setPlan(ctx context.Context) error {
 	rep.SliceInDoubt = plan.InDoubt
 	rep.NoEffect = plan.NoEffect
 	r.e.live.planned.Store(int64(plan.Reachable()))
+	r.e.live.planSet.Store(true)
 	spendable := r.budget.Spendable()
 	if spendable < 0 || r.budget.Spent()+left <= spendable {
 		return nil

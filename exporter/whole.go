@@ -23,6 +23,7 @@ func (r *run) whole(ctx context.Context) error {
 	rep.Guard = r.guard.Spent() + r.plan.Guard()
 	rep.Plan = PlanReport{Total: r.plan.Total, Reachable: r.plan.Reachable(), Pages: 1}
 	r.e.live.planned.Store(int64(r.plan.Total))
+	r.e.live.planSet.Store(true)
 
 	pg, err := r.load(ctx, "", pager.WholeStep)
 	if err == nil && pg == nil {

@@ -208,3 +208,29 @@ func TestPoolFailingQueryDoesNotStopTheOthers(t *testing.T) {
 	require.False(t, m.Complete)
 	require.Equal(t, StatusFailed, m.Queries[2].Status)
 }
+
+// With a budget that pays for only some of the queries, the queries
+// admitted end whole, one after another as when they went one at a time,
+// instead of several stopping half done: a query starts only when the
+// budget has room for the plans of those running and for it.
+func TestPoolTightBudgetEndsQueriesWhole(t *testing.T) {
+	queries := poolQueries(8) // 250, 180, 110, 40, 250, ... rows
+	srv := serpstattest.NewServer(serpstattest.Options{RowsFor: poolRows, Latency: 10 * time.Millisecond})
+	defer srv.Close()
+	dir := t.TempDir()
+	s := Settings{Queries: queries, ManyQueries: true, Workers: 4, StateDir: filepath.Join(dir, "state"),
+		Out: []string{filepath.Join(dir, "{query}.csv")}}
+	res, err := newRunSize(t, srv, s, 700, 100).Export(context.Background())
+	var bs *BudgetStop
+	require.ErrorAs(t, err, &bs)
+	require.Equal(t, 4, bs.Finished, "the first four (580 credits) fit in 700 and end whole")
+	for i, qr := range res.queries[:4] {
+		require.NoError(t, qr.Err, queries[i])
+		_, rows := readCSV(t, filepath.Join(dir, queries[i]+".csv"))
+		require.Len(t, rows, poolRows(queries[i]))
+	}
+	require.Len(t, res.queries, 5, "the fifth started, found its plan past the budget and stopped")
+	require.ErrorIs(t, res.queries[4].Err, pager.ErrBudgetExhausted)
+	require.Equal(t, 3, res.notStarted)
+	require.LessOrEqual(t, srv.Stats().CreditsBilled, int64(700))
+}

@@ -62,6 +62,18 @@ func (p *runProgress) track(i int) func(e *exporter.Exporter) func() {
 	}
 }
 
+// outstanding is what query i may still spend by its plan and what the
+// plan costs in all (see exporter.Exporter.Outstanding); known is false
+// while its plan is not.
+func (p *runProgress) outstanding(i int) (left, plan int64, known bool) {
+	p.mu.Lock()
+	e := p.running[i]
+	p.mu.Unlock()
+	if e == nil {
+		return 0, 0, false
+	}
+	return e.Outstanding()
+}
 func (p *runProgress) finished(qr *QueryResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -72,6 +72,7 @@ func (r *Run) exportQueries(ctx context.Context, queries []string, specs []*outS
 		}
 	}
 
+	adm := newAdmission(r.budget(), r.Pager.Method().Price(r.Pager.Params()), prog)
 	running := make(chan struct{}, runningCap(s.Workers))
 	var wg sync.WaitGroup
 	started := 0
@@ -112,6 +113,15 @@ schedule:
 			stop.fail(ctx.Err())
 			break schedule
 		}
+		if !adm.wait(ctx, stop.failed, func(avail, need int64) {
+			log.Info("the budget left is kept for the queries running: the next one starts when they leave room", "query", q, "available", avail, "needed", need)
+		}) {
+			<-running
+			if ctx.Err() != nil {
+				stop.fail(ctx.Err())
+			}
+			break schedule
+		}
 		if err := pool.Start(ctx, i, stop.failed); err != nil {
 			<-running
 			if stop.err() == nil {
@@ -125,6 +135,7 @@ schedule:
 			qx.shared = seq.sink(i)
 		}
 		startBalance = 0 // the first query's report shows the balance, once
+		adm.start(i)
 		wg.Go(func() {
 			defer func() { <-running }()
 			defer pool.Forgo(i)
@@ -134,8 +145,13 @@ schedule:
 				seq.finish(i)
 			}
 			results[i] = qr
+			var cost int64
+			if qr.Report != nil {
+				cost = qr.Report.Credits
+			}
 			prog.finished(qr)
-			after(qr)
+			after(qr) // a fatal failure stops the run before the next query may start
+			adm.end(i, cost)
 		})
 	}
 	wg.Wait()
