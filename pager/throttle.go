@@ -61,17 +61,17 @@ const (
 	// MaxHeadroom bounds what isolated refusals take off the ceiling;
 	// refusals in a row (a plan slower than the target) go further.
 	MaxHeadroom = 0.10
-	// slowStep is the first step an over-rate answer takes off the
-	// current rate; refusals in a row double it up to maxSlowStep.
-	slowStep    = 0.02
-	maxSlowStep = 0.5
-	// recoverHold is how long after a refusal the rate stays down.
-	recoverHold = time.Second
-	// recoverRate is the climb back, in targets per second.
-	recoverRate = 0.1
-	// ceilingRecovery is how long the ceiling must go without a refusal
+	// SlowStep is the first step an over-rate answer takes off the
+	// current rate; refusals in a row double it up to MaxSlowStep.
+	SlowStep    = 0.02
+	MaxSlowStep = 0.5
+	// RecoverHold is how long after a refusal the rate stays down.
+	RecoverHold = time.Second
+	// RecoverRate is the climb back, in targets per second.
+	RecoverRate = 0.1
+	// CeilingRecovery is how long the ceiling must go without a refusal
 	// before it rises by HeadroomStep.
-	ceilingRecovery = time.Minute
+	CeilingRecovery = time.Minute
 )
 
 // pace is the rate arithmetic of a Throttle (coord's Lua does the same).
@@ -94,16 +94,16 @@ func newPace(target float64, now time.Time) pace {
 // refusal and the ceiling's rise after a quiet minute.
 func (p *pace) update(now time.Time) {
 	top := max(MinRate, p.target*(1-InitialHeadroom))
-	if p.ceiling < top && now.Sub(p.lastEvent) >= ceilingRecovery && now.Sub(p.lastRaise) >= ceilingRecovery {
+	if p.ceiling < top && now.Sub(p.lastEvent) >= CeilingRecovery && now.Sub(p.lastRaise) >= CeilingRecovery {
 		p.ceiling = min(top, p.ceiling+p.target*HeadroomStep)
 		p.lastRaise = now
 	}
-	from := p.lastEvent.Add(recoverHold)
+	from := p.lastEvent.Add(RecoverHold)
 	if p.lastClimb.After(from) {
 		from = p.lastClimb
 	}
 	if p.rate < p.ceiling && now.After(from) {
-		p.rate = min(p.ceiling, p.rate+p.target*recoverRate*now.Sub(from).Seconds())
+		p.rate = min(p.ceiling, p.rate+p.target*RecoverRate*now.Sub(from).Seconds())
 	}
 	if now.After(p.lastClimb) {
 		p.lastClimb = now
@@ -126,7 +126,7 @@ func (p *pace) refused(now time.Time) bool {
 	} else {
 		p.streak = 0
 	}
-	step := min(maxSlowStep, slowStep*math.Pow(2, float64(p.streak)))
+	step := min(MaxSlowStep, SlowStep*math.Pow(2, float64(p.streak)))
 	before := p.rate
 	p.rate = max(MinRate, before*(1-step))
 	floor := max(MinRate, p.target*(1-MaxHeadroom))
