@@ -39,10 +39,10 @@ func TestLimiterOneScheduleForEveryProcess(t *testing.T) {
 		require.NoError(t, l.Wait(ctx))
 	}
 	// The first goes now, each other one a slot later, whichever process
-	// asks: the rate is 10 less the initial headroom (9.75 a second).
-	i := interval(9.75)
+	// asks: the rate is 10 less the initial headroom (9.7 a second).
+	i := interval(9.7)
 	require.Equal(t, []time.Duration{i, i, i, i}, s.got)
-	require.Equal(t, 9.75, lb.Limit())
+	require.Equal(t, 9.7, lb.Limit())
 
 	// Another token is another account: its own schedule.
 	other := open(t, m, "another-token").Limiter(10)
@@ -59,13 +59,13 @@ func TestLimiterLowestTargetPacesItsOwnRequests(t *testing.T) {
 	l.Sleep = s.sleep
 	require.NoError(t, l.Wait(ctx))
 	require.NoError(t, l.Wait(ctx))
-	require.Equal(t, []time.Duration{interval(1.95)}, s.got)
+	require.Equal(t, []time.Duration{interval(1.94)}, s.got)
 }
 
 func TestLimiterLateSendKeepsTheGapAcrossProcesses(t *testing.T) {
 	m := newRedis(t)
 	la, lb := open(t, m, "tok").Limiter(10), open(t, m, "tok").Limiter(10)
-	i := interval(9.75)
+	i := interval(9.7)
 	book := func(l *Limiter) time.Duration { d, err := l.run(ctx, paceBook); require.NoError(t, err); return d }
 	send := func(l *Limiter) time.Duration { d, err := l.run(ctx, paceSend); require.NoError(t, err); return d }
 	t0 := m.Now()
@@ -96,19 +96,19 @@ func TestLimiterOverRateStepsEveryProcessDown(t *testing.T) {
 	require.NoError(t, la.Wait(ctx))
 	la.RateLimited()
 	la.RateLimited() // the same refusal heard by every request in flight: once only
-	require.InDelta(t, 9.75*0.98, la.Limit(), 1e-3)
+	require.InDelta(t, 9.7*0.98, la.Limit(), 1e-3)
 	n, err := lb.SlowDowns(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	// b's next request is paced at the lower rate.
 	require.NoError(t, lb.Wait(ctx))
-	require.InDelta(t, 9.75*0.98, lb.Limit(), 1e-3)
-	require.Equal(t, []time.Duration{interval(9.555)}, s.got)
+	require.InDelta(t, 9.7*0.98, lb.Limit(), 1e-3)
+	require.Equal(t, []time.Duration{interval(9.7 * 0.98)}, s.got)
 
 	// Another refusal within the second: the step doubles, and the
 	// ceiling follows down.
 	lb.RateLimited()
-	require.InDelta(t, 9.555*0.96, lb.Limit(), 1e-3)
+	require.InDelta(t, 9.7*0.98*0.96, lb.Limit(), 1e-3)
 	n, err = la.SlowDowns(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
@@ -117,14 +117,14 @@ func TestLimiterOverRateStepsEveryProcessDown(t *testing.T) {
 	// second, up to the learned ceiling (two steps under the start).
 	m.SetTime(m.Now().Add(time.Second + 200*time.Millisecond))
 	require.NoError(t, la.Wait(ctx))
-	require.InDelta(t, 9.555*0.96+0.2, la.Limit(), 1e-3)
+	require.InDelta(t, 9.7*0.98*0.96+0.2, la.Limit(), 1e-3)
 	m.SetTime(m.Now().Add(5 * time.Second))
 	require.NoError(t, lb.Wait(ctx))
-	require.InDelta(t, 9.55, lb.Limit(), 1e-3)
+	require.InDelta(t, 9.5, lb.Limit(), 1e-3)
 	// After a quiet minute the ceiling rises a step.
 	m.SetTime(m.Now().Add(time.Minute))
 	require.NoError(t, la.Wait(ctx))
-	require.InDelta(t, 9.65, la.Limit(), 1e-3)
+	require.InDelta(t, 9.6, la.Limit(), 1e-3)
 }
 
 // bucket is an API's limiter: a token bucket of burst tokens refilled at

@@ -18,7 +18,7 @@ import (
 //     earlier than the previous actual send (the moment the previous Wait
 //     returned) plus the interval of the current rate, so a waiter that
 //     woke late makes the next gap no shorter.
-//   - Headroom. The rate starts at target × (1 − InitialHeadroom) (2.5%
+//   - Headroom. The rate starts at target × (1 − InitialHeadroom) (3%
 //     under --rps), so that the few milliseconds by which sends arrive
 //     unevenly fit between them. This ceiling is learned: every refusal
 //     lowers it by HeadroomStep (1% of the rate), down to at most
@@ -36,6 +36,11 @@ import (
 //   - Recovery. A second after the last refusal the rate climbs back by a
 //     tenth of the target a second, up to the learned ceiling: a
 //     transient slow-down is gone within seconds, the headroom stays.
+//
+// It is not a golang.org/x/time/rate.Limiter: that one schedules each
+// token from the previous slot, not from the previous actual send, so a
+// waiter that wakes late leaves the next one a shorter gap, which a
+// limiter with no burst refuses.
 type Throttle struct {
 	target float64 // +Inf: no limit
 	turn   chan struct{}
@@ -54,7 +59,7 @@ const (
 	// MinRate is the lowest rate a Throttle slows to.
 	MinRate = 0.1
 	// InitialHeadroom is how far under the target the rate starts.
-	InitialHeadroom = 0.025
+	InitialHeadroom = 0.03
 	// HeadroomStep is how much of the target one refusal takes off the
 	// learned ceiling (and a quiet minute gives back).
 	HeadroomStep = 0.01

@@ -52,3 +52,35 @@ func TestFakeAPIRateShapeFlags(t *testing.T) {
 	res = runCLI(t, "", "fake-api", "--burst", "-1")
 	assert.Equal(t, 2, res.code)
 }
+
+// TestThreeProcessesOnANoBurstLimiterEveryRowOnce runs three exports at
+// --rps 10 through one coordinator against a fake of 10 requests/s with
+// no burst: over-rate answers, if any, are retried, every row of every
+// query arrives once and every page is billed once. (The share refused
+// and the rate are BenchmarkE2ESaturationCoordinated's.)
+func TestThreeProcessesOnANoBurstLimiterEveryRowOnce(t *testing.T) {
+	url := redisURL(t)
+	token := uniqueToken(t)
+	srv := serpstattest.NewServer(serpstattest.Options{Token: token, Rows: 1000, RPS: 10, Burst: 1, Latency: 100 * time.Millisecond})
+	defer srv.Close()
+	dir := t.TempDir()
+	queries := []string{"p1.example", "p2.example", "p3.example"}
+	var procs []*proc
+	for _, q := range queries {
+		procs = append(procs, startCLI(t, token, dir, nil, "export", "--endpoint", srv.URL, "--query", q, "--rps", "10",
+			"--size", "100", "--out", q+".csv", "--progress", "never", "--coordinator", url))
+	}
+	for _, p := range procs {
+		res := p.wait(t)
+		require.Equal(t, 0, res.code, res.stderr)
+	}
+	for _, q := range queries {
+		requireRows(t, asCSV(apiRows(srv, q, 1000)), readCSV(t, filepath.Join(dir, q+".csv")), q)
+	}
+	st := srv.Stats()
+	for k, n := range st.PagesBilled {
+		assert.Equal(t, 1, n, "page %+v billed once", k)
+	}
+	assert.Equal(t, int64(3000), st.CreditsBilled)
+	t.Logf("%d requests, %d over-rate answers", st.Requests, st.RateLimited)
+}

@@ -27,6 +27,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/serpstat-export/serpstat-export/pager"
 )
 
 // Targets of issue #8.
@@ -486,7 +488,7 @@ func writeSaturation(w io.Writer, rep *report) {
 	p("The achieved rate is (n−1)/(last−first) over the arrival times of the answered pages in the fake's log. ")
 	p("\"pages 2–40\" leaves out page 1, which must come back before the export knows the total and plans the rest; \"all 40\" includes its round trip, ")
 	p("which over only 40 pages weighs heavily at 1.5 s. Refused is the share of every request answered over-rate (one in 40 is 2.4%%). ")
-	p("The pacing keeps %s of headroom under `--rps` to start with (see the README's rate section), so %s is the most it reaches.\n\n", pct(0.025), pct(1-0.025))
+	p("The pacing keeps %s of headroom under `--rps` to start with (see the README's rate section), so %s is the most it reaches.\n\n", pct(pager.InitialHeadroom), pct(1-pager.InitialHeadroom))
 	p("| API limiter | latency | achieved ÷ configured, pages 2–40 | target | | all 40 pages | refused | target | | over-rate answers | most in flight | runs |\n|---|---|---:|---:|---|---:|---:|---:|---|---:|---:|---:|\n")
 	for _, sh := range saturationShapes {
 		for _, lat := range []string{"0s", "300ms", "1.5s"} {
