@@ -1,8 +1,10 @@
 // Package coord is what many serpstat-export processes share through
 // Redis when they use one Serpstat account: one request rate (GCRA in a
 // Lua script, on the server's clock) with its slow-downs after over-rate
-// answers, one credit budget whose reservations expire when their process
-// dies, and locks on what is being exported where.
+// answers, one credit budget that counts every credit (a reservation its
+// process did not settle is charged in full when it expires; a Redis that
+// lost the count stops the jobs), and locks on what is being exported
+// where.
 //
 // Every key is namespaced by a hash of the API token, never the token
 // itself, so that jobs on the same account share and jobs on different
@@ -232,7 +234,8 @@ func (c *Coordinator) refreshOnce(ctx context.Context) error {
 }
 
 // Close releases this process's locks, stops refreshing and closes the
-// connection. Reservations not settled are left to expire.
+// connection. Reservations not settled are left to expire, and are
+// charged in full then.
 func (c *Coordinator) Close() error {
 	select {
 	case <-c.stop:

@@ -95,7 +95,7 @@ func TestAccountCapHoldsWithRequestsInFlightEverywhere(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func TestAccountReservationOfADeadProcessExpires(t *testing.T) {
+func TestAccountReservationOfADeadProcessIsChargedWhenItExpires(t *testing.T) {
 	m := newRedis(t)
 	a, b := open(t, m, "tok"), open(t, m, "tok")
 	now := func() time.Time { return m.Now() }
@@ -111,11 +111,14 @@ func TestAccountReservationOfADeadProcessExpires(t *testing.T) {
 	m.SetTime(m.Now().Add(DefaultTTL - time.Second))
 	_, err = ab.Reserve(ctx, 1)
 	require.ErrorIs(t, err, pager.ErrAccountBudget)
-	// Then nothing refreshes it: released after the TTL.
+	// Then nothing refreshes it: after the TTL it is charged in full (the
+	// API may have billed it), not dropped.
 	m.SetTime(m.Now().Add(DefaultTTL + time.Second))
-	r, err := ab.Reserve(ctx, 1000)
-	require.NoError(t, err)
-	r.Settle(ctx, 1000)
+	_, err = ab.Reserve(ctx, 1)
+	var ee *ExhaustedError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, int64(1000), ee.Spent)
+	require.Equal(t, int64(0), ee.Reserved)
 }
 
 func TestLockRefusesAnotherProcessUntilReleasedOrExpired(t *testing.T) {
@@ -127,6 +130,11 @@ func TestLockRefusesAnotherProcessUntilReleasedOrExpired(t *testing.T) {
 	err := b.Lock(ctx, "export x to y")
 	require.ErrorIs(t, err, ErrLocked)
 	require.ErrorContains(t, err, a.ID())
+	var le *LockedError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, a.ID(), le.Holder)
+	require.Regexp(t, `^.+:[0-9]+$`, le.Run(), "host:pid, for messages")
+	require.Equal(t, a.ID()[:len(le.Run())], le.Run(), "the holder without its random part")
 	require.NoError(t, b.Lock(ctx, "export x to z"))
 	// Another account does not share locks.
 	require.NoError(t, open(t, m, "other").Lock(ctx, "export x to y"))

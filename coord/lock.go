@@ -2,7 +2,6 @@ package coord
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -41,8 +40,10 @@ return 0`)
 // process until Close, refreshed while the process lives and expiring
 // DefaultTTL after it dies; a lock whose holder was a process of this
 // host that no longer runs is taken over at once, as a flock would be.
-// When another process holds it the error wraps ErrLocked and names the
-// holder (host:pid:random).
+// When another process holds it the error is a *LockedError, which wraps
+// ErrLocked and names the holder (host:pid:random). Taking a lock this
+// process holds already succeeds: the goroutines of one run share its
+// locks.
 func (c *Coordinator) Lock(ctx context.Context, name string) error {
 	key := c.ns + "lock:" + hashName(name)
 	holder, err := takeLock.Run(ctx, c.rdb, []string{key}, c.id, c.ttl.Milliseconds()).Text()
@@ -56,12 +57,31 @@ func (c *Coordinator) Lock(ctx context.Context, name string) error {
 		}
 	}
 	if holder != c.id {
-		return fmt.Errorf("%w: %s", ErrLocked, holder)
+		return &LockedError{Holder: holder}
 	}
 	c.mu.Lock()
 	c.locks[key] = true
 	c.mu.Unlock()
 	return nil
+}
+
+// LockedError is Lock's error when another process holds the lock. It
+// wraps ErrLocked.
+type LockedError struct {
+	// Holder is the process holding the lock: host:pid:random.
+	Holder string
+}
+
+func (e *LockedError) Error() string { return ErrLocked.Error() + ": " + e.Holder }
+
+func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// Run is the holder as host:pid, for messages: the run to wait for.
+func (e *LockedError) Run() string {
+	if i := strings.LastIndexByte(e.Holder, ':'); i > 0 {
+		return e.Holder[:i]
+	}
+	return e.Holder
 }
 
 // deadHere tells whether holder (host:pid:random) was a process of this

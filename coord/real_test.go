@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/pager"
@@ -67,7 +68,83 @@ func TestScriptsOnARealRedis(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(1200), spent)
 
+	// A killed run's holds: charged at once by its resume (Start with the
+	// same run), a late settle corrects the charge; the epoch lost stops
+	// the budget.
+	ra := a.Account(100000, time.Hour)
+	_, err = ra.Start(ctx, "run x")
+	require.NoError(t, err)
+	_, err = ra.Reserve(ctx, 1000)
+	require.NoError(t, err)
+	late, err := ra.Reserve(ctx, 1000)
+	require.NoError(t, err)
+	rb := b.Account(100000, time.Hour)
+	charged, err := rb.Start(ctx, "run x")
+	require.NoError(t, err)
+	require.Equal(t, int64(2000), charged)
+	spent, err = rb.Spent(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(3200), spent)
+	late.Settle(ctx, 300)
+	rb.Carry(1000) // the journal says less than the account counted: no charge
+	r3, err := rb.Reserve(ctx, 10)
+	require.NoError(t, err)
+	r3.Settle(ctx, 10)
+	spent, err = rb.Spent(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(2510), spent)
+
+	// A hold nobody settles is charged in full when it expires (its
+	// expiry moved to the past, rather than waited for).
+	dead, err := rb.Reserve(ctx, 700)
+	require.NoError(t, err)
+	d := dead.(*Reservation)
+	b.mu.Lock()
+	delete(b.held[d.k.zset], d.member)
+	b.mu.Unlock()
+	require.NoError(t, b.rdb.ZAdd(ctx, d.k.zset, redis.Z{Score: 0, Member: d.member}).Err())
+	r4, err := rb.Reserve(ctx, 1)
+	require.NoError(t, err)
+	spent, err = rb.Spent(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(3210), spent)
+	r4.Settle(ctx, 1)
+
+	require.NoError(t, a.rdb.Del(ctx, a.ns+"budget:epoch").Err())
+	_, err = aa.Reserve(ctx, 1)
+	var lost *BudgetLostError
+	require.ErrorAs(t, err, &lost)
+	require.ErrorIs(t, err, ErrUnavailable)
+
 	require.NoError(t, a.Lock(ctx, "x"))
 	require.ErrorIs(t, b.Lock(ctx, "x"), ErrLocked)
 	require.NoError(t, a.refreshOnce(ctx))
+}
+
+// BenchmarkAccountReserveSettle is one request's round trips to the
+// account budget on a real redis-server, with 100 holds of other
+// processes in flight: a reservation, then its settle.
+func BenchmarkAccountReserveSettle(b *testing.B) {
+	addr := os.Getenv("SERPSTAT_TEST_REDIS_ADDR")
+	if addr == "" {
+		b.Skip("set SERPSTAT_TEST_REDIS_ADDR=HOST:PORT of a redis-server to run")
+	}
+	ctx := context.Background()
+	token := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	c, err := Open(ctx, "redis://"+addr+"/0", token, Options{})
+	require.NoError(b, err)
+	defer c.Close()
+	a := c.Account(1<<50, time.Hour)
+	for range 100 {
+		_, err := a.Reserve(ctx, 1000)
+		require.NoError(b, err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		r, err := a.Reserve(ctx, 1000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.Settle(ctx, 1000)
+	}
 }

@@ -92,9 +92,13 @@ type Run struct {
 	// tags its lines with the query); nil: Logger.
 	QueryLogger func(query string) *slog.Logger
 	// Lock, if set, takes the lock named name for every host sharing it
-	// (package coord), before a query's spool is opened: two runs never
-	// export the same query to the same destination at once. Its error
-	// wraps coord.ErrLocked when another holds it.
+	// (package coord) until the run's process ends, and succeeds when
+	// this process holds it already. Export takes, before anything is
+	// sent, the locks of the state dir on object storage and of every
+	// object written (see sharedLocks), and, before a query's spool is
+	// opened, the lock of that export to that destination. Its error
+	// wraps coord.ErrLocked (a *coord.LockedError naming the holder) when
+	// another holds it. Nil: objects are not locked.
 	Lock func(ctx context.Context, name string) error
 	// Balance, if set, reads the account's balance for KeepBalance.
 	Balance func(ctx context.Context) (int64, error)
@@ -236,10 +240,13 @@ func (r *Run) Export(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	defer locks.release()
+	manifestAt := manifestTarget(s, specs, queries, multi, date, s.RunID)
+	if err := r.lockShared(ctx, specs, queries, date, manifestAt); err != nil {
+		return nil, err
+	}
 	if err := probeDestinations(ctx, s, specs, queries, date, s.RunID); err != nil {
 		return nil, err
 	}
-	manifestAt := manifestTarget(s, specs, queries, multi, date, s.RunID)
 	prev, err := loadEarlier(ctx, manifestAt, s.s3())
 	if err != nil {
 		return nil, err

@@ -29,7 +29,8 @@ import (
 // queries into that file .FILE.spools/QUERY.spool), else in
 // .serpstat-export-state/ in the working directory. A local one is locked
 // by the process that uses it; one on object storage by the coordinator's
-// lock (Run.Lock), which every host shares.
+// lock on the whole state dir (sharedLocks), which every host shares,
+// taken before the run's first query.
 
 // SpoolKey names an export for its spool: what decides which rows it
 // holds. Budget, rate and workers may change between a run and its resume.
@@ -147,13 +148,17 @@ func setAside(place string) (string, error) {
 }
 
 // openSpool opens query q's checkpoint for pager p: it takes the
-// coordinator's lock on what is exported where first, when there is one,
-// and refuses a spool of another export, or one another run holds.
+// coordinator's lock on what is exported where first, when there is one
+// (the run's own queries share it: the lock is the process's), and
+// refuses a spool of another export, or one another run holds.
 func (r *Run) openSpool(ctx context.Context, q string, p *pager.Pager) (*spool, error) {
 	s := r.Settings
 	key := SpoolKey{Method: p.Method().API, Params: p.Params(), MaxRows: s.MaxRows}
 	if r.Lock != nil {
 		if err := r.Lock(ctx, lockName(s, key)); err != nil {
+			if le := (*coord.LockedError)(nil); errors.As(err, &le) {
+				return nil, usagef("another run (%s) is exporting query %s to the same destination: wait for that run to end", le.Run(), q)
+			}
 			if errors.Is(err, coord.ErrLocked) {
 				return nil, usagef("%v: another run is exporting query %s to the same destination; wait for it to end", err, q)
 			}

@@ -157,7 +157,11 @@ func (b *Budget) ObserveBalance(balance int64) {
 // checkpoint's record) as spent, here and in the run's budget, so that
 // the limits cap the export in all, not one attempt. The balance floor is
 // not lowered by them: the balance read now already lacks them.
+//
+// A shared Account that is an AccountCarrier is told too: it charges what
+// the account did not count of them yet.
 func (b *Budget) Carry(n int64) {
+	var acct Account
 	for x := b; x != nil; x = x.parent {
 		x.mu.Lock()
 		x.spent += n
@@ -167,8 +171,21 @@ func (b *Budget) Carry(n int64) {
 		if x.journal != nil {
 			x.journaled = max(x.journaled, x.spent+x.reserved)
 		}
+		if x.parent == nil {
+			acct = x.account
+		}
 		x.mu.Unlock()
 	}
+	if c, ok := acct.(AccountCarrier); ok && n > 0 {
+		c.Carry(n)
+	}
+}
+
+// AccountCarrier is an Account told what earlier attempts of an export
+// spent (its checkpoint's record), so that a resume leaves the shared
+// account counting them (coord.Account).
+type AccountCarrier interface {
+	Carry(n int64)
 }
 
 // Reserved is the credits reserved and not yet settled.

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -80,10 +82,43 @@ func (j *job) connect(ctx context.Context) error {
 	j.coord = c
 	j.cfg.Limiter = c.Limiter(s.RPS)
 	if s.AccountBudget > 0 {
-		j.budget.ShareAccount(c.Account(s.AccountBudget, s.AccountBudgetWindow))
+		acct := c.Account(s.AccountBudget, s.AccountBudgetWindow)
+		run := s.accountRun()
+		if j.estimating {
+			run = ""
+		}
+		charged, err := acct.Start(ctx, run)
+		if err != nil {
+			return fmt.Errorf("--coordinator: reading the account budget: %w; nothing was sent, no credit spent", err)
+		}
+		if charged > 0 {
+			j.u.log.Info("charged the account budget for the requests an earlier attempt of this run had in flight when it stopped", "credits", charged)
+		}
+		j.budget.ShareAccount(acct)
 	}
 	j.u.log.Info("sharing the rate, budget and locks of the account through the coordinator", "coordinator", c.Addr(), "account_budget", s.AccountBudget, "window", s.AccountBudgetWindow)
 	return nil
+}
+
+// accountRun names the run in the account budget, the same for every
+// attempt of the same command: what it exports and where. A resume finds
+// with it the reservations its earlier attempt left in flight, and what
+// the account charged for the run (see coord.Account.Start).
+func (s *settings) accountRun() string {
+	abs := func(p string) string {
+		if p == "" || p == "-" || strings.Contains(p, "://") {
+			return p
+		}
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
+	parts := []string{"export", s.Method, s.Query, strings.Join(s.Queries, ","), abs(s.QueriesFile), strings.Join(s.Intersect, ","), abs(s.StateDir)}
+	for _, o := range s.Out {
+		parts = append(parts, abs(o))
+	}
+	return strings.Join(parts, "\x00")
 }
 
 // disconnect releases the locks and closes the coordinator.
@@ -103,9 +138,19 @@ func (j *job) wait(ctx context.Context) error {
 }
 
 // printCoordinatorLost says that the run stopped because Redis went away
-// (exit 75).
-func printCoordinatorLost(w io.Writer, err error) {
+// or lost the account budget (exit 75).
+func printCoordinatorLost(w io.Writer, s settings, rep *exporter.Report, err error) {
 	fmt.Fprintf(w, "serpstat-export: stopped: %v\n", err)
+	var lost *coord.BudgetLostError
+	if errors.As(err, &lost) {
+		spent := "the summary above says what this run spent"
+		if rep != nil {
+			spent = fmt.Sprintf("this run spent %d credits", rep.Credits)
+		}
+		fmt.Fprintf(w, "  no more requests were sent against the empty count; %s, every page paid for is kept\n", spent)
+		fmt.Fprintln(w, "  exit 75 (temporary failure): a job started now counts the window from 0 (plus what its own checkpoint says it spent): to keep the cap, run again with --account-budget lowered by what the jobs already spent in this window, or in the next window; give Redis persistence (appendonly yes, or RDB snapshots) so that a restart keeps the count")
+		return
+	}
 	fmt.Fprintln(w, "  the shared rate and budget are out of reach, so no more requests were sent; the requests in flight were finished and kept")
 	fmt.Fprintln(w, "  exit 75 (temporary failure): run the same command again once Redis is back; it resumes without paying for those pages again")
 }

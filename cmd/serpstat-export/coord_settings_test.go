@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/serpstat-export/serpstat-export/coord"
+	"github.com/serpstat-export/serpstat-export/exporter"
 	"github.com/serpstat-export/serpstat-export/pager"
 )
 
@@ -48,5 +50,49 @@ func TestExitCodesOfTheCoordinator(t *testing.T) {
 	b.Reset()
 	printError(&b, "export", settings{}, nil, coord.ErrUnavailable, exitTempFail)
 	assert.Contains(t, b.String(), "exit 75")
+
+	// Redis lost the account budget: exit 75, what was spent, what to do.
+	lost := fmt.Errorf("page 4: %w", &coord.BudgetLostError{Addr: "redis://r:6379/0", Limit: 30000, Window: 24 * time.Hour})
+	assert.Equal(t, exitTempFail, exitCode(ctx, lost))
+	for _, tc := range []struct {
+		rep   *exporter.Report
+		spent string
+	}{
+		{&exporter.Report{Credits: 3000}, "this run spent 3000 credits"},
+		{nil, "the summary above says what this run spent"},
+	} {
+		b.Reset()
+		printError(&b, "export", settings{AccountBudget: 30000, AccountBudgetWindow: 24 * time.Hour}, tc.rep, lost, exitTempFail)
+		for _, want := range []string{"lost the account budget (--account-budget 30000 per 24h0m0s)", "restarted without persistence", tc.spent,
+			"counts the window from 0", "--account-budget lowered", "appendonly yes", "exit 75"} {
+			assert.Contains(t, b.String(), want)
+		}
+	}
 	require.ErrorIs(t, &coord.ExhaustedError{}, pager.ErrBudgetExhausted)
+}
+
+func TestAccountRunNamesWhatIsExportedWhere(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	base := settings{Method: "new-backlinks", Query: "example.com", Out: stringList{"x.csv"}}
+	same := base
+	same.Out = stringList{filepath.Join(dir, "x.csv")}
+	require.Equal(t, base.accountRun(), same.accountRun(), "a relative output is its absolute path")
+	for _, tc := range []struct {
+		name   string
+		change func(s *settings)
+	}{
+		{"another query", func(s *settings) { s.Query = "example.org" }},
+		{"another output", func(s *settings) { s.Out = stringList{"y.csv"} }},
+		{"another method", func(s *settings) { s.Method = "ref-domains" }},
+		{"a state dir", func(s *settings) { s.StateDir = "s3://lake/state" }},
+		{"a queries file", func(s *settings) { s.Query, s.QueriesFile = "", "q.txt" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			other := base
+			other.Out = append(stringList{}, base.Out...)
+			tc.change(&other)
+			require.NotEqual(t, base.accountRun(), other.accountRun())
+		})
+	}
 }

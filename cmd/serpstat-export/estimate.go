@@ -96,6 +96,7 @@ func doEstimate(ctx context.Context, s settings, loadErr error, stdin io.Reader,
 	if err != nil {
 		return nil, err
 	}
+	j.estimating = true
 	if err := j.start(ctx); err != nil {
 		return nil, err
 	}

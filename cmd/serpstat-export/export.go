@@ -125,6 +125,9 @@ type job struct {
 	pager  *pager.Pager // made by start; every query's is made from it
 
 	coord *coord.Coordinator // --coordinator; nil without
+	// estimating: the job only probes (estimate), it is no attempt of an
+	// export's run in the account budget (see accountRun).
+	estimating bool
 }
 
 // queryLogger tags a query's log lines with it.
@@ -299,7 +302,7 @@ func printError(w io.Writer, command string, s settings, rep *exporter.Report, e
 			fmt.Fprintf(w, "  run 'serpstat-export %s --help' for its flags; nothing was sent, no credit spent\n", command)
 		}
 	case exitTempFail:
-		printCoordinatorLost(w, err)
+		printCoordinatorLost(w, s, rep, err)
 	case exitCanceled:
 		fmt.Fprintln(w, "serpstat-export: interrupted: requests in flight were finished and saved; the outputs of the query interrupted were not committed (those listed as written above were)")
 	case exitBrokenPipe:
