@@ -21,7 +21,7 @@ import (
 //   - Headroom. The rate starts at target × (1 − InitialHeadroom) (3%
 //     under --rps), so that the few milliseconds by which sends arrive
 //     unevenly fit between them. This ceiling is learned: every refusal
-//     lowers it by HeadroomStep (1% of the rate), down to at most
+//     lowers it by HeadroomStep (1% of the target), down to at most
 //     MaxHeadroom under the target by isolated refusals, and it rises by
 //     HeadroomStep only after a quiet minute, so the rate does not probe
 //     into refusals again and again.
@@ -30,9 +30,10 @@ import (
 //     a step of 2%; a refusal within a second (or four intervals) of the
 //     previous one doubles the step (4%, 8%, ... at most a halving), so a
 //     plan far slower than --rps (10 against 1 a second) is found within
-//     about ten refusals; the ceiling then follows the refused rate down.
-//     The refused page is retried through the normal Wait, after the
-//     period of the new rate. The rate never goes under MinRate.
+//     about twenty refused requests, the ceiling following the refused
+//     rate down. The refused page is retried through the normal Wait,
+//     after the period of the new rate. The rate never goes under
+//     MinRate.
 //   - Recovery. A second after the last refusal the rate climbs back by a
 //     tenth of the target a second, up to the learned ceiling: a
 //     transient slow-down is gone within seconds, the headroom stays.
