@@ -49,7 +49,7 @@ vet:
 	$(GO) vet ./...
 	cd sink/parquetcheck && $(GO) vet -mod=mod ./...
 
-## bench: sink, decode and end-to-end benchmarks; writes BENCHMARKS.md (about 8 minutes)
+## bench: sink, decode and end-to-end benchmarks; writes BENCHMARKS.md (about 13 minutes)
 bench:
 	GO=$(GO) ./scripts/bench.sh
 

@@ -2,10 +2,12 @@
 # Runs the benchmarks of issues #8 and #13 and writes BENCHMARKS.md: the sinks, the
 # decoding of a 1,000-row page (of every method), the fake producing one, and the end-to-end
 # runs of the binary against the fake (throughput per format and per
-# method, rate saturation under latency, peak RSS per format at 60,000 and
+# method, rate saturation per API limiter shape and latency, one process and
+# two and three through a coordinator (a redis-server of its own, or
+# $SERPSTAT_TEST_REDIS_ADDR's; skipped without one), peak RSS per format at 60,000 and
 # 600,000 rows, one part and sliced, and at start), plus a CPU profile of
 # the decoding. The raw go test output goes to $BENCH_RAW (out/bench.txt).
-# Takes about 8 minutes on 2 CPUs (a sliced export of 600,000 rows takes
+# Takes about 13 minutes on 2 CPUs (a sliced export of 600,000 rows takes
 # 10-20 s: the fake filters its rows for every slice); BENCH_COUNT (3) runs
 # of each, medians reported. `make bench-rss` runs only the RSS part.
 set -euo pipefail

@@ -3,9 +3,11 @@ package main_test
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -96,52 +98,193 @@ func BenchmarkE2EThroughput(b *testing.B) {
 	}
 }
 
+// saturationShapes are the API limiters of BenchmarkE2ESaturation, all
+// at 10 requests/s: token buckets of burst 1 (no burst: a request less
+// than 100ms after the last accepted one is refused), 2 and 10 (ceil(rps),
+// the fake's default), and a fixed window of 10 requests in each second
+// of the clock.
+var saturationShapes = []struct {
+	name string
+	opts serpstattest.Options
+}{
+	{"burst=1", serpstattest.Options{Burst: 1}},
+	{"burst=2", serpstattest.Options{Burst: 2}},
+	{"burst=10", serpstattest.Options{Burst: 10}},
+	{"window", serpstattest.Options{RateShape: serpstattest.ShapeWindow}},
+}
+
+// saturationLatencies are the API's answer times the rate must survive.
+var saturationLatencies = []time.Duration{0, 300 * time.Millisecond, 1500 * time.Millisecond}
+
+// saturation is what one run against a rate-limited fake measured.
+type saturation struct {
+	ratio, ratioAll float64 // achieved ÷ configured: after the first `skip` pages, and all
+	overRate        int     // over-rate answers
+	requests        int
+	inFlight        int
+}
+
+// measureSaturation reads srv's log: the answered pages' arrivals give
+// the rate, (n−1)/(last−first), over all of them and over those after the
+// first skip (each process's page 1: the rest cannot be planned before it
+// comes back).
+func measureSaturation(b *testing.B, srv *serpstattest.Server, pages, skip int, rps float64) saturation {
+	b.Helper()
+	var arrivals []time.Time
+	for _, e := range srv.Log() {
+		if e.Method == backlinks.NewBacklinks.API && e.Outcome == serpstattest.OutcomeOK {
+			arrivals = append(arrivals, e.Time)
+		}
+	}
+	st := srv.Stats()
+	if len(arrivals) != pages {
+		b.Fatalf("fake answered %d pages, want %d", len(arrivals), pages)
+	}
+	rate := func(ts []time.Time) float64 {
+		return float64(len(ts)-1) / ts[len(ts)-1].Sub(ts[0]).Seconds()
+	}
+	return saturation{ratio: rate(arrivals[skip:]) / rps, ratioAll: rate(arrivals) / rps,
+		overRate: st.RateLimited, requests: st.Requests, inFlight: st.MaxInFlight}
+}
+
+// report reports the mean of runs: "ratio" (after page 1), "ratio-all",
+// "over-rate/op", "refused-%" (of every request) and "max-in-flight" (the
+// most of any run).
+func reportSaturation(b *testing.B, runs []saturation) {
+	var ratio, ratioAll, over, reqs float64
+	inFlight := 0
+	for _, r := range runs {
+		ratio += r.ratio
+		ratioAll += r.ratioAll
+		over += float64(r.overRate)
+		reqs += float64(r.requests)
+		inFlight = max(inFlight, r.inFlight)
+	}
+	n := float64(len(runs))
+	b.ReportMetric(ratio/n, "ratio")
+	b.ReportMetric(ratioAll/n, "ratio-all")
+	b.ReportMetric(over/n, "over-rate/op")
+	b.ReportMetric(100*over/reqs, "refused-%")
+	b.ReportMetric(float64(inFlight), "max-in-flight")
+}
+
 // BenchmarkE2ESaturation exports 40 pages at --rps 10 from a fake that
-// allows 10 requests/s and adds latency to every answer, with the default
-// (automatic) workers. It reports the achieved rate of answered pages
-// divided by the configured rate, computed from the fake's log as
-// (n-1)/(last-first) over the arrivals of pages 2..40 ("ratio": page 1
-// must come back before the rest can be planned) and of all 40
-// ("ratio-all"), the over-rate answers, and the most requests in flight.
+// allows 10 requests/s, by each of saturationShapes, and adds latency to
+// every answer, with the default (automatic) workers. It reports the
+// achieved rate of answered pages divided by the configured rate,
+// computed from the fake's log as (n-1)/(last-first) over the arrivals of
+// pages 2..40 ("ratio": page 1 must come back before the rest can be
+// planned) and of all 40 ("ratio-all"), the over-rate answers (a run, and
+// the share of every request), and the most requests in flight.
 func BenchmarkE2ESaturation(b *testing.B) {
 	const (
 		rps   = 10
 		pages = 40
 	)
-	for _, lat := range []time.Duration{0, 300 * time.Millisecond, 1500 * time.Millisecond} {
-		b.Run("latency="+lat.String(), func(b *testing.B) {
-			var ratio, ratioAll float64
-			var overRate, inFlight int
-			for i := 0; b.Loop(); i++ {
-				srv := serpstattest.NewServer(serpstattest.Options{Rows: pages * 1000, RPS: rps, Latency: lat})
-				benchRun(b, "export", "--endpoint", srv.URL, "--query", fmt.Sprintf("s%d.example.com", i),
-					"--rps", fmt.Sprint(rps), "--size", "1000",
-					"--out", filepath.Join(b.TempDir(), "out.ndjson"))
-				var arrivals []time.Time
-				for _, e := range srv.Log() {
-					if e.Method == backlinks.NewBacklinks.API && e.Outcome == serpstattest.OutcomeOK {
-						arrivals = append(arrivals, e.Time)
-					}
+	for _, shape := range saturationShapes {
+		for _, lat := range saturationLatencies {
+			b.Run(shape.name+"/latency="+lat.String(), func(b *testing.B) {
+				var runs []saturation
+				for i := 0; b.Loop(); i++ {
+					o := shape.opts
+					o.Rows, o.RPS, o.Latency = pages*1000, rps, lat
+					srv := serpstattest.NewServer(o)
+					benchRun(b, "export", "--endpoint", srv.URL, "--query", fmt.Sprintf("s%d.example.com", i),
+						"--rps", fmt.Sprint(rps), "--size", "1000",
+						"--out", filepath.Join(b.TempDir(), "out.ndjson"))
+					runs = append(runs, measureSaturation(b, srv, pages, 1, rps))
+					srv.Close()
 				}
-				st := srv.Stats()
-				srv.Close()
-				if len(arrivals) != pages {
-					b.Fatalf("fake answered %d pages, want %d", len(arrivals), pages)
-				}
-				rate := func(ts []time.Time) float64 {
-					return float64(len(ts)-1) / ts[len(ts)-1].Sub(ts[0]).Seconds()
-				}
-				ratio += rate(arrivals[1:]) / rps
-				ratioAll += rate(arrivals) / rps
-				overRate += st.RateLimited
-				inFlight = max(inFlight, st.MaxInFlight)
-			}
-			b.ReportMetric(ratio/float64(b.N), "ratio")
-			b.ReportMetric(ratioAll/float64(b.N), "ratio-all")
-			b.ReportMetric(float64(overRate)/float64(b.N), "over-rate/op")
-			b.ReportMetric(float64(inFlight), "max-in-flight")
-		})
+				reportSaturation(b, runs)
+			})
+		}
 	}
+}
+
+// BenchmarkE2ESaturationCoordinated runs two and three processes at
+// --rps 10 through one coordinator (a real redis-server: the one of
+// SERPSTAT_TEST_REDIS_ADDR, else one it starts; skipped when none is
+// installed) against a fake that allows 10 requests/s with no burst, each
+// exporting 20 pages of 100 rows, and reports as BenchmarkE2ESaturation
+// for them together ("ratio" after each process's page 1).
+func BenchmarkE2ESaturationCoordinated(b *testing.B) {
+	const (
+		rps   = 10
+		pages = 20
+	)
+	url := benchRedis(b)
+	for _, procs := range []int{2, 3} {
+		for _, lat := range saturationLatencies[1:] {
+			b.Run(fmt.Sprintf("procs=%d/latency=%s", procs, lat), func(b *testing.B) {
+				var runs []saturation
+				for i := 0; b.Loop(); i++ {
+					token := fmt.Sprintf("bench-%d-%d-%d", procs, i, time.Now().UnixNano())
+					srv := serpstattest.NewServer(serpstattest.Options{Token: token, Rows: pages * 100, RPS: rps, Burst: 1, Latency: lat})
+					dir := b.TempDir()
+					var cmds []*exec.Cmd
+					var outs []*bytes.Buffer
+					for p := range procs {
+						cmd := exec.Command(binary, "export", "--endpoint", srv.URL, "--query", fmt.Sprintf("c%d-%d.example.com", i, p),
+							"--rps", fmt.Sprint(rps), "--size", "100", "--coordinator", url, "--progress", "never",
+							"--out", filepath.Join(dir, fmt.Sprintf("out%d.ndjson", p)))
+						cmd.Env = append(os.Environ(), "SERPSTAT_TOKEN="+token)
+						var out bytes.Buffer
+						cmd.Stdout, cmd.Stderr = &out, &out
+						if err := cmd.Start(); err != nil {
+							b.Fatal(err)
+						}
+						cmds, outs = append(cmds, cmd), append(outs, &out)
+					}
+					for p, cmd := range cmds {
+						if err := cmd.Wait(); err != nil {
+							b.Fatalf("process %d: %v\n%s", p, err, outs[p])
+						}
+					}
+					runs = append(runs, measureSaturation(b, srv, procs*pages, procs, rps))
+					srv.Close()
+				}
+				reportSaturation(b, runs)
+			})
+		}
+	}
+}
+
+// benchRedis returns the URL of a redis-server for a benchmark: the one
+// of SERPSTAT_TEST_REDIS_ADDR, else one of its own on a free port, stopped
+// at its end; it skips b when none is installed.
+func benchRedis(b *testing.B) string {
+	b.Helper()
+	if addr := os.Getenv("SERPSTAT_TEST_REDIS_ADDR"); addr != "" {
+		return "redis://" + addr + "/0"
+	}
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		b.Skip("redis-server is not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	cmd := exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", b.TempDir())
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	for range 500 {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			_ = c.Close()
+			return "redis://" + addr + "/0"
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.Fatal("redis-server did not start")
+	return ""
 }
 
 // rssCases are the exports of BenchmarkE2EPeakRSS: rows served, the

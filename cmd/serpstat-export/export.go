@@ -209,7 +209,7 @@ func prepare(s settings, u *ui) (*job, error) {
 		Endpoint:     s.Endpoint,
 		Token:        token,
 		TokenInQuery: s.TokenInQuery,
-		HTTPClient:   &http.Client{Timeout: s.Timeout},
+		HTTPClient:   &http.Client{Timeout: s.Timeout, Transport: keepAliveTransport()},
 		UserAgent:    "serpstat-export/" + version,
 	}
 	cfg := pager.Config{

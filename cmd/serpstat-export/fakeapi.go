@@ -31,6 +31,13 @@ are sorted by any documented sort and order; flags answer the variants the
 spec documents. The endpoint URL is printed on
 stdout once it listens; it runs until interrupted.
 
+The plan's rate: --rps R refuses requests over R a second with the API's
+over-rate error (not billed), by a token bucket of --burst requests
+(default ceil(R); --burst 1 is a limiter with no burst, as strict as it
+gets: a request arriving less than 1/R after the last accepted one is
+refused), or with --rate-shape window by a fixed window of floor(R)
+requests in each second of the clock.
+
 APIs that surprise the exporter, without a word in the answer:
   --ignore-filter FIELDS   conditions on these complexFilter fields
                            (comma-separated, e.g. add,lastupdate, or all; a
@@ -80,8 +87,12 @@ func runFakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "serpstat-export fake-api: --addr must not be empty")
 		return exitUsage
 	}
-	if *grow < 0 || o.Rows < 0 || o.Wall < 1 || o.RPS < 0 || o.Latency < 0 || o.Balance < 0 || o.NullEvery < 0 || o.UnknownKeyEvery < 0 {
-		fmt.Fprintln(stderr, "serpstat-export fake-api: --grow, --rows, --wall, --rps, --latency, --balance, --null-every and --unknown-key-every must not be negative (--wall at least 1)")
+	if *grow < 0 || o.Rows < 0 || o.Wall < 1 || o.RPS < 0 || o.Burst < 0 || o.Latency < 0 || o.Balance < 0 || o.NullEvery < 0 || o.UnknownKeyEvery < 0 {
+		fmt.Fprintln(stderr, "serpstat-export fake-api: --grow, --rows, --wall, --rps, --burst, --latency, --balance, --null-every and --unknown-key-every must not be negative (--wall at least 1)")
+		return exitUsage
+	}
+	if err := serpstattest.CheckRateShape(o.RateShape); err != nil {
+		fmt.Fprintf(stderr, "serpstat-export fake-api: --rate-shape: %v\n", err)
 		return exitUsage
 	}
 	if o.SameDayShare < 0 || o.SameDayShare > 1 {
@@ -145,6 +156,8 @@ func fakeAPIFlags(fs *flag.FlagSet) (*string, *serpstattest.Options) {
 	fs.IntVar(&o.Rows, "rows", 2500, "rows every query matches (its total)")
 	fs.StringVar(&o.Token, "token", serpstattest.DefaultToken, "the token the fake accepts")
 	fs.Float64Var(&o.RPS, "rps", 0, "requests per second allowed before the over-rate error (0: no limit)")
+	fs.IntVar(&o.Burst, "burst", 0, "requests the --rps token bucket lets arrive at once after a quiet spell (0: ceil(--rps); 1: no burst, a request less than 1/--rps after the last accepted one is refused)")
+	fs.StringVar(&o.RateShape, "rate-shape", serpstattest.ShapeBucket, "the --rps limiter: bucket (a token bucket of --burst) or window (at most floor(--rps) requests in each second of the clock)")
 	fs.DurationVar(&o.Latency, "latency", 0, "added to every answer")
 	fs.Int64Var(&o.Balance, "balance", 0, "starting credit balance (0: 1,000,000,000)")
 	fs.IntVar(&o.Wall, "wall", serpstat.Wall, "rows served at most per query")

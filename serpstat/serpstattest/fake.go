@@ -158,8 +158,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/serpstat-export/serpstat-export/serpstat"
 	"github.com/serpstat-export/serpstat-export/serpstat/backlinks"
 )
@@ -249,10 +247,18 @@ type Options struct {
 	// page with WallEmpty).
 	Wall int
 	// RPS is the plan's requests per second; 0 means unlimited. Otherwise
-	// a token bucket of burst max(1, ceil(RPS)) is checked when a request
-	// arrives (after auth, before Latency), and a request finding it empty
-	// is answered with CodeRateLimited and not billed.
+	// a limiter of RateShape is checked when a request arrives (after
+	// auth, before Latency), and a request it refuses is answered with
+	// CodeRateLimited and not billed.
 	RPS float64
+	// Burst is the token bucket's burst: how many requests may arrive at
+	// once after a quiet spell; 0 means max(1, ceil(RPS)). Burst 1 is a
+	// limiter with no burst: a request arriving less than 1/RPS after the
+	// last one accepted is refused.
+	Burst int
+	// RateShape is the limiter's shape: ShapeBucket (the default, "") or
+	// ShapeWindow.
+	RateShape string
 	// Latency is added to every answer that passed the rate check. The
 	// wait ends early if the client goes away.
 	Latency time.Duration
@@ -460,7 +466,7 @@ type Fake struct {
 	opts    Options
 	token   string
 	wall    int
-	limiter *rate.Limiter
+	limiter rateGate
 	matches matchCache
 	ignored map[string]bool // Options.IgnoreFilters
 
@@ -512,7 +518,7 @@ func New(opts Options) *Fake {
 	}
 	f.maxLines = f.balance
 	if opts.RPS > 0 {
-		f.limiter = rate.NewLimiter(rate.Limit(opts.RPS), max(1, int(math.Ceil(opts.RPS))))
+		f.limiter = newRateGate(opts.RPS, opts.Burst, opts.RateShape)
 	}
 	if f.opts.Faults.TimeoutDelay <= 0 {
 		f.opts.Faults.TimeoutDelay = DefaultTimeoutDelay

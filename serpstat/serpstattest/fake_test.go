@@ -965,3 +965,32 @@ func TestFilteredMatchesFollowRowsFor(t *testing.T) {
 		})
 	}
 }
+
+func TestRateLimitBurst(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		opts     serpstattest.Options
+		accepted int
+	}{
+		// A rate so low that no token comes back during the test.
+		{"default burst: ceil(RPS)", serpstattest.Options{RPS: 0.001}, 1},
+		{"burst 3", serpstattest.Options{RPS: 0.001, Burst: 3}, 3},
+		{"window: floor(RPS) a second", serpstattest.Options{RPS: 0.001, RateShape: serpstattest.ShapeWindow}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t, tt.opts)
+			for i := range tt.accepted + 2 {
+				a := call(t, s, page("example.com", 1, 10))
+				if i < tt.accepted {
+					require.Nil(t, a.Error, "request %d", i+1)
+				} else {
+					require.NotNil(t, a.Error, "request %d", i+1)
+					require.Equal(t, serpstattest.CodeRateLimited, a.Error.Code)
+				}
+			}
+			require.Equal(t, 2, s.Stats().RateLimited)
+		})
+	}
+	require.NoError(t, serpstattest.CheckRateShape(""))
+	require.Error(t, serpstattest.CheckRateShape("leaky"))
+}
