@@ -1,7 +1,8 @@
 // Package coord is what many serpstat-export processes share through
-// Redis when they use one Serpstat account: one request rate (GCRA in a
-// Lua script, on the server's clock) with its slow-downs after over-rate
-// answers, one credit budget that counts every credit (a reservation its
+// Redis when they use one Serpstat account: one request rate (a schedule
+// of send slots in a Lua script, on the server's clock, paced as
+// pager.Throttle: a learned headroom under the target, small steps down
+// after over-rate answers), one credit budget that counts every credit (a reservation its
 // process did not settle is charged in full when it expires; a Redis that
 // lost the count stops the jobs), and locks on what is being exported
 // where.
