@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -178,7 +179,19 @@ func TestBudgetCapsTheExportAcrossResumes(t *testing.T) {
 		{"kill -9", os.Kill, 10000, 4000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := serpstattest.NewServer(serpstattest.Options{Rows: 30000, Latency: 20 * time.Millisecond})
+			// Past the stop point the first attempt's pages are held, so the
+			// signal finds it running however loaded the machine is (at
+			// --rps 25 one page is 40 ms: a busy machine could finish the
+			// export before the signal).
+			var hold atomic.Bool
+			hold.Store(true)
+			srv := serpstattest.NewServer(serpstattest.Options{Rows: 30000, Latency: 20 * time.Millisecond,
+				Fault: func(fi serpstattest.FaultInfo) serpstattest.Fault {
+					if hold.Load() && int64(fi.Params.Page)*1000 > tc.at {
+						return serpstattest.Fault{Kind: serpstattest.FaultDelay, Delay: 300 * time.Millisecond}
+					}
+					return serpstattest.Fault{}
+				}})
 			defer srv.Close()
 			dir := t.TempDir()
 			out := filepath.Join(dir, "b.csv")
@@ -186,6 +199,7 @@ func TestBudgetCapsTheExportAcrossResumes(t *testing.T) {
 			args := []string{"export", "--endpoint", srv.URL, "--query", "budget.example", "--rps", "25", "--workers", "2",
 				"--budget", fmt.Sprint(tc.budget), "--partial", "--out", out, "--summary-json", summary}
 			stopAfterBilled(t, srv, tc.at, tc.sig, args...)
+			hold.Store(false)
 			first := srv.Stats().CreditsBilled
 			require.Less(t, first, tc.budget)
 
