@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vbauerster/cupwriter"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
@@ -44,41 +43,27 @@ func (u *ui) runProgress(sn func() lake.Snapshot, s settings) (stop func()) {
 }
 
 func (u *ui) runTicker(snap func() lake.Snapshot, every time.Duration, rps float64) func() {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
 	m := meter.NewProgress(rps)
-	wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case now := <-t.C:
-				sn := snap()
-				m.Observe(now, sn.Requests, sn.Rows)
-				attrs := []any{"queries_done", sn.Done, "of", sn.Queries, "running", sn.Running, "rows", sn.Rows, "credits", sn.Credits}
-				if r, ok := m.Requests.Value(now); ok {
-					attrs = append(attrs, "req_per_s", fmtRate(r))
-				}
-				attrs = append(attrs, "retries", sn.Retries)
-				if sn.Failed > 0 {
-					attrs = append(attrs, "failed", sn.Failed)
-				}
-				if sn.Budget > 0 {
-					attrs = append(attrs, "budget", sn.Budget)
-				}
-				u.log.Info("progress", attrs...)
-			}
+	return repeat(every, false, func(now time.Time) {
+		sn := snap()
+		m.Observe(now, sn.Requests, sn.Rows)
+		attrs := []any{"queries_done", sn.Done, "of", sn.Queries, "running", sn.Running, "rows", sn.Rows, "credits", sn.Credits}
+		if r, ok := m.Requests.Value(now); ok {
+			attrs = append(attrs, "req_per_s", fmtRate(r))
 		}
+		attrs = append(attrs, "retries", sn.Retries)
+		if sn.Failed > 0 {
+			attrs = append(attrs, "failed", sn.Failed)
+		}
+		if sn.Budget > 0 {
+			attrs = append(attrs, "budget", sn.Budget)
+		}
+		u.log.Info("progress", attrs...)
 	})
-	return func() { close(done); wg.Wait() }
 }
 
 func (u *ui) runBar(snap func() lake.Snapshot, rps float64, cols int) func() {
-	cw := cupwriter.New(u.stderr, true)
-	cw.SetTermFd(u.ttyFd)
-	p := mpb.New(mpb.WithConsoleWriter(cw), mpb.WithAutoRefresh(), mpb.WithWidth(min(32, max(10, cols/5))), mpb.WithRefreshRate(150*time.Millisecond))
+	p := u.bars(cols)
 	var mu sync.Mutex // the meter is fed by the loop below and read by the decorator
 	m := meter.NewProgress(rps)
 	sn0 := snap()
@@ -109,27 +94,15 @@ func (u *ui) runBar(snap func() lake.Snapshot, rps float64, cols int) func() {
 		),
 	)
 	u.logs.set(p) // log lines print above the bar
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			sn := snap()
-			mu.Lock()
-			m.Observe(time.Now(), sn.Requests, sn.Rows)
-			mu.Unlock()
-			b.SetCurrent(int64(sn.Done))
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
+	stop := repeat(barEvery, true, func(now time.Time) {
+		sn := snap()
+		mu.Lock()
+		m.Observe(now, sn.Requests, sn.Rows)
+		mu.Unlock()
+		b.SetCurrent(int64(sn.Done))
 	})
 	return func() {
-		close(done)
-		wg.Wait()
+		stop()
 		sn := snap()
 		if sn.Done >= sn.Queries {
 			b.SetCurrent(int64(sn.Done))

@@ -115,44 +115,27 @@ func (u *ui) columns() int {
 }
 
 func (u *ui) ticker(e *exporter.Exporter, every time.Duration, rps float64) func() {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
 	m := meter.NewProgress(rps)
-	wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case now := <-t.C:
-				sn := e.Snapshot()
-				m.Observe(now, sn.Requests, sn.Rows)
-				attrs := []any{"pages", sn.Pages, "rows", sn.Rows, "of", sn.Planned, "credits", sn.Credits}
-				if r, ok := m.Requests.Value(now); ok {
-					attrs = append(attrs, "req_per_s", fmtRate(r))
-				}
-				attrs = append(attrs, "retries", sn.Retries)
-				if sn.Budget > 0 {
-					attrs = append(attrs, "budget", sn.Budget)
-				}
-				if eta, ok := m.ETA(now, sn.Rows, sn.Planned); ok {
-					attrs = append(attrs, "eta", eta.Round(time.Second).String())
-				}
-				u.log.Info("progress", attrs...)
-			}
+	return repeat(every, false, func(now time.Time) {
+		sn := e.Snapshot()
+		m.Observe(now, sn.Requests, sn.Rows)
+		attrs := []any{"pages", sn.Pages, "rows", sn.Rows, "of", sn.Planned, "credits", sn.Credits}
+		if r, ok := m.Requests.Value(now); ok {
+			attrs = append(attrs, "req_per_s", fmtRate(r))
 		}
+		attrs = append(attrs, "retries", sn.Retries)
+		if sn.Budget > 0 {
+			attrs = append(attrs, "budget", sn.Budget)
+		}
+		if eta, ok := m.ETA(now, sn.Rows, sn.Planned); ok {
+			attrs = append(attrs, "eta", eta.Round(time.Second).String())
+		}
+		u.log.Info("progress", attrs...)
 	})
-	return func() { close(done); wg.Wait() }
 }
 
 func (u *ui) bar(e *exporter.Exporter, rps float64, cols int) func() {
-	// The bar writes through the redacting writer, so mpb is told where
-	// the terminal is (for its width) and to draw even though the writer
-	// is not an *os.File.
-	cw := cupwriter.New(u.stderr, true)
-	cw.SetTermFd(u.ttyFd)
-	p := mpb.New(mpb.WithConsoleWriter(cw), mpb.WithAutoRefresh(), mpb.WithWidth(min(32, max(10, cols/5))), mpb.WithRefreshRate(150*time.Millisecond))
+	p := u.bars(cols)
 	var mu sync.Mutex // the meter is fed by the loop below and read by the decorator
 	m := meter.NewProgress(rps)
 	b := p.AddBar(0,
@@ -185,30 +168,18 @@ func (u *ui) bar(e *exporter.Exporter, rps float64, cols int) func() {
 		),
 	)
 	u.logs.set(p) // log lines print above the bar
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			sn := e.Snapshot()
-			mu.Lock()
-			m.Observe(time.Now(), sn.Requests, sn.Rows)
-			mu.Unlock()
-			if sn.Planned > 0 {
-				b.SetTotal(sn.Planned, false)
-			}
-			b.SetCurrent(sn.Rows)
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
+	stop := repeat(barEvery, true, func(now time.Time) {
+		sn := e.Snapshot()
+		mu.Lock()
+		m.Observe(now, sn.Requests, sn.Rows)
+		mu.Unlock()
+		if sn.Planned > 0 {
+			b.SetTotal(sn.Planned, false)
 		}
+		b.SetCurrent(sn.Rows)
 	})
 	return func() {
-		close(done)
-		wg.Wait()
+		stop()
 		sn := e.Snapshot()
 		if sn.Planned > 0 && sn.Rows >= sn.Planned {
 			b.SetTotal(sn.Planned, true)
@@ -218,6 +189,41 @@ func (u *ui) bar(e *exporter.Exporter, rps float64, cols int) func() {
 		p.Wait()
 		u.logs.set(u.stderr)
 	}
+}
+
+// barEvery is how often a bar samples the export.
+const barEvery = 100 * time.Millisecond
+
+// bars is the container of a progress bar on the terminal. The bar writes
+// through the redacting writer, so mpb is told where the terminal is (for
+// its width) and to draw even though the writer is not an *os.File.
+func (u *ui) bars(cols int) *mpb.Progress {
+	cw := cupwriter.New(u.stderr, true)
+	cw.SetTermFd(u.ttyFd)
+	return mpb.New(mpb.WithConsoleWriter(cw), mpb.WithAutoRefresh(), mpb.WithWidth(min(32, max(10, cols/5))), mpb.WithRefreshRate(150*time.Millisecond))
+}
+
+// repeat calls f every d, and once at once when first, in a goroutine,
+// until the returned stop is called; stop returns once f has.
+func repeat(d time.Duration, first bool, f func(now time.Time)) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		if first {
+			f(time.Now())
+		}
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				f(now)
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }
 
 // redactWriter replaces the secret in everything written through it.
