@@ -199,7 +199,7 @@ func exportFlags(fs *flag.FlagSet) *flagSettings {
 	fs.BoolVar(&f.CSVBOM, "csv-bom", false, "start CSV files with a UTF-8 byte order mark, so Excel on Windows reads non-ASCII text (e.g. пример.рф) right")
 	fs.BoolVar(&f.Insecure, "insecure", false, "allow a plain http:// endpoint on another host (the token then travels in clear text)")
 	fs.StringVar(&f.Coordinator, "coordinator", "", "share the rate, an account budget and locks with every job of the token through Redis at `URL` (redis://HOST:PORT/DB, rediss:// for TLS; default: $SERPSTAT_COORDINATOR; password: in the URL or $SERPSTAT_COORDINATOR_PASSWORD)")
-	fs.Int64Var(&f.AccountBudget, "account-budget", 0, "every job of the token together spends at most `N` credits per --account-budget-window (needs --coordinator; 0: no cap); stops with exit 3")
+	fs.Int64Var(&f.AccountBudget, "account-budget", 0, "every job of the token together spends at most `N` credits per --account-budget-window (needs --coordinator; 0: no cap); stops with exit 3, or 75 when Redis lost the count (a restart without persistence)")
 	fs.DurationVar(&f.AccountBudgetWindow, "account-budget-window", d.AccountBudgetWindow, "the window of --account-budget (fixed windows from the Unix epoch: 24h is a UTC day)")
 	fs.StringVar(&f.Token, "token", "", "the API token (discouraged: other users see it in the process list; use $SERPSTAT_TOKEN or --token-file)")
 	metricsFlags(fs, f)
