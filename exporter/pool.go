@@ -35,7 +35,16 @@ type Pool struct {
 	reserved map[int]bool
 	peak     int    // most slots held at once
 	seq      uint64 // waiters' arrivals, to keep their order within an order
+	// taken is when the slots in use were taken, oldest first: the age
+	// of the oldest is a latency the pool has at least, before any
+	// answer measured one.
+	taken []time.Time
+	now   func() time.Time // nil: time.Now
 }
+
+// growEvery is how often a waiter of an automatic pool looks whether the
+// age of the requests in flight has grown the pool.
+const growEvery = 100 * time.Millisecond
 
 type poolWaiter struct {
 	order int
@@ -57,7 +66,21 @@ func (p *Pool) Size() int {
 }
 
 func (p *Pool) size() int {
-	return poolSize(p.workers, p.pager.Rate(), p.latency)
+	lat := p.latency
+	if p.workers <= 0 && len(p.taken) > 0 {
+		// A request in flight that long: the latency is at least that,
+		// so the pool grows before the first answers come back (at 1.5 s,
+		// a run of one-page queries would otherwise wait at 2 slots).
+		lat = max(lat, p.clock().Sub(p.taken[0]))
+	}
+	return poolSize(p.workers, p.pager.Rate(), lat)
+}
+
+func (p *Pool) clock() time.Time {
+	if p.now != nil {
+		return p.now()
+	}
+	return time.Now()
 }
 
 // poolSize is Little's law on rate and latency, or workers when fixed.
@@ -104,16 +127,31 @@ func (p *Pool) Acquire(ctx context.Context, order int, stop, halted <-chan struc
 	p.waiters[i] = w
 	p.mu.Unlock()
 
+	var grow <-chan time.Time
+	if p.workers <= 0 {
+		t := time.NewTicker(growEvery)
+		defer t.Stop()
+		grow = t.C
+	}
 	var err error
-	select {
-	case <-w.ready:
-		return nil
-	case <-ctx.Done():
-		err = ctx.Err()
-	case <-stop:
-		err = errSlotCancelled
-	case <-halted:
-		err = errSlotCancelled
+wait:
+	for {
+		select {
+		case <-w.ready:
+			return nil
+		case <-grow:
+			p.mu.Lock()
+			p.handOver()
+			p.mu.Unlock()
+			continue
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-stop:
+			err = errSlotCancelled
+		case <-halted:
+			err = errSlotCancelled
+		}
+		break wait
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -137,6 +175,7 @@ func (p *Pool) earlierWaiting(order int) bool {
 func (p *Pool) take() {
 	p.inUse++
 	p.peak = max(p.peak, p.inUse)
+	p.taken = append(p.taken, p.clock())
 }
 
 // Release gives a slot back, with the latency its exporter measured so
@@ -154,6 +193,16 @@ func (p *Pool) Release(latency time.Duration) {
 // made free to the next ones.
 func (p *Pool) release() {
 	p.inUse--
+	if len(p.taken) > 0 {
+		// Requests end roughly in the order they left: the oldest goes.
+		p.taken = p.taken[1:]
+	}
+	p.handOver()
+}
+
+// handOver gives the slots the pool's size leaves free to the first
+// waiters.
+func (p *Pool) handOver() {
 	for len(p.waiters) > 0 && p.inUse < p.size() {
 		w := p.waiters[0]
 		p.waiters = p.waiters[1:]

@@ -3,6 +3,7 @@ package exporter
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,4 +105,34 @@ func TestPoolSize(t *testing.T) {
 	} {
 		require.Equal(t, tc.want, poolSize(tc.workers, tc.rate, tc.latency), "%+v", tc)
 	}
+}
+
+// An automatic pool grows with the age of the requests in flight, before
+// any answer measured a latency: at 1.5 s, a run of one-page queries would
+// otherwise wait at 2 slots until the first answers came back.
+func TestPoolGrowsWithTheAgeOfRequestsInFlight(t *testing.T) {
+	p := NewPool(0, pager.New(pager.Config{Limiter: pager.NewThrottle(10)}))
+	var mu sync.Mutex
+	now := time.Now()
+	p.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	ctx := context.Background()
+	require.Equal(t, 2, p.Size(), "no latency known, nothing in flight")
+	require.NoError(t, p.Acquire(ctx, 0, nil, nil))
+	require.NoError(t, p.Acquire(ctx, 1, nil, nil))
+	third := acquireAsync(p, 2, nil)
+	waitWaiters(t, p, 1)
+	require.False(t, granted(third))
+
+	mu.Lock()
+	now = now.Add(time.Second) // the two requests have been in flight a second
+	mu.Unlock()
+	require.Eventually(t, func() bool { return granted(third) }, 10*time.Second, time.Millisecond,
+		"a second in flight at ~10/s: the pool is ~14 slots")
+	require.Equal(t, 14, p.Size(), "Little's law on 9.7 req/s and 1 s, ×1.25, +1")
+
+	// Released in order, the oldest age goes with them.
+	p.Release(0)
+	p.Release(0)
+	p.Release(0)
+	require.Equal(t, 2, p.Size())
 }
