@@ -198,14 +198,7 @@ func (l *Limiter) sleep(ctx context.Context, d time.Duration) error {
 	if l.Sleep != nil {
 		return l.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return pager.Sleep(ctx, d)
 }
 
 // Limit is the shared rate as last seen, in requests per second.

@@ -118,7 +118,7 @@ func New(c Config) *Pager {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.Sleep == nil {
-		c.Sleep = sleep
+		c.Sleep = Sleep
 	}
 	c.Retry = c.Retry.withDefaults()
 	return &Pager{c: c}
@@ -392,7 +392,8 @@ func (p *Pager) sleep(ctx context.Context, stop <-chan struct{}, d time.Duration
 	return err
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or less when ctx ends (its error then).
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -152,23 +152,12 @@ func (p *pace) refused(now time.Time) bool {
 // headroom); rps <= 0 means no limit (and over-rate answers then only
 // delay the retry).
 func NewThrottle(rps float64) *Throttle {
-	t := &Throttle{target: math.Inf(1), turn: make(chan struct{}, 1), now: time.Now, sleep: sleepCtx}
+	t := &Throttle{target: math.Inf(1), turn: make(chan struct{}, 1), now: time.Now, sleep: Sleep}
 	if rps > 0 {
 		t.target, t.limited = rps, true
 		t.p = newPace(rps, t.now())
 	}
 	return t
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tm.C:
-		return nil
-	}
 }
 
 // Wait blocks until the next request may be sent: its turn among the
