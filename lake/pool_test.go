@@ -68,6 +68,11 @@ func checkShared(t *testing.T, path string, queries []string, own func(q string)
 // row once, in query order, and the same rows in each query's own file.
 func TestPoolQueriesOverlapAndKeepOrder(t *testing.T) {
 	queries := poolQueries(12)
+	// Deferred rows go to os.TempDir(): the test's own, so that files of
+	// other tests running at once (other packages, the binary) are not
+	// taken for ours.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	// The first query's page 2 is answered only once the sixth query was
 	// asked: the queries between finish first, and their rows wait for
 	// it. (The wait is on an event; the timeout only keeps a broken
@@ -118,7 +123,7 @@ func TestPoolQueriesOverlapAndKeepOrder(t *testing.T) {
 		require.Equal(t, StatusDone, mq.Status)
 		require.Equal(t, int64(poolRows(queries[i])), mq.Rows)
 	}
-	left, err := filepath.Glob(filepath.Join(os.TempDir(), "serpstat-export-deferred-*"))
+	left, err := filepath.Glob(filepath.Join(tmp, "serpstat-export-deferred-*"))
 	require.NoError(t, err)
 	require.Empty(t, left, "deferred rows' files removed")
 }
